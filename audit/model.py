@@ -1,0 +1,342 @@
+"""Core types. Small frozen dataclasses; every fact carries the Origin it came from.
+
+Data flows one way: Snapshot -> ModelCard -> LicenseFacts -> Lineage -> Findings/Obligations -> AuditReport.
+Nothing here does I/O.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Mapping
+
+
+class Status(str, Enum):
+    RESOLVED = "resolved"
+    UNKNOWN = "unknown"
+    CONFLICT = "conflict"
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+    @property
+    def rank(self) -> int:
+        return {"note": 0, "warning": 1, "error": 2}[self.value]
+
+
+class Outcome(str, Enum):
+    FAIL = "fail"  # the rule matched on facts we are sure of
+    UNKNOWN = "unknown"  # the facts could not be decided; fails closed like FAIL
+    WAIVED = "waived"  # matched, but a valid waiver covers it; reported, never dropped
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a fact came from."""
+
+    source: str  # local | card | cache | hub | registry | codebase | inferred | catalog
+    locator: str  # path or repo id
+    revision: str | None = None  # resolved commit sha where known
+    file: str | None = None  # file inside the repo (or absolute path for a lone card)
+    line: int | None = None  # 1-based
+    field: str | None = None  # front-matter field, e.g. "license_name"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "locator": self.locator,
+            "revision": self.revision,
+            "file": self.file,
+            "line": self.line,
+            "field": self.field,
+        }
+
+    def at(self, *, file: str | None = None, line: int | None = None, field: str | None = None) -> "Origin":
+        return Origin(
+            self.source,
+            self.locator,
+            self.revision,
+            file if file is not None else self.file,
+            line if line is not None else self.line,
+            field if field is not None else self.field,
+        )
+
+    def __str__(self) -> str:
+        where = self.file or self.locator
+        if self.line:
+            where = f"{where}:{self.line}"
+        if self.field:
+            where = f"{where} ({self.field})"
+        return where
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with an input that did not stop the audit (recorded, shown, never silent)."""
+
+    code: str  # e.g. card-malformed-yaml, card-no-front-matter, card-field-type
+    message: str
+    origin: Origin
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "origin": self.origin.to_dict()}
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    """A file of a model repo as a source knows it (bytes may or may not be on disk)."""
+
+    path: str  # path inside the repo, '/'-separated
+    size: int | None = None
+    local_path: str | None = None  # where the bytes are on this machine, if they are
+    blob_id: str | None = None  # git blob sha1 as the Hub/cache reports it
+    sha256: str | None = None  # LFS sha256 as the Hub/cache reports it
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One model repo at one revision, as read by a source. Small text files are read eagerly."""
+
+    subject: str  # repo id (org/name) or the directory/card path for local input
+    origin: Origin  # origin of the snapshot itself (file=None)
+    files: tuple[RepoFile, ...] = ()
+    texts: Mapping[str, str] = field(default_factory=dict)  # repo path -> text (card, license-like, config)
+    card_path: str | None = None  # repo path of the model card inside `texts`, if any
+    info: Mapping[str, Any] = field(default_factory=dict)  # Hub metadata (author, gated, tags, cardData, ...)
+
+    @property
+    def revision(self) -> str | None:
+        return self.origin.revision
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    origin: Origin  # the card file
+    front_matter: Mapping[str, Any]  # known fields only, as parsed
+    license: tuple[str, ...]  # declared license ids (a list-valued field gives several)
+    license_name: str | None
+    license_link: str | None
+    base_models: tuple[str, ...]
+    base_model_relation: str | None
+    datasets: tuple[str, ...]
+    tags: tuple[str, ...]
+    gated: Any
+    body: str
+    body_line: int  # 1-based line where the body starts in the card file
+    field_lines: Mapping[str, int]  # front-matter field -> 1-based line in the card file
+    problems: tuple[Problem, ...] = ()
+    has_front_matter: bool = True
+
+    def field_origin(self, name: str) -> Origin:
+        return self.origin.at(line=self.field_lines.get(name), field=name)
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """One source's statement about the license, and what we made of it."""
+
+    kind: str  # front-matter | license-name | license-link | license-file | body | hub-tag | registry | inherited
+    value: str  # the raw value as written
+    keys: tuple[str, ...]  # catalog keys it resolved to; () when unrecognised
+    origin: Origin
+    expression: str | None = None  # SPDX expression for this declaration alone
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "value": self.value,
+            "keys": list(self.keys),
+            "expression": self.expression,
+            "origin": self.origin.to_dict(),
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    message: str
+    a: Declaration
+    b: Declaration
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "a": self.a.to_dict(), "b": self.b.to_dict()}
+
+
+@dataclass(frozen=True)
+class LicenseFacts:
+    declarations: tuple[Declaration, ...]
+    expression: str | None  # normalized SPDX expression (LicenseRef- for custom licenses)
+    keys: tuple[str, ...]  # catalog keys
+    status: Status
+    disagreements: tuple[Disagreement, ...] = ()
+    reason: str | None = None  # why unknown / what decided it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"expression": self.expression, "keys": list(self.keys), "status": self.status.value}
+
+
+@dataclass(frozen=True)
+class Ancestor:
+    subject: str  # repo id
+    parent: str  # the model that names this one as its base
+    relation: str  # finetune | quantized | adapter | merge | unknown
+    depth: int  # 1 = direct base
+    license: LicenseFacts | None  # None when the ancestor could not be found
+    resolved_from: str | None  # local | cache | hub | registry | None (not found)
+    inferred: bool = False  # named outside base_model (config, body, name)
+    confidence: float = 1.0
+    evidence: tuple[Origin, ...] = ()
+    problem: str | None = None  # why it could not be resolved (missing, gated, cycle, depth)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "parent": self.parent,
+            "relation": self.relation,
+            "depth": self.depth,
+            "keys": list(self.license.keys) if self.license else [],
+            "status": self.license.status.value if self.license else "unknown",
+            "resolved_from": self.resolved_from,
+            "inferred": self.inferred,
+            "confidence": self.confidence,
+            "evidence": [o.to_dict() for o in self.evidence],
+            "problem": self.problem,
+        }
+
+
+@dataclass(frozen=True)
+class Lineage:
+    subject: str
+    relation: str | None  # this model's own relation to its bases
+    ancestors: tuple[Ancestor, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Effective:
+    """The licenses that govern a model once its ancestors' terms are applied."""
+
+    expression: str | None
+    keys: tuple[str, ...]
+    inferred_from_ancestors: bool = False
+    sources: Mapping[str, str] = field(default_factory=dict)  # key -> subject it comes from
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "expression": self.expression,
+            "keys": list(self.keys),
+            "inferred_from_ancestors": self.inferred_from_ancestors,
+            "sources": dict(self.sources),
+        }
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    id: str
+    keys: tuple[str, ...]
+    status: Status
+    resolved_from: str | None
+    origin: Origin
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "keys": list(self.keys),
+            "status": self.status.value,
+            "resolved_from": self.resolved_from,
+        }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A fact a check relied on; a candidate finding before the policy grades it."""
+
+    check: str  # built-in check id, e.g. license-unknown, lineage-conflict
+    subject: str
+    message: str
+    origins: tuple[Origin, ...] = ()
+    unknown: bool = False  # the check fired because something could not be decided
+    inferred: bool = False  # rests on inferred lineage
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    outcome: Outcome
+    subject: str
+    message: str
+    remediation: str | None = None
+    evidence: tuple[Origin, ...] = ()
+    check: str | None = None
+    waiver: str | None = None  # reason, when waived, or why a waiver no longer applies
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "check": self.check,
+            "severity": self.severity.value,
+            "outcome": self.outcome.value,
+            "subject": self.subject,
+            "message": self.message,
+            "remediation": self.remediation,
+            "evidence": [
+                {"source": o.source, "locator": o.locator, "file": o.file, "line": o.line, "field": o.field}
+                for o in self.evidence
+            ],
+            "waiver": self.waiver,
+        }
+
+
+@dataclass(frozen=True)
+class Obligation:
+    subject: str
+    key: str  # license key that imposes it
+    kind: str  # include-license | include-notice | attribution-text | name-prefix | pass-use-restrictions | ...
+    text: str
+    via: str | None = None  # ancestor subject when inherited
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"subject": self.subject, "key": self.key, "kind": self.kind, "text": self.text, "via": self.via}
+
+
+@dataclass(frozen=True)
+class InputError:
+    input: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"input": self.input, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    subject: str
+    revision: str | None
+    origin: Origin
+    card: ModelCard | None
+    license: LicenseFacts
+    lineage: Lineage
+    effective: Effective
+    datasets: tuple[DatasetFacts, ...] = ()
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+    passed: bool = True
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    tool_version: str
+    policy_name: str
+    policy_sha256: str
+    models: tuple[ModelResult, ...]
+    findings: tuple[Finding, ...]
+    obligations: tuple[Obligation, ...]
+    errors: tuple[InputError, ...]
+    passed: bool
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. codebase references
+
+    schema = "mlaudit.report/1"

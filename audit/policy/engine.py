@@ -1,0 +1,194 @@
+"""Policy evaluation: pure functions, no I/O. Facts + evidence + rules -> findings.
+
+A rule's condition speaks of built-in checks (`check:`), license terms (`term:` with parameter
+comparisons), categories, or license keys. Term, category and license conditions look at the
+model's effective licenses by default (its own plus what its ancestors impose), or only its own
+with `scope: own`.
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from audit.licenses.catalog import License, catalog
+from audit.model import Effective, Evidence, Finding, LicenseFacts, Origin, Outcome, Severity
+from audit.policy.schema import CHECKS, Policy, Rule
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the engine knows of one model."""
+
+    subject: str
+    own: LicenseFacts
+    effective: Effective
+    evidence: tuple[Evidence, ...]
+    key_origins: Mapping[str, tuple[Origin, ...]]  # license key -> where it came from
+
+
+@dataclass(frozen=True)
+class Match:
+    message: str
+    origins: tuple[Origin, ...]
+    unknown: bool = False
+    inferred: bool = False
+    key: str | None = None
+
+
+def _licenses(subject: Subject, scope: str) -> list[License]:
+    cat = catalog()
+    keys = subject.own.keys if scope == "own" else subject.effective.keys
+    return [cat[k] for k in keys if k in cat]
+
+
+def _term_matches(lic: License, when: Mapping[str, Any]) -> bool:
+    term = lic.term(when["term"])
+    if term is None:
+        return False
+    param = when.get("param")
+    if param is None:
+        return True
+    value = term.params.get(param)
+    if value is None:
+        return False
+    if "below" in when and not (isinstance(value, (int, float)) and value < when["below"]):
+        return False
+    if "above" in when and not (isinstance(value, (int, float)) and value > when["above"]):
+        return False
+    if "equals" in when and value != when["equals"]:
+        return False
+    return True
+
+
+def _key_in(key: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(key, p) for p in patterns)
+
+
+def _as_list(v: Any) -> list:
+    return v if isinstance(v, list) else [v]
+
+
+def _license_pred(when: Mapping[str, Any]):
+    """The per-license part of a condition, or None when the condition is not about licenses."""
+    preds = []
+    if "term" in when:
+        preds.append(lambda lic: _term_matches(lic, when))
+    if "category" in when:
+        cats = set(_as_list(when["category"]))
+        preds.append(lambda lic: lic.category in cats)
+    if "not_category" in when:
+        not_cats = set(_as_list(when["not_category"]))
+        preds.append(lambda lic: lic.category not in not_cats)
+    if "license" in when:
+        pats = _as_list(when["license"])
+        preds.append(lambda lic: _key_in(lic.key, pats))
+    if "not_license" in when:
+        pats = _as_list(when["not_license"])
+        preds.append(lambda lic: not _key_in(lic.key, pats))
+    if not preds:
+        return None
+    return lambda lic: all(p(lic) for p in preds)
+
+
+def _describe(when: Mapping[str, Any], lic: License) -> str:
+    if "term" in when:
+        term = lic.term(when["term"])
+        params = ", ".join(f"{k}={v}" for k, v in (term.params.items() if term else ()) if k != "text")
+        extra = f" ({params})" if params else ""
+        return f"{lic.name} [{lic.key}] has the term {when['term']}{extra}"
+    if "category" in when:
+        return f"{lic.name} [{lic.key}] is {lic.category}"
+    if "not_license" in when:
+        return f"{lic.name} [{lic.key}] is not on the policy's list of allowed licenses"
+    if "not_category" in when:
+        return f"{lic.name} [{lic.key}] is {lic.category}, a category this policy does not allow"
+    return f"the model is under {lic.name} [{lic.key}]"
+
+
+def matches(when: Mapping[str, Any], subject: Subject, scope: str) -> list[Match]:
+    """All the ways a condition holds for a subject (empty list: it does not hold)."""
+    if "all" in when:
+        parts = [matches(c, subject, scope) for c in when["all"]]
+        if all(parts):
+            return [m for p in parts for m in p]
+        return []
+    if "any" in when:
+        return [m for c in when["any"] for m in matches(c, subject, scope)]
+    if "not" in when:
+        inner = matches(when["not"], subject, scope)
+        return [] if inner else [Match("condition not met", ())]
+    if "check" in when:
+        return [
+            Match(ev.message, ev.origins, ev.unknown, ev.inferred)
+            for ev in subject.evidence
+            if ev.check == when["check"]
+        ]
+    pred = _license_pred(when)
+    if pred is None:
+        return []
+    out = []
+    for lic in _licenses(subject, scope):
+        if pred(lic):
+            via = subject.effective.sources.get(lic.key)
+            inferred = bool(via and via != subject.subject and subject.effective.inferred_from_ancestors)
+            msg = _describe(when, lic)
+            if via and via != subject.subject:
+                msg += f", inherited from {via}"
+            out.append(Match(msg, subject.key_origins.get(lic.key, ()), False, inferred, lic.key))
+    return out
+
+
+def evaluate(policy: Policy, subject: Subject) -> list[Finding]:
+    findings: list[Finding] = []
+    inferred_can_fail = bool(policy.settings.get("inferred_lineage_can_fail", False))
+    for rule in policy.rules:
+        for m in matches(rule.when, subject, rule.scope):
+            severity = rule.severity
+            if m.inferred and not inferred_can_fail and severity is Severity.ERROR:
+                severity = Severity.WARNING  # inferred lineage informs, it does not fail the gate by default
+            findings.append(
+                Finding(
+                    rule=rule.id,
+                    severity=severity,
+                    outcome=Outcome.UNKNOWN if m.unknown else Outcome.FAIL,
+                    subject=subject.subject,
+                    message=_message(rule, subject.subject, m),
+                    remediation=rule.remediation or _default_remediation(rule),
+                    evidence=m.origins,
+                    check=rule.when.get("check"),
+                )
+            )
+    return findings
+
+
+def _message(rule: Rule, subject: str, m: Match) -> str:
+    if rule.message:
+        try:
+            return rule.message.format(subject=subject, detail=m.message, license=m.key or "")
+        except (KeyError, IndexError, ValueError):
+            return rule.message
+    return m.message
+
+
+_REMEDIATION = {
+    "license-unknown": "Find the license that governs the weights (card, LICENSE file, base model) and declare it; "
+    "until then do not deploy.",
+    "license-conflict": "Ask the publisher which license applies and fix the card so license, license_name and "
+    "license_link agree.",
+    "license-file-mismatch": "Check which license governs the weights; the repo file and the card must agree.",
+    "license-text-modified": "Read the changed clauses: a modified license is a different license.",
+    "license-text-unknown": "Have the text reviewed; it is not a license mlaudit knows.",
+    "lineage-conflict": "Treat the model as governed by its ancestor's license as well, and comply with both.",
+    "lineage-missing-license": "Comply with the ancestors' licenses; ask the publisher to declare one.",
+    "lineage-unknown-ancestor": "Find the ancestor's license (or point --models-dir at a local copy) before deploying.",
+}
+
+
+def _default_remediation(rule: Rule) -> str | None:
+    check = rule.when.get("check")
+    if check in _REMEDIATION:
+        return _REMEDIATION[check]
+    if check in CHECKS:
+        return None
+    return None

@@ -1,0 +1,69 @@
+"""JSON report: the stable, versioned contract of DESIGN.md (`mlaudit.report/1`).
+
+Fields may be added; none may be renamed or removed without bumping the schema version.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from audit.licenses.normalize import declared_keys
+from audit.model import AuditReport, ModelResult
+
+
+def model_dict(m: ModelResult) -> dict[str, Any]:
+    card = m.card
+    declared = {
+        "license": (list(card.license) if len(card.license) > 1 else (card.license[0] if card.license else None))
+        if card
+        else None,
+        "license_name": card.license_name if card else None,
+        "license_link": card.license_link if card else None,
+        "keys": list(declared_keys(m.license)),
+    }
+    return {
+        "subject": m.subject,
+        "revision": m.revision,
+        "source": m.origin.source,
+        "passed": m.passed,
+        "declared": declared,
+        "license": {
+            **m.license.to_dict(),
+            "reason": m.license.reason,
+            "declarations": [d.to_dict() for d in m.license.declarations],
+            "disagreements": [d.message for d in m.license.disagreements],
+        },
+        "effective": m.effective.to_dict(),
+        "relation": m.lineage.relation,
+        "base_models": list(card.base_models) if card else [],
+        "lineage": [a.to_dict() for a in m.lineage.ancestors],
+        "datasets": [d.to_dict() for d in m.datasets],
+        "provenance": dict(m.provenance),
+        "problems": [p.to_dict() for p in (card.problems if card else ())]
+        + [p.to_dict() for p in m.lineage.problems],
+    }
+
+
+def report_dict(report: AuditReport) -> dict[str, Any]:
+    return {
+        "schema": report.schema,
+        "tool": {"name": "mlaudit", "version": report.tool_version},
+        "policy": {"name": report.policy_name, "sha256": report.policy_sha256},
+        "passed": report.passed,
+        "summary": {
+            "models": len(report.models),
+            "passed": sum(1 for m in report.models if m.passed),
+            "failed": sum(1 for m in report.models if not m.passed),
+            "errors": len(report.errors),
+            "findings": len(report.findings),
+        },
+        "models": [model_dict(m) for m in report.models],
+        "findings": [f.to_dict() for f in report.findings],
+        "obligations": [o.to_dict() for o in report.obligations],
+        "errors": [e.to_dict() for e in report.errors],
+        **{k: v for k, v in report.extra.items() if k not in ("schema", "models", "findings")},
+    }
+
+
+def render(report: AuditReport) -> str:
+    return json.dumps(report_dict(report), indent=2, sort_keys=False, default=str) + "\n"

@@ -1,0 +1,91 @@
+"""What every source shares: which repo files the audit reads, and the limits on reading them.
+
+A source turns an input (directory, card file, cache entry, Hub repo id) into Snapshots. The audit
+only ever needs the model card, license-like files and a few small JSON configs, so sources read
+those eagerly (bounded in size) and only list the rest.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from audit.errors import InputUnreadable
+
+MAX_CARD_BYTES = 2 * 1024 * 1024  # real cards are tens of KB; beyond this it is not a card
+MAX_TEXT_BYTES = 1 * 1024 * 1024  # a license text or a config.json
+MAX_FILES_LISTED = 100_000
+
+CARD_NAMES = ("README.md", "readme.md", "README.MD", "Readme.md", "MODEL_CARD.md", "model_card.md")
+
+_LICENSE_LIKE = re.compile(
+    r"""(^|/)(
+        (un)?licen[cs]e[^/]*            # LICENSE, LICENSE.txt, LICENSE-MODEL, LICENSE_CODE, license.md
+      | [^/]*[-_.]licen[cs]e[^/]*       # MODEL-LICENSE, Model_License.txt, tii-falcon-license.txt
+      | copying[^/]*
+      | notice[^/]*
+      | use[-_]?policy[^/]*
+      | acceptable[-_]?use[^/]*
+      | prohibited[-_]?use[^/]*
+      | terms[-_]of[-_]use[^/]*
+      | [^/]*agreement[^/]*
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_TEXT_EXTS = (".md", ".txt", ".rst", ".markdown", ".html", ".htm")
+CONFIG_NAMES = ("config.json", "adapter_config.json", "generation_config.json")
+
+
+def is_license_like(path: str) -> bool:
+    """True for a repo path that probably holds a license or policy text (LICENSE, NOTICE, USE_POLICY.md ...)."""
+    name = path.rsplit("/", 1)[-1]
+    if "/" in path.strip("/") and path.count("/") > 1:
+        return False  # deep files are vendored code, not the model's license
+    if not _LICENSE_LIKE.search(path):
+        return False
+    ext = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    # LICENSE-MODEL has no real extension; LICENSE.pdf and NOTICE.py are not texts we can read
+    return not ext or ext in _TEXT_EXTS or not ext[1:].isalpha() or ext in (".model", ".code", ".llama", ".gemma")
+
+
+def is_wanted_text(path: str) -> bool:
+    """Files a source reads eagerly: the card, license-like texts and small configs at the repo root."""
+    name = path.rsplit("/", 1)[-1]
+    if "/" not in path and (name in CARD_NAMES or name in CONFIG_NAMES):
+        return True
+    return is_license_like(path)
+
+
+def decode_text(data: bytes, input: str) -> str:
+    """Bytes -> text, refusing binary files. Handles a UTF-8 BOM and falls back to latin-1."""
+    if b"\x00" in data[:8192]:
+        raise InputUnreadable(input, "is a binary file, not text")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def read_text_file(path: str, *, limit: int, input: str | None = None) -> str:
+    """Read a local text file with a size cap; every failure is an InputUnreadable naming the file."""
+    name = input or path
+    try:
+        if os.path.islink(path) and not os.path.exists(path):
+            raise InputUnreadable(name, "is a broken symbolic link")
+        size = os.path.getsize(path)
+        if size > limit:
+            raise InputUnreadable(name, f"is {size / 1048576:.1f} MiB, over the {limit // 1048576} MiB limit for a text file")
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except InputUnreadable:
+        raise
+    except IsADirectoryError:
+        raise InputUnreadable(name, "is a directory, not a file") from None
+    except FileNotFoundError:
+        raise InputUnreadable(name, "does not exist") from None
+    except PermissionError:
+        raise InputUnreadable(name, "cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise InputUnreadable(name, f"cannot be read ({exc.strerror or exc})") from None
+    return decode_text(data, name)

@@ -1,0 +1,107 @@
+"""Card parsing on real corpus cards and on the odd inputs real cards contain."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from audit.card import parse_card
+from audit.model import Origin
+
+CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus")
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "cards")
+
+
+def card(text: str):
+    return parse_card(text, Origin("card", "README.md", file="README.md"))
+
+
+def codes(c):
+    return [p.code for p in c.problems]
+
+
+def test_basic_fields_and_lines():
+    c = card("---\nlicense: llama3.1\nbase_model:\n- meta-llama/Llama-3.1-8B\ndatasets: org/data\n---\n# Title\nbody\n")
+    assert c.license == ("llama3.1",)
+    assert c.base_models == ("meta-llama/Llama-3.1-8B",)
+    assert c.datasets == ("org/data",)
+    assert c.field_lines["license"] == 2
+    assert c.field_lines["base_model"] == 3
+    assert c.body.startswith("# Title")
+    assert c.body_line == 7
+    assert c.problems == ()
+
+
+def test_no_front_matter_is_a_problem_not_a_crash():
+    c = card("# Just a title\n\nNo metadata.\n")
+    assert c.license == () and not c.has_front_matter
+    assert codes(c) == ["card-no-front-matter"]
+
+
+def test_malformed_yaml_records_line():
+    c = card("---\nlicense: mit\ntags: [a, b\n---\nbody\n")
+    assert "card-malformed-yaml" in codes(c)
+    p = next(p for p in c.problems if p.code == "card-malformed-yaml")
+    assert p.origin.line and p.origin.line >= 2
+
+
+def test_alias_bomb_is_refused_quickly():
+    bomb = "---\na: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(9)
+    ) + "license: mit\n---\n"
+    c = card(bomb)
+    assert "card-yaml-alias" in codes(c)
+    assert c.license == ()
+
+
+def test_crlf_and_bom():
+    c = card("\ufeff---\r\nlicense: apache-2.0\r\n---\r\n# Title\r\n")
+    assert c.license == ("apache-2.0",)
+    assert c.problems == ()
+
+
+def test_british_spelling_is_read_and_recorded():
+    c = card("---\nlicence: cc-by-4.0\n---\n")
+    assert c.license == ("cc-by-4.0",)
+    assert codes(c) == ["card-british-spelling"]
+
+
+def test_list_valued_license_and_wrong_types():
+    c = card("---\nlicense:\n- mit\n- apache-2.0\nbase_model: 42\nlicense_name: [deepseek]\n---\n")
+    assert c.license == ("mit", "apache-2.0")
+    assert c.license_name == "deepseek"
+    assert c.base_models == ()
+    assert {"card-license-list", "card-field-type"} <= set(codes(c))
+
+
+def test_front_matter_not_a_mapping():
+    c = card("---\n- just\n- a list\n---\nbody\n")
+    assert codes(c) == ["card-front-matter-type"]
+
+
+def test_unclosed_front_matter():
+    c = card("---\nlicense: mit\n# no closing fence\n")
+    assert codes(c) == ["card-front-matter-unclosed"]
+
+
+@pytest.mark.parametrize(
+    "name, expected_license, expected_bases",
+    [
+        ("leliuga-nous-capybara-34b", ("mit",), ()),  # license written as a one-item list
+        ("leliuga-solar-10.7b-instruct", ("cc-by-nc-4.0",), ("upstage/SOLAR-10.7B-v1.0",)),  # indented list
+        ("datalablife-r1-distill-llama-sql", ("apache-2.0",), ("unsloth/deepseek-r1-distill-llama-8b-unsloth-bnb-4bit",)),
+        ("leliuga-dr-samantha-7b", ("llama2",), ("Severus27/BeingWell_llama2_7b", "ParthasarathyShanmugam/llama-2-7b-samantha")),
+    ],
+)
+def test_real_cards(name, expected_license, expected_bases):
+    path = os.path.join(FIXTURES, name, "README.md")
+    with open(path, encoding="utf-8") as fh:
+        c = card(fh.read())
+    assert c.license == expected_license
+    assert c.base_models == expected_bases
+
+
+def test_real_card_without_front_matter():
+    with open(os.path.join(FIXTURES, "leliuga-athena-v1", "README.md"), encoding="utf-8") as fh:
+        c = card(fh.read())
+    assert not c.has_front_matter and c.license == ()
