@@ -18,6 +18,7 @@ from audit.model import (
     AuditReport,
     Finding,
     InputError,
+    Lineage,
     ModelCard,
     ModelResult,
     Obligation,
@@ -120,15 +121,19 @@ def _key_origins(facts, lineage) -> dict[str, tuple[Origin, ...]]:
     return {k: tuple(dict.fromkeys(v))[:4] for k, v in out.items()}
 
 
-def audit_snapshot(snapshot: Snapshot, policy: Policy, resolver, options: Options) -> tuple[ModelResult, list[Finding], list[Obligation]]:
+def audit_snapshot(
+    snapshot: Snapshot, card: ModelCard | None, policy: Policy, resolver, options: Options
+) -> tuple[ModelResult, list[Finding], list[Obligation]]:
     from audit.datasets import dataset_evidence, resolve_datasets
     from audit.lineage import effective_license, lineage_evidence, resolve_lineage
     from audit.provenance import provenance_evidence, provenance_facts
 
-    card = read_card(snapshot)
     facts = license_facts(card, snapshot)
     subject = snapshot.subject
-    lineage = resolve_lineage(subject, card, facts, snapshot, resolver)
+    if options.lineage:
+        lineage = resolve_lineage(subject, card, facts, snapshot, resolver)
+    else:
+        lineage = Lineage(subject, card.base_model_relation if card else None)
     effective = effective_license(subject, facts, lineage)
     datasets = resolve_datasets(card, resolver)
     provenance = provenance_facts(snapshot, card)
@@ -181,16 +186,22 @@ def run_audit(inputs: Iterable[str], policy: Policy | str | None = None, **kwarg
 
 def audit_loaded(loaded: list[Snapshot | AuditError], policy: Policy, options: Options) -> AuditReport:
     resolver = make_resolver(options)
-    snapshots = [s for s in loaded if isinstance(s, Snapshot)]
-    if hasattr(resolver, "prefetch") and options.lineage:
-        resolver.prefetch(snapshots)
+    errors: list[InputError] = [InputError(e.input, e.message) for e in loaded if isinstance(e, AuditError)]
+    cards: list[tuple[Snapshot, ModelCard | None]] = []
+    for snap in (s for s in loaded if isinstance(s, Snapshot)):
+        try:
+            cards.append((snap, read_card(snap)))
+        except AuditError as exc:
+            errors.append(InputError(exc.input, exc.message))
+    if options.lineage:
+        # every named base at once, so remote ancestors are fetched concurrently, not one by one
+        resolver.prefetch([b for _, card in cards if card for b in card.base_models])
     models: list[ModelResult] = []
     findings: list[Finding] = []
     obligations: list[Obligation] = []
-    errors: list[InputError] = [InputError(e.input, e.message) for e in loaded if isinstance(e, AuditError)]
-    for snap in snapshots:
+    for snap, card in cards:
         try:
-            result, f, o = audit_snapshot(snap, policy, resolver, options)
+            result, f, o = audit_snapshot(snap, card, policy, resolver, options)
         except AuditError as exc:
             errors.append(InputError(exc.input, exc.message))
             continue

