@@ -91,7 +91,7 @@ def test_nonexistent_path(tmp_path):
     assert_one_clear_line(run("check", str(tmp_path / "does" / "not" / "exist")), "does/not/exist", "does not exist")
 
 
-@pytest.mark.parametrize("repo_id", ["not a repo!", "org/na..me", "-bad-/x"])
+@pytest.mark.parametrize("repo_id", ["not a repo!", "org/na..me", "org/-bad", "org--x/name", "org/name@"])
 def test_bad_repo_id(repo_id):
     res = run("check", repo_id)
     assert_one_clear_line(res, repo_id)

@@ -22,12 +22,11 @@ _MAX_NESTING = 3  # how deep a directory of snapshot directories is searched
 
 def _is_snapshot_dir(path: str) -> bool:
     try:
-        names = os.listdir(path)
+        # files only: a folder called "other-license-model" is not a license file
+        names = [e.name for e in os.scandir(path) if not e.is_dir()]
     except OSError:
         return False
-    return any(n in CARD_NAMES for n in names) or any(n in CONFIG_NAMES for n in names) or any(
-        is_license_like(n) for n in names
-    )
+    return any(n in CARD_NAMES or n in CONFIG_NAMES or is_license_like(n) for n in names)
 
 
 def _list_files(root: str) -> list[RepoFile]:
