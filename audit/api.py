@@ -211,6 +211,8 @@ def audit_loaded(loaded: list[Snapshot | AuditError], policy: Policy, options: O
     if not models and not errors:
         errors.append(InputError("(inputs)", "no model to audit: give a path, a Hub repo id, or --hf-cache"))
     passed = not errors and all(m.passed for m in models)
+    extra = dict(options.extra)
+    extra.setdefault("rules", _rule_metadata(policy))
     return AuditReport(
         tool_version=__version__,
         policy_name=policy.name,
@@ -220,5 +222,21 @@ def audit_loaded(loaded: list[Snapshot | AuditError], policy: Policy, options: O
         obligations=tuple(obligations),
         errors=tuple(errors),
         passed=passed,
-        extra=dict(options.extra),
+        extra=extra,
     )
+
+
+def _rule_metadata(policy: Policy) -> dict[str, dict[str, Any]]:
+    """What each rule means, for formats that describe their rules (SARIF)."""
+    from audit.policy.schema import CHECKS
+
+    out = {}
+    for rule in policy.rules:
+        check = rule.when.get("check")
+        out[rule.id] = {
+            "description": CHECKS.get(check) if check else (rule.message or f"policy rule {rule.id}"),
+            "severity": rule.severity.value,
+            "remediation": rule.remediation,
+            "references": list(rule.references),
+        }
+    return out

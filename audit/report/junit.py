@@ -1,0 +1,115 @@
+"""JUnit XML: one test suite, one test case per (model, rule), so CI test views list what failed.
+
+A (model, rule) with a failing or undecided finding is a <failure> (undecided fails closed); one that
+is only waived is <skipped> with the waiver reason; every model with no failing finding also gets a
+passing "policy" case, so a green model shows up as a passed test rather than as nothing. Inputs
+that could not be read are <error> cases.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+
+from audit.model import AuditReport, Finding, Origin, Outcome
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _x(text: object) -> str:
+    """Text safe for XML 1.0 (card text may carry control characters XML cannot hold)."""
+    return _XML_INVALID.sub("\ufffd", "" if text is None else str(text))
+
+
+def render(report: AuditReport) -> str:
+    cases: list[ET.Element] = []
+    failures = errors = skipped = 0
+
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in report.findings:
+        groups.setdefault((f.subject, f.rule), []).append(f)
+
+    subjects = [m.subject for m in report.models]
+    subjects += sorted({s for s, _ in groups} - set(subjects))
+    for subject in subjects:
+        model_groups = [(rule, fs) for (s, rule), fs in groups.items() if s == subject]
+        blocking = False
+        for rule, findings in sorted(model_groups):
+            case = _case(subject, rule)
+            open_findings = [f for f in findings if f.outcome is not Outcome.WAIVED]
+            if open_findings:
+                blocking = True
+                failures += 1
+                case.append(_failure(open_findings))
+            else:
+                skipped += 1
+                reasons = "; ".join(sorted({_x(f.waiver or "waived by policy") for f in findings}))
+                el = ET.SubElement(case, "skipped", message=f"waived: {reasons}")
+                el.text = _details(findings)
+            cases.append(case)
+        if not blocking:
+            cases.append(_case(subject, "policy"))
+
+    for e in report.errors:
+        errors += 1
+        case = _case(e.input, "input")
+        el = ET.SubElement(case, "error", message=_x(e.message), type="input-unreadable")
+        el.text = _x(f"{e.input}: {e.message}")
+        cases.append(case)
+
+    suite = ET.Element(
+        "testsuite",
+        name=_x(f"mlaudit ({report.policy_name})"),
+        tests=str(len(cases)),
+        failures=str(failures),
+        errors=str(errors),
+        skipped=str(skipped),
+        time="0",
+    )
+    props = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("tool", f"mlaudit {report.tool_version}"),
+        ("policy", report.policy_name),
+        ("policy_sha256", report.policy_sha256),
+        ("passed", "true" if report.passed else "false"),
+    ):
+        ET.SubElement(props, "property", name=name, value=_x(value))
+    suite.extend(cases)
+    root = ET.Element("testsuites", name="mlaudit", tests=str(len(cases)), failures=str(failures),
+                      errors=str(errors), time="0")
+    root.append(suite)
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _case(classname: str, name: str) -> ET.Element:
+    return ET.Element("testcase", classname=_x(classname), name=_x(name), time="0")
+
+
+def _failure(findings: list[Finding]) -> ET.Element:
+    first = findings[0]
+    prefix = "undecided (fails closed): " if first.outcome is Outcome.UNKNOWN else ""
+    el = ET.Element("failure", message=_x(prefix + first.message),
+                    type=f"{first.severity.value}/{first.outcome.value}")
+    el.text = _details(findings)
+    return el
+
+
+def _details(findings: Iterable[Finding]) -> str:
+    lines = []
+    for f in findings:
+        lines.append(f"[{f.severity.value}] {f.outcome.value}: {f.message}")
+        for o in f.evidence:
+            lines.append(f"  evidence: {_evidence(o, f.subject)}")
+        if f.remediation:
+            lines.append(f"  fix: {f.remediation}")
+        if f.waiver:
+            lines.append(f"  waiver: {f.waiver}")
+    return _x("\n".join(lines))
+
+
+def _evidence(o: Origin, subject: str) -> str:
+    """An origin as a reader needs it: which repo, when it is not the finding's own model."""
+    if o.locator and o.locator != subject and o.file and not o.file.startswith("/"):
+        return f"{o.locator}/{o}"
+    return str(o)

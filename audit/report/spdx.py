@@ -1,0 +1,262 @@
+"""SPDX 2.3 JSON via spdx-tools: a package per model, its lineage and datasets as related packages.
+
+licenseDeclared is what the model's own card and files declare; licenseConcluded is the effective
+license once the ancestors' terms are applied (NOASSERTION when undecidable: never a guess). Custom
+licenses appear as LicenseRef-… with an extracted-licensing-info entry that names them; their text
+is not reproduced. Lineage: the model DESCENDANT_OF its base (VARIANT_OF for a quantization);
+datasets: the model GENERATED_FROM them (SPDX 2.3 has no trained-on relationship).
+"""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from audit.model import Ancestor, AuditReport, LicenseFacts, ModelResult
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+_LICENSE_REF = re.compile(r"LicenseRef-[A-Za-z0-9.-]+")
+_NS = uuid.UUID("3c9d7a52-1e0b-4f8e-b7a1-5d2f6c4e9a10")
+HUB = "https://huggingface.co"
+_CONCLUDED_KINDS = ("attribution-text", "include-notice")
+
+
+def render(report: AuditReport) -> str:
+    from spdx_tools.spdx.jsonschema.document_converter import DocumentConverter
+
+    data = DocumentConverter().convert(build_document(report))
+    # spdx-tools writes PACKAGE_MANAGER; the 2.3 spec and its JSON schema spell it PACKAGE-MANAGER
+    # (spdx/spdx-spec#792, spdx/tools-python#813). Readers accept both; we write the spec's form.
+    for pkg in data.get("packages", []):
+        for ref in pkg.get("externalRefs", []):
+            ref["referenceCategory"] = ref["referenceCategory"].replace("_", "-")
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def build_document(report: AuditReport) -> Any:
+    from spdx_tools.spdx.model import (
+        Actor,
+        ActorType,
+        CreationInfo,
+        Document,
+        Relationship,
+        RelationshipType,
+        SpdxNone,
+    )
+
+    builder = _Builder(report)
+    for m in report.models:
+        builder.model(m)
+    key = "\n".join([report.tool_version, report.policy_sha256]
+                    + [f"{m.subject}@{m.revision or ''}" for m in report.models])
+    doc_uuid = uuid.uuid5(_NS, key)
+    info = CreationInfo(
+        spdx_version="SPDX-2.3",
+        spdx_id="SPDXRef-DOCUMENT",
+        name=f"mlaudit-{report.policy_name}",
+        document_namespace=f"https://spdx.org/spdxdocs/mlaudit-{doc_uuid}",
+        creators=[Actor(ActorType.TOOL, f"mlaudit-{report.tool_version}")],
+        created=_created(report),
+        creator_comment=(f"License audit against policy {report.policy_name} (sha256 {report.policy_sha256}); "
+                         f"verdict: {'passed' if report.passed else 'failed'}."),
+    )
+    describes = [
+        Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, spdx_id) for spdx_id in builder.model_ids
+    ] or [Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, SpdxNone(), comment="no model was audited")]
+    return Document(
+        creation_info=info,
+        packages=builder.packages,
+        relationships=describes + builder.relationships,
+        extracted_licensing_info=builder.extracted(),
+    )
+
+
+def _created(report: AuditReport) -> datetime:
+    value = report.extra.get("generated_at")
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).replace(microsecond=0, tzinfo=None)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if parsed.tzinfo:
+                parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+            return parsed.replace(microsecond=0)
+        except ValueError:
+            pass
+    return datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None)
+
+
+class _Builder:
+    def __init__(self, report: AuditReport):
+        self.report = report
+        self.packages: list[Any] = []
+        self.relationships: list[Any] = []
+        self.model_ids: list[str] = []
+        self.used: set[str] = set()
+        self.by_subject: dict[tuple[str, str], str] = {}  # (role, subject) -> SPDX id
+        self.refs: dict[str, set[str]] = {}  # LicenseRef-x -> links seen for it
+
+    # --- ids
+
+    def _id(self, role: str, subject: str, revision: str | None = None) -> str:
+        base = re.sub(r"[^A-Za-z0-9.-]+", "-", f"{subject}" + (f"-{revision[:12]}" if revision else "")).strip("-")
+        candidate, n = f"SPDXRef-{role}-{base}", 2
+        while candidate in self.used:
+            candidate, n = f"SPDXRef-{role}-{base}-{n}", n + 1
+        self.used.add(candidate)
+        return candidate
+
+    # --- licenses
+
+    def _expression(self, facts: LicenseFacts | None, expression: str | None = None) -> Any:
+        from spdx_tools.common.spdx_licensing import spdx_licensing
+        from spdx_tools.spdx.model import SpdxNoAssertion
+
+        expr = expression if expression is not None else (facts.expression if facts else None)
+        if not expr:
+            return SpdxNoAssertion()
+        try:
+            info = spdx_licensing.validate(expr)
+            unknown = [s for s in info.invalid_symbols if not str(s).startswith("LicenseRef-")]
+            syntax = [e for e in info.errors if not e.startswith("Unknown license key")]
+            parsed = None if unknown or syntax else spdx_licensing.parse(expr)
+        except Exception:  # license_expression raises several error types on malformed input
+            parsed = None
+        if parsed is None:
+            return SpdxNoAssertion()  # not an expression SPDX can carry: say so rather than mangle it
+        for ref in _LICENSE_REF.findall(expr):
+            self.refs.setdefault(ref, set())
+        if facts is not None:  # a license_link on the card is where a reader finds a custom license
+            for d in facts.declarations:
+                if d.kind == "license-link" and d.value.startswith(("http://", "https://")) and d.expression:
+                    for ref in _LICENSE_REF.findall(d.expression):
+                        self.refs.setdefault(ref, set()).add(d.value)
+        return parsed
+
+    def extracted(self) -> list[Any]:
+        from spdx_tools.spdx.model import ExtractedLicensingInfo
+
+        out = []
+        for ref in sorted(self.refs):
+            key = ref[len("LicenseRef-"):]
+            out.append(ExtractedLicensingInfo(
+                license_id=ref,
+                extracted_text=(f"Custom license '{key}', identified by mlaudit from the model's card and files. "
+                                f"Its text is not reproduced here; see the model repository."),
+                license_name=key,
+                cross_references=sorted(self.refs[ref]),
+            ))
+        return out
+
+    # --- packages
+
+    def _package(self, spdx_id: str, subject: str, *, version: str | None, declared: Any, concluded: Any,
+                 comment: str, attribution: list[str] | None = None, dataset: bool = False) -> Any:
+        from spdx_tools.spdx.model import (
+            ExternalPackageRef,
+            ExternalPackageRefCategory,
+            Package,
+            PackagePurpose,
+            SpdxNoAssertion,
+        )
+
+        hub = _HUB_ID.match(subject) is not None
+        refs = []
+        if hub and not dataset:
+            org, name = subject.split("/", 1)
+            purl = f"pkg:huggingface/{org}/{name}" + (f"@{version.lower()}" if version else "")
+            refs.append(ExternalPackageRef(ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", purl))
+        location: Any = SpdxNoAssertion()
+        if hub:
+            location = f"{HUB}/datasets/{subject}" if dataset else f"{HUB}/{subject}"
+        pkg = Package(
+            spdx_id=spdx_id,
+            name=subject,
+            download_location=location,
+            version=version,
+            files_analyzed=False,
+            license_declared=declared,
+            license_concluded=concluded,
+            copyright_text=SpdxNoAssertion(),
+            comment=comment,
+            external_references=refs,
+            attribution_texts=attribution or [],
+            primary_package_purpose=PackagePurpose.OTHER,
+        )
+        self.packages.append(pkg)
+        return pkg
+
+    def model(self, m: ModelResult) -> None:
+        from spdx_tools.spdx.model import Relationship, RelationshipType
+
+        spdx_id = self._id("Model", m.subject, m.revision)
+        self.model_ids.append(spdx_id)
+        self.by_subject[("model", m.subject)] = spdx_id
+        attribution = [
+            o.text for o in sorted(self.report.obligations, key=lambda o: (o.kind, o.key, o.text))
+            if o.subject == m.subject and o.kind in _CONCLUDED_KINDS
+        ]
+        comment = (f"Machine-learning model. License status: {m.license.status.value}; "
+                   f"effective license: {m.effective.expression or 'unknown'}; "
+                   f"verdict: {'pass' if m.passed else 'fail'}.")
+        if m.license.reason:
+            comment += f" {m.license.reason}"
+        self._package(
+            spdx_id, m.subject, version=m.revision,
+            declared=self._expression(m.license),
+            concluded=self._expression(None, m.effective.expression or ""),
+            comment=comment, attribution=attribution,
+        )
+        # ancestors: each points from its parent (the model, or a nearer ancestor) to itself
+        local: dict[str, str] = {m.subject: spdx_id}
+        for a in sorted(m.lineage.ancestors, key=lambda a: a.depth):
+            anc_id = local.get(a.subject) or self._ancestor(a)
+            local[a.subject] = anc_id
+            parent_id = local.get(a.parent, spdx_id)
+            rel = RelationshipType.VARIANT_OF if a.relation == "quantized" else RelationshipType.DESCENDANT_OF
+            note = f"{a.relation} of {a.subject} (depth {a.depth})"
+            if a.inferred:
+                note += f"; inferred, confidence {a.confidence:.2f}"
+            self.relationships.append(Relationship(parent_id, rel, anc_id, comment=note))
+        for d in m.datasets:
+            ds_id = self.by_subject.get(("dataset", d.id))
+            if ds_id is None:
+                ds_id = self._id("Dataset", d.id)
+                self.by_subject[("dataset", d.id)] = ds_id
+                self._package(
+                    ds_id, d.id, version=None,
+                    declared=self._keys_expression(d.keys), concluded=self._keys_expression(d.keys),
+                    comment=f"Dataset. License status: {d.status.value}.", dataset=True,
+                )
+            self.relationships.append(
+                Relationship(spdx_id, RelationshipType.GENERATED_FROM, ds_id, comment="trained on this dataset")
+            )
+
+    def _ancestor(self, a: Ancestor) -> str:
+        key = ("ancestor", a.subject)
+        if key in self.by_subject:
+            return self.by_subject[key]
+        spdx_id = self._id("Ancestor", a.subject)
+        self.by_subject[key] = spdx_id
+        status = a.license.status.value if a.license else "unknown"
+        comment = f"Base model. License status: {status}."
+        if a.problem:
+            comment += f" {a.problem}"
+        lic = self._expression(a.license)
+        self._package(spdx_id, a.subject, version=None, declared=lic, concluded=lic, comment=comment)
+        return spdx_id
+
+    def _keys_expression(self, keys: tuple[str, ...]) -> Any:
+        """Dataset licenses come as catalog keys: SPDX ids where the list has them, else LicenseRef-."""
+        return self._expression(None, " AND ".join(_key_to_spdx(k) for k in keys) if keys else "")
+
+
+def _key_to_spdx(key: str) -> str:
+    from spdx_tools.common.spdx_licensing import spdx_licensing
+
+    symbol = spdx_licensing.known_symbols.get(key) or spdx_licensing.known_symbols_lowercase.get(key.lower())
+    if symbol is not None:
+        return str(symbol.key)
+    return "LicenseRef-" + re.sub(r"[^A-Za-z0-9.-]+", "-", key)

@@ -1,0 +1,543 @@
+"""Machine report formats rendered from one realistic AuditReport, each validated against its schema.
+
+The sample report is built from the core dataclasses directly: a Llama 3.1 fine-tune that declares
+apache-2.0 (lineage conflict, an undecided dataset, a waived naming rule), an MIT DeepSeek model that
+passes, a CC-BY-NC model that fails on non-commercial terms, and one input that could not be read.
+Schemas: tests/schemas/README.md says where each comes from. The validators (jsonschema, xmlschema,
+cyclonedx-python-lib[json-validation], spdx-tools) are required test dependencies, never skipped.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+
+from audit.model import (
+    Ancestor,
+    AuditReport,
+    DatasetFacts,
+    Declaration,
+    Effective,
+    Finding,
+    InputError,
+    LicenseFacts,
+    Lineage,
+    ModelCard,
+    ModelResult,
+    Obligation,
+    Origin,
+    Outcome,
+    Severity,
+    Status,
+)
+from audit.report import junit, markdown, notices, sarif
+
+SCHEMAS = os.path.join(os.path.dirname(__file__), "schemas")
+
+FT = "acme/llama-3.1-8b-support-ft"
+FT_REV = "5f0b02c75b57c5855da9ae460ce51323ea669d8a"
+LLAMA = "meta-llama/Llama-3.1-8B"
+DS = "deepseek-ai/DeepSeek-R1"
+DS_REV = "56d4cbbb4d29f4355bab4b9a39ccb717a14ad5ad"
+NC = "CohereForAI/aya-23-8B"
+NC_REV = "2a1a63b24af8f591616fdf58936ee576d63ca835"
+DATASET = "acme/support-tickets"
+WAIVER = "internal-only | not distributed <approved by legal> (LEGAL-1234), expires 2026-12-31"
+
+
+def _facts(value: str, key: str, expression: str, origin: Origin) -> LicenseFacts:
+    decl = Declaration("front-matter", value, (key,), origin, expression=expression)
+    return LicenseFacts((decl,), expression, (key,), Status.RESOLVED)
+
+
+def _card(origin: Origin, license: str, base_models=(), datasets=()) -> ModelCard:
+    return ModelCard(
+        origin=origin, front_matter={"license": license}, license=(license,), license_name=None,
+        license_link=None, base_models=tuple(base_models), base_model_relation=None, datasets=tuple(datasets),
+        tags=(), gated=None, body="# Model\n", body_line=12,
+        field_lines={"license": 3, "base_model": 5, "datasets": 9},
+    )
+
+
+def sample_report(*, references=None) -> AuditReport:
+    ft_card = Origin("hub", FT, FT_REV, "README.md")
+    llama_card = Origin("hub", LLAMA, "d04e592bb4f6aa9cfee91e2e20afa771667e1d4b", "README.md")
+    ds_card = Origin("hub", DS, DS_REV, "README.md")
+    nc_card = Origin("hub", NC, NC_REV, "README.md")
+
+    llama_facts = _facts("llama3.1", "llama3.1", "LicenseRef-llama3.1", llama_card.at(line=5, field="license"))
+    ft = ModelResult(
+        subject=FT, revision=FT_REV, origin=Origin("hub", FT, FT_REV),
+        card=_card(ft_card, "apache-2.0", [LLAMA], [DATASET]),
+        license=_facts("apache-2.0", "apache-2.0", "Apache-2.0", ft_card.at(line=3, field="license")),
+        lineage=Lineage(FT, "finetune", (
+            Ancestor(LLAMA, FT, "finetune", 1, llama_facts, "hub", evidence=(ft_card.at(line=5, field="base_model"),)),
+        )),
+        effective=Effective("Apache-2.0 AND LicenseRef-llama3.1", ("apache-2.0", "llama3.1"), True,
+                            {"apache-2.0": FT, "llama3.1": LLAMA}),
+        datasets=(DatasetFacts(DATASET, (), Status.UNKNOWN, None, ft_card.at(line=9, field="datasets")),),
+        passed=False,
+    )
+    ds = ModelResult(
+        subject=DS, revision=DS_REV, origin=Origin("hub", DS, DS_REV), card=_card(ds_card, "mit"),
+        license=_facts("mit", "mit", "MIT", ds_card.at(line=3, field="license")),
+        lineage=Lineage(DS, None), effective=Effective("MIT", ("mit",)), passed=True,
+    )
+    nc = ModelResult(
+        subject=NC, revision=NC_REV, origin=Origin("hub", NC, NC_REV), card=_card(nc_card, "cc-by-nc-4.0"),
+        license=_facts("cc-by-nc-4.0", "cc-by-nc-4.0", "CC-BY-NC-4.0", nc_card.at(line=4, field="license")),
+        lineage=Lineage(NC, None), effective=Effective("CC-BY-NC-4.0", ("cc-by-nc-4.0",)),
+        datasets=(DatasetFacts("CohereForAI/aya_dataset", ("apache-2.0",), Status.RESOLVED, "hub", nc_card),),
+        passed=False,
+    )
+    findings = (
+        Finding("lineage-conflict", Severity.ERROR, Outcome.FAIL, FT,
+                f"declares Apache-2.0, but its base model {LLAMA} is under llama3.1, whose terms carry over",
+                remediation="Declare the llama3.1 license (license: llama3.1) and keep its terms.",
+                evidence=(ft_card.at(line=3, field="license"), llama_card.at(line=5, field="license")),
+                check="lineage-conflict"),
+        Finding("dataset-license", Severity.WARNING, Outcome.UNKNOWN, FT,
+                f"the license of training dataset {DATASET} could not be determined",
+                remediation="Give the dataset card a license, or waive this finding with a reason.",
+                evidence=(ft_card.at(line=9, field="datasets"),), check="dataset-license"),
+        Finding("lineage-name-prefix", Severity.WARNING, Outcome.WAIVED, FT,
+                'a distributed derivative of llama3.1 must have a name starting with "Llama"',
+                remediation='Rename the model so that its name starts with "Llama".',
+                evidence=(ft_card,), check="lineage-name-prefix", waiver=WAIVER),
+        Finding("non-commercial", Severity.ERROR, Outcome.FAIL, NC,
+                "license cc-by-nc-4.0 forbids commercial use",
+                remediation="Use the model only for non-commercial purposes, or pick a model whose license "
+                            "allows commercial use.",
+                evidence=(nc_card.at(line=4, field="license"),)),
+    )
+    via = LLAMA
+    obligations = (
+        Obligation(FT, "apache-2.0", "include-license",
+                   "Include a copy of the Apache License 2.0 with every copy of the model you distribute."),
+        Obligation(FT, "llama3.1", "include-license",
+                   "Include a copy of the Llama 3.1 Community License Agreement with every copy you distribute.",
+                   via),
+        Obligation(FT, "llama3.1", "attribution-text",
+                   'Display "Built with Llama" with products or services built on the model.', via),
+        Obligation(FT, "llama3.1", "name-prefix",
+                   'A model derived from it that you distribute must have a name starting with "Llama".', via),
+        Obligation(FT, "llama3.1", "include-notice",
+                   'Ship a notice with the model stating: "Llama 3.1 is licensed under the Llama 3.1 Community '
+                   'License, Copyright © Meta Platforms, Inc. All Rights Reserved.".', via),
+        Obligation(FT, "llama3.1", "acceptable-use-policy",
+                   "Use the model only as the Llama 3.1 Acceptable Use Policy allows, and keep to its updates.", via),
+        Obligation(DS, "mit", "include-license",
+                   "Include a copy of the MIT License with every copy of the model or derivative you distribute."),
+        Obligation(NC, "cc-by-nc-4.0", "attribution-text",
+                   "Credit the creator, link the license and say whether you changed the model."),
+        Obligation(NC, "cc-by-nc-4.0", "include-license",
+                   "Include the license notice or a link to the CC BY-NC 4.0 license."),
+    )
+    if references is None:
+        references = [
+            {"model": FT, "revision": None, "file": "src/serve.py", "line": 12, "kind": "from_pretrained"},
+            {"model": FT, "revision": FT_REV, "file": "configs/train.yaml", "line": 3, "kind": "config-key"},
+            {"model": DS, "revision": None, "file": "configs/serve.toml", "line": 2, "kind": "config-key"},
+            {"model": None, "revision": None, "file": "src/eval.py", "line": 7, "kind": "from_pretrained",
+             "reason": "function parameter 'name'"},
+        ]
+    return AuditReport(
+        tool_version="0.1.0", policy_name="default", policy_sha256="ab" * 32,
+        models=(ft, ds, nc), findings=findings, obligations=obligations,
+        errors=(InputError("acme/missing-model", "not found on the Hub (404)"),),
+        passed=False,
+        extra={"references": references, "generated_at": "2025-01-15T10:00:00Z"},
+    )
+
+
+# --- SARIF ---------------------------------------------------------------------------------------------
+
+def _sarif_validator():
+    import jsonschema
+    with open(os.path.join(SCHEMAS, "sarif-schema-2.1.0.json"), encoding="utf-8") as fh:
+        schema = json.load(fh)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def test_sarif_validates_against_the_official_schema():
+    log = json.loads(sarif.render(sample_report()))
+    errors = sorted(_sarif_validator().iter_errors(log), key=lambda e: list(e.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
+
+
+def test_sarif_schema_rejects_a_broken_log():
+    # the validator is real: a result without a message and a bad level are caught
+    log = json.loads(sarif.render(sample_report()))
+    log["runs"][0]["results"][0]["level"] = "fatal"
+    del log["runs"][0]["results"][1]["message"]
+    assert len(list(_sarif_validator().iter_errors(log))) >= 2
+
+
+def test_sarif_rules_and_driver():
+    run = json.loads(sarif.render(sample_report()))["runs"][0]
+    driver = run["tool"]["driver"]
+    assert (driver["name"], driver["version"]) == ("mlaudit", "0.1.0")
+    rules = {r["id"]: r for r in driver["rules"]}
+    assert set(rules) == {"lineage-conflict", "dataset-license", "lineage-name-prefix", "non-commercial"}
+    assert rules["lineage-conflict"]["help"]["text"] == "Declare the llama3.1 license (license: llama3.1) and keep its terms."
+    assert rules["non-commercial"]["defaultConfiguration"]["level"] == "error"
+    assert rules["dataset-license"]["defaultConfiguration"]["level"] == "warning"
+    for result in run["results"]:
+        assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+    assert run["invocations"][0]["executionSuccessful"] is False
+    assert "originalUriBaseIds" not in run
+    report = sample_report()
+    report = AuditReport(report.tool_version, report.policy_name, report.policy_sha256, report.models,
+                         report.findings, report.obligations, report.errors, report.passed,
+                         {**report.extra, "scan_root": "/src/app"})
+    log = json.loads(sarif.render(report))
+    assert log["runs"][0]["originalUriBaseIds"] == {"%SRCROOT%": {"uri": "file:///src/app/"}}
+    assert not list(_sarif_validator().iter_errors(log))
+    assert "acme/missing-model" in run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+
+
+def _where(result):
+    loc = result["locations"][0]["physicalLocation"]
+    return loc["artifactLocation"]["uri"], loc.get("region", {}).get("startLine")
+
+
+def test_sarif_results_sit_on_the_referencing_lines_else_on_the_card():
+    results = json.loads(sarif.render(sample_report()))["runs"][0]["results"]
+    by_rule: dict[str, list] = {}
+    for r in results:
+        by_rule.setdefault(r["ruleId"], []).append(r)
+    # the fine-tune is named on two source lines: each finding is reported on both
+    assert sorted(_where(r) for r in by_rule["lineage-conflict"]) == [("configs/train.yaml", 3), ("src/serve.py", 12)]
+    assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+               for r in by_rule["lineage-conflict"])
+    # the card lines stay attached as related locations
+    related = by_rule["lineage-conflict"][0]["relatedLocations"]
+    assert [(x["physicalLocation"]["artifactLocation"]["uri"], x["physicalLocation"]["region"]["startLine"])
+            for x in related] == [
+        (f"https://huggingface.co/{FT}/blob/{FT_REV}/README.md", 3),
+        (f"https://huggingface.co/{LLAMA}/blob/d04e592bb4f6aa9cfee91e2e20afa771667e1d4b/README.md", 5),
+    ]
+    # no code names the CC-BY-NC model: its finding points at the card's license line
+    assert [_where(r) for r in by_rule["non-commercial"]] == [
+        (f"https://huggingface.co/{NC}/blob/{NC_REV}/README.md", 4)
+    ]
+    assert len(results) == 3 * 2 + 1
+
+
+def test_sarif_levels_waivers_and_unknowns():
+    results = json.loads(sarif.render(sample_report()))["runs"][0]["results"]
+    for r in results:
+        if r["ruleId"] == "lineage-name-prefix":
+            assert r["suppressions"] == [{"kind": "external", "status": "accepted", "justification": WAIVER}]
+            assert r["level"] == "warning"
+        else:
+            assert "suppressions" not in r
+        if r["ruleId"] == "dataset-license":
+            assert r["properties"]["outcome"] == "unknown"
+            assert r["message"]["text"].startswith("Could not be decided (fails closed)")
+            assert r["level"] == "warning"
+        if r["ruleId"] in ("lineage-conflict", "non-commercial"):
+            assert r["level"] == "error"
+        # an annotation on a code line must say which model it is about
+        assert r["properties"]["subject"] in r["message"]["text"]
+    # fingerprints are stable per (rule, model), whatever line the model is referenced on
+    fps = {(r["ruleId"], r["partialFingerprints"]["mlauditFinding/v1"]) for r in results}
+    assert len(fps) == 4
+
+
+def test_sarif_locates_findings_at_lines_found_by_the_scanner(tmp_path):
+    from audit.sources.codebase import scan_codebase
+
+    (tmp_path / "app.py").write_text(
+        "from transformers import AutoModelForCausalLM\n"
+        "\n"
+        f'model = AutoModelForCausalLM.from_pretrained("{FT}")\n'
+    )
+    (tmp_path / "nc.yaml").write_text(f"eval:\n  model_name_or_path: {NC}\n")
+    refs = [r.to_dict() for r in scan_codebase(str(tmp_path))]
+    results = json.loads(sarif.render(sample_report(references=refs)))["runs"][0]["results"]
+    assert {(r["ruleId"], _where(r)) for r in results} == {
+        ("lineage-conflict", ("app.py", 3)),
+        ("dataset-license", ("app.py", 3)),
+        ("lineage-name-prefix", ("app.py", 3)),
+        ("non-commercial", ("nc.yaml", 2)),
+    }
+
+
+def test_sarif_local_evidence_becomes_a_file_uri():
+    report = sample_report(references=[])
+    local = Origin("local", "/srv/models/aya", None, "README.md", 4, "license")
+    f = Finding("non-commercial", Severity.ERROR, Outcome.FAIL, "/srv/models/aya", "non-commercial", evidence=(local,))
+    report = AuditReport(report.tool_version, report.policy_name, report.policy_sha256, report.models, (f,),
+                         (), (), False, {})
+    result = json.loads(sarif.render(report))["runs"][0]["results"][0]
+    assert _where(result) == ("file:///srv/models/aya/README.md", 4)
+
+
+# --- JUnit ---------------------------------------------------------------------------------------------
+
+def test_junit_validates_against_the_junit_xsd():
+    import xmlschema
+    schema = xmlschema.XMLSchema(os.path.join(SCHEMAS, "junit-10.xsd"))
+    text = junit.render(sample_report())
+    schema.validate(text)
+    # and the schema is not a rubber stamp: a testcase without a name is rejected
+    assert not schema.is_valid(text.replace('name="non-commercial"', 'nome="non-commercial"'))
+
+
+def test_junit_cases_per_model_and_rule():
+    root = ET.fromstring(junit.render(sample_report()).encode("utf-8"))
+    suite = root.find("testsuite")
+    cases = {(c.get("classname"), c.get("name")): c for c in suite.findall("testcase")}
+    assert set(cases) == {
+        (FT, "dataset-license"), (FT, "lineage-conflict"), (FT, "lineage-name-prefix"),
+        (DS, "policy"), (NC, "non-commercial"), ("acme/missing-model", "input"),
+    }
+    assert cases[(FT, "lineage-conflict")].find("failure").get("type") == "error/fail"
+    unknown = cases[(FT, "dataset-license")].find("failure")
+    assert unknown.get("type") == "warning/unknown" and unknown.get("message").startswith("undecided")
+    assert "README.md:9 (datasets)" in unknown.text
+    skipped = cases[(FT, "lineage-name-prefix")].find("skipped")
+    assert skipped is not None and WAIVER in skipped.get("message")
+    assert len(cases[(DS, "policy")]) == 0  # a passing case has no child elements
+    assert cases[("acme/missing-model", "input")].find("error").get("message") == "not found on the Hub (404)"
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("6", "3", "1", "1")
+
+
+def test_junit_survives_control_characters():
+    report = sample_report()
+    bad = Finding("x", Severity.ERROR, Outcome.FAIL, FT, "card says \x07\x1b[31m hi")
+    report = AuditReport("0.1.0", "default", "0" * 64, report.models, (bad,), (), (), False, {})
+    ET.fromstring(junit.render(report).encode("utf-8"))
+
+
+# --- Markdown ------------------------------------------------------------------------------------------
+
+def test_markdown_pr_comment():
+    text = markdown.render(sample_report())
+    assert text.startswith("### mlaudit: ❌ failed\n")
+    assert "3 models audited against policy `default`: 1 passed, 2 failed" in text
+    assert "2 failing findings" in text and "1 undecided (fail closed)" in text and "1 waived" in text
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert len(rows) == 3
+    for row in rows:  # no stray cell separators: every row has exactly six unescaped pipes
+        assert len(re.findall(r"(?<!\\)\|", row)) == 6
+    ft_row = next(r for r in rows if FT in r)
+    assert "`Apache-2.0`" in ft_row and "`Apache-2.0 AND LicenseRef-llama3.1` (from lineage)" in ft_row
+    assert "❌ fail" in ft_row
+    assert "✅ pass" in next(r for r in rows if DS in r)
+    assert "Fix: Declare the llama3.1 license" in text
+    # evidence from another repo (the base model's card) says which repo it is
+    assert f"`README.md:3 (license)`, `{LLAMA}/README.md:5 (license)`" in text
+    # waiver text from a policy file is escaped: no raw HTML, no table-breaking pipe
+    assert "<approved by legal>" not in text and "\\<approved by legal\\>" in text
+    assert "internal-only \\| not distributed" in text
+    assert "Built with Llama" in text and "`acme/missing-model`: not found on the Hub (404)" in text
+    # failing findings come before undecided, undecided before waived
+    assert text.index("lineage-conflict") < text.index("dataset-license") < text.index("Waiver:")
+
+
+def test_markdown_escapes_card_content():
+    report = sample_report()
+    evil = Finding("x", Severity.ERROR, Outcome.FAIL, "a|b", "[click](http://evil) <img src=x> | *bold*")
+    report = AuditReport("0.1.0", "default", "0" * 64, report.models, (evil,), (), (), False, {})
+    text = markdown.render(report)
+    assert not re.search(r"(?<!\\)[<\[]", text.replace("<sub>", "").replace("</sub>", ""))
+    assert "\\[click\\](http://evil) \\<img src=x\\> \\| \\*bold\\*" in text
+    assert "`a\\|b`" not in text and "`a|b`" in text  # a code span outside a table keeps its pipe
+
+
+# --- CycloneDX -----------------------------------------------------------------------------------------
+
+def test_cyclonedx_validates_against_the_1_6_schema():
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    from audit.report import cyclonedx
+
+    text = cyclonedx.render(sample_report())
+    validator = JsonStrictValidator(SchemaVersion.V1_6)
+    assert validator.validate_str(text) is None
+    broken = json.loads(text)
+    broken["components"][0]["type"] = "large-language-thing"
+    assert validator.validate_str(json.dumps(broken)) is not None
+
+
+def test_cyclonedx_components_lineage_and_datasets():
+    from audit.report import cyclonedx
+
+    bom = json.loads(cyclonedx.render(sample_report()))
+    assert bom["specVersion"] == "1.6" and bom["bomFormat"] == "CycloneDX"
+    comps = {c["name"]: c for c in bom["components"]}
+    assert {c["type"] for c in bom["components"]} == {"machine-learning-model", "data"}
+    ft = comps[FT]
+    assert ft["type"] == "machine-learning-model" and ft["version"] == FT_REV
+    assert ft["purl"] == f"pkg:huggingface/acme/llama-3.1-8b-support-ft@{FT_REV}"
+    assert ft["licenses"] == [{"license": {"id": "Apache-2.0", "acknowledgement": "declared"}}]
+    props = {p["name"]: p["value"] for p in ft["properties"]}
+    assert props["mlaudit:effective-license"] == "Apache-2.0 AND LicenseRef-llama3.1"
+    assert props["mlaudit:verdict"] == "fail"
+    (ancestor,) = ft["pedigree"]["ancestors"]
+    assert ancestor["name"] == LLAMA and ancestor["purl"] == "pkg:huggingface/meta-llama/Llama-3.1-8B"
+    assert ancestor["licenses"] == [{"expression": "LicenseRef-llama3.1", "acknowledgement": "declared"}]
+    assert comps[DS]["licenses"][0]["license"]["id"] == "MIT"
+    assert comps[NC]["licenses"][0]["license"]["id"] == "CC-BY-NC-4.0"
+    data = comps[DATASET]
+    assert data["type"] == "data" and "licenses" not in data  # unknown stays unknown
+    assert comps["CohereForAI/aya_dataset"]["licenses"] == [{"license": {"id": "Apache-2.0"}}]
+    deps = {d["ref"]: set(d.get("dependsOn", [])) for d in bom["dependencies"]}
+    assert deps[ft["bom-ref"]] == {data["bom-ref"]}
+    # the same report gives the same serial number
+    assert json.loads(cyclonedx.render(sample_report()))["serialNumber"] == bom["serialNumber"]
+
+
+# --- SPDX ----------------------------------------------------------------------------------------------
+
+def test_spdx_validates_with_spdx_tools_and_the_json_schema(tmp_path):
+    import jsonschema
+    from spdx_tools.spdx.parser.parse_anything import parse_file
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    from audit.report import spdx
+
+    text = spdx.render(sample_report())
+    assert validate_full_spdx_document(spdx.build_document(sample_report())) == []
+    # round trip: what we wrote parses back and still validates
+    path = tmp_path / "sbom.spdx.json"
+    path.write_text(text, encoding="utf-8")
+    assert validate_full_spdx_document(parse_file(str(path))) == []
+    with open(os.path.join(SCHEMAS, "spdx-schema-2.3.json"), encoding="utf-8") as fh:
+        schema = json.load(fh)
+    validator = jsonschema.Draft7Validator(schema)
+    errors = list(validator.iter_errors(json.loads(text)))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
+
+
+def test_spdx_packages_licenses_and_relationships():
+    from audit.report import spdx
+
+    doc = json.loads(spdx.render(sample_report()))
+    assert doc["spdxVersion"] == "SPDX-2.3" and doc["creationInfo"]["created"] == "2025-01-15T10:00:00Z"
+    pkgs = {p["name"]: p for p in doc["packages"]}
+    ft = pkgs[FT]
+    assert ft["licenseDeclared"] == "Apache-2.0"
+    assert ft["licenseConcluded"] == "Apache-2.0 AND LicenseRef-llama3.1"
+    assert ft["versionInfo"] == FT_REV and ft["downloadLocation"] == f"https://huggingface.co/{FT}"
+    assert ft["externalRefs"][0]["referenceLocator"] == f"pkg:huggingface/acme/llama-3.1-8b-support-ft@{FT_REV}"
+    assert any("Built with Llama" in t for t in ft["attributionTexts"])
+    assert pkgs[LLAMA]["licenseDeclared"] == "LicenseRef-llama3.1"
+    assert pkgs[DATASET]["licenseDeclared"] == "NOASSERTION"
+    assert pkgs[DATASET]["downloadLocation"] == f"https://huggingface.co/datasets/{DATASET}"
+    assert pkgs[NC]["licenseConcluded"] == "CC-BY-NC-4.0"
+    assert [e["licenseId"] for e in doc["hasExtractedLicensingInfos"]] == ["LicenseRef-llama3.1"]
+    ids = {p["name"]: p["SPDXID"] for p in doc["packages"]}
+    rels = {(r["spdxElementId"], r["relationshipType"], r["relatedSpdxElement"]) for r in doc["relationships"]}
+    assert (ids[FT], "DESCENDANT_OF", ids[LLAMA]) in rels
+    assert (ids[FT], "GENERATED_FROM", ids[DATASET]) in rels
+    assert {r for r in rels if r[1] == "DESCRIBES"} == {("SPDXRef-DOCUMENT", "DESCRIBES", ids[m]) for m in (FT, DS, NC)}
+
+
+# --- NOTICE --------------------------------------------------------------------------------------------
+
+def test_notices_list_every_obligation_grouped_per_model():
+    report = sample_report()
+    text = notices.render(report)
+    for o in report.obligations:
+        assert o.text in text
+    sections = text.split("=" * 78)
+    heads = [s.strip().splitlines()[0] for s in sections[1:-1]]
+    # models sorted by subject, ignoring case
+    assert heads == [f"{FT} (revision {FT_REV})", f"{NC} (revision {NC_REV})", f"{DS} (revision {DS_REV})"]
+    ft = sections[1]
+    assert "License: Apache-2.0 AND LicenseRef-llama3.1" in ft
+    assert "Terms inherited from: meta-llama/Llama-3.1-8B (llama3.1)" in ft
+    assert ft.index("Attribution to display:") < ft.index("Built with Llama") < ft.index("Notices to include:")
+    assert ft.index("License copies to include:") < ft.index("Naming rules for derivatives:")
+    assert "[llama3.1, via meta-llama/Llama-3.1-8B]" in ft
+
+
+def test_notices_are_deterministic():
+    report = sample_report()
+    shuffled = AuditReport(report.tool_version, report.policy_name, report.policy_sha256, report.models[::-1],
+                           report.findings, report.obligations[::-1], report.errors, report.passed, report.extra)
+    assert notices.render(report) == notices.render(shuffled)
+
+
+def test_notices_flag_an_undecided_license():
+    report = sample_report()
+    ft = report.models[0]
+    unknown = ModelResult(ft.subject, ft.revision, ft.origin, ft.card,
+                          LicenseFacts((), None, (), Status.UNKNOWN, reason="no license declared"),
+                          ft.lineage, Effective(None, ()), passed=False)
+    report = AuditReport("0.1.0", "default", "0" * 64, (unknown,), (), (), (), False, {})
+    text = notices.render(report)
+    assert "License: unknown" in text and "could not be decided" in text
+
+
+# --- every --format choice -----------------------------------------------------------------------------
+
+def test_every_format_renders_the_sample_report():
+    from audit.report import FORMATS, renderer
+
+    for fmt in FORMATS:
+        out = renderer(fmt)(sample_report())
+        assert isinstance(out, str) and out.strip(), fmt
+        assert FT in out, fmt
+
+
+def test_sboms_never_mangle_a_malformed_expression():
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    from audit.report import cyclonedx, spdx
+
+    report = sample_report()
+    ds = report.models[1]
+    odd = ModelResult(ds.subject, ds.revision, ds.origin, ds.card,
+                      LicenseFacts(ds.license.declarations, "MIT AND", ("mit",), Status.RESOLVED),
+                      ds.lineage, Effective("MIT AND", ("mit",)), passed=True)
+    report = AuditReport("0.1.0", "default", "0" * 64, (odd,), (), (), (), True, {})
+    pkg = json.loads(spdx.render(report))["packages"][0]
+    assert (pkg["licenseDeclared"], pkg["licenseConcluded"]) == ("NOASSERTION", "NOASSERTION")
+    assert validate_full_spdx_document(spdx.build_document(report)) == []
+    text = cyclonedx.render(report)
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    assert json.loads(text)["components"][0]["licenses"] == [
+        {"license": {"name": "MIT AND", "acknowledgement": "declared"}}
+    ]
+
+
+def test_local_and_empty_reports_still_validate():
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    from audit.report import cyclonedx, spdx
+
+    card = Origin("local", "/srv/models/my model", None, "README.md")
+    local = ModelResult(
+        "/srv/models/my model", None, card.at(), None,
+        LicenseFacts((), None, (), Status.UNKNOWN, reason="no license declared"),
+        Lineage("/srv/models/my model", None), Effective(None, ()), passed=False,
+    )
+    finding = Finding("license-unknown", Severity.ERROR, Outcome.UNKNOWN, local.subject, "license unknown",
+                      evidence=(card,), check="license-unknown")
+    for report in (
+        AuditReport("0.1.0", "default", "0" * 64, (local,), (finding,), (), (), False, {}),
+        AuditReport("0.1.0", "default", "0" * 64, (), (), (), (), True, {}),
+    ):
+        log = json.loads(sarif.render(report))
+        assert not list(_sarif_validator().iter_errors(log))
+        assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cyclonedx.render(report)) is None
+        assert validate_full_spdx_document(spdx.build_document(report)) == []
+        ET.fromstring(junit.render(report).encode("utf-8"))
+        assert markdown.render(report) and notices.render(report)
+    # the undecided local model: located at its card, as a file URI
+    result = json.loads(sarif.render(AuditReport("0.1.0", "d", "0" * 64, (local,), (finding,), (), (), False, {})))
+    assert _where(result["runs"][0]["results"][0]) == ("file:///srv/models/my%20model/README.md", None)
+    pkg = json.loads(spdx.render(AuditReport("0.1.0", "d", "0" * 64, (local,), (), (), (), False, {})))["packages"][0]
+    assert pkg["downloadLocation"] == "NOASSERTION" and "externalRefs" not in pkg

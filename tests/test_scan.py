@@ -1,0 +1,358 @@
+"""scan_codebase: every model reference in a small repository, with the right file, line and kind, and
+nothing else (local paths, datasets, API-provider model names, skipped directories)."""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from audit.errors import InputUnreadable
+from audit.sources.codebase import Reference, hub_id, scan_codebase
+
+REV = "0e9e39f249a16976918f6564b8830bc894c89659"
+
+APP_PY = f'''\
+import os
+from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
+from sentence_transformers import SentenceTransformer
+from diffusers import StableDiffusionPipeline
+from huggingface_hub import hf_hub_download, snapshot_download
+from peft import PeftModel
+from vllm import LLM
+
+MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+REVISION = "{REV}"
+BASE = "Qwen/"
+
+
+def load(name, checkpoint="org/default-model"):
+    tok = AutoTokenizer.from_pretrained(MODEL, revision=REVISION)
+    model = AutoModelForCausalLM.from_pretrained(
+        "Qwen/Qwen2.5-7B-Instruct",
+        revision="main",
+    )
+    qwen = AutoModelForCausalLM.from_pretrained(BASE + "Qwen2.5-0.5B")
+    by_param = AutoModelForCausalLM.from_pretrained(name)
+    by_default = AutoModelForCausalLM.from_pretrained(checkpoint)
+    by_env = AutoModelForCausalLM.from_pretrained(os.environ.get("MODEL_ID", "org/fallback"))
+    by_fstring = AutoModelForCausalLM.from_pretrained(f"acme/{{name}}-v2")
+    local = AutoModelForCausalLM.from_pretrained("./checkpoints/run-1")
+    absolute = AutoModelForCausalLM.from_pretrained("/srv/models/llama")
+    on_disk = AutoModelForCausalLM.from_pretrained("checkpoints/run-1")
+    gen = pipeline("text-generation", model=model, tokenizer=tok)
+    clf = pipeline("sentiment-analysis", model="distilbert/distilbert-base-uncased-finetuned-sst-2-english")
+    summarize = pipeline("summarization")
+    embed = SentenceTransformer("all-MiniLM-L6-v2")
+    embed2 = SentenceTransformer("BAAI/bge-small-en-v1.5")
+    sd = StableDiffusionPipeline.from_pretrained("stabilityai/stable-diffusion-2-1")
+    gguf = hf_hub_download(repo_id="TheBloke/Llama-2-7B-GGUF", filename="llama-2-7b.Q4_K_M.gguf",
+                           token="hf_abcdefghijklmnopqrstuvwxyz0123456789")
+    snap = snapshot_download("bigscience/bloom-560m")
+    data = snapshot_download(repo_id="acme/tickets", repo_type="dataset")
+    lora = PeftModel.from_pretrained(model, "acme/support-lora")
+    llm = LLM(model="mistralai/Mistral-7B-Instruct-v0.3")
+    gpt2 = AutoModelForCausalLM.from_pretrained("gpt2")
+    return tok
+'''
+
+BROKEN_PY = '''\
+print "this is Python 2"
+model = AutoModel.from_pretrained("google/flan-t5-base")
+'''
+
+TRAIN_YAML = '''\
+# training config
+model:
+  model_name_or_path: mistralai/Mistral-7B-v0.1
+  revision: 7231864981174d9bee8c7687c24c8344414eae6b
+base_model:
+  - "meta-llama/Llama-3.1-8B"
+  - google/gemma-2-9b
+output_dir: ./out
+model_name: gpt2
+llm:
+  model: openai/gpt-4o
+notes: see https://huggingface.co/datasets/acme/tickets
+'''
+
+MODEL_JSON = '''\
+{
+  "model_id": "microsoft/phi-2",
+  "adapter": {
+    "base_model_name_or_path": "Qwen/Qwen2-1.5B",
+    "revision": "refs/pr/3"
+  },
+  "output": "runs/model",
+  "description": "model: not/this"
+}
+'''
+
+PYPROJECT = '''\
+[project]
+name = "demo"
+
+[tool.demo]
+model = "deepseek-ai/DeepSeek-R1"
+model_name = "gpt2"
+
+[[tool.demo.judges]]
+repo_id = "Qwen/Qwen2.5-72B-Instruct"
+'''
+
+README = '''\
+# Demo
+
+We fine-tune [Llama](https://huggingface.co/meta-llama/Llama-3.1-8B) pinned at
+https://hf.co/meta-llama/Llama-3.1-8B/resolve/d04e592bb4f6aa9cfee91e2e20afa771667e1d4b/config.json.
+Data: https://huggingface.co/datasets/acme/tickets, demo: https://huggingface.co/spaces/acme/demo,
+docs: https://huggingface.co/docs/transformers and the org page https://huggingface.co/acme.
+'''
+
+
+def _notebook() -> str:
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Eval\n", "Scores for google/gemma-2b.\n"]},
+        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+         "source": ["!pip install transformers\n", "from transformers import AutoModel\n",
+                    'NB_MODEL = "allenai/OLMo-2-1124-7B"\n']},
+        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+         "source": ["%time\n", "m = AutoModel.from_pretrained(NB_MODEL)"]},
+    ]
+    nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"  # the layout nbformat writes
+
+
+def _line(text: str, needle: str) -> int:
+    lines = [i for i, line in enumerate(text.splitlines(), 1) if needle in line]
+    assert len(lines) == 1, (needle, lines)
+    return lines[0]
+
+
+def _write(root, rel: str, text: str | bytes) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture()
+def repo(tmp_path):
+    _write(tmp_path, "src/app.py", APP_PY)
+    _write(tmp_path, "src/legacy/broken.py", BROKEN_PY)
+    _write(tmp_path, "configs/train.yaml", TRAIN_YAML)
+    _write(tmp_path, "configs/model.json", MODEL_JSON)
+    _write(tmp_path, "pyproject.toml", PYPROJECT)
+    _write(tmp_path, "README.md", README)
+    _write(tmp_path, "notebooks/eval.ipynb", _notebook())
+    (tmp_path / "checkpoints" / "run-1").mkdir(parents=True)  # makes "checkpoints/run-1" a local path
+    # places that must not be scanned
+    ref = 'AutoModel.from_pretrained("evil/should-not-appear")\n'
+    for rel in (".venv/lib/site.py", "node_modules/pkg/x.py", ".git/hooks/x.py", "src/__pycache__/x.py",
+                "env311/lib/x.py"):
+        _write(tmp_path, rel, ref)
+    _write(tmp_path, "env311/pyvenv.cfg", "home = /usr/bin\n")  # a venv under any name
+    _write(tmp_path, "weights/model.bin", b"\x00\x01huggingface.co/evil/binary\x00")
+    _write(tmp_path, "data/notes.txt", b"huggingface.co/evil/binary-text\n\x00\x00")
+    _write(tmp_path, "data/huge.md", "https://huggingface.co/evil/huge\n" + "x" * (2 * 1024 * 1024 + 10))
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "src" / "pipe.py")  # opening a FIFO would block the scan forever
+    return tmp_path
+
+
+def _key(r: Reference):
+    return (r.file, r.line, r.kind, r.model, r.revision)
+
+
+def test_scan_finds_every_reference_and_nothing_else(repo):
+    refs = scan_codebase(str(repo))
+    app = lambda needle: _line(APP_PY, needle)
+    expected = {
+        ("README.md", 3, "url", "meta-llama/Llama-3.1-8B", None),
+        ("README.md", 4, "url", "meta-llama/Llama-3.1-8B", "d04e592bb4f6aa9cfee91e2e20afa771667e1d4b"),
+        ("configs/model.json", 2, "config-key", "microsoft/phi-2", None),
+        ("configs/model.json", 4, "config-key", "Qwen/Qwen2-1.5B", "refs/pr/3"),
+        ("configs/train.yaml", 3, "config-key", "mistralai/Mistral-7B-v0.1",
+         "7231864981174d9bee8c7687c24c8344414eae6b"),
+        ("configs/train.yaml", 6, "config-key", "meta-llama/Llama-3.1-8B", None),
+        ("configs/train.yaml", 7, "config-key", "google/gemma-2-9b", None),
+        ("notebooks/eval.ipynb", _line(_notebook(), "from_pretrained(NB_MODEL)"), "from_pretrained",
+         "allenai/OLMo-2-1124-7B", None),
+        ("pyproject.toml", 5, "config-key", "deepseek-ai/DeepSeek-R1", None),
+        ("pyproject.toml", 9, "config-key", "Qwen/Qwen2.5-72B-Instruct", None),
+        ("src/app.py", app("from_pretrained(MODEL"), "from_pretrained", "meta-llama/Llama-3.1-8B-Instruct", REV),
+        ("src/app.py", app('"Qwen/Qwen2.5-7B-Instruct",'), "from_pretrained", "Qwen/Qwen2.5-7B-Instruct", "main"),
+        ("src/app.py", app("BASE +"), "from_pretrained", "Qwen/Qwen2.5-0.5B", None),
+        ("src/app.py", app("from_pretrained(name)"), "from_pretrained", None, None),
+        ("src/app.py", app("from_pretrained(checkpoint)"), "from_pretrained", None, None),
+        ("src/app.py", app("by_env ="), "from_pretrained", None, None),
+        ("src/app.py", app("by_fstring ="), "from_pretrained", None, None),
+        ("src/app.py", app("clf ="), "pipeline", "distilbert/distilbert-base-uncased-finetuned-sst-2-english", None),
+        ("src/app.py", app("summarize ="), "pipeline", None, None),
+        ("src/app.py", app("embed ="), "sentence-transformers", "sentence-transformers/all-MiniLM-L6-v2", None),
+        ("src/app.py", app("embed2 ="), "sentence-transformers", "BAAI/bge-small-en-v1.5", None),
+        ("src/app.py", app("sd ="), "diffusers", "stabilityai/stable-diffusion-2-1", None),
+        ("src/app.py", app("gguf ="), "hf_hub_download", "TheBloke/Llama-2-7B-GGUF", None),
+        ("src/app.py", app("snap ="), "snapshot_download", "bigscience/bloom-560m", None),
+        ("src/app.py", app("lora ="), "peft", "acme/support-lora", None),
+        ("src/app.py", app("llm ="), "vllm", "mistralai/Mistral-7B-Instruct-v0.3", None),
+        ("src/app.py", app("gpt2 ="), "from_pretrained", "gpt2", None),
+        ("src/legacy/broken.py", 1, "parse-error", None, None),
+        ("src/legacy/broken.py", 2, "from_pretrained", "google/flan-t5-base", None),
+    }
+    got = [_key(r) for r in refs]
+    assert len(got) == len(set(got)), "duplicate references"
+    assert set(got) - expected == set(), "unexpected references"
+    assert expected - set(got) == set(), "missing references"
+    assert got == sorted(got, key=lambda k: (k[0], k[1])), "not sorted by file, line"
+
+
+def test_unresolvable_references_say_why_and_guess_nothing(repo):
+    refs = [r for r in scan_codebase(str(repo)) if not r.resolved]
+    assert all(r.model is None and r.revision is None for r in refs)
+    reasons = {r.line: r.reason for r in refs if r.file == "src/app.py"}
+    assert reasons[_line(APP_PY, "from_pretrained(name)")] == "function parameter 'name'"
+    assert reasons[_line(APP_PY, "from_pretrained(checkpoint)")] == (
+        "function parameter 'checkpoint' (default 'org/default-model' not assumed)")
+    assert "environment variable 'MODEL_ID'" in reasons[_line(APP_PY, "by_env =")]
+    assert "f-string" in reasons[_line(APP_PY, "by_fstring =")]
+    assert "default model" in reasons[_line(APP_PY, "summarize =")]
+    broken = next(r for r in refs if r.kind == "parse-error")
+    assert "syntax error" in broken.reason
+    # nothing unresolved is guessed from a default value
+    assert not any(r.model in ("org/default-model", "org/fallback") for r in scan_codebase(str(repo)))
+
+
+def test_reference_text_and_dict(repo):
+    refs = scan_codebase(str(repo))
+    gguf = next(r for r in refs if r.kind == "hf_hub_download")
+    # the source line is kept for context, with the access token on it redacted
+    assert gguf.text == 'gguf = hf_hub_download(repo_id="TheBloke/Llama-2-7B-GGUF", filename="llama-2-7b.Q4_K_M.gguf",'
+    tok_line = next(r for r in refs if r.file == "src/app.py" and r.model == "meta-llama/Llama-3.1-8B-Instruct")
+    assert tok_line.text == "tok = AutoTokenizer.from_pretrained(MODEL, revision=REVISION)"
+    assert tok_line.to_dict() == {"model": "meta-llama/Llama-3.1-8B-Instruct", "revision": REV,
+                                  "file": "src/app.py", "line": _line(APP_PY, "from_pretrained(MODEL"),
+                                  "kind": "from_pretrained", "reason": None}
+    assert all(len(r.text) <= 200 for r in refs)
+    assert not any("hf_abcdefghij" in r.text for r in refs)
+
+
+def test_tokens_never_reach_the_text(tmp_path):
+    _write(tmp_path, "a.py", 'from huggingface_hub import snapshot_download\n'
+                             'snapshot_download("org/model", token="hf_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")\n'
+                             'x = "https://huggingface.co/org/model" # hf_yyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\n')
+    refs = scan_codebase(str(tmp_path))
+    assert [(r.line, r.model) for r in refs] == [(2, "org/model"), (3, "org/model")]
+    assert all("hf_zzz" not in r.text and "hf_yyy" not in r.text for r in refs)
+
+
+def test_exclude_patterns(repo):
+    refs = scan_codebase(str(repo), exclude=("src/legacy", "*.ipynb", "configs/*.json"))
+    files = {r.file for r in refs}
+    assert files == {"README.md", "configs/train.yaml", "pyproject.toml", "src/app.py"}
+
+
+def test_scan_a_single_file_and_a_missing_root(repo):
+    refs = scan_codebase(str(repo / "configs" / "train.yaml"))
+    assert [(r.file, r.line) for r in refs] == [("train.yaml", 3), ("train.yaml", 6), ("train.yaml", 7)]
+    with pytest.raises(InputUnreadable) as err:
+        scan_codebase(str(repo / "nope"))
+    assert "nope" in str(err.value) and "does not exist" in str(err.value)
+
+
+def test_module_constants_resolve_but_rebinding_does_not(tmp_path):
+    _write(tmp_path, "m.py", '''\
+from transformers import AutoModel
+A = "org/a"
+B = "org/b"
+B = "org/c"
+for C in ("org/x", "org/y"):
+    pass
+
+
+def f():
+    local = "org/local"
+    AutoModel.from_pretrained(A)
+    AutoModel.from_pretrained(B)
+    AutoModel.from_pretrained(C)
+    AutoModel.from_pretrained(local)
+    AutoModel.from_pretrained(UNDEFINED)
+''')
+    got = [(r.line, r.model, r.reason) for r in scan_codebase(str(tmp_path))]
+    assert got == [
+        (11, "org/a", None),
+        (12, None, "'B' is assigned different values"),
+        (13, None, "'C' is rebound at run time (loop, with, unpacking or +=)"),
+        (14, "org/local", None),
+        (15, None, "name 'UNDEFINED' is not defined in this file"),
+    ]
+
+
+def test_yaml_that_does_not_parse_is_read_line_by_line(tmp_path):
+    _write(tmp_path, "chart/values.yaml", "image: {{ .Values.image }}\nmodel_id: {{ x }}\n"
+                                          "  model_id: \"mistralai/Mistral-7B-v0.1\"\n")
+    refs = scan_codebase(str(tmp_path))
+    assert [(r.file, r.line, r.model) for r in refs] == [("chart/values.yaml", 3, "mistralai/Mistral-7B-v0.1")]
+
+
+def test_hub_id_rules():
+    assert hub_id("org/name", allow_single=False) == "org/name"
+    assert hub_id("gpt2", allow_single=True) == "gpt2"
+    assert hub_id("gpt2", allow_single=False) is None  # a bare name counts only in code calls
+    for local in ("./x/y", "../y", "/abs/path", "~/m", "C:\\models\\x", "a/b/c", "x/model.safetensors", "a/../b"):
+        assert hub_id(local, allow_single=True) is None, local
+
+
+def test_scan_is_fast(tmp_path):
+    n = 2000
+    for i in range(n):
+        d = tmp_path / f"pkg{i % 40}"
+        d.mkdir(exist_ok=True)
+        if i % 4 == 0:
+            (d / f"m{i}.py").write_text(f'from transformers import AutoModel\nm = AutoModel.from_pretrained("org/m{i}")\n')
+        elif i % 4 == 1:
+            (d / f"c{i}.yaml").write_text(f"model_name_or_path: org/c{i}\nlr: 0.1\n")
+        elif i % 4 == 2:
+            (d / f"u{i}.py").write_text("def f(x):\n    return x + 1\n" * 20)
+        else:
+            (d / f"r{i}.md").write_text(f"see https://huggingface.co/org/r{i}\n")
+    start = time.perf_counter()
+    refs = scan_codebase(str(tmp_path))
+    elapsed = time.perf_counter() - start
+    assert len(refs) == n * 3 // 4
+    assert elapsed < n / 1000, f"{n} files took {elapsed:.2f}s"  # thousands of files per second, with margin
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_file_is_recorded(tmp_path):
+    path = tmp_path / "secret.py"
+    path.write_text('AutoModel.from_pretrained("org/x")\n')
+    path.chmod(0)
+    try:
+        (ref,) = scan_codebase(str(tmp_path))
+    finally:
+        path.chmod(0o644)
+    assert (ref.kind, ref.resolved, ref.model) == ("unreadable", False, None)
+
+
+def test_class_body_constants_follow_python_scoping(tmp_path):
+    _write(tmp_path, "c.py", '''\
+from transformers import AutoModel
+NAME = "org/module-level"
+class Loader:
+    NAME = "org/class-level"
+    model = AutoModel.from_pretrained(NAME)
+    def load(self):
+        return AutoModel.from_pretrained(NAME)
+    def load_attr(self):
+        return AutoModel.from_pretrained(self.NAME)
+''')
+    got = [(r.line, r.model, r.reason) for r in scan_codebase(str(tmp_path))]
+    assert got == [
+        (5, "org/class-level", None),
+        (7, "org/module-level", None),  # a method does not see the class body's names
+        (9, None, "attribute self.NAME set at run time"),
+    ]
