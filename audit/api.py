@@ -18,6 +18,7 @@ from audit.model import (
     AuditReport,
     Finding,
     InputError,
+    LicenseFacts,
     Lineage,
     ModelCard,
     ModelResult,
@@ -121,19 +122,21 @@ def _key_origins(facts, lineage) -> dict[str, tuple[Origin, ...]]:
     return {k: tuple(dict.fromkeys(v))[:4] for k, v in out.items()}
 
 
-def audit_snapshot(
-    snapshot: Snapshot, card: ModelCard | None, policy: Policy, resolver, options: Options
+def audit_model(
+    snapshot: Snapshot,
+    card: ModelCard | None,
+    facts: LicenseFacts,
+    lineage: Lineage,
+    policy: Policy,
+    resolver,
+    options: Options,
 ) -> tuple[ModelResult, list[Finding], list[Obligation]]:
+    """Facts already gathered for one model -> its verdict, findings and obligations."""
     from audit.datasets import dataset_evidence, resolve_datasets
-    from audit.lineage import effective_license, lineage_evidence, resolve_lineage
+    from audit.lineage import effective_license, lineage_evidence
     from audit.provenance import provenance_evidence, provenance_facts
 
-    facts = license_facts(card, snapshot)
     subject = snapshot.subject
-    if options.lineage:
-        lineage = resolve_lineage(subject, card, facts, snapshot, resolver)
-    else:
-        lineage = Lineage(subject, card.base_model_relation if card else None)
     effective = effective_license(subject, facts, lineage)
     datasets = resolve_datasets(card, resolver)
     provenance = provenance_facts(snapshot, card)
@@ -157,6 +160,20 @@ def audit_snapshot(
         passed=passed,
     )
     return result, findings, obligations_for(subject, effective)
+
+
+def audit_snapshot(
+    snapshot: Snapshot, card: ModelCard | None, policy: Policy, resolver, options: Options
+) -> tuple[ModelResult, list[Finding], list[Obligation]]:
+    """One snapshot whose card is already read -> its verdict (lineage resolved on its own, not batched)."""
+    from audit.lineage import resolve_lineage
+
+    facts = license_facts(card, snapshot)
+    if options.lineage:
+        lineage = resolve_lineage(snapshot.subject, card, facts, snapshot, resolver)
+    else:
+        lineage = Lineage(snapshot.subject, card.base_model_relation if card else None)
+    return audit_model(snapshot, card, facts, lineage, policy, resolver, options)
 
 
 def failing(finding: Finding, policy: Policy) -> bool:
@@ -185,23 +202,30 @@ def run_audit(inputs: Iterable[str], policy: Policy | str | None = None, **kwarg
 
 
 def audit_loaded(loaded: list[Snapshot | AuditError], policy: Policy, options: Options) -> AuditReport:
+    from audit.lineage import resolve_many
+
     resolver = make_resolver(options)
     errors: list[InputError] = [InputError(e.input, e.message) for e in loaded if isinstance(e, AuditError)]
-    cards: list[tuple[Snapshot, ModelCard | None]] = []
+    items: list[tuple[Snapshot, ModelCard | None, LicenseFacts]] = []
     for snap in (s for s in loaded if isinstance(s, Snapshot)):
         try:
-            cards.append((snap, read_card(snap)))
+            card = read_card(snap)
         except AuditError as exc:
             errors.append(InputError(exc.input, exc.message))
+            continue
+        items.append((snap, card, license_facts(card, snap)))
     if options.lineage:
-        # every named base at once, so remote ancestors are fetched concurrently, not one by one
-        resolver.prefetch([b for _, card in cards if card for b in card.base_models])
+        # all models' bases at once, so remote ancestors are fetched concurrently, not one by one
+        lineages = resolve_many([(s.subject, c, f, s) for s, c, f in items], resolver)
+    else:
+        lineages = [Lineage(s.subject, c.base_model_relation if c else None) for s, c, _ in items]
+    resolver.prefetch_datasets([d for _, c, _ in items if c for d in c.datasets])
     models: list[ModelResult] = []
     findings: list[Finding] = []
     obligations: list[Obligation] = []
-    for snap, card in cards:
+    for (snap, card, facts), lineage in zip(items, lineages):
         try:
-            result, f, o = audit_snapshot(snap, card, policy, resolver, options)
+            result, f, o = audit_model(snap, card, facts, lineage, policy, resolver, options)
         except AuditError as exc:
             errors.append(InputError(exc.input, exc.message))
             continue
@@ -240,3 +264,176 @@ def _rule_metadata(policy: Policy) -> dict[str, dict[str, Any]]:
             "references": list(rule.references),
         }
     return out
+
+
+# --- entry points for `mlaudit scan`, the lockfile and the CI gate ------------------------------------------
+# Added as new functions so the ones above keep their behaviour. `load_each` and `read_offline` give --offline
+# a meaning for Hub inputs (read from --models-dir or the HF cache, never the Hub); `run_scan` audits the models
+# a codebase names; `grade_evidence` and `with_findings` let later steps (code references, the lockfile, the
+# baseline) add findings that the policy grades and that the verdict counts.
+
+def read_offline(spec: str, options: Options) -> Snapshot:
+    """A Hub repo id read without the Hub: from a --models-dir directory (org--name, org/name), else from the HF
+    cache at the revision asked for (default: main). Raises InputUnreadable when neither holds it."""
+    from audit.sources.cache import cache_dir, read_cached
+    from audit.sources.hub import parse_repo_spec
+
+    try:
+        repo_id, revision = parse_repo_spec(spec)
+    except UsageError as exc:
+        raise InputUnreadable(spec, exc.message) from None
+    if options.models_dirs:
+        from audit.lineage import _index_models_dirs
+        from audit.sources.local import read_snapshot_dir
+
+        index = _index_models_dirs(tuple(options.models_dirs))
+        path = index.get(repo_id.lower()) or index.get(repo_id.lower().replace("/", "--"))
+        if path is not None:
+            return read_snapshot_dir(path, subject=repo_id)
+    snap = read_cached(repo_id, revision, options.cache_dir)
+    if snap is not None:
+        return snap
+    where = f" at revision {revision!r}" if revision else ""
+    dirs = " nor in --models-dir" if options.models_dirs else ""
+    rev = f" --revision {revision}" if revision else ""
+    raise InputUnreadable(
+        spec,
+        f"is not in the HF cache ({cache_dir(options.cache_dir)}){where}{dirs}, and --offline (or HF_HUB_OFFLINE) "
+        f"forbids the Hub: run once online, or download it with `hf download {repo_id}{rev}`",
+    )
+
+
+def load_each(
+    specs: Sequence[str], options: Options, progress=None
+) -> list[tuple[str, Snapshot | AuditError]]:
+    """Like load_inputs, but keeps which input each snapshot came from, honours options.online for Hub inputs,
+    and calls progress(spec) after each input (for a progress bar)."""
+    from dataclasses import replace as _replace
+
+    from audit.sources.local import read_local
+
+    out: list[tuple[str, Snapshot | AuditError]] = []
+    if options.hf_cache:
+        out.extend(("--hf-cache", item) for item in load_inputs([], options))
+    if options.online:
+        _hub(options)  # one client for every input (the copies below share it)
+    single = _replace(options, hf_cache=False)
+    for spec in specs:
+        try:
+            if _is_local(spec):
+                out.extend((spec, item) for item in read_local(os.path.expanduser(spec)))
+            elif options.online:
+                out.extend((spec, item) for item in load_inputs([spec], single))
+            else:
+                out.append((spec, read_offline(spec, options)))
+        except AuditError as exc:
+            out.append((spec, exc))
+        if progress is not None:
+            progress(spec)
+    return out
+
+
+def reference_specs(references) -> list[str]:
+    """Resolved code references -> inputs ("org/name" or "org/name@revision"), each once, in order."""
+    seen: dict[str, None] = {}
+    for r in references:
+        if r.model is None:
+            continue
+        seen.setdefault(f"{r.model}@{r.revision}" if r.revision else r.model, None)
+    return list(seen)
+
+
+def empty_report(policy: Policy, options: Options) -> AuditReport:
+    """The report of a run that had no model to audit (a codebase that names none)."""
+    extra = dict(options.extra)
+    extra.setdefault("rules", _rule_metadata(policy))
+    return AuditReport(__version__, policy.name, policy.sha256, (), (), (), (), True, extra)
+
+
+def _names_check(when, checks: set[str]) -> bool:
+    # a rule grades these checks when it names one of them outside a `not` (a `not` of a check would hold
+    # for every subject without that evidence, which is not what the rule means here)
+    if not isinstance(when, dict):
+        return False
+    if when.get("check") in checks:
+        return True
+    return any(_names_check(c, checks) for key in ("all", "any") for c in when.get(key) or ())
+
+
+def grade_evidence(policy: Policy, subject: str, evidence: Sequence, *, facts=None, effective=None,
+                   today: _dt.date | None = None) -> list[Finding]:
+    """Findings for evidence found outside audit_snapshot (code references, the lockfile), graded by the rules
+    of the policy that name its checks. A check no rule names still fails closed: it becomes a finding at
+    severity error under its own id (a policy downgrades it by naming it)."""
+    from dataclasses import replace as _replace
+
+    from audit.model import Effective, LicenseFacts, Severity, Status
+
+    if not evidence:
+        return []
+    facts = facts or LicenseFacts((), None, (), Status.UNKNOWN, reason="not a model")
+    effective = effective or Effective(None, ())
+    checks = {e.check for e in evidence}
+    rules = tuple(r for r in policy.rules if _names_check(r.when, checks))
+    findings = evaluate(_replace(policy, rules=rules), Subject(subject, facts, effective, tuple(evidence), {}))
+    for ev in evidence:
+        if not any(_names_check(r.when, {ev.check}) for r in rules):
+            findings.append(Finding(
+                rule=ev.check, severity=Severity.ERROR, outcome=Outcome.UNKNOWN if ev.unknown else Outcome.FAIL,
+                subject=subject, message=ev.message, evidence=ev.origins, check=ev.check,
+            ))
+    return apply_waivers(findings, policy.waivers, today)
+
+
+def with_findings(report: AuditReport, findings: Iterable[Finding], policy: Policy, **extra: Any) -> AuditReport:
+    """The report with these findings, each model's verdict and the overall verdict recomputed from them."""
+    from dataclasses import replace as _replace
+
+    findings = tuple(findings)
+    models = tuple(
+        _replace(m, passed=not any(failing(f, policy) for f in findings if f.subject == m.subject))
+        for m in report.models
+    )
+    passed = not report.errors and not any(failing(f, policy) for f in findings)
+    return _replace(report, findings=findings, models=models, passed=passed, extra={**report.extra, **extra})
+
+
+def reference_findings(references, root: str, policy: Policy, today: _dt.date | None = None) -> list[Finding]:
+    """A reference whose model cannot be known without running the code is a finding (check
+    `reference-unresolved`): the codebase uses a model nobody audited, so the gate fails closed on it.
+    The subject is the file, so a baseline entry survives the line moving."""
+    from audit.model import Evidence
+
+    by_file: dict[str, list] = {}
+    for r in references:
+        if r.model is not None:
+            continue
+        message = f"{r.kind} reference whose model cannot be known without running the code: {r.reason}"
+        origin = Origin("codebase", root, file=r.file, line=r.line)
+        by_file.setdefault(r.file, []).append(Evidence("reference-unresolved", r.file, message, (origin,), unknown=True))
+    out: list[Finding] = []
+    for file, evidence in by_file.items():
+        out.extend(grade_evidence(policy, file, evidence, today=today))
+    return out
+
+
+def run_scan(root: str, policy: Policy, options: Options, *, exclude: tuple[str, ...] = (), references=None,
+             progress=None, loaded=None) -> AuditReport:
+    """Audit every model a codebase names (scan_codebase), with the references in report.extra["references"]
+    (Reference.to_dict() each), the scanned root in extra["scan_root"], and a finding per unresolvable reference.
+    `loaded` (pairs from load_each) replaces loading the referenced models, e.g. from a lockfile."""
+    from dataclasses import replace as _replace
+
+    from audit.sources.codebase import scan_codebase
+
+    refs = scan_codebase(root, exclude=exclude) if references is None else references
+    if loaded is None:
+        loaded = load_each(reference_specs(refs), options, progress)
+    extra = {"references": [r.to_dict() for r in refs], "scan_root": os.path.abspath(root)}
+    if options.online:
+        _hub(options)
+    opts = _replace(options, extra={**options.extra, **extra})
+    items = [item for _, item in loaded]
+    report = audit_loaded(items, policy, opts) if items else empty_report(policy, opts)
+    findings = report.findings + tuple(reference_findings(refs, os.path.abspath(root), policy, options.today))
+    return with_findings(report, findings, policy)

@@ -328,6 +328,7 @@ _RESOLVE = re.compile(r"^/(?:(?P<kind>datasets)/)?(?P<id>[^/]+(?:/[^/]+)?)/resol
 
 
 class _Handler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # small JSON answers: do not wait 40 ms for an ACK
     protocol_version = "HTTP/1.1"
     timeout = 10  # a keep-alive connection idle this long is closed (threads are daemons anyway)
 

@@ -102,10 +102,12 @@ def _repo_path(link: str) -> str | None:
     return path or None
 
 
+@lru_cache(maxsize=512)
 def _identify(text: str, name: str):
+    # many repos ship byte-identical LICENSE files: identify each distinct text once per process
     from audit.licenses.identify import identify_text
 
-    return identify_text(text, name=name)
+    return tuple(identify_text(text, name=name))
 
 
 def _file_declarations(

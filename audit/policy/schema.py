@@ -38,6 +38,10 @@ CHECKS = {
     "provenance-integrity": "A downloaded file does not match the hash the Hub or cache recorded.",
     "provenance-author": "The model's author or organization is not on the policy's allow-list.",
     "provenance-gated": "The model is gated: its terms must be accepted on the Hub.",
+    "license-drift": "The license differs from the one mlaudit.lock recorded: the locked files changed, or the "
+    "locked branch or tag now points to a revision under another license.",
+    "reference-unresolved": "The code loads a model whose id cannot be known without running it (a function "
+    "parameter, an environment variable, an f-string), so it cannot be audited.",
 }
 
 _TOP = {"name", "description", "version", "fail_on", "settings", "rules", "waivers", "extends"}

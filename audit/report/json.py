@@ -65,5 +65,8 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
     }
 
 
-def render(report: AuditReport) -> str:
-    return json.dumps(report_dict(report), indent=2, sort_keys=False, default=str) + "\n"
+def render(report: AuditReport, pretty: bool = False) -> str:
+    # compact by default: json's C encoder only runs without indent, and large reports are read by tools
+    if pretty:
+        return json.dumps(report_dict(report), indent=2, default=str) + "\n"
+    return json.dumps(report_dict(report), separators=(",", ":"), default=str) + "\n"
