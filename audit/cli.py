@@ -261,7 +261,6 @@ def _render(report, fmt: str, output: str | None, s: dict) -> str:
 def _other_findings(report, color: bool) -> list[str]:
     """Findings about something other than a model (a code line whose model is unknown): the terminal
     renderer lists findings per model, so these are listed here, in the same shape."""
-    from audit.api import failing  # noqa: F401 - same notion of failing as the verdict
     from audit.model import Outcome
 
     subjects = {m.subject for m in report.models}
@@ -344,9 +343,30 @@ def _finish(report, policy, s: dict) -> "NoReturn":  # type: ignore[name-defined
 
 
 def _lock_path(s: dict) -> str:
+    """--lockfile / -o, else the configuration's lockfile, else mlaudit.lock beside the configuration file
+    (so a run from a subdirectory finds the project's lock), else in the current directory."""
     from audit.lock import DEFAULT_LOCKFILE
 
-    return s.get("lockfile") or DEFAULT_LOCKFILE
+    if s.get("lockfile"):
+        return s["lockfile"]
+    cfg = s.get("config")
+    return os.path.join(os.path.dirname(cfg.path), DEFAULT_LOCKFILE) if cfg is not None else DEFAULT_LOCKFILE
+
+
+def _own_files(root: str, s: dict) -> tuple[str, ...]:
+    """What this run writes, as exclude patterns under root: a report names model URLs, and must not be
+    scanned as if it were code on the next run."""
+    paths = [s.get("output"), s.get("write_baseline"), s.get("baseline"), _lock_path(s)]
+    paths += [p for _, p in s.get("writes") or ()]
+    out = []
+    real_root = os.path.realpath(root)
+    for p in paths:
+        if not p or p == "-":
+            continue
+        rel = os.path.relpath(os.path.realpath(p), real_root)
+        if not rel.startswith(os.pardir):
+            out.append(rel.replace(os.sep, "/"))
+    return tuple(out)
 
 
 # --- commands --------------------------------------------------------------------------------------------
@@ -408,7 +428,7 @@ def scan(ctx, path, locked, **params):
     policy = _policy(s)
     cfg = s["config"]
     root = path or (cfg.get("scan") if cfg is not None else None) or "."
-    exclude = tuple(s.get("exclude") or ())
+    exclude = tuple(s.get("exclude") or ()) + _own_files(root, s)
     refs = scan_codebase(root, exclude=exclude)
     if locked:
         from audit.lock import entries_for_references, load_locked, read_lock, verify_locked
@@ -454,7 +474,7 @@ def lock(ctx, inputs, scan_path, hf_cache, **params):
     if scan_path:
         from audit.sources.codebase import scan_codebase
 
-        refs = scan_codebase(scan_path, exclude=tuple(s.get("exclude") or ()))
+        refs = scan_codebase(scan_path, exclude=tuple(s.get("exclude") or ()) + _own_files(scan_path, s))
         specs += [x for x in reference_specs(refs) if x not in specs]
         unresolved = sum(1 for r in refs if r.model is None)
     if not specs and not hf_cache and not scan_path:

@@ -84,7 +84,7 @@ _ANCESTRY = re.compile(
     r"fine[-\s]?tun(?:ed|e|es|ing)\s+(?:\w+\s+)?(?:of|from|on|upon)\b|fine[-\s]?tunes?\s+of\b|"
     r"\b(?:we|i|was|were|is|has\s+been|have|had)\s+(?:further\s+|then\s+)?fine[-\s]?tuned\b|"
     r"fine[-\s]?tuned\s+(?:using|with|via)\b|"
-    r"\bbased\s+(?:on|upon|off)\b|\b[\w.-]+[-\s]based\b(?=\s+(?:\w+\s+)?(?:model|merge|version|fine|erp|rp|chat))|"
+    r"\bbased\s+(?:on|upon|off)\b|(?<=[\w.])[-\s]based\b(?=\s+(?:\w+\s+)?(?:model|merge|version|fine|erp|rp|chat))|"
     r"\bbase\s+model\W{0,4}(?:is|was|:|=|\|)|\bas\s+(?:the|its|a)\s+base\b|"
     r"built\s+(?:on|upon)|trained\s+from\b|trained\s+(?:on|upon)\b[^.,;:]{0,40}?\b(?:model|weights|checkpoint|base)\b|"
     r"\bmerg(?:e|ed|er|es|ing)\b|derived\s+from|derivative\s+of|"
@@ -94,6 +94,9 @@ _ANCESTRY = re.compile(
     r"\bmodels?\s+used\b|\bused\s+(?:in|for)\s+(?:this|the)\s+merge",
     re.IGNORECASE,
 )
+# every _ANCESTRY alternative contains one of these words (a cheap pre-test for most lines)
+_ANCESTRY_HINTS = ("fine", "base", "built", "trained", "merg", "derive", "quant", "initiali", "continued", "top of",
+                   "lora", "adapter", "distill", "weights of", "foundation model", "compos", "version of", "used")
 # a line that names a model for another reason: a comparison, an architecture, a denial, a plan
 _NOT_ANCESTRY = re.compile(
     r"\bnot\b[^.]{0,60}\b(?:derivative|based|fine-?tuned|built|use)|architecture|structure|outperform|compar|"
@@ -246,11 +249,11 @@ def _body_candidates(card: ModelCard, subject: str, reg) -> tuple[list[Candidate
     blank_run = 0
     in_code = False
     for idx, line in enumerate(lines):
-        origin = card.origin.at(line=card.body_line + idx)
         stripped = line.strip()
         if stripped.startswith("```") or stripped.startswith("~~~"):
             in_code = not in_code
             continue
+        origin = card.origin.at(line=card.body_line + idx)
         if in_code:
             m = _MERGEKIT.match(line)
             if m:
@@ -268,6 +271,9 @@ def _body_candidates(card: ModelCard, subject: str, reg) -> tuple[list[Candidate
         if scope == "label" and blank_run and not _LIST_OR_LINK.match(line):
             scope = None  # a paragraph after the list ends it
         blank_run = 0
+        low = line.lower()
+        if scope is None and not any(h in low for h in _ANCESTRY_HINTS):
+            continue  # no word any ancestry phrase needs: skip the costly patterns
         context = bool(_ANCESTRY.search(line)) and not _NOT_ANCESTRY.search(line)
         # a table row names models for comparison unless the row itself says where the model comes from
         in_scope = context or (scope is not None and not _TABLE_ROW.search(line))
@@ -878,12 +884,13 @@ def subject_date(card: ModelCard | None, snapshot: Snapshot | None) -> _dt.date 
 
 
 def resolve_lineage(subject: str, card: ModelCard | None, facts: LicenseFacts, snapshot: Snapshot | None,
-                    resolver: Resolver) -> Lineage:
-    """The subject's ancestors, breadth first, each with its license as the subject's date sees it."""
-    declared, tiers = find_bases(subject, card, snapshot, resolver)
+                    resolver: Resolver, found=None) -> Lineage:
+    """The subject's ancestors, breadth first, each with its license as the subject's date sees it.
+    `found` is find_bases()'s answer when the caller already has it."""
+    declared, tiers = found or find_bases(subject, card, snapshot, resolver)
     bases = declared or resolver.pick_tier(tiers)
     relation, _, _ = infer_relation(card, snapshot, len(bases), subject, declared=bool(declared))
-    since = subject_date(card, snapshot)
+    since = _lazy(lambda: subject_date(card, snapshot))  # scanning a card for dates is costly; rarely needed
     walk = _Walk()
     origin = card.origin if card is not None else (snapshot.origin if snapshot is not None else Origin("local", subject))
     # (candidate, parent id, depth, relation of parent to candidate, path of ids to here)
@@ -915,8 +922,21 @@ def _first(origins: tuple[Origin, ...], default: Origin) -> Origin:
     return origins[0] if origins else default
 
 
+def _lazy(fn):
+    """A memoized thunk."""
+    box: list = []
+
+    def get():
+        if not box:
+            box.append(fn())
+        return box[0]
+
+    return get
+
+
 def _ancestor(cand: Candidate, parent: str, relation: str, depth: int, node: Node | None, resolved_from: str | None,
-              problem: str | None, since: _dt.date | None) -> Ancestor:
+              problem: str | None, since) -> Ancestor:
+    """`since` is a thunk giving the subject's date: only a registry entry with a license history needs it."""
     facts = None
     inferred = cand.inferred
     confidence = cand.confidence
@@ -928,7 +948,7 @@ def _ancestor(cand: Candidate, parent: str, relation: str, depth: int, node: Nod
             note = None
             if node.inferred and node.entry.id.lower() != node.id.lower():
                 note = f"inferred: {node.note or 'licensed like ' + node.entry.id}"
-            reg = registry_facts(node.entry, since, note=note)
+            reg = registry_facts(node.entry, since() if node.entry.history else None, note=note)
             if node.resolved_from == "registry" or facts is None:
                 facts = reg
             elif reg.keys and set(reg.keys) - set(facts.keys):
@@ -1222,10 +1242,12 @@ def resolve_many(items: Sequence[tuple[str, ModelCard | None, LicenseFacts, Snap
                  ) -> list[Lineage]:
     """Lineages of many models: every declared base is fetched first, concurrently, then each is resolved."""
     ids: list[str] = []
+    found = []
     for subject, card, _facts, snap in items:
         declared, tiers = find_bases(subject, card, snap, resolver)
+        found.append((declared, tiers))
         ids.extend(c.id for c in declared)
         if not declared and tiers:
             ids.extend(c.id for c in tiers[0])
     resolver.prefetch(ids)
-    return [resolve_lineage(s, c, f, sn, resolver) for s, c, f, sn in items]
+    return [resolve_lineage(s, c, f, sn, resolver, fb) for (s, c, f, sn), fb in zip(items, found)]

@@ -146,6 +146,13 @@ class FamilyRule:
     entry_id: str | None  # registry entry that represents the family
     key: str | None = None  # for hand-written rules with no registry entry
     note: str | None = None
+    probe: str = ""  # a lower-case substring every match contains ("" when unknown): a cheap pre-test
+
+
+def _probe(label: str) -> str:
+    """The leading letters of a family label, which _family_regex requires literally (case aside)."""
+    m = re.match(r"[a-z]+", label.lower())
+    return m.group(0) if m else ""
 
 
 # Families the registry cannot hold (no official repo on the Hub) or that text names in ways the family
@@ -210,7 +217,7 @@ class Registry:
             if len(sigs) != 1 or None in next(iter(sigs)):
                 continue  # the family's sizes or versions differ in licensing (Qwen2.5, Mistral): no guess
             rep = sorted(members, key=lambda e: (e.relation_to is not None, {"high": 0, "medium": 1}.get(e.confidence, 2), e.id))[0]
-            rules.append(FamilyRule(fam, _family_regex(fam), rep.id, None, f"registry family '{fam}'"))
+            rules.append(FamilyRule(fam, _family_regex(fam), rep.id, None, f"registry family '{fam}'", _probe(fam)))
         # the most specific label first: 'falcon-180b' before 'falcon', 'llama3.1' before 'llama3'
         return tuple(sorted(rules, key=lambda r: -len(r.label)))
 
@@ -230,7 +237,10 @@ class Registry:
         """Family rules whose pattern occurs in `text`, most specific first, overlapping matches dropped."""
         found: list[tuple[FamilyRule, re.Match[str]]] = []
         taken: list[tuple[int, int]] = []
+        low = text.lower()
         for rule in self._rules:
+            if rule.probe not in low:
+                continue  # a substring test is far cheaper than the pattern, and most rules do not occur
             for m in rule.pattern.finditer(text):
                 if any(m.start() < b and a < m.end() for a, b in taken):
                     continue

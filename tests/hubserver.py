@@ -359,17 +359,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         self._status: int | None = None
-        token = self._token()
+        self._recorded = False
+        self._req_token = self._token()
         try:
-            self._route(token)
+            self._route(self._req_token)
         finally:
-            headers = {k.lower(): v for k, v in self.headers.items() if k.lower() != "authorization"}
-            self.hub._record(
-                Request(self.command, self.path, headers, token_digest(token) if token else None, self._status)
-            )
+            self._record_now()
+
+    def _record_now(self) -> None:
+        """Record the request before the client can see the answer (or the dropped connection), so a test
+        that counts requests right after a call never races the handler thread."""
+        if self._recorded:
+            return
+        self._recorded = True
+        token = self._req_token
+        headers = {k.lower(): v for k, v in self.headers.items() if k.lower() != "authorization"}
+        self.hub._record(Request(self.command, self.path, headers, token_digest(token) if token else None, self._status))
 
     def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, *, length: int | None = None):
         self._status = status
+        self._record_now()
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -388,6 +397,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(status, {"error": message}, h)
 
     def _drop(self) -> None:
+        self._record_now()
         self.close_connection = True
         try:
             self.connection.shutdown(socket.SHUT_RDWR)

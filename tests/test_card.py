@@ -8,7 +8,6 @@ import pytest
 from audit.card import parse_card
 from audit.model import Origin
 
-CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus")
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "cards")
 
 

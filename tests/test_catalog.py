@@ -150,7 +150,7 @@ OPENRAIL = [
 ]
 
 # The shared corpus sits beside the repository (../shared), in development and in CI alike.
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "licenses"
+CORPUS = Path(__file__).resolve().parent / "fixtures" / "licenses" / "corpus" / "licenses"  # copies of shared/corpus/licenses
 
 
 def _files() -> list[str]:

@@ -353,3 +353,15 @@ def test_pre_commit_hook_definition():
     assert hook["pass_filenames"] is False  # the scan needs the whole repository, not the staged files
     res = run(*hook["entry"].split()[1:], "--help")
     assert res.exit_code == 0 and "--locked" in res.stdout
+
+
+def test_reports_written_into_the_scanned_tree_are_not_scanned_next_time(tmp_path, hub):
+    make_repo(tmp_path)
+    sarif = tmp_path / "mlaudit.sarif"
+    first = run("scan", str(tmp_path), "--endpoint", hub.url, "--write", f"sarif={sarif}", "--format", "json",
+                "--write-baseline", str(tmp_path / "baseline.json"))
+    assert "huggingface.co/acme/" in sarif.read_text()  # Hub evidence is linked by URL in the SARIF
+    second = run("scan", str(tmp_path), "--endpoint", hub.url, "--write", f"sarif={sarif}", "--format", "json",
+                 "--baseline", str(tmp_path / "baseline.json"))
+    assert second.exit_code == 0, second.stderr
+    assert _refs(json.loads(second.stdout)) == _refs(json.loads(first.stdout)) == EXPECTED

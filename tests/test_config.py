@@ -154,3 +154,16 @@ def test_load_config_reads_hyphenated_and_empty_files(tmp_path):
     cfg = load_config(str(toml))
     assert cfg.get("fail_on") == "warning" and cfg.get("exclude") == ("tests/*",)
     assert cfg.get("outputs") == {"sarif": str(tmp_path / "a.sarif")}
+
+
+def test_default_lockfile_sits_beside_the_configuration(project, hf_home):
+    model = project / "models" / "tiny"
+    model.mkdir(parents=True)
+    (model / "README.md").write_text("---\nlicense: mit\n---\n# tiny\n")
+    (project / ".mlaudit.yaml").write_text("inputs: [models/tiny]\noffline: true\n")
+    res = CliRunner().invoke(main, ["lock"], catch_exceptions=False, env={})  # from src/pkg
+    assert res.exit_code == 0, res.stderr
+    assert (project / "mlaudit.lock").exists() and not (project / "src" / "pkg" / "mlaudit.lock").exists()
+    res = CliRunner().invoke(main, ["check", "--locked"], catch_exceptions=False, env={})
+    assert res.exit_code == 0, res.stderr
+    assert "PASSED: 1 model(s)" in res.stdout
