@@ -84,7 +84,10 @@ def load_inputs(inputs: Sequence[str], options: Options) -> list[Snapshot | Audi
                     repo_id, revision = parse_repo_spec(spec)
                 except UsageError as exc:
                     raise InputUnreadable(spec, exc.message) from None
-                out.append(_hub(options).snapshot(repo_id, revision))
+                if options.online:
+                    out.append(_hub(options).snapshot(repo_id, revision))
+                else:
+                    out.append(read_offline(spec, options))  # --offline: --models-dir or the HF cache, never the Hub
         except AuditError as exc:
             out.append(exc)
     return out

@@ -251,49 +251,7 @@ def _render(report, fmt: str, output: str | None, s: dict) -> str:
     text = render(report, color=color, show_errors=not to_terminal)
     if s.get("quiet"):
         return text.rstrip("\n").rsplit("\n", 1)[-1] + "\n"
-    extra = _other_findings(report, color) + _scan_summary(report)
-    if extra:
-        head, _, verdict = text.rstrip("\n").rpartition("\n")
-        text = (head + "\n" if head else "") + "\n".join(extra) + "\n\n" + verdict + "\n"
     return text
-
-
-def _other_findings(report, color: bool) -> list[str]:
-    """Findings about something other than a model (a code line whose model is unknown): the terminal
-    renderer lists findings per model, so these are listed here, in the same shape."""
-    from audit.model import Outcome
-
-    subjects = {m.subject for m in report.models}
-    by_subject: dict[str, list] = {}
-    for f in report.findings:
-        if f.subject not in subjects:
-            by_subject.setdefault(f.subject, []).append(f)
-    lines: list[str] = []
-    for subject, findings in by_subject.items():
-        open_ = [f for f in findings if f.outcome is not Outcome.WAIVED]
-        mark = click.style("FAIL", fg="red", bold=True) if color and open_ else ("FAIL" if open_ else "OK  ")
-        lines.append(f"{mark}  {subject}")
-        for f in findings:
-            tag = "~ waived" if f.outcome is Outcome.WAIVED else f.severity.value + (
-                " (undecided)" if f.outcome is Outcome.UNKNOWN else "")
-            lines.append(f"    {tag}  {f.rule}: {f.message}")
-            lines.extend(f"        at {o}" for o in f.evidence[:3])
-            if f.waiver:
-                lines.append(f"        waiver: {f.waiver}")
-        lines.append("")
-    return lines[:-1] if lines else lines
-
-
-def _scan_summary(report) -> list[str]:
-    refs = report.extra.get("references")
-    if refs is None:
-        return []
-    models = {(r["model"], r.get("revision")) for r in refs if r.get("model")}
-    files = {r["file"] for r in refs}
-    unresolved = sum(1 for r in refs if not r.get("model"))
-    line = (f"scanned {report.extra.get('scan_root')}: {len(refs)} model reference(s) in {len(files)} file(s), "
-            f"{len(models)} model(s), {unresolved} unresolved")
-    return [line]
 
 
 def _verbose(report) -> None:
@@ -559,3 +517,30 @@ def identify(files, fmt):
             failed = True
     click.echo(render_identifications(results, fmt), nl=False)
     sys.exit(EXIT_INPUT if failed else EXIT_PASS)
+
+
+@main.group()
+def registry() -> None:
+    """The offline registry of well-known models and datasets."""
+
+
+@registry.command("update")
+@click.argument("ids", nargs=-1)
+@click.option("--endpoint", metavar="URL", help="Hub endpoint (default: HF_ENDPOINT or https://huggingface.co).")
+@click.option("--dir", "directory", metavar="DIR", help="Where the user copy lives (default: $MLAUDIT_REGISTRY "
+              "or ~/.local/share/mlaudit/registry).")
+def registry_update(ids, endpoint, directory):
+    """Refresh (or extend with IDS) a user copy of the registry from the Hub; it takes precedence over the
+    shipped one. A license that changed since the known one is recorded in the entry's history."""
+    from audit.errors import AuditError
+    from audit.registry import update_user_registry
+    from audit.sources.hub import HubClient
+
+    try:
+        path, entries, failures = update_user_registry(HubClient(endpoint=endpoint), ids or None, directory)
+    except AuditError as exc:
+        _fail(exc)
+    for line in failures:
+        _err(line)
+    click.echo(f"wrote {path}: {len(entries)} entries, {len(failures)} could not be read")
+    sys.exit(EXIT_INPUT if failures and not entries else EXIT_PASS)

@@ -67,3 +67,13 @@ def test_hf_cache_audits_every_cached_model(fake_hub, hf_home):
     assert set(subjects) == {"deepseek-ai/DeepSeek-V4-Flash", "acme/support-bot"}
     assert all(m["source"] == "cache" and m["revision"] for m in subjects.values())
     assert not subjects["acme/support-bot"]["passed"] and subjects["deepseek-ai/DeepSeek-V4-Flash"]["passed"]
+
+
+def test_registry_update_command(fake_hub, tmp_path):
+    fake_hub.add_model("acme/new-model", {"README.md": b"---\nlicense: llama3.2\nbase_model: meta-llama/Llama-3.2-1B\n---\n"})
+    reg = tmp_path / "reg"
+    res = run("registry", "update", "acme/new-model", "ghost/none", "--endpoint", fake_hub.url, "--dir", str(reg))
+    assert res.exit_code == 0, res.stderr
+    assert "wrote" in res.stdout and "1 entries" in res.stdout and "1 could not be read" in res.stdout
+    assert "ghost/none" in res.stderr
+    assert "llama3.2" in (reg / "models.yaml").read_text()

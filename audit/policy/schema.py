@@ -35,7 +35,7 @@ CHECKS = {
     "provenance-unpinned": "The model was not read at a pinned commit.",
     "provenance-unsafe-format": "The repo ships pickle-based weights (.bin/.pt/.ckpt/.pkl) that run code when loaded.",
     "provenance-remote-code": "The repo ships custom code that trust_remote_code would run.",
-    "provenance-integrity": "A downloaded file does not match the hash the Hub or cache recorded.",
+    "provenance-integrity": "A file does not match the hash the Hub, the cache or mlaudit.lock recorded.",
     "provenance-author": "The model's author or organization is not on the policy's allow-list.",
     "provenance-gated": "The model is gated: its terms must be accepted on the Hub.",
     "license-drift": "The license differs from the one mlaudit.lock recorded: the locked files changed, or the "

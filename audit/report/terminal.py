@@ -66,6 +66,33 @@ def _model_block(m: ModelResult, findings: list[Finding], report: AuditReport, c
     return lines
 
 
+def _other_findings(report: AuditReport, by_subject: dict[str, list[Finding]], color: bool) -> list[str]:
+    """Findings about something other than a model (a code line whose model is unknown), in the same shape."""
+    subjects = {m.subject for m in report.models}
+    lines: list[str] = []
+    for subject, findings in by_subject.items():
+        if subject in subjects:
+            continue
+        open_ = [f for f in findings if f.outcome is not Outcome.WAIVED]
+        mark = _style("FAIL", color, fg="red", bold=True) if open_ else "OK  "
+        lines.append(f"{mark}  {subject}")
+        for f in findings:
+            lines.extend(_finding_lines(f, color))
+        lines.append("")
+    return lines
+
+
+def _scan_summary(report: AuditReport) -> list[str]:
+    refs = report.extra.get("references")
+    if refs is None:
+        return []
+    models = {(r["model"], r.get("revision")) for r in refs if r.get("model")}
+    files = {r["file"] for r in refs}
+    unresolved = sum(1 for r in refs if not r.get("model"))
+    return [f"scanned {report.extra.get('scan_root')}: {len(refs)} model reference(s) in {len(files)} file(s), "
+            f"{len(models)} model(s), {unresolved} unresolved", ""]
+
+
 def render(report: AuditReport, color: bool = False, show_errors: bool = True) -> str:
     by_subject: dict[str, list[Finding]] = {}
     for f in report.findings:
@@ -74,6 +101,8 @@ def render(report: AuditReport, color: bool = False, show_errors: bool = True) -
     for m in report.models:
         lines.extend(_model_block(m, by_subject.get(m.subject, []), report, color))
         lines.append("")
+    lines.extend(_other_findings(report, by_subject, color))
+    lines.extend(_scan_summary(report))
     if show_errors:  # the CLI prints them on stderr itself when the report goes to the terminal
         for e in report.errors:
             lines.append(f"{_style('ERROR', color, fg='red', bold=True)} {e.input}: {e.message}")
