@@ -19,7 +19,6 @@ _PARSER = getattr(yaml, "CParser", None)
 MAX_FRONT_MATTER_BYTES = 256 * 1024
 # huggingface_hub's own rule: the card starts with '---' (after optional blank space) and the
 # block ends at the next line that is exactly '---'.
-_FRONT_MATTER = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)(?:\r?\n|\A)---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w.-]*)[ \t]*:", re.MULTILINE)
 
 # front-matter fields we copy out; everything else is ignored (cards carry arbitrary metadata)
@@ -48,11 +47,27 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
     """Return (yaml_text or None, body, body_line) where body_line is 1-based."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    m = _FRONT_MATTER.match(text)
-    if not m:
+    start = len(text) - len(text.lstrip())
+    if not text.startswith("---", start):
         return None, text, 1
-    body_line = text.count("\n", 0, m.end()) + 1
-    return m.group(1), text[m.end():], body_line
+    first = text.find("\n", start)
+    if first == -1 or text[start + 3:first].strip(" \t\r"):
+        return None, text, 1
+    # the block ends at the next line that is exactly '---' (trailing blanks allowed)
+    pos = first
+    while True:
+        end = text.find("\n---", pos)
+        if end == -1:
+            return None, text, 1
+        line_end = text.find("\n", end + 4)
+        rest = text[end + 4: line_end if line_end != -1 else len(text)]
+        if not rest.strip(" \t\r"):
+            break
+        pos = end + 1
+    yaml_text = text[first + 1: end].rstrip("\r")
+    body_start = len(text) if line_end == -1 else line_end + 1
+    body_line = text.count("\n", 0, body_start) + (1 if line_end != -1 else 2)
+    return yaml_text, text[body_start:], body_line
 
 
 def _has_anchor_or_alias(yaml_text: str) -> bool:
@@ -126,28 +141,29 @@ def parse_card(text: str, origin: Origin) -> ModelCard:
             Problem("card-front-matter-too-large", f"front matter is over {MAX_FRONT_MATTER_BYTES // 1024} KiB; not read", origin.at(line=1))
         )
     else:
-        field_lines = _field_lines(yaml_text, 2)
+        fm_line = body_line - yaml_text.count("\n") - 2  # the card's line of the first front-matter line
+        field_lines = _field_lines(yaml_text, fm_line)
         try:
             if _has_anchor_or_alias(yaml_text):
                 problems.append(
-                    Problem("card-yaml-alias", "front matter uses YAML anchors/aliases, which are refused; not read", origin.at(line=2))
+                    Problem("card-yaml-alias", "front matter uses YAML anchors/aliases, which are refused; not read", origin.at(line=fm_line))
                 )
                 loaded = None
             else:
                 loaded = yaml.load(yaml_text, Loader=_LOADER)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 2 if mark is not None else 2
+            line = mark.line + fm_line if mark is not None else fm_line
             reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             problems.append(Problem("card-malformed-yaml", f"front matter is not valid YAML: {reason}", origin.at(line=line)))
             loaded = None
         except (RecursionError, MemoryError, ValueError, TypeError) as exc:
-            problems.append(Problem("card-malformed-yaml", f"front matter could not be read: {type(exc).__name__}", origin.at(line=2)))
+            problems.append(Problem("card-malformed-yaml", f"front matter could not be read: {type(exc).__name__}", origin.at(line=fm_line)))
             loaded = None
         if loaded is None:
             pass
         elif not isinstance(loaded, dict):
-            problems.append(Problem("card-front-matter-type", "front matter is not a mapping of fields", origin.at(line=2)))
+            problems.append(Problem("card-front-matter-type", "front matter is not a mapping of fields", origin.at(line=fm_line)))
         else:
             for key, value in loaded.items():
                 if not isinstance(key, str):

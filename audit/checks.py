@@ -32,7 +32,7 @@ def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
         origins = tuple(d.origin for d in facts.declarations[:3]) or ((card.origin,) if card else ())
         out.append(Evidence("license-unknown", subject, f"license unknown: {facts.reason}", origins, unknown=True))
     for dis in facts.disagreements:
-        check = "license-file-mismatch" if dis.b.kind == "license-file" else "license-conflict"
+        check = {"license-file": "license-file-mismatch", "body": "license-body-mismatch"}.get(dis.b.kind, "license-conflict")
         out.append(Evidence(check, subject, dis.message, (dis.a.origin, dis.b.origin), unknown=check == "license-conflict"))
     for d in facts.declarations:
         if d.kind not in ("license-file", "license-link") or not d.note:

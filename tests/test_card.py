@@ -104,3 +104,11 @@ def test_real_card_without_front_matter():
     with open(os.path.join(FIXTURES, "leliuga-athena-v1", "README.md"), encoding="utf-8") as fh:
         c = card(fh.read())
     assert not c.has_front_matter and c.license == ()
+
+
+def test_lines_count_blank_lines_before_the_front_matter():
+    c = card("\n\n---\ntags: [x]\nlicense: mit\n---\nbody\n")
+    assert c.license == ("mit",)
+    assert c.field_lines["license"] == 5 and c.body_line == 7
+    bad = card("\n---\nlicense: [mit\n---\n")
+    assert next(p for p in bad.problems if p.code == "card-malformed-yaml").origin.line >= 3

@@ -170,3 +170,15 @@ def test_corpus_declared_keys(card_id):
         assert facts.status is not Status.CONFLICT
     if card_id == "leliuga-nexusraven-v2-13b":
         assert facts.keys == ("nexusflow-community",)
+
+
+def test_body_statement_that_contradicts_the_front_matter_is_a_disagreement():
+    f = facts_for("---\nlicense: apache-2.0\n---\n# M\n\nThis model is released under the Llama 2 Community License.\n")
+    assert f.status is Status.RESOLVED and f.keys == ("apache-2.0",)
+    (dis,) = f.disagreements
+    assert dis.b.kind == "body" and dis.b.origin.line == 6 and "llama2" in dis.message
+
+
+def test_body_statement_that_agrees_is_not_a_disagreement():
+    f = facts_for("---\nlicense: mit\n---\nLicensed under the [MIT License](https://opensource.org/licenses/MIT).\n")
+    assert f.disagreements == ()

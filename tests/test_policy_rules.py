@@ -28,6 +28,8 @@ EXAMPLES: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {
     "license-conflict": (("m", {"README.md": card("license: mit\nlicense_name: deepseek")}), ("m", OK)),
     "license-file-mismatch": (("m", {"README.md": card("license: apache-2.0"), "LICENSE": MIT_TEXT}),
                               ("m", {"README.md": card("license: mit"), "LICENSE": MIT_TEXT})),
+    "license-body-mismatch": (("m", {"README.md": card("license: apache-2.0", "## License\nThis model is released under the Llama 2 Community License.\n")}),
+                              ("m", {"README.md": card("license: llama2", "## License\nThis model is released under the Llama 2 Community License.\n")})),
     "license-text-modified": (("m", {"README.md": card("license: mit"),
                                      "LICENSE": MIT_TEXT + "\nYou may not use the Software to train other models.\n"}),
                               ("m", {"README.md": card("license: mit"), "LICENSE": MIT_TEXT})),

@@ -288,19 +288,26 @@ def decide(decls: list[Declaration]) -> LicenseFacts:
         elif body:
             keys = tuple(dict.fromkeys(k for d in body for k in d.keys))
             reason = "no license in the front matter or files; read from the card body"
-    # a repo license file that names another license than the declared one is a cross-check finding
+    # a repo license file, or a license statement in the card body, that names another license than the
+    # declared one is a cross-check finding (the front matter alone is wrong often enough)
     if specific:
         for f in files:
             if f.keys and not _same_license(keys, f.keys, cat):
                 disagreements.append(
                     Disagreement(f"{f.origin.file} is {f.value!r} but the card declares {', '.join(keys)}", specific[0], f)
                 )
+        for b in body:
+            if not _same_license(keys, b.keys, cat):
+                disagreements.append(
+                    Disagreement(f"the card body says {b.value!r} ({', '.join(b.keys)}) at line {b.origin.line}, "
+                                 f"but the front matter declares {', '.join(keys)}", specific[0], b)
+                )
     if keys and expression is None:
         # companion documents (acceptable use policies) are part of the main license, not a separate one
         main = [k for k in keys if not any(k in cat[o].companions for o in keys if o in cat and o != k)]
         expression = " AND ".join(cat[k].spdx for k in main if k in cat) or None
 
-    front_disagree = [x for x in disagreements if x.b.kind != "license-file"]
+    front_disagree = [x for x in disagreements if x.b.kind not in ("license-file", "body")]
     if front_disagree:
         status = Status.CONFLICT
         reason = front_disagree[0].message

@@ -21,6 +21,7 @@ CHECKS = {
     "license-unknown": "The model's own license could not be determined, or names a family rather than one license.",
     "license-conflict": "The model's own sources (license, license_name, license_link, Hub tag) disagree.",
     "license-file-mismatch": "A license file in the repo names a different license than the card declares.",
+    "license-body-mismatch": "A license statement in the card body names a different license than the front matter.",
     "license-text-modified": "A license file is a modified, truncated, translated or stub copy of a known license.",
     "license-text-unknown": "A license-like file in the repo is not a license text we recognise.",
     "card-missing": "The model has no model card.",
