@@ -81,6 +81,34 @@ def _has_anchor_or_alias(yaml_text: str) -> bool:
     return False
 
 
+_READ_KEYS = frozenset(KNOWN_FIELDS) | frozenset(_BRITISH)
+_CONTINUATION = (" ", "\t", "-", "#")
+
+
+def _known_only(yaml_text: str) -> str | None:
+    """The front matter with every top-level field mlaudit does not read blanked out (line count kept, so
+    error lines stay right); None when the text is not a plain block mapping and must be parsed whole.
+
+    Cards carry large metadata mlaudit never reads (model-index, widget, eval results); building Python
+    objects for it is most of the cost of reading a card."""
+    out: list[str] = []
+    keep = None
+    dropped = False
+    for line in yaml_text.split("\n"):
+        if not line or line.startswith(_CONTINUATION):
+            if keep is None and line.strip() and not line.lstrip().startswith("#"):
+                return None  # content before any field: not a plain mapping
+            out.append(line if keep else "")
+            continue
+        m = _TOP_KEY.match(line)
+        if m is None:
+            return None  # a flow mapping, a document marker, a complex key...: parse it all
+        keep = m.group(1) in _READ_KEYS
+        dropped = dropped or not keep
+        out.append(line if keep else "")
+    return "\n".join(out) if dropped else yaml_text
+
+
 def _field_lines(yaml_text: str, first_line: int) -> dict[str, int]:
     lines: dict[str, int] = {}
     for m in _TOP_KEY.finditer(yaml_text):
@@ -144,13 +172,14 @@ def parse_card(text: str, origin: Origin) -> ModelCard:
         fm_line = body_line - yaml_text.count("\n") - 2  # the card's line of the first front-matter line
         field_lines = _field_lines(yaml_text, fm_line)
         try:
+            # anchors anywhere are refused (an alias bomb in a field we skip is still a hostile card)
             if _has_anchor_or_alias(yaml_text):
                 problems.append(
                     Problem("card-yaml-alias", "front matter uses YAML anchors/aliases, which are refused; not read", origin.at(line=fm_line))
                 )
                 loaded = None
             else:
-                loaded = yaml.load(yaml_text, Loader=_LOADER)
+                loaded = yaml.load(_known_only(yaml_text) or yaml_text, Loader=_LOADER)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + fm_line if mark is not None else fm_line

@@ -294,6 +294,12 @@ class Catalog:
                 self._links.append((link.lower().rstrip("/"), lic.key))
         # longest link pattern first, so a specific path beats a bare domain
         self._links.sort(key=lambda kv: -len(kv[0]))
+        self._links_by_host: dict[str, tuple[tuple[str, str], ...]] = {}
+        for pattern, key in self._links:
+            first = pattern.split("/", 1)[0]
+            is_host = re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", first) and not first.endswith((".pdf", ".txt", ".md", ".html"))
+            host = first.removeprefix("www.") if is_host else ""  # a pattern that is only a file name fits any host
+            self._links_by_host[host] = self._links_by_host.get(host, ()) + ((pattern, key),)
 
     def __len__(self) -> int:
         return len(self._by_key)
@@ -320,7 +326,9 @@ class Catalog:
         """Key for a license URL (license_link, a link in a card body); None when unknown."""
         u = url.strip().lower().rstrip("/")
         u = re.sub(r"^https?://(www\.)?", "", u)
-        for pattern, key in self._links:
+        host = u.split("/", 1)[0]
+        # only the patterns for this host (or host-less ones) can match: far fewer to try
+        for pattern, key in self._links_by_host.get(host, ()) + self._links_by_host.get("", ()):
             at = u.find(pattern)
             # the pattern must end at a path boundary: '/licenses/mit' is not '/licenses/mit-0'
             while at != -1:

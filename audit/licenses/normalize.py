@@ -42,6 +42,7 @@ _PHRASE = re.compile(
     r"governed\s+by|subject\s+to|licen[cs]e\s*(?:is|:|：|\*\*:?|\|))\s*(?:the\s+|a\s+|an\s+)?\**\s*\[?([^\n;()\[\]|]{2,100})",
     re.IGNORECASE,
 )
+_LICEN = re.compile(r"licen[cs]", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"more information needed|\[?todo\]?|to be (?:added|announced)", re.IGNORECASE)
 
 
@@ -134,10 +135,17 @@ def body_statements(body: str, body_line: int, origin: Origin) -> list[Declarati
     cat = catalog()
     out: list[Declaration] = []
     seen: set[tuple[str, int]] = set()
-    for idx, line in enumerate(body.split("\n")):
-        low = line.lower()
-        if "licen" not in low:
-            continue
+    end = -1
+    idx, counted_to = 0, 0
+    for hit in _LICEN.finditer(body):  # only lines that mention a license are read (most of a card does not)
+        if hit.start() < end:
+            continue  # another mention on a line already read
+        start = body.rfind("\n", 0, hit.start()) + 1
+        end = body.find("\n", hit.start())
+        end = len(body) if end == -1 else end
+        line = body[start:end]
+        idx += body.count("\n", counted_to, start)
+        counted_to = start
         if _PLACEHOLDER.search(line) and not _URL.search(line):
             continue
         lineno = body_line + idx

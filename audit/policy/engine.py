@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Iterable, Mapping
 
 from audit.licenses.catalog import License, catalog
@@ -26,6 +27,23 @@ class Subject:
     evidence: tuple[Evidence, ...]
     key_origins: Mapping[str, tuple[Origin, ...]]  # license key -> where it came from
 
+    @cached_property
+    def by_check(self) -> dict[str, list[Evidence]]:
+        out: dict[str, list[Evidence]] = {}
+        for ev in self.evidence:
+            out.setdefault(ev.check, []).append(ev)
+        return out
+
+    @cached_property
+    def own_licenses(self) -> list[License]:
+        cat = catalog()
+        return [cat[k] for k in self.own.keys if k in cat]
+
+    @cached_property
+    def effective_licenses(self) -> list[License]:
+        cat = catalog()
+        return [cat[k] for k in self.effective.keys if k in cat]
+
 
 @dataclass(frozen=True)
 class Match:
@@ -37,9 +55,7 @@ class Match:
 
 
 def _licenses(subject: Subject, scope: str) -> list[License]:
-    cat = catalog()
-    keys = subject.own.keys if scope == "own" else subject.effective.keys
-    return [cat[k] for k in keys if k in cat]
+    return subject.own_licenses if scope == "own" else subject.effective_licenses
 
 
 def _term_matches(lic: License, when: Mapping[str, Any]) -> bool:
@@ -119,11 +135,7 @@ def matches(when: Mapping[str, Any], subject: Subject, scope: str) -> list[Match
         inner = matches(when["not"], subject, scope)
         return [] if inner else [Match("condition not met", ())]
     if "check" in when:
-        return [
-            Match(ev.message, ev.origins, ev.unknown, ev.inferred)
-            for ev in subject.evidence
-            if ev.check == when["check"]
-        ]
+        return [Match(ev.message, ev.origins, ev.unknown, ev.inferred) for ev in subject.by_check.get(when["check"], ())]
     pred = _license_pred(when)
     if pred is None:
         return []
