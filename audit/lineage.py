@@ -25,6 +25,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from audit.model import (
@@ -40,6 +41,7 @@ from audit.model import (
     Snapshot,
     Status,
 )
+from audit.registry import lowerable as _lowerable
 
 RELATIONS = ("finetune", "quantized", "adapter", "merge")
 
@@ -80,36 +82,131 @@ class Node:
 
 
 # -- text inference ------------------------------------------------------------------------------------------
-_ANCESTRY = re.compile(
-    r"fine[-\s]?tun(?:ed|e|es|ing)\s+(?:\w+\s+)?(?:of|from|on|upon)\b|fine[-\s]?tunes?\s+of\b|"
-    r"\b(?:we|i|was|were|is|has\s+been|have|had)\s+(?:further\s+|then\s+)?fine[-\s]?tuned\b|"
-    r"fine[-\s]?tuned\s+(?:using|with|via)\b|"
-    r"\bbased\s+(?:on|upon|off)\b|(?<=[\w.])[-\s]based\b(?=\s+(?:\w+\s+)?(?:model|merge|version|fine|erp|rp|chat))|"
-    r"\bbase\s+model\W{0,4}(?:is|was|:|=|\|)|\bas\s+(?:the|its|a)\s+base\b|"
-    r"built\s+(?:on|upon)|trained\s+from\b|trained\s+(?:on|upon)\b[^.,;:]{0,40}?\b(?:model|weights|checkpoint|base)\b|"
-    r"\bmerg(?:e|ed|er|es|ing)\b|derived\s+from|derivative\s+of|"
-    r"quantiz(?:ed|ation)\s+(?:\w+\s+)?(?:of|from)\b|\bquants?\s+of\b|initiali[sz]ed\s+(?:from|with)|"
-    r"continued\s+pre-?train|on\s+top\s+of|(?:lora|adapter)\s+(?:for|of|on)\b|distill(?:ed|ation)\s+(?:from|of)\b|"
-    r"weights\s+of|foundation\s+model|\bcompos(?:ed|ition)\s+of|\bversion\s+of|"
-    r"\bmodels?\s+used\b|\bused\s+(?:in|for)\s+(?:this|the)\s+merge",
-    re.IGNORECASE,
-)
-# every _ANCESTRY alternative contains one of these words (a cheap pre-test for most lines)
+# The hot patterns run case-sensitively on lower-cased text when that finds exactly what IGNORECASE finds
+# (audit.registry.lowerable says when, and why), else as written, with IGNORECASE.
+def _lowered(text: str) -> str | None:
+    """text.lower() when it can stand in for IGNORECASE matching on `text`, else None."""
+    return text.lower() if _lowerable(text) else None
+
+
+def _literal_first(alt: str) -> str:
+    r"""'\bword...' -> 'w(?<!\ww)ord...': the same matches (a word boundary before a letter means no word
+    character before it), but opening with a literal, so the regex engine jumps from one 'w' to the next."""
+    m = re.match(r"\\b([a-z])(?![?*+{])", alt)
+    return f"{m.group(1)}(?<!\\w{m.group(1)}){alt[3:]}" if m else alt
+
+
+class _Phrases:
+    """A case-insensitive pattern given as alternatives, each with a word that every match of it contains
+    (outside any optional or alternative part) and, optionally, an equivalent form that opens with a literal.
+    `search` answers exactly bool(full.search(text)), but on lower-cased text it tries an alternative only
+    where its word occurs: a substring test costs far less than a regex scan, and most lines hold none."""
+
+    def __init__(self, parts: Sequence[tuple[str, str | None] | tuple[str, str, str]]):
+        # (word, alternative[, the alternative opening with a literal]); alternative None: just the word
+        self.full = re.compile("|".join(p[1] or re.escape(p[0]) for p in parts), re.IGNORECASE)
+        self._spec = parts
+        self._parts: tuple[tuple[str, tuple[re.Pattern[str] | None, ...]], ...] | None = None
+
+    @property
+    def parts(self) -> tuple[tuple[str, tuple[re.Pattern[str] | None, ...]], ...]:
+        """(word, its alternatives compiled for lower-cased text): compiled on first use, not at import."""
+        if self._parts is None:
+            by_word: dict[str, list[re.Pattern[str] | None]] = {}
+            for word, alt, *fast in self._spec:
+                rx = None if alt is None else re.compile(fast[0] if fast else _literal_first(alt))
+                by_word.setdefault(word, []).append(rx)
+            self._parts = tuple((word, tuple(rxs)) for word, rxs in by_word.items())
+        return self._parts
+
+    def search(self, text: str, low: str | None) -> bool:
+        """Does the pattern occur in `text`? `low` is _lowered(text) (None: use the IGNORECASE pattern)."""
+        if low is None:
+            return self.full.search(text) is not None
+        for word, rxs in self.parts:
+            if word in low:
+                for rx in rxs:
+                    if rx is None or rx.search(low) is not None:
+                        return True
+        return False
+
+
+# a sentence saying where the model comes from
+_ANCESTRY_PHRASES = _Phrases((
+    ("fine", r"fine[-\s]?tun(?:ed|e|es|ing)\s+(?:\w+\s+)?(?:of|from|on|upon)\b"),
+    ("fine", r"fine[-\s]?tunes?\s+of\b"),
+    ("fine", r"\b(?:we|i|was|were|is|has\s+been|have|had)\s+(?:further\s+|then\s+)?fine[-\s]?tuned\b",
+     r"(?:w(?<!\ww)(?:e|as|ere)|i(?<!\wi)s?|h(?<!\wh)(?:as\s+been|ave|ad))\s+(?:further\s+|then\s+)?fine[-\s]?tuned\b"),
+    ("fine", r"fine[-\s]?tuned\s+(?:using|with|via)\b"),
+    ("based", r"\bbased\s+(?:on|upon|off)\b"),
+    ("based", r"(?<=[\w.])[-\s]based\b(?=\s+(?:\w+\s+)?(?:model|merge|version|fine|erp|rp|chat))",
+     r"based(?<=[\w.][-\s]based)\b(?=\s+(?:\w+\s+)?(?:model|merge|version|fine|erp|rp|chat))"),
+    ("base", r"\bbase\s+model\W{0,4}(?:is|was|:|=|\|)"),
+    ("base", r"\bas\s+(?:the|its|a)\s+base\b"),
+    ("built", r"built\s+(?:on|upon)"),
+    ("trained", r"trained\s+from\b"),
+    ("trained", r"trained\s+(?:on|upon)\b[^.,;:]{0,40}?\b(?:model|weights|checkpoint|base)\b"),
+    ("merg", r"\bmerg(?:e|ed|er|es|ing)\b"),
+    ("derived", r"derived\s+from"),
+    ("derivative", r"derivative\s+of"),
+    ("quant", r"quantiz(?:ed|ation)\s+(?:\w+\s+)?(?:of|from)\b"),
+    ("quant", r"\bquants?\s+of\b"),
+    ("initiali", r"initiali[sz]ed\s+(?:from|with)"),
+    ("continued", r"continued\s+pre-?train"),
+    ("top", r"on\s+top\s+of"),
+    ("lora", r"lora\s+(?:for|of|on)\b"),
+    ("adapter", r"adapter\s+(?:for|of|on)\b"),
+    ("distill", r"distill(?:ed|ation)\s+(?:from|of)\b"),
+    ("weights", r"weights\s+of"),
+    ("foundation", r"foundation\s+model"),
+    ("compos", r"\bcompos(?:ed|ition)\s+of"),
+    ("version", r"\bversion\s+of"),
+    ("used", r"\bmodels?\s+used\b"),
+    ("used", r"\bused\s+(?:in|for)\s+(?:this|the)\s+merge"),
+))
+_ANCESTRY = _ANCESTRY_PHRASES.full
+# A line with none of these words is skipped unless a heading or a label put it in scope (a cheaper test than
+# _ANCESTRY_PHRASES; "top of" rather than "top", "derive" and not "derivative": kept as they always were).
 _ANCESTRY_HINTS = ("fine", "base", "built", "trained", "merg", "derive", "quant", "initiali", "continued", "top of",
                    "lora", "adapter", "distill", "weights of", "foundation model", "compos", "version of", "used")
 # a line that names a model for another reason: a comparison, an architecture, a denial, a plan
-_NOT_ANCESTRY = re.compile(
-    r"\bnot\b[^.]{0,60}\b(?:derivative|based|fine-?tuned|built|use)|architecture|structure|outperform|compar|"
-    r"\bvs\.?\s|benchmark|leaderboard|\bthan\b|\bbeats?\b|\bcite\b|\bcitation\b|from\s+scratch|\bplan|"
-    r"\bpotential\b|\bfuture\b|\bupcoming\b|similar[-\s]sized|top\s+performer",
-    re.IGNORECASE,
-)
+_NOT_ANCESTRY_PHRASES = _Phrases((
+    ("not", r"\bnot\b[^.]{0,60}\b(?:derivative|based|fine-?tuned|built|use)"),
+    ("architecture", None),
+    ("structure", None),
+    ("outperform", None),
+    ("compar", None),
+    ("vs", r"\bvs\.?\s"),
+    ("benchmark", None),
+    ("leaderboard", None),
+    ("than", r"\bthan\b"),
+    ("beat", r"\bbeats?\b"),
+    ("cite", r"\bcite\b"),
+    ("citation", r"\bcitation\b"),
+    ("scratch", r"from\s+scratch"),
+    ("plan", r"\bplan"),
+    ("potential", r"\bpotential\b"),
+    ("future", r"\bfuture\b"),
+    ("upcoming", r"\bupcoming\b"),
+    ("similar", r"similar[-\s]sized"),
+    ("performer", r"top\s+performer"),
+))
+_NOT_ANCESTRY = _NOT_ANCESTRY_PHRASES.full
 # headings whose section lists a model's sources (a merge's ingredients, credits), not any section with "base"
-_SOURCES_HEADING = re.compile(
-    r"merg|\bmodels?\s+(?:and\s+\w+\s+)?used|\bloras?\b|source\s+models?|ingredients|composition|credits|"
-    r"original\s+model|^\W*(?:the\s+)?base\s+models?\W*$|lineage|fine-?tuned\s+from",
-    re.IGNORECASE,
-)
+_SOURCES_HEADING_PHRASES = _Phrases((
+    ("merg", None),
+    ("used", r"\bmodels?\s+(?:and\s+\w+\s+)?used"),
+    ("lora", r"\bloras?\b"),
+    ("source", r"source\s+models?"),
+    ("ingredients", None),
+    ("composition", None),
+    ("credits", None),
+    ("original", r"original\s+model"),
+    ("base", r"^\W*(?:the\s+)?base\s+models?\W*$"),
+    ("lineage", None),
+    ("tuned", r"fine-?tuned\s+from"),
+))
+_SOURCES_HEADING = _SOURCES_HEADING_PHRASES.full
 _TABLE_ROW = re.compile(r"^\s*\||<t[dhr][\s>]", re.IGNORECASE)
 _HUB_LINK = re.compile(
     r"https?://(?:www\.)?(?:huggingface\.co|hf\.co)/"
@@ -117,6 +214,7 @@ _HUB_LINK = re.compile(
     r"([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)",
     re.IGNORECASE,
 )
+_MD_LINK_TARGET = re.compile(r"\]\([^)]*\)")
 _MERGEKIT = re.compile(r"^\s*(?:-\s*)?(?:model|base_model)\s*:\s*[\"']?([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)[\"']?\s*$")
 _BARE_ID = re.compile(r"(?<![\w/.:-])`?([A-Za-z0-9][\w-]*(?:\.[\w-]+)*/[A-Za-z0-9][\w.-]*[A-Za-z0-9])`?(?![\w/])")
 _NAME_TOKEN = re.compile(r"(?<![\w.-])([A-Za-z][\w.]*(?:[-_][\w.]+)+)")
@@ -135,6 +233,34 @@ _ISO_DATE = re.compile(r"(?<!\d)(20[12]\d)-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[0
 _MONTH_YEAR = re.compile(r"\b(" + "|".join(_MONTHS) + r")\s+(?:\d{1,2},\s+)?(20[12]\d)\b", re.IGNORECASE)
 _ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{2})(0[1-9]|1[0-2])\.\d{4,5}", re.IGNORECASE)
 _BIB_YEAR = re.compile(r"\byear\s*=\s*[{\"]?(20[12]\d)\b", re.IGNORECASE)
+# The same patterns in a form the engine scans fast (see _lowered): for lower-cased text, and opening with a
+# literal (a \b or lookbehind before a word's first letter moves behind it: 'y(?<!\wy)ear' is '\byear').
+_ISO_DATE_FAST = re.compile(r"(20(?<!\d20)[12]\d)-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?(?!\d)")
+_MONTH_YEAR_LOW = re.compile(_MONTH_YEAR.pattern)  # tried only where a month name starts: see _month_years
+_ARXIV_LOW = re.compile(_ARXIV.pattern)
+_BIB_YEAR_LOW = re.compile(r"y(?<!\wy)ear\s*=\s*[{\"]?(20[12]\d)\b")
+
+
+def _month_years(low: str) -> list[re.Match[str]]:
+    """What _MONTH_YEAR.finditer finds, in lower-cased text. Every match starts with a month name, and no
+    match can start inside another (nor a month name inside a month name, at a word boundary), so trying the
+    pattern where str.find sees a month name finds the same matches, and far faster than a regex scan whose
+    first letters (j f m a s o n d) are most of any text."""
+    out = []
+    for name in _MONTHS:
+        i = low.find(name)
+        while i >= 0:
+            m = _MONTH_YEAR_LOW.match(low, i)
+            if m is not None:
+                out.append(m)
+            i = low.find(name, i + 1)
+    return out
+
+
+def _month_number(name: str) -> int:
+    """1-12 for a month name _MONTH_YEAR matched (IGNORECASE also matches 'Auguſt', which lower() keeps)."""
+    n = _MONTHS.get(name.lower())
+    return n if n is not None else next(i for m, i in _MONTHS.items() if re.fullmatch(m, name, re.IGNORECASE))
 
 
 def card_date_floor(card: ModelCard | None) -> _dt.date | None:
@@ -142,15 +268,21 @@ def card_date_floor(card: ModelCard | None) -> _dt.date | None:
     if card is None:
         return None
     text = card.body
+    low = _lowered(text)
+    if low is None:
+        month_years, arxiv, bib_year = _MONTH_YEAR.finditer(text), _ARXIV, _BIB_YEAR
+    else:
+        month_years, arxiv, bib_year = _month_years(low), _ARXIV_LOW, _BIB_YEAR_LOW
+        text = low
     today = _dt.date.today()
     found: list[_dt.date] = []
-    for m in _ISO_DATE.finditer(text):
+    for m in _ISO_DATE_FAST.finditer(text):
         found.append(_dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)))
-    for m in _MONTH_YEAR.finditer(text):
-        found.append(_dt.date(int(m.group(2)), _MONTHS[m.group(1).lower()], 1))
-    for m in _ARXIV.finditer(text):
+    for m in month_years:
+        found.append(_dt.date(int(m.group(2)), _month_number(m.group(1)), 1))
+    for m in arxiv.finditer(text):
         found.append(_dt.date(2000 + int(m.group(1)), int(m.group(2)), 1))
-    for m in _BIB_YEAR.finditer(text):
+    for m in bib_year.finditer(text):
         found.append(_dt.date(int(m.group(1)), 1, 1))
     found = [d for d in found if d <= today]
     return max(found) if found else None
@@ -215,7 +347,7 @@ def _text_candidates(text: str, origin: Origin, reg, via_name: str, via_family: 
     """Registry models named in a span of text (a re-upload name, 'Yi-34B'), then families ('Llama 2')."""
     out: list[Candidate] = []
     spans: list[tuple[int, int]] = []
-    for m in _NAME_TOKEN.finditer(text):
+    for m in _NAME_TOKEN.finditer(text) if "-" in text or "_" in text else ():
         tok = m.group(1).strip(".-_")
         if _DATA_AFTER.match(text[m.end():]):
             continue
@@ -231,7 +363,7 @@ def _text_candidates(text: str, origin: Origin, reg, via_name: str, via_family: 
             continue
         out.append(Candidate(f"family:{rule.label}", via_family, True, conf_family, (origin,),
                              f"'{m.group(0)}' names the {rule.label} family ({rule.note})"))
-    if bare_llama and not out:
+    if bare_llama and not out and "llama" in rest.lower():  # (no i or s in it: a match always lowers to "llama")
         from audit.registry import BARE_LLAMA
 
         if BARE_LLAMA.search(rest):
@@ -244,25 +376,29 @@ def _body_candidates(card: ModelCard, subject: str, reg) -> tuple[list[Candidate
     """(repo ids, families) that the card body names in a sentence about where the model comes from."""
     ids: list[Candidate] = []
     fams: list[Candidate] = []
-    lines = card.body.split("\n")
+    exact = _lowerable(card.body)
     scope: str | None = None  # 'heading': to the next heading; 'label': to the end of the list it introduces
     blank_run = 0
     in_code = False
-    for idx, line in enumerate(lines):
+    # Most lines are prose that names no base: each test below is ordered so that such a line, a code line and
+    # a blank line cost as little as possible (cheap substring tests guard every regex).
+    for idx, line in enumerate(card.body.split("\n")):
         stripped = line.strip()
-        if stripped.startswith("```") or stripped.startswith("~~~"):
+        if stripped[:1] in ("`", "~") and stripped.startswith(("```", "~~~")):
             in_code = not in_code
             continue
-        origin = card.origin.at(line=card.body_line + idx)
         if in_code:
-            m = _MERGEKIT.match(line)
+            m = _MERGEKIT.match(line) if "model" in line else None
             if m:
-                ids.append(Candidate(m.group(1), "mergekit", True, 0.8, (origin,), "named in a merge configuration"))
+                ids.append(Candidate(m.group(1), "mergekit", True, 0.8, (card.origin.at(line=card.body_line + idx),),
+                                     "named in a merge configuration"))
             continue
-        heading = _HEADING.match(line)
+        heading = _HEADING.match(line) if stripped[:1] == "#" else None
         if heading:
             text = heading.group(1)
-            scope = "heading" if _SOURCES_HEADING.search(text) and not _NOT_ANCESTRY.search(text) else None
+            low = text.lower() if exact else None
+            scope = "heading" if _SOURCES_HEADING_PHRASES.search(text, low) and \
+                not _NOT_ANCESTRY_PHRASES.search(text, low) else None
             blank_run = 0
             continue
         if not stripped:
@@ -272,22 +408,33 @@ def _body_candidates(card: ModelCard, subject: str, reg) -> tuple[list[Candidate
             scope = None  # a paragraph after the list ends it
         blank_run = 0
         low = line.lower()
-        if scope is None and not any(h in low for h in _ANCESTRY_HINTS):
-            continue  # no word any ancestry phrase needs: skip the costly patterns
-        context = bool(_ANCESTRY.search(line)) and not _NOT_ANCESTRY.search(line)
+        if scope is None:
+            for h in _ANCESTRY_HINTS:  # any(h in low ...), written out: it runs for most lines, at half the cost
+                if h in low:
+                    break
+            else:
+                continue  # no word any ancestry phrase needs: skip the costly patterns
+        low = low if exact else None
+        denied = _NOT_ANCESTRY_PHRASES.search(line, low) if _ANCESTRY_PHRASES.search(line, low) else None
+        context = denied is False
         # a table row names models for comparison unless the row itself says where the model comes from
         in_scope = context or (scope is not None and not _TABLE_ROW.search(line))
         if context and stripped.endswith(":") and scope is None:
             scope = "label"  # "The models used in this merge were:" introduces a list
         if not in_scope:
             continue
-        for m in _HUB_LINK.finditer(line):
+        origin = card.origin.at(line=card.body_line + idx)
+        linked = "://" in line  # (each pattern below needs the literal text tested before it)
+        for m in _HUB_LINK.finditer(line) if linked else ():
             rid = re.sub(r"(?:/(?:blob|tree|resolve|raw)/.*)$", "", m.group(1)).rstrip(".,;:)")
             ids.append(Candidate(rid, "body-link", True, 0.7, (origin,), "linked from a sentence about the model's origin"))
-        if _NOT_ANCESTRY.search(line):
+        if denied is None:
+            denied = _NOT_ANCESTRY_PHRASES.search(line, low)
+        if denied:
             continue
-        plain = _HUB_LINK.sub(" ", re.sub(r"\]\([^)]*\)", "] ", line))
-        for m in _BARE_ID.finditer(plain):
+        plain = _MD_LINK_TARGET.sub("] ", line) if "](" in line else line
+        plain = _HUB_LINK.sub(" ", plain) if linked else plain
+        for m in _BARE_ID.finditer(plain) if "/" in plain else ():
             rid = m.group(1)
             if "." in rid.split("/", 1)[0] or rid.lower().startswith(("http", "www")):
                 continue
@@ -468,6 +615,7 @@ class Resolver:
         self._registry_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._local_index: dict[str, str] | None = None
+        self._cache_root_dir: str | None = None
         self.datasets_dirs = tuple(datasets_dirs)
 
     # -- public -------------------------------------------------------------------------------------------
@@ -521,13 +669,16 @@ class Resolver:
     def map_nodes(self, ids: Sequence[str]) -> list[Node]:
         """node() for many ids at once, concurrently."""
         ids = list(ids)
-        with self._lock:
-            todo = [i for i in ids if i.lower() not in self._nodes]
         # a worker that needs more nodes (inferred bases of a Hub repo) resolves them itself: waiting on the
         # same bounded pool from inside it could leave every worker waiting on queued work
-        if len(todo) > 1 and self.max_workers > 1 and self._needs_io() and not getattr(_worker, "active", False):
-            pool = self._executor()
-            list(pool.map(self._node_in_worker, todo))
+        if self.max_workers > 1 and not getattr(_worker, "active", False):
+            with self._lock:
+                todo = [i for i in ids if i.lower() not in self._nodes]
+            # only lookups that wait on files or the network go to the pool: the registry answers from memory,
+            # and a thread would only add its overhead and wait for the GIL
+            todo = [i for i in todo if self._reads(i)]
+            if len(todo) > 1:
+                list(self._executor().map(self._node_in_worker, todo))
         return [self.node(i) for i in ids]
 
     def _node_in_worker(self, repo_id: str) -> Node:
@@ -559,7 +710,7 @@ class Resolver:
 
     def map_datasets(self, ids: Sequence[str], origin: Origin | None = None) -> list:
         ids = list(ids)
-        if len(ids) > 1 and self.max_workers > 1 and (self.hub is not None or self.use_cache):
+        if len(ids) > 1 and self.max_workers > 1 and (self.hub is not None or self._cache_exists()):
             if not getattr(_worker, "active", False):
                 list(self._executor().map(lambda i: self.dataset(i, origin), ids))
         return [self.dataset(i, origin) for i in ids]
@@ -581,8 +732,29 @@ class Resolver:
         self.close()
 
     # -- internals ----------------------------------------------------------------------------------------
-    def _needs_io(self) -> bool:
-        return bool(self.hub is not None or self.models_dirs or self.use_cache)
+    def _reads(self, repo_id: str) -> bool:
+        """Would resolving this id read a file or ask the Hub? (Only where to run it depends on the answer.)"""
+        rid = repo_id.strip()
+        if rid.startswith("family:"):
+            return False  # families come from the registry
+        if self.hub is not None or self._local_path(rid) is not None:
+            return True
+        if not self._cache_exists():
+            return False
+        from audit.sources.cache import repo_folder
+
+        return os.path.isdir(repo_folder(rid.split("@", 1)[0], self._cache_root()))
+
+    def _cache_root(self) -> str:
+        if self._cache_root_dir is None:
+            from audit.sources.cache import cache_dir
+
+            self._cache_root_dir = cache_dir(self.cache_dir)
+        return self._cache_root_dir
+
+    def _cache_exists(self) -> bool:
+        """use_cache and the HF cache directory is there (most machines that never downloaded have none)."""
+        return self.use_cache and os.path.isdir(self._cache_root())
 
     def _executor(self) -> ThreadPoolExecutor:
         # Load the shared data once, here, before the workers start: lru_cache does not stop sixteen threads
@@ -689,7 +861,7 @@ class Resolver:
             return None
         with self._lock:
             if self._local_index is None:
-                self._local_index = _index_models_dirs(self.models_dirs)
+                self._local_index = index_models_dirs(self.models_dirs)
             index = self._local_index
         rid = repo_id.lower()
         return index.get(rid) or index.get(rid.replace("/", "--")) or index.get("name:" + rid.split("/")[-1])
@@ -765,8 +937,10 @@ class Resolver:
         return explicit
 
 
-def _index_models_dirs(dirs: Sequence[str]) -> dict[str, str]:
-    """repo id forms -> snapshot directory. Layouts: <dir>/org--name, <dir>/org/name, <dir>/name."""
+def index_models_dirs(dirs: Sequence[str]) -> dict[str, str]:
+    """repo id forms -> snapshot directory. Layouts: <dir>/org--name, <dir>/org/name, <dir>/name.
+
+    Keys: 'org--name' and 'org/name' (lower-case), and 'name:<name>' when only one directory has that name."""
     index: dict[str, str] = {}
     names: dict[str, list[str]] = {}
     for root in dirs:
@@ -796,6 +970,9 @@ def _index_models_dirs(dirs: Sequence[str]) -> dict[str, str]:
         if len(paths) == 1:
             index.setdefault("name:" + name, paths[0])
     return index
+
+
+_index_models_dirs = index_models_dirs  # the earlier name (audit.api imports it)
 
 
 def _repo_file(s: Mapping[str, Any]):
@@ -832,6 +1009,9 @@ def key_facts(key: str, origin: Origin, note: str | None = None) -> LicenseFacts
     return LicenseFacts((decl,), lic.spdx, (key,), Status.RESOLVED, reason=note)
 
 
+# Many models of one audit share a base (every fine-tune of Llama-3.1-8B): the facts depend only on the entry
+# (a frozen value), the date and the note, and the catalog is loaded once per process, so they are kept.
+@lru_cache(maxsize=4096)
 def registry_facts(entry, since: _dt.date | None, note: str | None = None, all_history: bool = False) -> LicenseFacts:
     """LicenseFacts for a registry entry as a derivative dated `since` sees it (see the module doc)."""
     from audit.licenses.catalog import catalog
@@ -1079,7 +1259,22 @@ class _Inheritance:
     parents: dict[str, str]  # everything the direct bases carry
 
 
+# effective_license and then lineage_evidence ask for the same model's inheritance: the last answer is kept,
+# for the very same (immutable) facts and lineage objects. One tuple, replaced whole, so threads are safe.
+_last_inheritance: tuple[str, LicenseFacts, Lineage, _Inheritance] | None = None
+
+
 def _inheritance(subject: str, facts: LicenseFacts, lineage: Lineage) -> _Inheritance:
+    global _last_inheritance
+    last = _last_inheritance
+    if last is not None and last[1] is facts and last[2] is lineage and last[0] == subject:
+        return last[3]
+    inh = _compute_inheritance(subject, facts, lineage)
+    _last_inheritance = (subject, facts, lineage, inh)
+    return inh
+
+
+def _compute_inheritance(subject: str, facts: LicenseFacts, lineage: Lineage) -> _Inheritance:
     from audit.licenses.catalog import catalog
 
     cat = catalog()

@@ -90,6 +90,24 @@ def date_bounds(text: Any) -> tuple[_dt.date | None, _dt.date | None]:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# case-insensitive matching on lower-cased text
+
+# Python's regex engine jumps straight to a pattern's literal opening, but not under IGNORECASE nor when the
+# pattern opens with \b or a lookbehind: then it tries every alternative at every position of the text. So hot
+# patterns run on text.lower(), case-sensitively, which finds exactly what IGNORECASE finds on `text` unless
+# the text holds one of these three characters: under IGNORECASE they match an ASCII letter ('İ' and 'ı' match
+# i, 'ſ' matches s) that lower() does not give. Every other character keeps its length and its \w / \s / \d
+# class when lower-cased, and 'K' (Kelvin sign), which IGNORECASE matches to k, lowers to k.
+# (tests/test_lineage_fast.py checks these facts over all of Unicode.) Such patterns hold no upper-case letter.
+NOT_LOWERABLE = ("\u0130", "\u0131", "\u017f")
+
+
+def lowerable(text: str) -> bool:
+    """Does case-sensitive matching on text.lower() find what IGNORECASE matching on `text` finds?"""
+    return text.isascii() or not any(c in text for c in NOT_LOWERABLE)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # names
 
 # Decorations re-uploaders add to a model's name. Stripped from the end, repeatedly.
@@ -105,6 +123,7 @@ QUANT_TOKENS = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)  # an audit asks again and again for the same names: shared bases, common model names
 def name_key(repo_or_name: str) -> str:
     """A model name reduced to what identifies the weights: no org, no re-upload decorations, no 'meta-'."""
     name = repo_or_name.strip().rstrip("/").rsplit("/", 1)[-1].lower().replace("_", "-")
@@ -137,6 +156,19 @@ def _family_regex(label: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![a-z0-9]){body}{tail}", re.IGNORECASE)
 
 
+def _longest_first(words: Iterable[str]) -> re.Pattern[str]:
+    """A pattern finding, at each place a word starts (no letter or digit before), the longest of `words`
+    there. Grouped by first letter, so that a place tries a handful of alternatives, not all of them."""
+    groups: dict[str, list[str]] = {}
+    for w in words:
+        groups.setdefault(w[0], []).append(w[1:])
+    alts = []
+    for first, rests in sorted(groups.items()):
+        rests.sort(key=lambda r: (-len(r), r))  # longest first, so the first alternative that matches is the longest
+        alts.append(re.escape(first) + ("(?:" + "|".join(map(re.escape, rests)) + ")" if rests != [""] else ""))
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alts) + ")")
+
+
 @dataclass(frozen=True)
 class FamilyRule:
     """A family named in free text -> the registry entry standing for it (or a bare license key)."""
@@ -147,6 +179,8 @@ class FamilyRule:
     key: str | None = None  # for hand-written rules with no registry entry
     note: str | None = None
     probe: str = ""  # a lower-case substring every match contains ("" when unknown): a cheap pre-test
+    needs: tuple[str, ...] = ()  # more substrings every match contains, in lower-cased text (see _needs)
+    word_start: bool = False  # every match starts with `probe`, after no letter or digit (see _family_regex)
 
 
 def _probe(label: str) -> str:
@@ -155,14 +189,23 @@ def _probe(label: str) -> str:
     return m.group(0) if m else ""
 
 
+def _needs(label: str) -> tuple[str, ...]:
+    """The other letter and number runs of a label, which _family_regex also requires literally: 'qwen3.5' ->
+    ('3.5',). Only runs without an i or s: under IGNORECASE those letters also match characters ('ı', 'İ', 'ſ')
+    whose lower() is not i or s, so only the other runs are sure to be in the lower-cased text of a match."""
+    runs = re.findall(r"[a-z]+|\d+(?:\.\d+)*", label.lower())[1:]
+    return tuple(r for r in dict.fromkeys(runs) if "i" not in r and "s" not in r)
+
+
 # Families the registry cannot hold (no official repo on the Hub) or that text names in ways the family
 # labels do not cover. Each says why. Order matters: the first match wins within one text span.
-_HAND_RULES: tuple[tuple[str, str, str | None, str | None, str], ...] = (
-    # (label, regex, registry id or None, key when no entry, why)
+_HAND_RULES: tuple[tuple[str, str, str | None, str | None, str, tuple[str, ...]], ...] = (
+    # (label, regex, registry id or None, key when no entry, why, words every match contains (no i or s))
     ("llama1", r"(?<![a-z0-9])llama[-_ ]?(?:7|13|30|33|65)b(?![a-z0-9])", None, "llama1-noncommercial",
-     "'LLaMA <size>' with no version number is the original LLaMA (Llama 2 and later are always versioned)"),
+     "'LLaMA <size>' with no version number is the original LLaMA (Llama 2 and later are always versioned)",
+     ("llama",)),
     ("codellama", r"(?<![a-z0-9])code[-_ ]?llama(?![a-z0-9])", "codellama/CodeLlama-7b-hf", None,
-     "Code Llama is a Llama 2 derivative under the Llama 2 license"),
+     "Code Llama is a Llama 2 derivative under the Llama 2 license", ("llama", "code")),
 )
 # a bare 'LLaMA' with no version and no size: the original model, but only as a last resort (see lineage)
 BARE_LLAMA = re.compile(r"(?<![a-z0-9.])llama(?![-_ ]?\d|[a-z0-9.]|[-_ ]?cpp|\.cpp|[-_ ]factory|[-_ ]index)", re.IGNORECASE)
@@ -178,6 +221,20 @@ class Registry:
         for e in self.models.values():
             self._names.setdefault(name_key(e.id), []).append(e)
         self._rules = self._build_family_rules()
+        # Which rules can occur in a text is decided before any rule's own pattern runs (most do not occur).
+        # Rule indices by probe, to test each distinct probe once, not once per rule:
+        by_probe: dict[str, list[int]] = {}
+        for i, rule in enumerate(self._rules):
+            by_probe.setdefault(rule.probe, []).append(i)
+        self._by_probe = tuple((p, tuple(ids)) for p, ids in by_probe.items())
+        # and, for lower-cased text, one scan that finds every probe standing at the start of a word (where each
+        # word_start rule's match must begin), longest first; the probes that are prefixes of the one found
+        # there stand there too
+        word = {r.probe for r in self._rules if r.word_start}
+        self._word_rules = {p: tuple(i for i in by_probe[p] if self._rules[i].word_start) for p in word}
+        self._other_rules = tuple(i for i, r in enumerate(self._rules) if not r.word_start)
+        self._prefixes = {p: tuple(q for q in word if p.startswith(q)) for p in word}
+        self._word_probe = _longest_first(word)
 
     def __len__(self) -> int:
         return len(self.models) + len(self.datasets)
@@ -201,10 +258,10 @@ class Registry:
 
     def _build_family_rules(self) -> tuple[FamilyRule, ...]:
         rules: list[FamilyRule] = []
-        for label, rx, eid, key, why in _HAND_RULES:
+        for label, rx, eid, key, why, words in _HAND_RULES:
             if eid is not None and self.model(eid) is None:
                 continue
-            rules.append(FamilyRule(label, re.compile(rx, re.IGNORECASE), eid, key, why))
+            rules.append(FamilyRule(label, re.compile(rx, re.IGNORECASE), eid, key, why, words[0], words[1:]))
         hand = {r.label for r in rules}
         fams: dict[str, list[Entry]] = {}
         for e in self.models.values():
@@ -217,7 +274,8 @@ class Registry:
             if len(sigs) != 1 or None in next(iter(sigs)):
                 continue  # the family's sizes or versions differ in licensing (Qwen2.5, Mistral): no guess
             rep = sorted(members, key=lambda e: (e.relation_to is not None, {"high": 0, "medium": 1}.get(e.confidence, 2), e.id))[0]
-            rules.append(FamilyRule(fam, _family_regex(fam), rep.id, None, f"registry family '{fam}'", _probe(fam)))
+            rules.append(FamilyRule(fam, _family_regex(fam), rep.id, None, f"registry family '{fam}'", _probe(fam),
+                                    _needs(fam), word_start=bool(_probe(fam))))
         # the most specific label first: 'falcon-180b' before 'falcon', 'llama3.1' before 'llama3'
         return tuple(sorted(rules, key=lambda r: -len(r.label)))
 
@@ -238,17 +296,31 @@ class Registry:
         found: list[tuple[FamilyRule, re.Match[str]]] = []
         taken: list[tuple[int, int]] = []
         low = text.lower()
-        for rule in self._rules:
-            if rule.probe not in low:
-                continue  # a substring test is far cheaper than the pattern, and most rules do not occur
-            for m in rule.pattern.finditer(text):
-                if any(m.start() < b and a < m.end() for a, b in taken):
-                    continue
-                taken.append((m.start(), m.end()))
-                found.append((rule, m))
-                break
+        for i in self._rules_in(text, low):
+            rule = self._rules[i]
+            for n in rule.needs:
+                if n not in low:
+                    break  # a word every match of the rule contains is missing
+            else:
+                for m in rule.pattern.finditer(text):
+                    if any(m.start() < b and a < m.end() for a, b in taken):
+                        continue
+                    taken.append((m.start(), m.end()))
+                    found.append((rule, m))
+                    break
         found.sort(key=lambda rm: rm[1].start())
         return found
+
+    def _rules_in(self, text: str, low: str) -> list[int]:
+        """Indices (in rule order) of the rules whose probe occurs in `low` (= text.lower()), word_start rules
+        only where a word starts with their probe: every rule that can match, and few others."""
+        if not lowerable(text):
+            return sorted(i for probe, ids in self._by_probe if probe in low for i in ids)
+        hits = {i for i in self._other_rules if self._rules[i].probe in low}
+        for m in self._word_probe.finditer(low):
+            for p in self._prefixes[m.group()]:
+                hits.update(self._word_rules[p])
+        return sorted(hits)
 
     def families(self) -> tuple[FamilyRule, ...]:
         return self._rules
@@ -325,10 +397,15 @@ def _load_file(path: str) -> list[Entry]:
 
 def user_registry_dir() -> str:
     """Where `mlaudit registry update` writes the user copy (MLAUDIT_REGISTRY overrides)."""
-    env = os.environ.get("MLAUDIT_REGISTRY")
-    if env:
-        return env
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    env = os.environ.get
+    return _user_registry_dir(env("MLAUDIT_REGISTRY"), env("XDG_DATA_HOME"), env("HOME"))
+
+
+@lru_cache(maxsize=8)  # lineage asks once per model: expanduser and path joins each time add up
+def _user_registry_dir(override: str | None, xdg_data_home: str | None, home: str | None) -> str:
+    if override:
+        return override
+    base = xdg_data_home or os.path.join(os.path.expanduser("~"), ".local", "share")  # ~ is $HOME when set
     return os.path.join(base, "mlaudit", "registry")
 
 
