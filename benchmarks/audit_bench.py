@@ -34,6 +34,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-lineage", action="store_true", help="skip base-model resolution (as `check --no-lineage`)")
     args = ap.parse_args()
 
     from audit.api import Options, audit_loaded, load_inputs
@@ -46,14 +47,15 @@ def main() -> None:
         times = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            options = Options(online=False)
+            options = Options(online=False, lineage=not args.no_lineage)
             loaded = load_inputs([tmp], options)
             report = audit_loaded(loaded, policy, options)
             text = render(report)
             times.append(time.perf_counter() - t0)
         assert len(report.models) == args.models, (len(report.models), report.errors[:3])
         best = min(times)
-        print(f"local audit: {args.models} models, best {best:.2f} s of {args.repeat} "
+        what = "local audit without lineage" if args.no_lineage else "local audit"
+        print(f"{what}: {args.models} models, best {best:.2f} s of {args.repeat} "
               f"-> {args.models / best:,.0f} models/s (median {args.models / statistics.median(times):,.0f}); "
               f"JSON {len(text) / 1e6:.1f} MB")
 
