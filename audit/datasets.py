@@ -117,8 +117,8 @@ def lookup_dataset(dataset_id: str, resolver, origin: Origin) -> DatasetFacts:
             if lic is not None:
                 return DatasetFacts(dataset_id, (entry.key,), Status.UNKNOWN if lic.ambiguous else Status.RESOLVED,
                                     "registry", origin)
-            return DatasetFacts(dataset_id, (), Status.UNKNOWN, "registry", origin)
-    return DatasetFacts(dataset_id, (), Status.UNKNOWN, None, origin)
+            return DatasetFacts(dataset_id, (), Status.UNKNOWN, "registry", origin, "; ".join(reasons) or None)
+    return DatasetFacts(dataset_id, (), Status.UNKNOWN, None, origin, "; ".join(reasons) or None)
 
 
 def resolve_datasets(card: ModelCard | None, resolver) -> tuple[DatasetFacts, ...]:
@@ -139,6 +139,8 @@ def dataset_evidence(subject: str, datasets: tuple[DatasetFacts, ...]) -> list[E
         if d.status is Status.UNKNOWN or not d.keys:
             where = (f"{d.resolved_from} records no license we recognise" if d.resolved_from
                      else "not found in any source")
+            if d.reason:
+                where += f"; {d.reason}"
             out.append(Evidence("dataset-unknown", subject,
                                 f"training dataset {d.id}: license could not be determined ({where})",
                                 (d.origin,), unknown=True, data={"dataset": d.id, "resolved_from": d.resolved_from}))

@@ -240,6 +240,7 @@ class DatasetFacts:
     status: Status
     resolved_from: str | None
     origin: Origin
+    reason: str | None = None  # why the license could not be determined (every source's answer)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -247,6 +248,7 @@ class DatasetFacts:
             "keys": list(self.keys),
             "status": self.status.value,
             "resolved_from": self.resolved_from,
+            "reason": self.reason,
         }
 
 

@@ -530,3 +530,20 @@ def test_looks_like_repo_id(tmp_path, monkeypatch):
     assert not looks_like_repo_id("../x/y")
     assert not looks_like_repo_id("a/b/c")
     assert not looks_like_repo_id("")
+
+
+def test_unreachable_endpoint_fails_every_later_call_at_once():
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    hub = HubClient(endpoint=f"http://127.0.0.1:{port}", token=False, max_retries=2, base_delay=0.01)
+    with pytest.raises(InputUnreadable) as first:
+        hub.model_info("acme/a")
+    assert "connection refused" in first.value.message
+    start = time.monotonic()
+    with pytest.raises(InputUnreadable) as second:
+        hub.dataset_info("acme/data")
+    assert time.monotonic() - start < 0.05
+    assert second.value.input == "acme/data" and "connection refused" in second.value.message

@@ -204,6 +204,9 @@ class HubClient:
             token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN") or _stored_token()
         self.token: str | None = token.strip() if isinstance(token, str) and token.strip() else None
         self.offline = (_env_true("HF_HUB_OFFLINE") or _env_true("TRANSFORMERS_OFFLINE")) if offline is None else bool(offline)
+        # set once the endpoint cannot be reached at all (no such host, connection refused): every later call
+        # in this run fails at once with the same reason instead of waiting through its own retries
+        self._unreachable: str | None = None
         self.timeout = timeout
         self.max_retries = max(0, int(max_retries))
         self.base_delay = base_delay
@@ -450,6 +453,8 @@ class HubClient:
             raise InputUnreadable(call.input, f"HF_HUB_OFFLINE is set: cannot fetch {call.kind} {call.repo_id} from {self.endpoint}")
 
     def _with_retries(self, fn: Callable[[], T], call: _Call) -> T:
+        if self._unreachable is not None:
+            raise InputUnreadable(call.input, self._unreachable)
         attempt = 0
         while True:
             attempt += 1
@@ -460,7 +465,10 @@ class HubClient:
             except Exception as exc:  # noqa: BLE001 - classified below; nothing escapes unexplained
                 wait = self._retry_wait(exc, attempt)
                 if wait is None or attempt > self.max_retries:
-                    raise self._explain(exc, call, attempts=attempt) from None
+                    err = self._explain(exc, call, attempts=attempt)
+                    if _status_of(exc) is None and self._net_reason(exc) in _NO_ROUTE:
+                        self._unreachable = f"cannot reach {self.endpoint}: {self._net_reason(exc)}"
+                    raise err from None
             time.sleep(wait)
 
     def _retry_wait(self, exc: Exception, attempt: int) -> float | None:
@@ -468,6 +476,8 @@ class HubClient:
         status = _status_of(exc)
         if status is None and not _is_transient(exc):
             return None
+        if status is None and self._net_reason(exc) == "host name not found":
+            return None  # waiting does not make a host name resolve
         if status is not None and status not in _RETRY_STATUS:
             return None
         backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
@@ -550,6 +560,7 @@ class HubClient:
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
+_NO_ROUTE = ("host name not found", "connection refused")
 def _status_of(exc: BaseException) -> int | None:
     status = getattr(getattr(exc, "response", None), "status_code", None)
     return status if isinstance(status, int) else None
