@@ -381,6 +381,10 @@ def _load_file(path: str) -> list[Entry]:
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
     entries = parse_entries(yaml.load(text, Loader=loader), path)
+    # the shipped registry is named by its place in the package, not by where this machine installed it
+    shown = path
+    if os.path.dirname(os.path.abspath(path)) == os.path.abspath(REGISTRY_DIR):
+        shown = "mlaudit:registry/" + os.path.basename(path)
     # where each entry starts, so findings can point at the line (ids are unique per section)
     lines: dict[tuple[str, str], int] = {}
     section = "model"
@@ -392,7 +396,7 @@ def _load_file(path: str) -> list[Entry]:
         m = re.match(r"^- id: ['\"]?(.+?)['\"]?\s*$", line)
         if m:
             lines.setdefault((section, m.group(1)), no)
-    return [dataclasses.replace(e, source_line=lines.get((e.kind, e.id))) for e in entries]
+    return [dataclasses.replace(e, source_file=shown, source_line=lines.get((e.kind, e.id))) for e in entries]
 
 
 def user_registry_dir() -> str:
