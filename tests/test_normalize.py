@@ -182,3 +182,26 @@ def test_body_statement_that_contradicts_the_front_matter_is_a_disagreement():
 def test_body_statement_that_agrees_is_not_a_disagreement():
     f = facts_for("---\nlicense: mit\n---\nLicensed under the [MIT License](https://opensource.org/licenses/MIT).\n")
     assert f.disagreements == ()
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("llama 3 community license agreement", "llama3"),
+        ("The Llama 3.1 Community License Agreement", "llama3.1"),
+        ("MIT License Agreement", "mit"),
+        ("Apache License Version 2.0", "apache-2.0"),
+    ],
+)
+def test_framing_words_are_dropped_only_when_the_name_alone_fails(text, key):
+    assert resolve_id(text)[0] == (key,)
+
+
+def test_unversioned_family_names_stay_unknown():
+    for text in ("the apache license", "llama license", "license"):
+        assert resolve_id(text) == ((), None)
+
+
+def test_expression_with_exception_keeps_the_exception():
+    keys, expr = resolve_id("GPL-2.0 WITH Classpath-exception-2.0")
+    assert keys == ("gpl-2.0",) and expr == "GPL-2.0 WITH Classpath-exception-2.0"

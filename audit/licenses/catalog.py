@@ -273,6 +273,28 @@ def alias_form(text: str) -> str:
     return t.strip("-.")
 
 
+_FRAMING = (
+    (re.compile(r"^the-"), ""),
+    (re.compile(r"^meta-(?=llama)"), ""),
+    (re.compile(r"-agreement$"), ""),
+    (re.compile(r"-license$"), ""),
+    (re.compile(r"-version-(?=\d)"), "-"),
+)
+
+
+def _variants(form: str) -> list[str]:
+    """Forms of a license name with framing words dropped one after another ('the-x-license-agreement' ->
+    'x-license' -> 'x'), tried only after the name itself did not match."""
+    out = []
+    cur = form
+    for rx, repl in _FRAMING:
+        new = rx.sub(repl, cur)
+        if new != cur and new:
+            out.append(new)
+            cur = new
+    return out
+
+
 class Catalog:
     def __init__(self, entries: Iterable[License]):
         self._by_key: dict[str, License] = {}
@@ -320,7 +342,15 @@ class Catalog:
         """Key for a license id, SPDX id, name or alias as someone might write it; None when unknown."""
         if not text:
             return None
-        return self._alias.get(alias_form(text))
+        form = alias_form(text)
+        key = self._alias.get(form)
+        if key is None:
+            # the same name with or without its framing words: "the", "Meta", "agreement", "version"
+            for variant in _variants(form):
+                key = self._alias.get(variant)
+                if key is not None:
+                    break
+        return key
 
     def by_link(self, url: str) -> str | None:
         """Key for a license URL (license_link, a link in a card body); None when unknown."""

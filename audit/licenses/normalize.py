@@ -71,26 +71,26 @@ def resolve_id(text: str) -> tuple[tuple[str, ...], str | None]:
 
 
 def _resolve_expression(text: str, cat: Catalog) -> tuple[tuple[str, ...], str | None]:
-    from license_expression import ExpressionError, LicenseSymbol, Licensing
+    from license_expression import LicenseSymbol, Licensing
 
     try:
         expr = Licensing().parse(text)
-    except (ExpressionError, TypeError, ValueError, RecursionError):
-        return (), None
-    if expr is None:
-        return (), None
-    keys: list[str] = []
-    subs = {}
-    for sym in expr.symbols:
-        key = cat.lookup(str(sym.key))
-        if key is None:
-            return (), None  # one unknown part makes the whole expression unknown
-        keys.append(key)
-        subs[sym] = LicenseSymbol(cat[key].spdx)
-    try:
+        if expr is None:
+            return (), None
+        keys: list[str] = []
+        subs = {}
+        for sym in expr.symbols:
+            # "X WITH exception": the license is X; the exception is kept as written
+            lic_sym = getattr(sym, "license_symbol", sym)
+            key = cat.lookup(str(lic_sym.key))
+            if key is None:
+                return (), None  # one unknown part makes the whole expression unknown
+            keys.append(key)
+            if lic_sym is sym:
+                subs[sym] = LicenseSymbol(cat[key].spdx)
         rendered = str(expr.subs(subs)) if subs else str(expr)
-    except Exception:  # license-expression raises assorted errors on odd trees
-        rendered = None
+    except Exception:  # license-expression raises assorted errors on odd input; unparseable is unknown
+        return (), None
     return tuple(dict.fromkeys(keys)), rendered
 
 
