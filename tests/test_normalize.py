@@ -198,7 +198,7 @@ def test_framing_words_are_dropped_only_when_the_name_alone_fails(text, key):
 
 
 def test_unversioned_family_names_stay_unknown():
-    for text in ("the apache license", "llama license", "license"):
+    for text in ("the apache license", "llama", "license", "community license"):
         assert resolve_id(text) == ((), None)
 
 
