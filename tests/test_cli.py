@@ -145,3 +145,19 @@ def test_library_api():
     assert report.passed
     report = audit.audit([os.path.join(EX, "cc-by-nc-summarizer")], online=False)
     assert not report.passed
+
+
+def test_identify_command(tmp_path):
+    lic = os.path.join(ROOT, "tests", "fixtures", "licenses", "corpus", "licenses")
+    files = [os.path.join(lic, "llama3.1.txt"), os.path.join(lic, "nvidia-open-model-license-url-only.txt")]
+    res = run("identify", *files, "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    rows = json.loads(res.stdout)
+    by_file = {r["file"]: r for r in rows}
+    assert by_file[files[0]]["key"] == "llama3.1" and by_file[files[0]]["verdict"] == "exact"
+    assert by_file[files[1]]["verdict"] == "stub"
+    assert set(rows[0]) >= {"file", "key", "version", "confidence", "verdict", "details"}
+    res = run("identify", files[0])
+    assert res.exit_code == 0 and "llama3.1" in res.stdout and "exact" in res.stdout
+    res = run("identify", str(tmp_path / "missing.txt"))
+    assert res.exit_code == 3 and "missing.txt" in res.stderr
