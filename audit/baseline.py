@@ -71,20 +71,10 @@ def write_baseline(path: str, report: AuditReport) -> Baseline:
 
 def read_baseline(path: str) -> Baseline:
     """A baseline file; a missing or malformed one is a UsageError naming the file (and line)."""
-    from audit.errors import InputUnreadable
-    from audit.sources.base import read_text_file
+    from audit.sources.base import read_json_file
 
-    if not os.path.exists(path):
-        raise UsageError(path, "baseline file does not exist: create it with --write-baseline")
-    try:
-        text = read_text_file(path, limit=MAX_BASELINE_BYTES)
-    except InputUnreadable as exc:
-        raise UsageError(path, exc.message) from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        line = getattr(exc, "lineno", None)
-        raise UsageError(f"{path}:{line}" if line else path, f"not valid JSON: {getattr(exc, 'msg', exc)}") from None
+    data = read_json_file(path, limit=MAX_BASELINE_BYTES,
+                          missing="baseline file does not exist: create it with --write-baseline")
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("findings"), list):
         raise UsageError(path, f"not an mlaudit baseline (expected schema {SCHEMA!r} and a 'findings' list)")
     counts: dict[str, int] = {}

@@ -302,13 +302,11 @@ def _parse_date(value: Any) -> _dt.date | None:
 
 
 def model_name(subject: str, card: ModelCard | None) -> str:
-    """The name a model is published under: the repo name, else the card's model_name or title, else the path."""
-    if re.match(r"^[\w.-]+/[\w.-]+$", subject) and not os.path.exists(subject):
-        return subject.split("/", 1)[1]
+    """The name a model is published under (published_name), else the card's title, else the path's name."""
+    name = published_name(subject, card)
+    if name:
+        return name
     if card is not None:
-        name = card.front_matter.get("model_name")
-        if isinstance(name, str) and name.strip():
-            return name.strip()
         m = _H1.search(card.body)
         if m:
             title = re.sub(r"[*_`]|<[^>]+>|\[([^\]]*)\]\([^)]*\)", r"\1", m.group(1)).strip()

@@ -183,19 +183,9 @@ def write_lock(path: str, report: AuditReport, loaded: Sequence[tuple[str, Snaps
 
 def read_lock(path: str) -> Lockfile:
     """A lockfile; missing or malformed is a UsageError naming the file (and line)."""
-    from audit.sources.base import read_text_file
+    from audit.sources.base import read_json_file
 
-    if not os.path.exists(path):
-        raise UsageError(path, "lockfile does not exist: write it with `mlaudit lock`")
-    try:
-        text = read_text_file(path, limit=MAX_LOCK_BYTES)
-    except InputUnreadable as exc:
-        raise UsageError(path, exc.message) from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        line = getattr(exc, "lineno", None)
-        raise UsageError(f"{path}:{line}" if line else path, f"not valid JSON: {getattr(exc, 'msg', exc)}") from None
+    data = read_json_file(path, limit=MAX_LOCK_BYTES, missing="lockfile does not exist: write it with `mlaudit lock`")
     return _parse(data, path)
 
 

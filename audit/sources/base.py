@@ -89,3 +89,23 @@ def read_text_file(path: str, *, limit: int, input: str | None = None) -> str:
     except OSError as exc:
         raise InputUnreadable(name, f"cannot be read ({exc.strerror or exc})") from None
     return decode_text(data, name)
+
+
+def read_json_file(path: str, *, limit: int, missing: str):
+    """A JSON file mlaudit wrote (lockfile, baseline): a missing, unreadable or malformed one is a UsageError
+    naming the file (and the line); `missing` says how to create it."""
+    import json
+
+    from audit.errors import UsageError
+
+    if not os.path.exists(path):
+        raise UsageError(path, missing)
+    try:
+        text = read_text_file(path, limit=limit)
+    except InputUnreadable as exc:
+        raise UsageError(path, exc.message) from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", None)
+        raise UsageError(f"{path}:{line}" if line else path, f"not valid JSON: {getattr(exc, 'msg', exc)}") from None
