@@ -1,6 +1,6 @@
 """Generate the offline registry (audit/licenses/data/registry/{models,datasets}.yaml) from reviewed facts.
 
-    python tools/build_registry.py [/work/shared/registry-facts.yaml] [--check]
+    python tools/build_registry.py [../shared/registry-facts.yaml] [--check]
 
 Each fact keeps its repo id, the license as the Hub declared it, family, relation_to, confidence, evidence
 and license history; the generator adds the catalog key (catalog().lookup() of the Hub id, or of
@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 from audit.licenses.catalog import catalog
 from audit.registry import EVIDENCE_DATE, REGISTRY_DIR, Change, Entry, write_entries
 
-DEFAULT_FACTS = "/work/shared/registry-facts.yaml"
+# the shared facts file sits beside the repository checkout (../shared)
+DEFAULT_FACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "registry-facts.yaml")
 
 
 def declared_form(license: str | None, license_name: str | None) -> str | None:
