@@ -312,6 +312,14 @@ class Catalog:
         for lic in self._by_key.values():
             for text in (lic.name, *lic.aliases):
                 self._alias.setdefault(alias_form(text), lic.key)
+        # names with their framing words dropped ("Yi Series Models Community License Agreement" also answers
+        # to "yi-series-models-community-license"), weakest of all; never down to a single word, which would
+        # make a bare family name ("llama") resolve to one version
+        for lic in self._by_key.values():
+            for text in (lic.name, *lic.aliases):
+                for variant in _variants(alias_form(text)):
+                    if "-" in variant:
+                        self._alias.setdefault(variant, lic.key)
             for link in lic.links:
                 self._links.append((link.lower().rstrip("/"), lic.key))
         # longest link pattern first, so a specific path beats a bare domain
