@@ -35,6 +35,7 @@ def facts_for(card_text: str, files: dict[str, str] | None = None):
         ("deepseek", "deepseek-license", None),
         ("gemma", "gemma", None),
         ("openrail++", "openrail++", None),
+        ("flux-1-dev-non-commercial-license", "flux-1-dev-non-commercial-license", None),
     ],
 )
 def test_resolve_single_ids(text, key, spdx):
