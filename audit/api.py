@@ -70,7 +70,12 @@ def load_inputs(inputs: Sequence[str], options: Options) -> list[Snapshot | Audi
         from audit.sources.cache import iter_cache
 
         try:
-            out.extend(iter_cache(options.cache_dir))
+            cached = iter_cache(options.cache_dir)
+            if not cached:
+                from audit.sources.cache import cache_dir
+
+                raise InputUnreadable(cache_dir(options.cache_dir), "the HF cache holds no model repos to audit")
+            out.extend(cached)
         except AuditError as exc:
             out.append(exc)
     for spec in inputs:

@@ -77,3 +77,9 @@ def test_registry_update_command(fake_hub, tmp_path):
     assert "wrote" in res.stdout and "1 entries" in res.stdout and "1 could not be read" in res.stdout
     assert "ghost/none" in res.stderr
     assert "llama3.2" in (reg / "models.yaml").read_text()
+
+
+def test_empty_hf_cache_is_one_clear_line(hf_home):
+    res = run("check", "--hf-cache", "--offline")
+    assert res.exit_code == 3
+    assert res.stderr.strip() == f"mlaudit: {hf_home / 'hub'}: the HF cache holds no model repos to audit"
