@@ -291,10 +291,10 @@ def read_offline(spec: str, options: Options) -> Snapshot:
     except UsageError as exc:
         raise InputUnreadable(spec, exc.message) from None
     if options.models_dirs:
-        from audit.lineage import _index_models_dirs
+        from audit.lineage import index_models_dirs
         from audit.sources.local import read_snapshot_dir
 
-        index = _index_models_dirs(tuple(options.models_dirs))
+        index = index_models_dirs(tuple(options.models_dirs))
         path = index.get(repo_id.lower()) or index.get(repo_id.lower().replace("/", "--"))
         if path is not None:
             return read_snapshot_dir(path, subject=repo_id)

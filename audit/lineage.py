@@ -970,9 +970,6 @@ def index_models_dirs(dirs: Sequence[str]) -> dict[str, str]:
     return index
 
 
-_index_models_dirs = index_models_dirs  # the earlier name (audit.api imports it)
-
-
 def _repo_file(s: Mapping[str, Any]):
     from audit.model import RepoFile
 

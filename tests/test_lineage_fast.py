@@ -31,7 +31,6 @@ from audit.lineage import (
     _SOURCES_HEADING,
     _SOURCES_HEADING_PHRASES,
     Resolver,
-    _index_models_dirs,
     _literal_first,
     _lowered,
     _month_years,
@@ -352,14 +351,13 @@ def test_lookups_that_read_the_cache_still_run_on_the_pool(tmp_path):
         assert res._pool is not None
 
 
-def test_index_models_dirs_is_public_and_keeps_its_old_name(tmp_path):
+def test_index_models_dirs_is_public(tmp_path):
     (tmp_path / "acme--tiny").mkdir()
     (tmp_path / "org" / "small").mkdir(parents=True)
     index = index_models_dirs([str(tmp_path)])
     assert index["acme--tiny"] == str(tmp_path / "acme--tiny")
     assert index["org/small"] == str(tmp_path / "org" / "small")
     assert index["name:tiny"] == str(tmp_path / "acme--tiny")
-    assert _index_models_dirs is index_models_dirs
 
 
 def test_user_registry_dir_follows_the_environment(monkeypatch, tmp_path):
