@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from audit import __version__
 from audit.card import parse_card
@@ -25,6 +26,8 @@ from audit.model import (
     Obligation,
     Origin,
     Outcome,
+    RuleInfo,
+    ScanInfo,
     Snapshot,
 )
 from audit.obligations import obligations_for
@@ -44,7 +47,6 @@ class Options:
     token: str | None = None
     today: _dt.date | None = None
     hub: Any = None  # an audit.sources.hub.HubClient, created lazily when None
-    extra: dict = field(default_factory=dict)
 
 
 def _hub(options: Options):
@@ -58,7 +60,7 @@ def _hub(options: Options):
 def _is_local(spec: str) -> bool:
     if os.path.lexists(spec):
         return True
-    return spec.startswith((".", "/", "~")) or spec.endswith((".md", ".txt")) or os.sep + os.sep in spec or spec.count("/") > 1 and "@" not in spec and "://" not in spec
+    return spec.startswith((".", "/", "~")) or spec.endswith((".md", ".txt")) or os.sep + os.sep in spec or (spec.count("/") > 1 and "@" not in spec and "://" not in spec)
 
 
 def load_inputs(inputs: Sequence[str], options: Options) -> list[Snapshot | AuditError]:
@@ -83,7 +85,7 @@ def load_inputs(inputs: Sequence[str], options: Options) -> list[Snapshot | Audi
             if _is_local(spec):
                 out.extend(read_local(os.path.expanduser(spec)))
             else:
-                from audit.sources.hub import parse_repo_spec
+                from audit.sources.ids import parse_repo_spec
 
                 try:
                     repo_id, revision = parse_repo_spec(spec)
@@ -243,8 +245,6 @@ def audit_loaded(loaded: list[Snapshot | AuditError], policy: Policy, options: O
     if not models and not errors:
         errors.append(InputError("(inputs)", "no model to audit: give a path, a Hub repo id, or --hf-cache"))
     passed = not errors and all(m.passed for m in models)
-    extra = dict(options.extra)
-    extra.setdefault("rules", _rule_metadata(policy))
     return AuditReport(
         tool_version=__version__,
         policy_name=policy.name,
@@ -254,24 +254,25 @@ def audit_loaded(loaded: list[Snapshot | AuditError], policy: Policy, options: O
         obligations=tuple(obligations),
         errors=tuple(errors),
         passed=passed,
-        extra=extra,
+        rules=_rule_metadata(policy),
     )
 
 
-def _rule_metadata(policy: Policy) -> dict[str, dict[str, Any]]:
+def _rule_metadata(policy: Policy) -> tuple[RuleInfo, ...]:
     """What each rule means, for formats that describe their rules (SARIF)."""
     from audit.policy.schema import CHECKS
 
-    out = {}
-    for rule in policy.rules:
-        check = rule.when.get("check")
-        out[rule.id] = {
-            "description": CHECKS.get(check) if check else (rule.message or f"policy rule {rule.id}"),
-            "severity": rule.severity.value,
-            "remediation": rule.remediation,
-            "references": list(rule.references),
-        }
-    return out
+    return tuple(
+        RuleInfo(
+            id=rule.id,
+            description=(CHECKS.get(rule.when["check"]) if rule.when.get("check") else None)
+            or rule.message or f"policy rule {rule.id}",
+            severity=rule.severity,
+            remediation=rule.remediation,
+            references=tuple(rule.references),
+        )
+        for rule in policy.rules
+    )
 
 
 # --- entry points for `mlaudit scan`, the lockfile and the CI gate ------------------------------------------
@@ -284,7 +285,7 @@ def read_offline(spec: str, options: Options) -> Snapshot:
     """A Hub repo id read without the Hub: from a --models-dir directory (org--name, org/name), else from the HF
     cache at the revision asked for (default: main). Raises InputUnreadable when neither holds it."""
     from audit.sources.cache import cache_dir, read_cached
-    from audit.sources.hub import parse_repo_spec
+    from audit.sources.ids import parse_repo_spec
 
     try:
         repo_id, revision = parse_repo_spec(spec)
@@ -353,9 +354,7 @@ def reference_specs(references) -> list[str]:
 
 def empty_report(policy: Policy, options: Options) -> AuditReport:
     """The report of a run that had no model to audit (a codebase that names none)."""
-    extra = dict(options.extra)
-    extra.setdefault("rules", _rule_metadata(policy))
-    return AuditReport(__version__, policy.name, policy.sha256, (), (), (), (), True, extra)
+    return AuditReport(__version__, policy.name, policy.sha256, (), (), (), (), True, rules=_rule_metadata(policy))
 
 
 def _names_check(when, checks: set[str]) -> bool:
@@ -393,7 +392,7 @@ def grade_evidence(policy: Policy, subject: str, evidence: Sequence, *, facts=No
     return apply_waivers(findings, policy.waivers, today)
 
 
-def with_findings(report: AuditReport, findings: Iterable[Finding], policy: Policy, **extra: Any) -> AuditReport:
+def with_findings(report: AuditReport, findings: Iterable[Finding], policy: Policy, **changes: Any) -> AuditReport:
     """The report with these findings, each model's verdict and the overall verdict recomputed from them."""
     from dataclasses import replace as _replace
 
@@ -403,7 +402,7 @@ def with_findings(report: AuditReport, findings: Iterable[Finding], policy: Poli
         for m in report.models
     )
     passed = not report.errors and not any(failing(f, policy) for f in findings)
-    return _replace(report, findings=findings, models=models, passed=passed, extra={**report.extra, **extra})
+    return _replace(report, findings=findings, models=models, passed=passed, **changes)
 
 
 def reference_findings(references, root: str, policy: Policy, today: _dt.date | None = None) -> list[Finding]:
@@ -437,11 +436,10 @@ def run_scan(root: str, policy: Policy, options: Options, *, exclude: tuple[str,
     refs = scan_codebase(root, exclude=exclude) if references is None else references
     if loaded is None:
         loaded = load_each(reference_specs(refs), options, progress)
-    extra = {"references": [r.to_dict() for r in refs], "scan_root": os.path.abspath(root)}
     if options.online:
         _hub(options)
-    opts = _replace(options, extra={**options.extra, **extra})
     items = [item for _, item in loaded]
-    report = audit_loaded(items, policy, opts) if items else empty_report(policy, opts)
+    report = audit_loaded(items, policy, options) if items else empty_report(policy, options)
+    report = _replace(report, scan=ScanInfo(os.path.abspath(root), tuple(refs)))
     findings = report.findings + tuple(reference_findings(refs, os.path.abspath(root), policy, options.today))
     return with_findings(report, findings, policy)

@@ -17,11 +17,11 @@ import hashlib
 import json
 import os
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping
 
 from audit.errors import UsageError
-from audit.model import AuditReport, Finding, Outcome, Severity
+from audit.model import AuditReport, BaselineSummary, Finding, Outcome, Severity
 
 SCHEMA = "mlaudit.baseline/1"
 MAX_BASELINE_BYTES = 32 * 1024 * 1024
@@ -96,7 +96,7 @@ def read_baseline(path: str) -> Baseline:
 
 def apply_baseline(report: AuditReport, baseline: Baseline, policy) -> AuditReport:
     """Findings the baseline covers become waived ("in baseline FILE"); verdicts are recomputed.
-    report.extra["baseline"] says how many matched, how many are new, and how many entries are stale."""
+    report.baseline says how many matched, how many are new, and how many entries are stale."""
     from audit.api import with_findings
 
     left = dict(baseline.counts)
@@ -114,5 +114,5 @@ def apply_baseline(report: AuditReport, baseline: Baseline, policy) -> AuditRepo
         else:
             new += 1
             out.append(f)
-    summary = {"path": baseline.path, "matched": matched, "new": new, "stale": sum(left.values())}
+    summary = BaselineSummary(baseline.path, matched, new, sum(left.values()))
     return with_findings(report, out, policy, baseline=summary)

@@ -19,7 +19,7 @@ def _err(message: str) -> None:
     click.echo(f"mlaudit: {message}", err=True)
 
 
-def _fail(exc: Exception) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+def _fail(exc: Exception) -> NoReturn:  # type: ignore[name-defined]  # noqa: F821
     from audit.errors import AuditError
 
     if isinstance(exc, AuditError):
@@ -271,12 +271,12 @@ def _verbose(report) -> None:
             where = f"  at {a.evidence[0]}" if a.evidence else ""
             click.echo(f"    ancestor  {'  ' * (a.depth - 1)}{a.subject} ({a.relation}; {keys}; {how}){where}", err=True)
         click.echo(f"    effective {m.effective.expression or ', '.join(m.effective.keys) or 'unknown'}", err=True)
-    for r in report.extra.get("references") or ():
-        what = (r["model"] + (f"@{r['revision']}" if r.get("revision") else "")) if r.get("model") else f"? ({r.get('reason')})"
-        click.echo(f"reference {r['file']}:{r['line']}  {r['kind']}  {what}", err=True)
+    for r in report.scan.references if report.scan else ():
+        what = (r.model + (f"@{r.revision}" if r.revision else "")) if r.model else f"? ({r.reason})"
+        click.echo(f"reference {r.file}:{r.line}  {r.kind}  {what}", err=True)
 
 
-def _finish(report, policy, s: dict) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+def _finish(report, policy, s: dict) -> NoReturn:  # type: ignore[name-defined]  # noqa: F821
     """Baseline, errors, the report(s), the exit code: the same for check and scan."""
     from audit.baseline import apply_baseline, read_baseline, write_baseline
 

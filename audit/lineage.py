@@ -641,7 +641,7 @@ class Resolver:
             return fut.result()
         try:
             node = self._resolve(repo_id.strip())
-        except Exception as exc:  # noqa: BLE001 - one bad ancestor must not stop the audit
+        except Exception as exc:
             node = Node(repo_id, None, None, problem=f"could not be resolved: {type(exc).__name__}: {exc}")
         with self._lock:
             self._nodes[key] = node
@@ -697,7 +697,7 @@ class Resolver:
         if hit is None:
             try:
                 hit = lookup_dataset(dataset_id.strip(), self, origin)
-            except Exception as exc:  # noqa: BLE001 - one bad dataset must not stop the audit
+            except Exception as exc:
                 from audit.model import DatasetFacts
 
                 hit = DatasetFacts(dataset_id, (), Status.UNKNOWN, None, origin)

@@ -18,17 +18,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from audit.errors import AuditError, InputUnreadable, UsageError
-from audit.model import AuditReport, Evidence, ModelResult, Snapshot
+from audit.model import AuditReport, Evidence, LockSummary, ModelResult, NewerRevision, Snapshot
 
 SCHEMA = "mlaudit.lock/1"
 DEFAULT_LOCKFILE = "mlaudit.lock"
 MAX_LOCK_BYTES = 64 * 1024 * 1024
-_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+from audit.sources.ids import COMMIT_SHA as _HEX40
+
 _HUB_SOURCES = ("hub", "cache")
 _LOCAL_SOURCES = ("local", "card")
 
@@ -108,7 +109,7 @@ def file_hashes(snapshot: Snapshot) -> tuple[dict[str, str], dict[str, str]]:
 
 def _requested(spec: str, snapshot: Snapshot) -> str | None:
     if snapshot.origin.source == "hub":
-        from audit.sources.hub import parse_repo_spec
+        from audit.sources.ids import parse_repo_spec
 
         try:
             return parse_repo_spec(spec)[1] or "main"
@@ -309,7 +310,7 @@ def verify_locked(report: AuditReport, lock: Lockfile, loaded: Sequence[tuple[Lo
 
     name = os.path.basename(lock.path)
     resolver = None
-    newer: list[dict[str, Any]] = []
+    newer: list[NewerRevision] = []
     added = []
     for entry, snap in loaded:
         if not isinstance(snap, Snapshot):
@@ -375,9 +376,8 @@ def verify_locked(report: AuditReport, lock: Lockfile, loaded: Sequence[tuple[Lo
                     result = None
                 if result is not None:
                     drift = _license_changed(result, own, eff)
-                    newer.append({"subject": model.subject, "requested": entry.requested, "locked": entry.revision,
-                                  "latest": latest.revision, "license": list(result.license.keys),
-                                  "license_changed": drift})
+                    newer.append(NewerRevision(model.subject, entry.requested, entry.revision, latest.revision,
+                                               tuple(result.license.keys), drift))
                     if drift:
                         evidence.append(Evidence(
                             "license-drift", model.subject,
@@ -387,5 +387,5 @@ def verify_locked(report: AuditReport, lock: Lockfile, loaded: Sequence[tuple[Lo
                             (_card_origin(latest),)))
         added += grade_evidence(policy, model.subject, evidence, facts=model.license, effective=model.effective,
                                 today=options.today)
-    summary = {"path": lock.path, "models": len(lock.entries), "newer_revisions": newer}
+    summary = LockSummary(lock.path, len(lock.entries), tuple(newer))
     return with_findings(report, report.findings + tuple(added), policy, lock=summary)

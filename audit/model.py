@@ -5,9 +5,10 @@ Nothing here does I/O.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 
 class Status(str, Enum):
@@ -26,6 +27,34 @@ class Severity(str, Enum):
         return {"note": 0, "warning": 1, "error": 2}[self.value]
 
 
+class SourceKind(str, Enum):
+    """Where a fact was read. A str enum: it compares equal to, and serialises as, its value."""
+
+    LOCAL = "local"  # a snapshot directory
+    CARD = "card"  # a lone model card file
+    CACHE = "cache"  # the local Hugging Face cache
+    HUB = "hub"  # the Hub (or a compatible endpoint)
+    REGISTRY = "registry"  # mlaudit's offline registry of well-known models
+    CODEBASE = "codebase"  # a scanned codebase
+    INFERRED = "inferred"  # worked out by mlaudit from other facts (body text, names)
+    CATALOG = "catalog"  # mlaudit's license catalog
+
+
+class Relation(str, Enum):
+    """How a model derives from its base."""
+
+    FINETUNE = "finetune"
+    ADAPTER = "adapter"
+    QUANTIZED = "quantized"
+    MERGE = "merge"
+    UNKNOWN = "unknown"
+
+
+class Verdict(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+
+
 class Outcome(str, Enum):
     FAIL = "fail"  # the rule matched on facts we are sure of
     UNKNOWN = "unknown"  # the facts could not be decided; fails closed like FAIL
@@ -36,7 +65,7 @@ class Outcome(str, Enum):
 class Origin:
     """Where a fact came from."""
 
-    source: str  # local | card | cache | hub | registry | codebase | inferred | catalog
+    source: str  # a SourceKind value: local | card | cache | hub | registry | codebase | inferred | catalog
     locator: str  # path or repo id
     revision: str | None = None  # resolved commit sha where known
     file: str | None = None  # file inside the repo (or absolute path for a lone card)
@@ -53,7 +82,7 @@ class Origin:
             "field": self.field,
         }
 
-    def at(self, *, file: str | None = None, line: int | None = None, field: str | None = None) -> "Origin":
+    def at(self, *, file: str | None = None, line: int | None = None, field: str | None = None) -> Origin:
         return Origin(
             self.source,
             self.locator,
@@ -330,6 +359,77 @@ class ModelResult:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """One place in a codebase that names a model (or tries to, unresolvably)."""
+
+    model: str | None  # Hub repo id; None when it could not be resolved
+    revision: str | None
+    file: str  # relative to the scanned root, '/'-separated
+    line: int  # 1-based
+    kind: str  # from_pretrained | pipeline | sentence-transformers | diffusers | peft | hf_hub_download |
+    #            snapshot_download | vllm | url | config-key | parse-error | unreadable
+    text: str  # the source line, stripped, tokens redacted, at most 200 characters
+    resolved: bool = True
+    reason: str | None = None  # for an unresolvable reference: what could not be resolved
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "revision": self.revision,
+            "file": self.file,
+            "line": self.line,
+            "kind": self.kind,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What a policy rule means, for formats that describe their rules (SARIF)."""
+
+    id: str
+    description: str
+    severity: Severity
+    remediation: str | None = None
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanInfo:
+    """The codebase a `scan` read, and every model reference it found there."""
+
+    root: str  # absolute path of the scanned directory or file
+    references: tuple[Reference, ...] = ()
+
+
+@dataclass(frozen=True)
+class BaselineSummary:
+    path: str
+    matched: int  # findings the baseline covered (now waived)
+    new: int  # findings it did not cover
+    stale: int  # baseline entries no finding matched any more
+
+
+@dataclass(frozen=True)
+class NewerRevision:
+    """A locked branch or tag that points, in the local cache, to a newer commit than the lock pins."""
+
+    subject: str
+    requested: str
+    locked: str | None
+    latest: str | None
+    license: tuple[str, ...]
+    license_changed: bool
+
+
+@dataclass(frozen=True)
+class LockSummary:
+    path: str
+    models: int
+    newer_revisions: tuple[NewerRevision, ...] = ()
+
+
+@dataclass(frozen=True)
 class AuditReport:
     tool_version: str
     policy_name: str
@@ -339,6 +439,10 @@ class AuditReport:
     obligations: tuple[Obligation, ...]
     errors: tuple[InputError, ...]
     passed: bool
-    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. codebase references
+    rules: tuple[RuleInfo, ...] = ()
+    scan: ScanInfo | None = None  # set by `scan`
+    baseline: BaselineSummary | None = None  # set when a baseline was applied
+    lock: LockSummary | None = None  # set by a --locked run
+    generated_at: str | None = None  # ISO 8601 UTC; None: the renderer uses SOURCE_DATE_EPOCH or now
 
     schema = "mlaudit.report/1"

@@ -20,7 +20,8 @@ from audit.model import Evidence, ModelCard, Origin, Snapshot
 PICKLE_EXTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill", ".mar")
 SAFE_EXTS = {".safetensors": "safetensors", ".gguf": "gguf", ".ggml": "ggml", ".onnx": "onnx", ".h5": "keras-h5",
              ".keras": "keras", ".msgpack": "flax-msgpack", ".tflite": "tflite", ".mlmodel": "coreml", ".npz": "numpy"}
-_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+from audit.sources.ids import COMMIT_SHA as _HEX40
+
 _CHUNK = 1024 * 1024
 _NOT_WEIGHTS = re.compile(r"(^|/)(tokenizer|vocab|spm|sentencepiece)[^/]*\.bin$", re.IGNORECASE)
 

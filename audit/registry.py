@@ -349,7 +349,7 @@ def parse_entries(data: Any, where: str) -> list[Entry]:
         if not isinstance(items, list):
             raise ValueError(f"{where}: '{section}' must be a list")
         for i, raw in enumerate(items):
-            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or "/" not in raw["id"] and kind == "model":
+            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or ("/" not in raw["id"] and kind == "model"):
                 raise ValueError(f"{where}: {section}[{i}] needs an 'id' of the form org/name")
             hist = raw.get("license_history") or []
             if not isinstance(hist, list):

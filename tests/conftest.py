@@ -9,9 +9,8 @@ import os
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
-import pytest  # noqa: E402
-
-from hubserver import FakeHub  # noqa: E402
+import pytest
+from hubserver import FakeHub
 
 _HF_ENV = (
     "HF_HOME",

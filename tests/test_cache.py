@@ -5,12 +5,12 @@ import hashlib
 import os
 
 import pytest
+from hubserver import git_blob_sha1
 
 from audit.errors import InputUnreadable, UsageError
 from audit.sources import base
 from audit.sources.cache import cache_dir, iter_cache, read_cached
 from audit.sources.hub import HubClient
-from hubserver import git_blob_sha1
 
 CARD = "---\nlicense: mit\n---\n# Tiny\n"
 LICENSE = "MIT License\n\nCopyright (c) acme\n"

@@ -8,6 +8,7 @@ cyclonedx-python-lib[json-validation], spdx-tools) are required test dependencie
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -28,6 +29,8 @@ from audit.model import (
     Obligation,
     Origin,
     Outcome,
+    Reference,
+    ScanInfo,
     Severity,
     Status,
 )
@@ -147,7 +150,9 @@ def sample_report(*, references=None) -> AuditReport:
         models=(ft, ds, nc), findings=findings, obligations=obligations,
         errors=(InputError("acme/missing-model", "not found on the Hub (404)"),),
         passed=False,
-        extra={"references": references, "generated_at": "2025-01-15T10:00:00Z"},
+        scan=ScanInfo("/src/app", tuple(Reference(r["model"], r["revision"], r["file"], r["line"], r["kind"], "",
+                                                  r["model"] is not None, r.get("reason")) for r in references)),
+        generated_at="2025-01-15T10:00:00Z",
     )
 
 
@@ -188,13 +193,9 @@ def test_sarif_rules_and_driver():
     for result in run["results"]:
         assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
     assert run["invocations"][0]["executionSuccessful"] is False
-    assert "originalUriBaseIds" not in run
-    report = sample_report()
-    report = AuditReport(report.tool_version, report.policy_name, report.policy_sha256, report.models,
-                         report.findings, report.obligations, report.errors, report.passed,
-                         {**report.extra, "scan_root": "/src/app"})
-    log = json.loads(sarif.render(report))
-    assert log["runs"][0]["originalUriBaseIds"] == {"%SRCROOT%": {"uri": "file:///src/app/"}}
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": "file:///src/app/"}}
+    log = json.loads(sarif.render(dataclasses.replace(sample_report(), scan=None)))
+    assert "originalUriBaseIds" not in log["runs"][0]
     assert not list(_sarif_validator().iter_errors(log))
     assert "acme/missing-model" in run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
 
@@ -461,8 +462,7 @@ def test_notices_list_every_obligation_grouped_per_model():
 
 def test_notices_are_deterministic():
     report = sample_report()
-    shuffled = AuditReport(report.tool_version, report.policy_name, report.policy_sha256, report.models[::-1],
-                           report.findings, report.obligations[::-1], report.errors, report.passed, report.extra)
+    shuffled = dataclasses.replace(report, models=report.models[::-1], obligations=report.obligations[::-1])
     assert notices.render(report) == notices.render(shuffled)
 
 

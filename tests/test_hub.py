@@ -10,11 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hubserver import FOREVER, git_blob_sha1
 
 from audit.errors import InputUnreadable, UsageError
 from audit.sources import base
-from audit.sources.hub import HubClient, looks_like_repo_id, parse_repo_spec
-from hubserver import FOREVER, git_blob_sha1
+from audit.sources.hub import HubClient
+from audit.sources.ids import looks_like_repo_id, parse_repo_spec
 
 CARD = """---
 license: apache-2.0
@@ -107,7 +108,7 @@ def test_snapshot_writes_into_hf_cache_and_reuses_it(fake_hub, hf_home):
 
 def test_skips_files_over_the_cap_and_refuses_a_huge_card(fake_hub):
     big = b"x" * (base.MAX_TEXT_BYTES + 1)
-    fake_hub.add_model("acme/biglicense", tiny_files(**{"LICENSE": big}))
+    fake_hub.add_model("acme/biglicense", tiny_files(LICENSE=big))
     snap = client(fake_hub).snapshot("acme/biglicense")
     assert "LICENSE" not in snap.texts and "README.md" in snap.texts
     [skip] = snap.info["skipped"]
@@ -121,7 +122,7 @@ def test_skips_files_over_the_cap_and_refuses_a_huge_card(fake_hub):
 
 
 def test_binary_license_file_is_skipped_not_fatal(fake_hub):
-    fake_hub.add_model("acme/binlic", tiny_files(**{"LICENSE": b"\x00\x01PK\x03\x04"}))
+    fake_hub.add_model("acme/binlic", tiny_files(LICENSE=b"\x00\x01PK\x03\x04"))
     snap = client(fake_hub).snapshot("acme/binlic")
     assert "LICENSE" not in snap.texts
     assert [p.code for p in snap.info["skipped"]] == ["file-skipped"]

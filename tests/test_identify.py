@@ -152,7 +152,7 @@ def test_a_clause_added_is_reported_as_modified_and_quoted():
     assert (result.key, result.verdict) == ("llama3.1", "modified")
     assert 0.5 <= result.confidence < 1.0
     added = [d for d in result.details if d.startswith("added")]
-    assert added and "postcard" not in added[0] or "toaster" in added[0], result.details
+    assert (added and "postcard" not in added[0]) or "toaster" in added[0], result.details
     assert any("extra terms you may not use the llama materials" in d for d in result.details)
 
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from audit.api import Options, run_audit
+from audit.api import run_audit
 from audit.model import Outcome
 from audit.policy.schema import DEFAULT_POLICY, load_policy, parse_policy
 

@@ -267,8 +267,7 @@ URLS: list[tuple[str, str]] = [
 
 # Titles made only of these words do not name one license ("Terms and Conditions").
 GENERIC_TITLE_WORDS = frozenset(
-    "terms and conditions of use the license licence agreement version public community research policy "
-    "acceptable prohibited software model models ai for a an to non commercial noncommercial".split()
+    ["terms", "and", "conditions", "of", "use", "the", "license", "licence", "agreement", "version", "public", "community", "research", "policy", "acceptable", "prohibited", "software", "model", "models", "ai", "for", "a", "an", "to", "non", "commercial", "noncommercial"]
 )
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 _HEADER_URL = re.compile(r"^\s*\[[^\]]*?((?:https?://|www\.)[^\s\]]+)[^\]]*\]\s*$")

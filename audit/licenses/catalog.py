@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
 LICENSES_DIR = os.path.join(DATA_DIR, "licenses")

@@ -114,7 +114,7 @@ _LICENSE_WORDS = re.compile(
 _CARD_NAME = re.compile(r"(^|/)(readme|model[_-]?card)[^/]*$", re.IGNORECASE)
 _NON_LATIN = re.compile(r"[^\W\d_a-zA-Z\u00c0-\u024f\u1e00-\u1eff]")
 _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f\u1e00-\u1eff]")
-_ENGLISH = frozenset("the of and to or in any you this by for that with be are is not as such".split())
+_ENGLISH = frozenset(["the", "of", "and", "to", "or", "in", "any", "you", "this", "by", "for", "that", "with", "be", "are", "is", "not", "as", "such"])
 
 
 def url_form(url: str) -> str:

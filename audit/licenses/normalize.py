@@ -9,8 +9,8 @@ a disagreement for the cross-check; body statements are a fallback only.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 from audit.licenses.catalog import Catalog, catalog
 from audit.model import Declaration, Disagreement, LicenseFacts, ModelCard, Origin, Snapshot, Status

@@ -8,9 +8,10 @@ with `scope: own`.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from audit.licenses.catalog import License, catalog
 from audit.model import Effective, Evidence, Finding, LicenseFacts, Origin, Outcome, Severity

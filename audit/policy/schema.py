@@ -4,8 +4,9 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -291,8 +292,8 @@ def parse_policy(text: str, path: str) -> Policy:
 
 def load_policy(path: str | None = None) -> Policy:
     """Load and validate a policy file; None loads the default policy shipped with mlaudit."""
-    from audit.sources.base import read_text_file
     from audit.errors import InputUnreadable
+    from audit.sources.base import read_text_file
 
     real = path or DEFAULT_POLICY
     try:

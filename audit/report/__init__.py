@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 # format name -> module under audit.report (imported only when that format is asked for)
 FORMATS = {

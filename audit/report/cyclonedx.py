@@ -71,7 +71,7 @@ def build_bom(report: AuditReport) -> Any:
 
 
 def _timestamp(report: AuditReport) -> datetime:
-    value = report.extra.get("generated_at")
+    value = report.generated_at
     if isinstance(value, datetime):
         return value
     if isinstance(value, str):

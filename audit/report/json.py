@@ -5,10 +5,11 @@ Fields may be added; none may be renamed or removed without bumping the schema v
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from audit.licenses.normalize import declared_keys
-from audit.model import AuditReport, ModelResult
+from audit.model import AuditReport, ModelResult, RuleInfo
 
 
 def model_dict(m: ModelResult) -> dict[str, Any]:
@@ -61,8 +62,31 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
         "findings": [f.to_dict() for f in report.findings],
         "obligations": [o.to_dict() for o in report.obligations],
         "errors": [e.to_dict() for e in report.errors],
-        **{k: v for k, v in report.extra.items() if k not in ("schema", "models", "findings")},
+        "rules": {r.id: rule_dict(r) for r in report.rules},
+        **_optional(report),
     }
+
+
+def rule_dict(r: RuleInfo) -> dict[str, Any]:
+    return {"description": r.description, "severity": r.severity.value, "remediation": r.remediation,
+            "references": list(r.references)}
+
+
+def _optional(report: AuditReport) -> dict[str, Any]:
+    """Sections only some runs have: present when the run had them, absent otherwise."""
+    out: dict[str, Any] = {}
+    if report.scan is not None:
+        out["references"] = [r.to_dict() for r in report.scan.references]
+        out["scan_root"] = report.scan.root
+    if report.baseline is not None:
+        out["baseline"] = asdict(report.baseline)
+    if report.lock is not None:
+        lock = asdict(report.lock)
+        lock["newer_revisions"] = [{**n, "license": list(n["license"])} for n in lock["newer_revisions"]]
+        out["lock"] = lock
+    if report.generated_at is not None:
+        out["generated_at"] = report.generated_at
+    return out
 
 
 def render(report: AuditReport, pretty: bool = False) -> str:

@@ -1,6 +1,6 @@
 """SARIF 2.1.0: findings as code-scanning results, located where the code names the model.
 
-A finding is placed at every source line that references its model (report.extra["references"], as
+A finding is placed at every source line that references its model (report.scan.references, as
 written by `mlaudit scan`); a finding about a model no code line names is placed at the model card
 line its evidence points to. Waived findings stay in the log with an accepted suppression, so the
 waiver is visible in the code-scanning UI instead of the result silently disappearing.
@@ -14,6 +14,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from audit.model import AuditReport, Finding, Origin, Outcome, Severity
+from audit.report.json import rule_dict
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 HUB = "https://huggingface.co"
@@ -21,13 +22,14 @@ SRCROOT = "%SRCROOT%"  # uriBaseId of paths relative to the scanned codebase (th
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
 
 
+
 def render(report: AuditReport) -> str:
     return json.dumps(sarif_log(report), indent=2, ensure_ascii=False) + "\n"
 
 
 def sarif_log(report: AuditReport) -> dict[str, Any]:
-    references = _references_by_model(report.extra.get("references") or ())
-    rule_meta: Mapping[str, Any] = report.extra.get("rules") or {}
+    references = _references_by_model([r.to_dict() for r in report.scan.references] if report.scan else ())
+    rule_meta: Mapping[str, Any] = {r.id: rule_dict(r) for r in report.rules}
     rules: list[dict[str, Any]] = []
     rule_index: dict[str, int] = {}
     for f in report.findings:
@@ -57,7 +59,7 @@ def sarif_log(report: AuditReport) -> dict[str, Any]:
             "models": [{"subject": m.subject, "revision": m.revision, "passed": m.passed} for m in report.models],
         },
     }
-    root = report.extra.get("scan_root")
+    root = report.scan.root if report.scan else None
     if isinstance(root, str) and root:
         run["originalUriBaseIds"] = {SRCROOT: {"uri": _dir_uri(root)}}
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}

@@ -74,7 +74,7 @@ def build_document(report: AuditReport) -> Any:
 
 
 def _created(report: AuditReport) -> datetime:
-    value = report.extra.get("generated_at")
+    value = report.generated_at
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).replace(microsecond=0, tzinfo=None)
     if isinstance(value, str):

@@ -83,13 +83,13 @@ def _other_findings(report: AuditReport, by_subject: dict[str, list[Finding]], c
 
 
 def _scan_summary(report: AuditReport) -> list[str]:
-    refs = report.extra.get("references")
-    if refs is None:
+    if report.scan is None:
         return []
+    refs = [r.to_dict() for r in report.scan.references]
     models = {(r["model"], r.get("revision")) for r in refs if r.get("model")}
     files = {r["file"] for r in refs}
     unresolved = sum(1 for r in refs if not r.get("model"))
-    return [f"scanned {report.extra.get('scan_root')}: {len(refs)} model reference(s) in {len(files)} file(s), "
+    return [f"scanned {report.scan.root}: {len(refs)} model reference(s) in {len(files)} file(s), "
             f"{len(models)} model(s), {unresolved} unresolved", ""]
 
 

@@ -23,8 +23,8 @@ from typing import Any
 from audit.errors import InputUnreadable
 from audit.model import Origin, Problem, RepoFile, Snapshot
 from audit.sources import base
+from audit.sources.ids import COMMIT_SHA as _HEX40
 
-_HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _MODEL_PREFIX = "models--"
 
@@ -77,7 +77,7 @@ def iter_cache(cache_dir: str | None = None) -> list[Snapshot]:
             rev = on_main[0] if on_main else max(repo.revisions, key=lambda r: (r.last_modified, r.commit_hash))
             path = str(repo.repo_path)
             chosen[os.path.realpath(path)] = (repo.repo_id, path, rev.commit_hash)
-    except Exception:  # noqa: BLE001 - any failure of the scanner falls back to our own walk
+    except Exception:
         pass
 
     try:
@@ -102,7 +102,8 @@ def read_cached(repo_id: str, revision: str | None = None, cache_dir: str | None
     `revision` may be a branch/tag the cache has a ref for, or a full commit sha; None means refs/main, else the
     newest snapshot. `repo_id` may carry "@revision".
     """
-    from audit.sources.hub import _check_revision, parse_repo_spec
+    from audit.sources.ids import check_revision as _check_revision
+    from audit.sources.ids import parse_repo_spec
 
     repo_id, spec_rev = parse_repo_spec(repo_id)
     revision = revision or spec_rev

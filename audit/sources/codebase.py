@@ -14,11 +14,11 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from audit.errors import InputUnreadable
+from audit.model import Reference
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # bigger files are data or generated code, not where models are named
 MAX_TEXT_CHARS = 200
@@ -87,31 +87,6 @@ _PY_CALL_RE = re.compile(
     r"""(?P<call>\.from_pretrained|SentenceTransformer|CrossEncoder|hf_hub_download|snapshot_download)\s*\(\s*"""
     r"""(?:(?:pretrained_model_name_or_path|model_name_or_path|repo_id|model_id)\s*=\s*)?(?P<q>["'])(?P<value>[^"'\n]+)(?P=q)"""
 )
-
-
-@dataclass(frozen=True)
-class Reference:
-    """One place in a codebase that names a model (or tries to, unresolvably)."""
-
-    model: str | None  # Hub repo id; None when it could not be resolved
-    revision: str | None
-    file: str  # relative to the scanned root, '/'-separated
-    line: int  # 1-based
-    kind: str  # from_pretrained | pipeline | sentence-transformers | diffusers | peft | hf_hub_download |
-    #            snapshot_download | vllm | url | config-key | parse-error | unreadable
-    text: str  # the source line, stripped, tokens redacted, at most 200 characters
-    resolved: bool = True
-    reason: str | None = None  # for an unresolvable reference: what could not be resolved
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "revision": self.revision,
-            "file": self.file,
-            "line": self.line,
-            "kind": self.kind,
-            "reason": self.reason,
-        }
 
 
 def scan_codebase(root: str, *, exclude: tuple[str, ...] = ()) -> list[Reference]:

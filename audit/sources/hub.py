@@ -15,27 +15,23 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
-from urllib.parse import quote, unquote
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 from audit.errors import AuditError, InputUnreadable, UsageError
 from audit.model import Origin, Problem, RepoFile, Snapshot
 from audit.sources import base
+from audit.sources.ids import COMMIT_SHA, check_repo_id, check_revision, parse_repo_spec
+
+__all__ = ["HubClient", "parse_repo_spec"]
 
 T = TypeVar("T")
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-MAX_REPO_ID_LENGTH = 96
 _MIB = 1024 * 1024
 
-# A repo id segment as the Hub validates it: word characters, '-' and '.', starting and ending with a word char.
-_SEGMENT = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
-_REPO_ID = re.compile(rf"^(?:{_SEGMENT}/)?{_SEGMENT}$")
-_REVISION = re.compile(r"^[^\s\x00-\x1f\x7f~^:?*\[\\]+$")  # what git allows in a ref name, roughly
-_HEX40 = re.compile(r"^[0-9a-f]{40}$")
-_HUB_URL = re.compile(r"^(?:https?://)?(?:www\.)?(?:huggingface\.co|hf\.co)/", re.IGNORECASE)
-_FILE_LIKE = re.compile(r"\.(md|markdown|txt|rst|json|ya?ml|toml|html?|cfg|ini)$", re.IGNORECASE)
 _RATELIMIT_T = re.compile(r"(?:^|;)\s*t\s*=\s*(\d+)")
 _RELATIONS = ("finetune", "adapter", "quantized", "merge")
 _RETRY_STATUS = (408, 429, 500, 502, 503, 504)
@@ -47,77 +43,6 @@ _TRANSIENT = {
     "TimeoutException", "NetworkError", "RemoteProtocolError", "ReadError", "WriteError", "ConnectError",
     "ConnectionError", "Timeout", "ProtocolError", "ChunkedEncodingError",
 }
-
-
-# -- repo references -----------------------------------------------------------------------------------------
-def _check_repo_id(repo_id: str, spec: str) -> None:
-    if not repo_id:
-        raise UsageError(spec, "is not a Hub repo id: the repo id is empty")
-    if len(repo_id) > MAX_REPO_ID_LENGTH:
-        raise UsageError(spec, f"is not a Hub repo id: longer than {MAX_REPO_ID_LENGTH} characters")
-    if repo_id.count("/") > 1:
-        raise UsageError(spec, "is not a Hub repo id: it has more than two path segments (expected org/name)")
-    if "--" in repo_id or ".." in repo_id:
-        raise UsageError(spec, "is not a Hub repo id: '--' and '..' are not allowed")
-    if repo_id.endswith(".git"):
-        raise UsageError(spec, "is not a Hub repo id: it may not end with '.git'")
-    if not _REPO_ID.match(repo_id):
-        raise UsageError(
-            spec,
-            "is not a Hub repo id: use letters, digits, '-', '_' and '.', not starting or ending with '-' or '.'",
-        )
-
-
-def _check_revision(revision: str, spec: str) -> None:
-    if not revision:
-        raise UsageError(spec, "names an empty revision after '@'")
-    if len(revision) > 255 or ".." in revision or not _REVISION.match(revision):
-        raise UsageError(spec, f"names an invalid revision {revision!r}")
-
-
-def parse_repo_spec(spec: str) -> tuple[str, str | None]:
-    """"org/name@rev" -> ("org/name", "rev"). Also takes Hub URLs: https://huggingface.co/org/name,
-    hf.co/org/name, .../org/name/tree/<rev>. Raises UsageError naming the spec when it is not a model repo."""
-    s = (spec or "").strip()
-    label = spec if spec and spec.strip() else repr(spec)
-    revision: str | None = None
-    m = _HUB_URL.match(s)
-    if m:
-        parts = [p for p in re.split(r"[?#]", s[m.end():], maxsplit=1)[0].split("/") if p]
-        if parts and parts[0] in ("datasets", "spaces"):
-            raise UsageError(label, f"is a Hub {parts[0][:-1]}, not a model repository")
-        if parts and parts[0] == "models":
-            parts = parts[1:]
-        for i in (1, 2):  # name/tree/<rev>/... or org/name/tree/<rev>/...
-            if len(parts) > i + 1 and parts[i] in ("tree", "blob", "resolve", "commit"):
-                revision, parts = unquote(parts[i + 1]), parts[:i]
-                break
-        s = "/".join(parts)
-    repo_id, at, rev = s.partition("@")
-    if at:
-        if revision is not None:
-            raise UsageError(label, "names a revision twice")
-        revision = rev
-    _check_repo_id(repo_id, label)
-    if revision is not None:
-        _check_revision(revision, label)
-    return repo_id, revision
-
-
-def looks_like_repo_id(spec: str) -> bool:
-    """Cheap guess for the CLI: is this argument a Hub repo id rather than a path? A path that exists is not."""
-    if not spec or os.path.exists(spec):
-        return False
-    s = spec.strip()
-    if _HUB_URL.match(s):
-        return True
-    if s.startswith((".", "/", "~")) or "\\" in s:
-        return False
-    try:
-        repo_id, _ = parse_repo_spec(s)
-    except UsageError:
-        return False
-    return not _FILE_LIKE.search(repo_id)  # "card.md" that does not exist is a missing file, not a model
 
 
 # -- environment ---------------------------------------------------------------------------------------------
@@ -252,9 +177,9 @@ class HubClient:
 
     def _call(self, kind: str, repo_id: str, revision: str | None, input: str | None) -> _Call:
         label = input or (f"{repo_id}@{revision}" if revision else repo_id)
-        _check_repo_id(repo_id, label)
+        check_repo_id(repo_id, label)
         if revision is not None:
-            _check_revision(revision, label)
+            check_revision(revision, label)
         return _Call(label, kind, repo_id, revision)
 
     def _get_json(self, path: str, revision: str | None, params: dict[str, str], call: _Call) -> Any:
@@ -283,7 +208,7 @@ class HubClient:
         if not isinstance(data, dict):
             raise InputUnreadable(call.input, f"{self.endpoint} answered with unexpected JSON (not an object)")
         sha = data.get("sha")
-        if not (isinstance(sha, str) and _HEX40.match(sha)):
+        if not (isinstance(sha, str) and COMMIT_SHA.match(sha)):
             raise InputUnreadable(call.input, f"{self.endpoint} did not give the commit sha of this {call.kind}")
         tags = [t for t in data.get("tags") or [] if isinstance(t, str)]
         card_data = data.get("cardData")
@@ -426,14 +351,14 @@ class HubClient:
             return None
         except AuditError:
             raise
-        except Exception as exc:  # noqa: BLE001 - every client failure becomes one sentence
+        except Exception as exc:
             raise self._explain(exc, call, attempts=None) from None
 
     def _remember_ref(self, repo_id: str, revision: str | None, sha: str) -> None:
         """Record in the cache which commit the branch/tag pointed to, as hf_hub_download(revision=branch)
         does, so the cache source finds this snapshot later (we downloaded by sha, which records no ref)."""
         ref = revision or "main"
-        if _HEX40.match(ref):
+        if COMMIT_SHA.match(ref):
             return
         from audit.sources.cache import repo_folder
 
@@ -462,7 +387,7 @@ class HubClient:
                 return fn()
             except AuditError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - classified below; nothing escapes unexplained
+            except Exception as exc:
                 wait = self._retry_wait(exc, attempt)
                 if wait is None or attempt > self.max_retries:
                     err = self._explain(exc, call, attempts=attempt)
