@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
 import click
 
@@ -19,7 +20,7 @@ def _err(message: str) -> None:
     click.echo(f"mlaudit: {message}", err=True)
 
 
-def _fail(exc: Exception) -> NoReturn:  # type: ignore[name-defined]  # noqa: F821
+def _fail(exc: Exception) -> NoReturn:
     from audit.errors import AuditError
 
     if isinstance(exc, AuditError):
@@ -194,18 +195,12 @@ def _parse_writes(value) -> list[tuple[str, str]]:
 
 
 def _policy(s: dict):
-    from dataclasses import replace
+    from audit.api import load_policy
 
-    from audit.model import Severity
-    from audit.policy.schema import load_policy
-
-    policy = load_policy(s.get("policy_path"))
-    if s.get("fail_on"):
-        policy = replace(policy, fail_on=Severity(s["fail_on"]))
-    return policy
+    return load_policy(s.get("policy_path"), fail_on=s.get("fail_on"))
 
 
-def _run_options_for(s: dict, hf_cache: bool = False, online: bool | None = None):
+def _run_options_for(s: dict, hf_cache: bool = False):
     from audit.api import Options
 
     return Options(
@@ -213,22 +208,32 @@ def _run_options_for(s: dict, hf_cache: bool = False, online: bool | None = None
         cache_dir=s.get("cache_dir"),
         models_dirs=tuple(s.get("models_dirs") or ()),
         lineage=not s.get("no_lineage"),
-        online=(not s["offline"]) if online is None else online,
+        offline=bool(s["offline"]),
         endpoint=s.get("endpoint"),
     )
 
 
-def _progress(count: int, s: dict, label: str):
-    """A progress bar on standard error, only on a terminal and only for long runs."""
-    import contextlib
+class _ProgressBar:
+    """A progress bar on standard error, only on a terminal and only for runs over PROGRESS_MIN_MODELS inputs."""
 
-    if s.get("quiet") or count <= PROGRESS_MIN_MODELS or not sys.stderr.isatty():
-        return contextlib.nullcontext(None)
-    return click.progressbar(length=count, label=label, file=sys.stderr)
+    def __init__(self, s: dict, label: str):
+        self.enabled = not s.get("quiet") and sys.stderr.isatty()
+        self.label = label
+        self.bar = None
 
+    def start(self, total: int) -> None:
+        if self.enabled and total > PROGRESS_MIN_MODELS:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
 
-def _tick(bar):
-    return (lambda _spec: bar.update(1)) if bar is not None else None
+    def advance(self, spec: str) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 def _note(s: dict, message: str) -> None:
@@ -276,16 +281,16 @@ def _verbose(report) -> None:
         click.echo(f"reference {r.file}:{r.line}  {r.kind}  {what}", err=True)
 
 
-def _finish(report, policy, s: dict) -> NoReturn:  # type: ignore[name-defined]  # noqa: F821
+def _finish(report, policy, s: dict) -> NoReturn:
     """Baseline, errors, the report(s), the exit code: the same for check and scan."""
-    from audit.baseline import apply_baseline, read_baseline, write_baseline
+    from audit.api import apply_baseline, record_baseline
 
     baseline = None
     if s.get("write_baseline"):
-        baseline = write_baseline(s["write_baseline"], report)
+        baseline = record_baseline(report, s["write_baseline"])
         _note(s, f"wrote {s['write_baseline']}: {sum(baseline.counts.values())} finding(s) recorded")
     if s.get("baseline") and (baseline is None or os.path.abspath(s["baseline"]) != os.path.abspath(baseline.path)):
-        baseline = read_baseline(s["baseline"])
+        baseline = s["baseline"]
     if baseline is not None:
         report = apply_baseline(report, baseline, policy)
     for e in report.errors:
@@ -303,7 +308,7 @@ def _finish(report, policy, s: dict) -> NoReturn:  # type: ignore[name-defined] 
 def _lock_path(s: dict) -> str:
     """--lockfile / -o, else the configuration's lockfile, else mlaudit.lock beside the configuration file
     (so a run from a subdirectory finds the project's lock), else in the current directory."""
-    from audit.lock import DEFAULT_LOCKFILE
+    from audit.postprocess.lock import DEFAULT_LOCKFILE
 
     if s.get("lockfile"):
         return s["lockfile"]
@@ -336,33 +341,26 @@ def _own_files(root: str, s: dict) -> tuple[str, ...]:
 @_report_options
 @click.pass_context
 def check(ctx, inputs, hf_cache, locked, **params):
-    """Audit models (paths, Hub repo ids org/name[@revision], or --hf-cache) against a policy.
+    """Audit models (paths, Hub repo ids org/name[@revision], Hub URLs, or --hf-cache) against a policy.
 
     With --locked, audit what mlaudit.lock pins instead, reading nothing from the network."""
-    from audit.api import audit_loaded, empty_report, load_each
+    from audit import api
 
     s = _settings(ctx, params)
     policy = _policy(s)
     if locked:
-        from audit.lock import load_locked, read_lock, verify_locked
-
         if inputs or hf_cache:
             raise click.UsageError("--locked audits what the lockfile pins: give no inputs")
-        lock = read_lock(_lock_path(s))
-        options = _run_options_for(s, online=False)
-        pairs = load_locked(lock, options)
-        items = [snap for _, snap in pairs]
-        report = audit_loaded(items, policy, options) if items else empty_report(policy, options)
-        report = verify_locked(report, lock, pairs, policy, options)
-        _finish(report, policy, s)
+        _finish(api.audit_locked(_lock_path(s), policy, _run_options_for(s)), policy, s)
     cfg = s["config"]
     inputs = inputs or (cfg.get("inputs", ()) if cfg is not None else ())
     if not inputs and not hf_cache:
         raise click.UsageError("give at least one model path or Hub repo id, or --hf-cache")
-    options = _run_options_for(s, hf_cache=hf_cache)
-    with _progress(len(inputs), s, "reading models") as bar:
-        loaded = load_each(list(inputs), options, _tick(bar))
-    report = audit_loaded([item for _, item in loaded], policy, options)
+    bar = _ProgressBar(s, "reading models")
+    try:
+        report = api.audit(list(inputs), policy, _run_options_for(s, hf_cache=hf_cache), progress=bar)
+    finally:
+        bar.close()
     _finish(report, policy, s)
 
 
@@ -379,28 +377,19 @@ def scan(ctx, path, locked, **params):
     Every reference is reported with file and line (--format json: `references`); one whose model id is
     only known at run time is a `reference-unresolved` finding. With --locked, the models come from
     mlaudit.lock and the network is not used."""
-    from audit.api import reference_specs, run_scan
-    from audit.sources.codebase import scan_codebase
+    from audit import api
 
     s = _settings(ctx, params)
     policy = _policy(s)
     cfg = s["config"]
     root = path or (cfg.get("scan") if cfg is not None else None) or "."
     exclude = tuple(s.get("exclude") or ()) + _own_files(root, s)
-    refs = scan_codebase(root, exclude=exclude)
-    if locked:
-        from audit.lock import entries_for_references, load_locked, read_lock, verify_locked
-
-        lock = read_lock(_lock_path(s))
-        options = _run_options_for(s, online=False)
-        entries, missing = entries_for_references(lock, reference_specs(refs))
-        pairs = load_locked(lock, options, entries)
-        loaded = [(e.input, snap) for e, snap in pairs] + [(err.input, err) for err in missing]
-        report = run_scan(root, policy, options, exclude=exclude, references=refs, loaded=loaded)
-        _finish(verify_locked(report, lock, pairs, policy, options), policy, s)
-    options = _run_options_for(s)
-    with _progress(len(reference_specs(refs)), s, "reading models") as bar:
-        report = run_scan(root, policy, options, exclude=exclude, references=refs, progress=_tick(bar))
+    bar = _ProgressBar(s, "reading models")
+    try:
+        report = api.scan(root, policy, _run_options_for(s), exclude=exclude,
+                          lockfile=_lock_path(s) if locked else None, progress=bar)
+    finally:
+        bar.close()
     _finish(report, policy, s)
 
 
@@ -418,8 +407,7 @@ def lock(ctx, inputs, scan_path, hf_cache, **params):
     """Write mlaudit.lock: per model the pinned commit, license keys, verdict and file hashes.
 
     `mlaudit check --locked` then re-audits exactly these models with no network."""
-    from audit.api import audit_loaded, empty_report, load_each, reference_specs
-    from audit.lock import write_lock
+    from audit import api
 
     s = _settings(ctx, params)
     policy = _policy(s)
@@ -428,33 +416,28 @@ def lock(ctx, inputs, scan_path, hf_cache, **params):
     if not specs and not scan_path and not hf_cache and cfg is not None:
         specs = list(cfg.get("inputs", ()))
         scan_path = None if specs else cfg.get("scan")
-    unresolved = 0
-    if scan_path:
-        from audit.sources.codebase import scan_codebase
-
-        refs = scan_codebase(scan_path, exclude=tuple(s.get("exclude") or ()) + _own_files(scan_path, s))
-        specs += [x for x in reference_specs(refs) if x not in specs]
-        unresolved = sum(1 for r in refs if r.model is None)
     if not specs and not hf_cache and not scan_path:
         raise click.UsageError("give model paths or Hub repo ids, --scan PATH, or --hf-cache")
-    options = _run_options_for(s, hf_cache=hf_cache)
-    with _progress(len(specs), s, "reading models") as bar:
-        loaded = load_each(specs, options, _tick(bar))
-    items = [item for _, item in loaded]
-    report = audit_loaded(items, policy, options) if items else empty_report(policy, options)
-    for e in report.errors:
-        _err(f"{e.input}: {e.message}")
-    if report.errors:
-        _err(f"{_lock_path(s)}: not written: {len(report.errors)} input(s) could not be read")
-        sys.exit(EXIT_INPUT)
     path = _lock_path(s)
-    written = write_lock(path, report, loaded)
-    failed = sum(1 for e in written.entries if e.verdict != "pass")
-    _note(s, f"locked {len(written.entries)} model(s) in {path}: {len(written.entries) - failed} pass, "
+    exclude = tuple(s.get("exclude") or ()) + (_own_files(scan_path, s) if scan_path else ())
+    bar = _ProgressBar(s, "reading models")
+    try:
+        result = api.lock(specs, policy, _run_options_for(s, hf_cache=hf_cache), lockfile=path,
+                          scan_root=scan_path, exclude=exclude, progress=bar)
+    finally:
+        bar.close()
+    for e in result.report.errors:
+        _err(f"{e.input}: {e.message}")
+    if result.lockfile is None:
+        _err(f"{path}: not written: {len(result.report.errors)} input(s) could not be read")
+        sys.exit(EXIT_INPUT)
+    entries = result.lockfile.entries
+    failed = sum(1 for e in entries if e.verdict != "pass")
+    _note(s, f"locked {len(entries)} model(s) in {path}: {len(entries) - failed} pass, "
              f"{failed} fail policy '{policy.name}'")
-    if unresolved:
-        _note(s, f"{unresolved} reference(s) in {scan_path} name no model mlaudit can know, so they are not locked "
-                 f"(see `mlaudit scan {scan_path}`)")
+    if result.unresolved:
+        _note(s, f"{result.unresolved} reference(s) in {scan_path} name no model mlaudit can know, so they are not "
+                 f"locked (see `mlaudit scan {scan_path}`)")
     sys.exit(EXIT_PASS)
 
 

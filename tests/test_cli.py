@@ -141,9 +141,9 @@ def test_library_api():
     import audit
 
     report = audit.audit([os.path.join(EX, "cc-by-nc-summarizer")], policy=os.path.join(ROOT, "policies", "research.yaml"),
-                         online=False)
+                         offline=True)
     assert report.passed
-    report = audit.audit([os.path.join(EX, "cc-by-nc-summarizer")], online=False)
+    report = audit.audit([os.path.join(EX, "cc-by-nc-summarizer")], offline=True)
     assert not report.passed
 
 

@@ -260,11 +260,21 @@ def test_progress_bar_only_on_a_terminal_and_for_many_models(monkeypatch):
             return True
 
     monkeypatch.setattr("sys.stderr", Tty())
-    assert isinstance(cli._progress(cli.PROGRESS_MIN_MODELS + 1, {}, "x"), click._termui_impl.ProgressBar)
-    assert cli._progress(cli.PROGRESS_MIN_MODELS, {}, "x").__enter__() is None
-    assert cli._progress(cli.PROGRESS_MIN_MODELS + 1, {"quiet": True}, "x").__enter__() is None
+
+    def bar(settings, total):
+        b = cli._ProgressBar(settings, "x")
+        b.start(total)
+        for i in range(total):
+            b.advance(str(i))
+        shown = b.bar
+        b.close()
+        return shown
+
+    assert isinstance(bar({}, cli.PROGRESS_MIN_MODELS + 1), click._termui_impl.ProgressBar)
+    assert bar({}, cli.PROGRESS_MIN_MODELS) is None
+    assert bar({"quiet": True}, cli.PROGRESS_MIN_MODELS + 1) is None
     monkeypatch.setattr("sys.stderr", io.StringIO())
-    assert cli._progress(100, {}, "x").__enter__() is None
+    assert bar({}, 100) is None
 
 
 def test_no_progress_output_when_stderr_is_not_a_terminal(tmp_path, hub):

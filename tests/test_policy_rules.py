@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from audit.api import run_audit
+from audit.api import audit
 from audit.model import Outcome
 from audit.policy.schema import DEFAULT_POLICY, load_policy, parse_policy
 
@@ -105,7 +105,7 @@ def _fired(tmp_path, policy_path, rule_id, example):
     name, files = example
     path = make(tmp_path, name, files)
     policy = load_policy(policy_path)
-    report = run_audit([path], policy, online=False)
+    report = audit([path], policy, offline=True)
     assert not report.errors, report.errors
     return [f for f in report.findings if f.rule == rule_id]
 
@@ -139,7 +139,7 @@ def test_waivers_valid_and_expired(tmp_path):
     policy = parse_policy(POLICY_WITH_WAIVERS, "w.yaml")
     valid = make(tmp_path, "nc-valid", {"README.md": card("license: cc-by-nc-4.0")})
     expired = make(tmp_path, "nc-expired", {"README.md": card("license: cc-by-nc-4.0")})
-    report = run_audit([valid, expired], policy, online=False, today=dt.date(2026, 11, 29))
+    report = audit([valid, expired], policy, offline=True, today=dt.date(2026, 11, 29))
     by = {m.subject: m for m in report.models}
     f_valid = next(f for f in report.findings if f.subject == valid)
     f_expired = next(f for f in report.findings if f.subject == expired)
@@ -153,6 +153,6 @@ def test_term_parameter_comparison(tmp_path):
     policy = parse_policy(POLICY_WITH_WAIVERS, "w.yaml")
     llama = make(tmp_path, "Llama-x", {"README.md": card("license: llama3.1")})
     qwen = make(tmp_path, "qwen-x", {"README.md": card("license: other\nlicense_name: qwen")})
-    report = run_audit([llama, qwen], policy, online=False)
+    report = audit([llama, qwen], policy, offline=True)
     fired = {f.subject for f in report.findings if f.rule == "few-users"}
     assert fired == {qwen}  # Qwen: 100M < 500M fires; Llama: 700M does not

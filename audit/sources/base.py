@@ -8,8 +8,24 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING, Protocol
 
 from audit.errors import InputUnreadable
+
+if TYPE_CHECKING:
+    from audit.errors import AuditError
+    from audit.model import Snapshot
+
+
+
+class Source(Protocol):
+    """Reads one kind of input (see audit.sources.router, the one place that picks a source for an input)."""
+
+    def read(self, spec: str) -> list[Snapshot | AuditError]:
+        """The snapshots `spec` names; a child that cannot be read is returned in place as its error, so one
+        bad model does not hide the others. An input that cannot be read at all raises an AuditError."""
+        ...
+
 
 MAX_CARD_BYTES = 2 * 1024 * 1024  # real cards are tens of KB; beyond this it is not a card
 MAX_TEXT_BYTES = 1 * 1024 * 1024  # a license text or a config.json

@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 
 from audit.errors import UsageError
 from audit.model import AuditReport, BaselineSummary, Finding, Outcome, Severity
+from audit.policy.grade import with_findings
+from audit.policy.schema import Policy
 
 SCHEMA = "mlaudit.baseline/1"
 MAX_BASELINE_BYTES = 32 * 1024 * 1024
@@ -94,11 +96,9 @@ def read_baseline(path: str) -> Baseline:
     return Baseline(path, counts)
 
 
-def apply_baseline(report: AuditReport, baseline: Baseline, policy) -> AuditReport:
+def apply_baseline(report: AuditReport, baseline: Baseline, policy: Policy) -> AuditReport:
     """Findings the baseline covers become waived ("in baseline FILE"); verdicts are recomputed.
     report.baseline says how many matched, how many are new, and how many entries are stale."""
-    from audit.api import with_findings
-
     left = dict(baseline.counts)
     out: list[Finding] = []
     matched = new = 0

@@ -15,6 +15,7 @@ The file is JSON, sorted, with no timestamps, so it changes only when a model do
 """
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 import os
@@ -23,12 +24,25 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from audit.errors import AuditError, InputUnreadable, UsageError
-from audit.model import AuditReport, Evidence, LockSummary, ModelResult, NewerRevision, Snapshot
+from audit.model import (
+    AuditReport,
+    Evidence,
+    Finding,
+    LockSummary,
+    ModelResult,
+    NewerRevision,
+    Origin,
+    Snapshot,
+    SourceKind,
+    Verdict,
+)
+from audit.policy.grade import grade_evidence, with_findings
+from audit.policy.schema import Policy
+from audit.sources.ids import COMMIT_SHA as _HEX40
 
 SCHEMA = "mlaudit.lock/1"
 DEFAULT_LOCKFILE = "mlaudit.lock"
 MAX_LOCK_BYTES = 64 * 1024 * 1024
-from audit.sources.ids import COMMIT_SHA as _HEX40
 
 _HUB_SOURCES = ("hub", "cache")
 _LOCAL_SOURCES = ("local", "card")
@@ -137,7 +151,7 @@ def _entry(spec: str, snapshot: Snapshot, model: ModelResult, lock_dir: str) -> 
         revision=revision,
         license={"expression": model.license.expression, "keys": list(model.license.keys)},
         effective={"expression": model.effective.expression, "keys": list(model.effective.keys)},
-        verdict="pass" if model.passed else "fail",
+        verdict=(Verdict.PASS if model.passed else Verdict.FAIL).value,
         files=files,
         lfs=lfs,
     )
@@ -225,24 +239,25 @@ def _parse(data: Any, path: str) -> Lockfile:
     return Lockfile(path, policy, tuple(entries))
 
 
-# --- auditing from the lock ----------------------------------------------------------------------------
+# --- the inputs a --locked run audits -------------------------------------------------------------------
 
-def load_locked(lock: Lockfile, options, entries: Iterable[LockEntry] | None = None
-                ) -> list[tuple[LockEntry, Snapshot | AuditError]]:
+def locked_inputs(lock: Lockfile, cache_dir: str | None, entries: Iterable[LockEntry] | None = None
+                  ) -> list[tuple[LockEntry, Snapshot | AuditError]]:
     """Every locked model read without the network: Hub models from the HF cache at the locked commit,
     local models from their paths (relative to the lockfile)."""
     base = os.path.dirname(os.path.abspath(lock.path))
     out: list[tuple[LockEntry, Snapshot | AuditError]] = []
     for e in lock.entries if entries is None else entries:
         try:
-            out.append((e, _read_entry(e, base, options, lock.path)))
+            out.append((e, _read_entry(e, base, cache_dir, lock.path)))
         except AuditError as exc:
             out.append((e, exc))
     return out
 
 
-def _read_entry(e: LockEntry, base: str, options, lock_path: str) -> Snapshot:
-    from audit.sources.cache import cache_dir, read_cached
+def _read_entry(e: LockEntry, base: str, cache_dir: str | None, lock_path: str) -> Snapshot:
+    from audit.sources.cache import cache_dir as default_cache_dir
+    from audit.sources.cache import read_cached
     from audit.sources.local import read_card_file, read_snapshot_dir
 
     if e.source in _LOCAL_SOURCES:
@@ -252,14 +267,33 @@ def _read_entry(e: LockEntry, base: str, options, lock_path: str) -> Snapshot:
         if e.source == "local" and os.path.isdir(path):
             return read_snapshot_dir(path, subject=e.subject)
         raise InputUnreadable(e.input, f"does not exist any more (locked in {lock_path} as {path})")
-    snap = read_cached(e.subject, e.revision, options.cache_dir)
+    snap = read_cached(e.subject, e.revision, cache_dir)
     if snap is None:
         raise InputUnreadable(
             e.input,
-            f"is not in the HF cache ({cache_dir(options.cache_dir)}) at the commit {lock_path} pins, and --locked "
+            f"is not in the HF cache ({default_cache_dir(cache_dir)}) at the commit {lock_path} pins, and --locked "
             f"never uses the network: fill the cache once online with `mlaudit check {e.subject}@{e.revision}`",
         )
     return snap
+
+
+def newer_cached(lock: Lockfile, cache_dir: str | None) -> list[tuple[LockEntry, Snapshot | AuditError]]:
+    """Locked branches or tags that point, in the local cache, to another commit than the lock pins: the
+    snapshot at that newer commit (or why it cannot be read). The caller audits them, so that verify() can
+    tell whether the license moved with the branch."""
+    from audit.sources.cache import read_cached
+
+    out: list[tuple[LockEntry, Snapshot | AuditError]] = []
+    for entry in lock.entries:
+        if entry.source not in _HUB_SOURCES or not entry.requested or _HEX40.match(entry.requested):
+            continue
+        try:
+            latest = read_cached(entry.subject, entry.requested, cache_dir)
+        except AuditError:
+            continue
+        if latest is not None and latest.revision != entry.revision:
+            out.append((entry, latest))
+    return out
 
 
 def entries_for_references(lock: Lockfile, specs: Iterable[str]) -> tuple[list[LockEntry], list[AuditError]]:
@@ -282,6 +316,8 @@ def entries_for_references(lock: Lockfile, specs: Iterable[str]) -> tuple[list[L
     return list(chosen.values()), errors
 
 
+# --- verifying a report against the lock ------------------------------------------------------------------
+
 def _describe(expression: Any, keys: Sequence[str]) -> str:
     keys = sorted(keys)
     if expression:
@@ -298,94 +334,102 @@ def _license_changed(model: ModelResult, own: Sequence[str], effective: Sequence
     return resolved and sorted(model.effective.keys) != sorted(effective)
 
 
-def _card_origin(snap: Snapshot):
+def _card_origin(snap: Snapshot) -> Origin:
     return snap.origin.at(file=snap.card_path) if snap.card_path else snap.origin
 
 
-def verify_locked(report: AuditReport, lock: Lockfile, loaded: Sequence[tuple[LockEntry, Snapshot | AuditError]],
-                  policy, options) -> AuditReport:
-    """Findings for every locked model whose files or license changed (see the module docstring)."""
-    from audit.api import audit_snapshot, grade_evidence, make_resolver, read_card, with_findings
-    from audit.sources.cache import read_cached
+def _file_evidence(entry: LockEntry, snap: Snapshot, subject: str, name: str) -> list[Evidence]:
+    """provenance-integrity: every file that no longer matches its locked hash, was removed, or is new."""
+    evidence: list[Evidence] = []
+    files, lfs = file_hashes(snap)
+    for path, locked in sorted(entry.files.items()):
+        now = files.get(path)
+        where = (snap.origin.at(file=path),)
+        if now == locked:
+            continue
+        if now is None and entry.source in _HUB_SOURCES:
+            evidence.append(Evidence("provenance-integrity", subject,
+                                     f"{path} is locked in {name} but not in the HF cache at "
+                                     f"{(entry.revision or '')[:12]}: it cannot be verified", where, unknown=True))
+        elif now is None:
+            evidence.append(Evidence("provenance-integrity", subject, f"{path} was removed since {name} was written", where))
+        else:
+            evidence.append(Evidence("provenance-integrity", subject,
+                                     f"{path} does not match {name} (sha256 {now[:12]}, locked {locked[:12]})", where))
+    for path in sorted(set(files) - set(entry.files)):
+        evidence.append(Evidence("provenance-integrity", subject,
+                                 f"{path} is new since {name} was written", (snap.origin.at(file=path),)))
+    for path, locked in sorted(entry.lfs.items()):
+        if lfs.get(path) not in (None, locked):
+            evidence.append(Evidence("provenance-integrity", subject,
+                                     f"{path} is listed with sha256 {lfs[path][:12]}, {name} locked {locked[:12]}",
+                                     (snap.origin.at(file=path),)))
+    return evidence
 
+
+def _newer_evidence(entry: LockEntry, model: ModelResult, latest: Snapshot | AuditError,
+                    result: ModelResult | AuditError, name: str) -> tuple[list[Evidence], NewerRevision | None]:
+    """license-drift for a locked branch that moved, in the cache, to a commit under another license."""
+    own = entry.license.get("keys") or []
+    eff = entry.effective.get("keys") or []
+    was = _describe(entry.license.get("expression"), own)
+    revision = latest.revision if isinstance(latest, Snapshot) else None
+    head = f"{entry.requested} now points to {(revision or '')[:12]}"
+    if isinstance(result, AuditError) or not isinstance(latest, Snapshot):
+        why = result.message if isinstance(result, AuditError) else "it cannot be read"
+        origin = latest.origin if isinstance(latest, Snapshot) else _card_origin_missing(entry)
+        return [Evidence("license-drift", model.subject, f"{head}, which cannot be read ({why}): its license is unknown",
+                         (origin,), unknown=True)], None
+    drift = _license_changed(result, own, eff)
+    newer = NewerRevision(model.subject, entry.requested or "", entry.revision, revision,
+                          tuple(result.license.keys), drift)
+    if not drift:
+        return [], newer
+    return [Evidence(
+        "license-drift", model.subject,
+        f"{head}, whose license is {_describe(result.license.expression, result.license.keys)} "
+        f"(effective {_describe(result.effective.expression, result.effective.keys)}); "
+        f"{name} pins {(entry.revision or '')[:12]} under {was}",
+        (_card_origin(latest),))], newer
+
+
+def _card_origin_missing(entry: LockEntry) -> Origin:
+    return Origin(SourceKind.CACHE, entry.subject, entry.requested)
+
+
+def verify(report: AuditReport, lock: Lockfile, pairs: Sequence[tuple[LockEntry, Snapshot | AuditError]],
+           newer: Sequence[tuple[LockEntry, Snapshot | AuditError, ModelResult | AuditError]],
+           policy: Policy, today: _dt.date | None = None) -> AuditReport:
+    """The report with a finding for every locked model whose files or license changed (see the module
+    docstring). `newer` holds, for each locked branch that moved in the cache (newer_cached), the newer
+    snapshot and its audit result, which the caller computed."""
     name = os.path.basename(lock.path)
-    resolver = None
-    newer: list[NewerRevision] = []
-    added = []
-    for entry, snap in loaded:
+    moved = {id(entry): (latest, result) for entry, latest, result in newer}
+    newer_revisions: list[NewerRevision] = []
+    added: list[Finding] = []
+    for entry, snap in pairs:
         if not isinstance(snap, Snapshot):
             continue
         model = next((m for m in report.models if m.subject == snap.subject and m.origin == snap.origin), None)
         if model is None:
             continue
-        evidence: list[Evidence] = []
-        files, lfs = file_hashes(snap)
-        changed = False
-        for path, locked in sorted(entry.files.items()):
-            now = files.get(path)
-            where = (snap.origin.at(file=path),)
-            if now == locked:
-                continue
-            changed = True
-            if now is None and entry.source in _HUB_SOURCES:
-                evidence.append(Evidence("provenance-integrity", model.subject,
-                                         f"{path} is locked in {name} but not in the HF cache at "
-                                         f"{(entry.revision or '')[:12]}: it cannot be verified", where, unknown=True))
-            elif now is None:
-                evidence.append(Evidence("provenance-integrity", model.subject,
-                                         f"{path} was removed since {name} was written", where))
-            else:
-                evidence.append(Evidence("provenance-integrity", model.subject,
-                                         f"{path} does not match {name} (sha256 {now[:12]}, locked {locked[:12]})", where))
-        for path in sorted(set(files) - set(entry.files)):
-            changed = True
-            evidence.append(Evidence("provenance-integrity", model.subject,
-                                     f"{path} is new since {name} was written", (snap.origin.at(file=path),)))
-        for path, locked in sorted(entry.lfs.items()):
-            if lfs.get(path) not in (None, locked):
-                changed = True
-                evidence.append(Evidence("provenance-integrity", model.subject,
-                                         f"{path} is listed with sha256 {lfs[path][:12]}, {name} locked {locked[:12]}",
-                                         (snap.origin.at(file=path),)))
+        evidence = _file_evidence(entry, snap, model.subject, name)
         own = entry.license.get("keys") or []
         eff = entry.effective.get("keys") or []
-        was = _describe(entry.license.get("expression"), own)
         if _license_changed(model, own, eff):
-            why = "its files changed" if changed else "its files did not change: mlaudit now reads its license differently"
+            why = "its files changed" if evidence else "its files did not change: mlaudit now reads its license differently"
             evidence.append(Evidence(
                 "license-drift", model.subject,
                 f"the license is now {_describe(model.license.expression, model.license.keys)} "
-                f"(effective {_describe(model.effective.expression, model.effective.keys)}); {name} recorded {was} ({why})",
+                f"(effective {_describe(model.effective.expression, model.effective.keys)}); {name} recorded "
+                f"{_describe(entry.license.get('expression'), own)} ({why})",
                 (_card_origin(snap),)))
-
-        # a newer commit of the locked branch or tag in the local cache: its license must not have changed
-        if entry.source in _HUB_SOURCES and entry.requested and not _HEX40.match(entry.requested):
-            try:
-                latest = read_cached(entry.subject, entry.requested, options.cache_dir)
-            except AuditError:
-                latest = None
-            if latest is not None and latest.revision != entry.revision:
-                resolver = resolver or make_resolver(options)
-                head = f"{entry.requested} now points to {(latest.revision or '')[:12]}"
-                try:
-                    result, _, _ = audit_snapshot(latest, read_card(latest), policy, resolver, options)
-                except AuditError as exc:
-                    evidence.append(Evidence("license-drift", model.subject,
-                                             f"{head}, which cannot be read ({exc.message}): its license is unknown",
-                                             (latest.origin,), unknown=True))
-                    result = None
-                if result is not None:
-                    drift = _license_changed(result, own, eff)
-                    newer.append(NewerRevision(model.subject, entry.requested, entry.revision, latest.revision,
-                                               tuple(result.license.keys), drift))
-                    if drift:
-                        evidence.append(Evidence(
-                            "license-drift", model.subject,
-                            f"{head}, whose license is {_describe(result.license.expression, result.license.keys)} "
-                            f"(effective {_describe(result.effective.expression, result.effective.keys)}); "
-                            f"{name} pins {(entry.revision or '')[:12]} under {was}",
-                            (_card_origin(latest),)))
+        if id(entry) in moved:
+            more, revision = _newer_evidence(entry, model, *moved[id(entry)], name)
+            evidence += more
+            if revision is not None:
+                newer_revisions.append(revision)
         added += grade_evidence(policy, model.subject, evidence, facts=model.license, effective=model.effective,
-                                today=options.today)
-    summary = LockSummary(lock.path, len(lock.entries), tuple(newer))
+                                today=today)
+    summary = LockSummary(lock.path, len(lock.entries), tuple(newer_revisions))
     return with_findings(report, report.findings + tuple(added), policy, lock=summary)

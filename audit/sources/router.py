@@ -1,0 +1,156 @@
+"""The one router: every input a user can name -> the source that reads it -> snapshots.
+
+Inputs: a snapshot directory, a lone card file, a directory holding snapshot directories (local), a Hub repo
+id `org/name[@revision]` or Hub URL (`https://huggingface.co/org/name[/tree/<rev>]`), and the whole local HF
+cache. A path that exists is always a path; otherwise an input that parses as a repo id or Hub URL is a repo
+(read from the Hub, or offline from --models-dir and the HF cache); anything else is a path, which then
+fails as a missing path, naming it.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from enum import Enum
+from typing import TYPE_CHECKING, Protocol
+
+from audit.errors import AuditError, InputUnreadable, UsageError
+from audit.model import Snapshot
+from audit.sources.base import Source
+from audit.sources.ids import looks_like_repo_id, parse_repo_spec
+
+if TYPE_CHECKING:
+    from audit.sources.hub import HubClient
+
+Loaded = tuple[str, "Snapshot | AuditError"]  # (the input as the user named it, what was read or why not)
+
+
+class Progress(Protocol):
+    """Told how many inputs a run reads, then each input once it has been read (a progress bar)."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, spec: str) -> None: ...
+
+
+class InputKind(str, Enum):
+    PATH = "path"  # a local directory or card file
+    REPO = "repo"  # a Hub repo id or URL
+
+
+def classify(spec: str) -> InputKind:
+    """Which kind of input the user named (see the module docstring)."""
+    return InputKind.REPO if looks_like_repo_id(spec) else InputKind.PATH
+
+
+class LocalSource:
+    """A snapshot directory, a card file, or a directory of snapshot directories."""
+
+    def read(self, spec: str) -> list[Snapshot | AuditError]:
+        from audit.sources.local import read_local
+
+        return read_local(os.path.expanduser(spec))
+
+
+class HubSource:
+    """A repo on the Hub, pinned to the commit its revision resolves to."""
+
+    def __init__(self, client: Callable[[], HubClient]):
+        self._client = client
+
+    def read(self, spec: str) -> list[Snapshot | AuditError]:
+        return [self._client().snapshot(spec)]
+
+
+class OfflineRepoSource:
+    """A Hub repo id read without the Hub: from a --models-dir directory (org--name or org/name), else from the
+    HF cache at the revision asked for (default: main)."""
+
+    def __init__(self, models_dirs: tuple[str, ...], cache_dir: str | None):
+        self.models_dirs = models_dirs
+        self.cache_dir = cache_dir
+
+    def read(self, spec: str) -> list[Snapshot | AuditError]:
+        from audit.sources.cache import cache_dir, read_cached
+
+        try:
+            repo_id, revision = parse_repo_spec(spec)
+        except UsageError as exc:
+            raise InputUnreadable(spec, exc.message) from None
+        found = self._from_models_dirs(repo_id)
+        if found is not None:
+            return [found]
+        snap = read_cached(repo_id, revision, self.cache_dir)
+        if snap is not None:
+            return [snap]
+        where = f" at revision {revision!r}" if revision else ""
+        dirs = " nor in --models-dir" if self.models_dirs else ""
+        rev = f" --revision {revision}" if revision else ""
+        raise InputUnreadable(
+            spec,
+            f"is not in the HF cache ({cache_dir(self.cache_dir)}){where}{dirs}, and --offline (or HF_HUB_OFFLINE) "
+            f"forbids the Hub: run once online, or download it with `hf download {repo_id}{rev}`",
+        )
+
+    def _from_models_dirs(self, repo_id: str) -> Snapshot | None:
+        if not self.models_dirs:
+            return None
+        from audit.lineage import index_models_dirs
+        from audit.sources.local import read_snapshot_dir
+
+        index = index_models_dirs(self.models_dirs)
+        path = index.get(repo_id.lower()) or index.get(repo_id.lower().replace("/", "--"))
+        return read_snapshot_dir(path, subject=repo_id) if path is not None else None
+
+
+class CacheSource:
+    """Every model repo in the local HF cache (`--hf-cache`)."""
+
+    def __init__(self, cache_dir: str | None):
+        self.cache_dir = cache_dir
+
+    def read_all(self) -> list[Snapshot | AuditError]:
+        from audit.sources.cache import cache_dir, iter_cache
+
+        cached: list[Snapshot | AuditError] = list(iter_cache(self.cache_dir))
+        if not cached:
+            raise InputUnreadable(cache_dir(self.cache_dir), "the HF cache holds no model repos to audit")
+        return cached
+
+
+class Router:
+    """Routes each input to its source. `hub` gives the Hub client, or is None when the Hub may not be used
+    (offline): repo ids are then read from --models-dir and the HF cache."""
+
+    def __init__(self, *, models_dirs: tuple[str, ...] = (), cache_dir: str | None = None,
+                 hub: Callable[[], HubClient] | None = None):
+        self.local: Source = LocalSource()
+        self.repo: Source = HubSource(hub) if hub is not None else OfflineRepoSource(models_dirs, cache_dir)
+        self.cache = CacheSource(cache_dir)
+
+    def source_for(self, spec: str) -> Source:
+        return self.repo if classify(spec) is InputKind.REPO else self.local
+
+    def read(self, spec: str) -> list[Snapshot | AuditError]:
+        """The snapshots one input names; an input that cannot be read gives its error, in place."""
+        try:
+            return self.source_for(spec).read(spec)
+        except AuditError as exc:
+            return [exc]
+
+    def read_all(self, specs: Iterable[str], *, hf_cache: bool = False,
+                 progress: Progress | None = None) -> list[Loaded]:
+        """Every input, in order, each snapshot paired with the input that named it."""
+        specs = list(specs)
+        if progress is not None:
+            progress.start(len(specs))
+        out: list[Loaded] = []
+        if hf_cache:
+            try:
+                out.extend(("--hf-cache", item) for item in self.cache.read_all())
+            except AuditError as exc:
+                out.append(("--hf-cache", exc))
+        for spec in specs:
+            out.extend((spec, item) for item in self.read(spec))
+            if progress is not None:
+                progress.advance(spec)
+        return out
