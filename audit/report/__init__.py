@@ -19,3 +19,7 @@ FORMATS = {
 
 def renderer(fmt: str) -> Callable:
     return importlib.import_module(f"audit.report.{FORMATS[fmt]}").render
+
+
+def render(report, fmt: str = "text", options=None):  # replaced by the Renderer registry (report branch)
+    return renderer(fmt)(report)
