@@ -35,6 +35,7 @@ from audit.model import (
     RuleInfo,
     ScanInfo,
     Severity,
+    Skipped,
     Snapshot,
     SourceKind,
 )
@@ -152,11 +153,12 @@ class _Run:
     def read(self, specs: Iterable[str], progress: Progress | None = None) -> list[Loaded]:
         return self.router.read_all(specs, hf_cache=self.options.hf_cache, progress=progress)
 
-    def audit(self, items: Sequence[Snapshot | AuditError], policy: Policy) -> AuditReport:
-        """Snapshots (or the errors that replaced them) -> the report."""
+    def audit(self, items: Sequence[Snapshot | AuditError | Skipped], policy: Policy) -> AuditReport:
+        """Snapshots (or the errors that replaced them, or what was skipped) -> the report."""
         from audit.lineage import resolve_many
 
         errors = [InputError(e.input, e.message) for e in items if isinstance(e, AuditError)]
+        skipped = tuple(s for s in items if isinstance(s, Skipped))
         read: list[tuple[Snapshot, ModelCard | None, LicenseFacts]] = []
         for snap in (s for s in items if isinstance(s, Snapshot)):
             try:
@@ -191,6 +193,7 @@ class _Run:
             errors=tuple(errors),
             passed=not errors and all(m.passed for m in models),
             rules=rule_infos(policy),
+            skipped=skipped,
         )
 
     def audit_one(self, snapshot: Snapshot, policy: Policy) -> ModelResult | AuditError:
@@ -219,7 +222,7 @@ class _Run:
         effective = effective_license(subject, facts, lineage)
         datasets = resolve_datasets(card, self.resolver)
         provenance = provenance_facts(snapshot, card)
-        evidence = license_evidence(subject, card, facts, snapshot)
+        evidence = license_evidence(subject, card, facts, snapshot) + unread_evidence(subject, snapshot)
         evidence += lineage_evidence(subject, card, facts, lineage, effective)
         evidence += dataset_evidence(subject, datasets)
         evidence += provenance_evidence(subject, provenance, policy.settings)
@@ -256,6 +259,13 @@ def read_card(snapshot: Snapshot) -> ModelCard | None:
                 where = os.path.join(snapshot.origin.locator, snapshot.card_path or "")
             raise InputUnreadable(f"{where}:{p.origin.line or 1}", p.message)
     return card
+
+
+def unread_evidence(subject: str, snapshot: Snapshot) -> list[Evidence]:
+    """A file the audit wanted (a license, a notice, a config) and could not read may hold the terms that
+    govern the model: the license is undecided until someone reads it (check `file-unreadable`)."""
+    return [Evidence("file-unreadable", subject, f"not read, so its terms are unknown: {p.message}", (p.origin,),
+                     unknown=True) for p in snapshot.unread]
 
 
 def _key_origins(facts: LicenseFacts, lineage: Lineage) -> dict[str, tuple[Origin, ...]]:

@@ -7,6 +7,11 @@ across levels. Two configurations in one directory are an error rather than a si
 Relative paths in a configuration are relative to the file's directory, so a run from a subdirectory
 means the same as a run from the project root. Command-line options override the file (the CLI does that);
 a bad file is a UsageError naming file and line (exit code 2).
+
+A configuration is as strict as a policy: unknown keys, wrong types, YAML anchors and aliases are refused,
+and the files it makes mlaudit write (`output`, `outputs`, `lockfile`) must lie inside the project (the git
+root holding the file, else the file's directory): a repository's configuration cannot write outside it.
+The command line can.
 """
 from __future__ import annotations
 
@@ -22,6 +27,9 @@ YAML_NAMES = (".mlaudit.yaml", ".mlaudit.yml")
 PYPROJECT = "pyproject.toml"
 MAX_CONFIG_BYTES = 1024 * 1024
 SEVERITIES = ("error", "warning", "note")
+
+# keys whose paths mlaudit writes to: confined to the project
+WRITTEN = ("output", "outputs", "lockfile")
 
 # key -> kind of value. Keys may also be written with '-' (fail-on), as pyproject.toml tables often are.
 KEYS = {
@@ -83,12 +91,21 @@ def discover(start: str | None = None) -> Config | None:
 
 
 def _has_tool_table(path: str) -> bool:
+    """Does this pyproject.toml configure mlaudit, in any TOML spelling ([tool.mlaudit], dotted keys, an inline
+    table)? A file that mentions mlaudit but is not valid TOML counts: loading it then reports the error."""
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             text = fh.read(MAX_CONFIG_BYTES)
     except OSError:
         return False
-    return re.search(r"^\s*\[\s*tool\s*\.\s*mlaudit\s*[\].]|^\s*tool\s*\.\s*mlaudit\s*[.=]", text, re.MULTILINE) is not None
+    if "mlaudit" not in text:
+        return False
+    try:
+        data = _toml_loads(text)
+    except ValueError:
+        return True
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "mlaudit" in tool
 
 
 # --- loading -------------------------------------------------------------------------------------------
@@ -107,19 +124,66 @@ def load_config(path: str) -> Config:
     else:
         raw, lines = _parse_yaml(text, path)
     base = os.path.dirname(os.path.abspath(path))
+    root = project_root(base)
     values = {}
     for key, value in raw.items():
         name = key.replace("-", "_") if isinstance(key, str) else key
         where = f"{path}:{lines.get(key, 1)}"
         if name not in KEYS:
-            raise UsageError(where, f"unknown key '{key}' (one of: {', '.join(sorted(KEYS))})")
+            raise UsageError(where, f"unknown key '{key}'{_did_you_mean(str(name))} (one of: {', '.join(sorted(KEYS))})")
+        if name in values:
+            raise UsageError(where, f"key '{key}' is given twice (as '{name}' and a spelling of it)")
         values[name] = _check(name, KEYS[name], value, base, where)
+        if name in WRITTEN:
+            _confine(name, values[name], root, where)
     return Config(path, values)
+
+
+def project_root(start: str) -> str:
+    """The git root holding `start`, else `start` itself."""
+    here = os.path.abspath(start)
+    while True:
+        if os.path.exists(os.path.join(here, ".git")):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return os.path.abspath(start)
+        here = parent
+
+
+def _confine(name: str, value: Any, root: str, where: str) -> None:
+    targets = value.values() if isinstance(value, Mapping) else [value]
+    real_root = os.path.realpath(root)
+    for target in targets:
+        real = os.path.realpath(target)
+        if os.path.commonpath([real, real_root]) != real_root:
+            raise UsageError(where, f"'{name}' writes to {target}, outside the project ({root}): a configuration "
+                                    f"file may only write inside its project (give the path on the command line)")
+
+
+def _did_you_mean(name: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, KEYS, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _refuse_anchors(text: str, path: str) -> None:
+    import yaml
+
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise UsageError(f"{path}:{event.start_mark.line + 1}",
+                                 "YAML anchors and aliases are not allowed in a configuration")
+    except yaml.YAMLError:
+        return  # compose below reports it with its line
 
 
 def _parse_yaml(text: str, path: str) -> tuple[dict, dict]:
     import yaml
 
+    _refuse_anchors(text, path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -146,15 +210,19 @@ def _parse_yaml(text: str, path: str) -> tuple[dict, dict]:
     return raw, lines
 
 
-def _parse_toml(text: str, path: str) -> tuple[dict, dict]:
+def _toml_loads(text: str) -> dict[str, Any]:
+    """tomllib.loads; its TOMLDecodeError is a ValueError."""
     try:
-        import tomllib  # type: ignore[import-not-found]
+        import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
+    return tomllib.loads(text)
 
+
+def _parse_toml(text: str, path: str) -> tuple[dict, dict]:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = _toml_loads(text)
+    except ValueError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column \d+\)", msg)
         line = getattr(exc, "lineno", None) or (int(m.group(1)) if m else None)
@@ -185,6 +253,10 @@ def _toml_key_line(text: str, key: str, header: int) -> int:
     sub = re.compile(rf"^\s*\[\s*tool\s*\.\s*mlaudit\s*\.\s*[\"']?{re.escape(key)}[\"']?\s*\]")
     for i, line in enumerate(lines, 1):
         if sub.match(line):
+            return i
+    dotted = re.compile(rf"^\s*(?:tool\s*\.\s*)?mlaudit\s*\.\s*[\"']?{re.escape(key)}[\"']?\s*[=.]")
+    for i, line in enumerate(lines, 1):
+        if dotted.match(line):
             return i
     assign = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*[=.]")
     for i in range(header, len(lines)):

@@ -134,6 +134,7 @@ class Snapshot:
     texts: Mapping[str, str] = field(default_factory=dict)  # repo path -> text (card, license-like, config)
     card_path: str | None = None  # repo path of the model card inside `texts`, if any
     info: Mapping[str, Any] = field(default_factory=dict)  # Hub metadata (author, gated, tags, cardData, ...)
+    unread: tuple[Problem, ...] = ()  # files the audit wanted to read but could not (too big, a FIFO, a link out)
 
     @property
     def revision(self) -> str | None:
@@ -336,6 +337,18 @@ class Obligation:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """Something a run chose not to read (a VCS or virtualenv directory inside a container of models), and why.
+    Reported, so nothing is left out silently."""
+
+    input: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"input": self.input, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class InputError:
     input: str
     message: str
@@ -444,5 +457,6 @@ class AuditReport:
     baseline: BaselineSummary | None = None  # set when a baseline was applied
     lock: LockSummary | None = None  # set by a --locked run
     generated_at: str | None = None  # ISO 8601 UTC; None: the renderer uses SOURCE_DATE_EPOCH or now
+    skipped: tuple[Skipped, ...] = ()  # what the run chose not to read, and why
 
     schema = "mlaudit.report/1"

@@ -167,3 +167,62 @@ def test_default_lockfile_sits_beside_the_configuration(project, hf_home):
     res = CliRunner().invoke(main, ["check", "--locked"], catch_exceptions=False, env={})
     assert res.exit_code == 0, res.stderr
     assert "PASSED: 1 model(s)" in res.stdout
+
+
+@pytest.mark.parametrize("text", [
+    'tool.mlaudit.fail_on = "note"\n',
+    '[tool]\nmlaudit.fail_on = "note"\n',
+    '[tool]\nmlaudit = {fail_on = "note"}\n',
+    '[tool.mlaudit]\nfail_on = "note"\n',
+])
+def test_every_toml_spelling_of_the_table_is_read(project, text):
+    # a dotted key before any table header belongs to the root table
+    (project / "pyproject.toml").write_text(text + '\n[project]\nname = "x"\n' if text.startswith("tool.") else
+                                            '[project]\nname = "x"\n' + text)
+    cfg = discover()
+    assert cfg is not None and cfg.get("fail_on") == "note"
+
+
+def test_dotted_key_errors_name_their_line(project):
+    (project / "pyproject.toml").write_text('# settings\n\ntool.mlaudit.offline = "yes"\n[project]\nname = "x"\n')
+    with pytest.raises(UsageError) as err:
+        discover()
+    assert err.value.input == f"{project / 'pyproject.toml'}:3" and "true or false" in err.value.message
+
+
+def test_yaml_anchors_and_aliases_are_refused(project):
+    (project / ".mlaudit.yaml").write_text("exclude: &x [a]\nmodels_dirs: *x\n")
+    with pytest.raises(UsageError, match="anchors and aliases") as err:
+        discover()
+    assert err.value.input.endswith(".mlaudit.yaml:1")
+
+
+def test_a_misspelt_key_suggests_the_right_one(project):
+    (project / ".mlaudit.yaml").write_text("polcy: p.yaml\n")
+    with pytest.raises(UsageError, match="did you mean 'policy'"):
+        discover()
+
+
+def test_the_same_key_in_two_spellings_is_refused(project):
+    (project / ".mlaudit.yaml").write_text("fail_on: note\nfail-on: error\n")
+    with pytest.raises(UsageError, match="given twice"):
+        discover()
+
+
+@pytest.mark.parametrize("text", [
+    "output: ../../outside.json\n",
+    "outputs: {sarif: /tmp/elsewhere/m.sarif}\n",
+    "lockfile: ../../../mlaudit.lock\n",
+])
+def test_a_configuration_cannot_write_outside_its_project(project, text):
+    (project / ".mlaudit.yaml").write_text(text)
+    with pytest.raises(UsageError, match="outside the project"):
+        discover()
+
+
+def test_the_command_line_may_write_anywhere(project, tmp_path_factory):
+    (project / ".mlaudit.yaml").write_text("output: reports/out.json\nformat: json\n")
+    out = tmp_path_factory.mktemp("elsewhere") / "r.json"
+    res = run("check", NC_MODEL, "--policy", RESEARCH, "-o", str(out))
+    assert res.exit_code == 0 and json.loads(out.read_text())["passed"] is True
+    assert not (project / "reports" / "out.json").exists()

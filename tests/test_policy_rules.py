@@ -67,6 +67,8 @@ EXAMPLES: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {
     "no-training-other-models": (("m", {"README.md": card("license: llama3")}), ("m", OK)),
     "not-permissive": (("m", {"README.md": card("license: cc-by-nc-4.0")}), ("m", OK)),
     "no-distribution": (("m", {"README.md": card("license: other\nlicense_name: microsoft-research-license")}), ("m", OK)),
+    # a LICENSE over the 1 MiB text cap is not read: its terms are unknown
+    "file-unreadable": (("m", {"README.md": card("license: mit"), "LICENSE": "terms " * 180_000}), ("m", OK)),
 }
 # Checks whose examples need more than a snapshot directory; tested where the facts are made.
 ELSEWHERE = {

@@ -38,6 +38,8 @@ CHECKS = {
     "provenance-unsafe-format": "The repo ships pickle-based weights (.bin/.pt/.ckpt/.pkl) that run code when loaded.",
     "provenance-remote-code": "The repo ships custom code that trust_remote_code would run.",
     "provenance-integrity": "A file does not match the hash the Hub, the cache or mlaudit.lock recorded.",
+    "file-unreadable": "A license-like file of the model (LICENSE, NOTICE, USE_POLICY ...) could not be read: too big, not "
+    "a regular file, unreadable, or a link leaving the snapshot. Its terms are unknown, so the audit fails closed.",
     "provenance-author": "The model's author or organization is not on the policy's allow-list.",
     "provenance-gated": "The model is gated: its terms must be accepted on the Hub.",
     "license-drift": "The license differs from the one mlaudit.lock recorded: the locked files changed, or the "

@@ -86,6 +86,8 @@ def _optional(report: AuditReport) -> dict[str, Any]:
         out["lock"] = lock
     if report.generated_at is not None:
         out["generated_at"] = report.generated_at
+    if report.skipped:
+        out["skipped"] = [s.to_dict() for s in report.skipped]
     return out
 
 

@@ -6,24 +6,27 @@ those eagerly (bounded in size) and only list the rest.
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from typing import TYPE_CHECKING, Protocol
 
 from audit.errors import InputUnreadable
 
 if TYPE_CHECKING:
     from audit.errors import AuditError
-    from audit.model import Snapshot
+    from audit.model import Skipped, Snapshot
 
 
 
 class Source(Protocol):
     """Reads one kind of input (see audit.sources.router, the one place that picks a source for an input)."""
 
-    def read(self, spec: str) -> list[Snapshot | AuditError]:
+    def read(self, spec: str) -> list[Snapshot | AuditError | Skipped]:
         """The snapshots `spec` names; a child that cannot be read is returned in place as its error, so one
-        bad model does not hide the others. An input that cannot be read at all raises an AuditError."""
+        bad model does not hide the others, and a part the source chose not to read as Skipped with the
+        reason. An input that cannot be read at all raises an AuditError."""
         ...
 
 
@@ -83,17 +86,56 @@ def decode_text(data: bytes, input: str) -> str:
         return data.decode("latin-1")
 
 
-def read_text_file(path: str, *, limit: int, input: str | None = None) -> str:
-    """Read a local text file with a size cap; every failure is an InputUnreadable naming the file."""
+def _kind_of(mode: int) -> str | None:
+    """What a non-regular file is, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory, not a file"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe), not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a regular file"
+    return "not a regular file"
+
+
+def _loops(path: str) -> bool:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
+def read_text_file(path: str, *, limit: int, input: str | None = None, within: str | None = None) -> str:
+    """Read a local text file with a size cap; every failure is an InputUnreadable naming the file.
+
+    Only regular files are read (a FIFO or a device would block or never end), opened without blocking and
+    read to at most `limit` + 1 bytes whatever the size said. With `within`, a file whose real path (after
+    every symbolic link) leaves that directory is refused: a snapshot cannot make mlaudit read outside it."""
     name = input or path
     try:
         if os.path.islink(path) and not os.path.exists(path):
-            raise InputUnreadable(name, "is a broken symbolic link")
+            raise InputUnreadable(name, "is a symbolic link loop" if _loops(path) else "is a broken symbolic link")
+        if within is not None:
+            real, root = os.path.realpath(path), os.path.realpath(within)
+            if os.path.commonpath([real, root]) != root:
+                raise InputUnreadable(name, f"is a link to {real}, outside {within}: not read")
+        kind = _kind_of(os.stat(path).st_mode)
+        if kind is not None:
+            raise InputUnreadable(name, f"is {kind}")
         size = os.path.getsize(path)
         if size > limit:
             raise InputUnreadable(name, f"is {size / 1048576:.1f} MiB, over the {limit // 1048576} MiB limit for a text file")
-        with open(path, "rb") as fh:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if _kind_of(os.fstat(fh.fileno()).st_mode) is not None:  # swapped for a FIFO since the stat
+                raise InputUnreadable(name, "is not a regular file")
             data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise InputUnreadable(name, f"grew over the {limit // 1048576} MiB limit for a text file while read")
     except InputUnreadable:
         raise
     except IsADirectoryError:
@@ -103,6 +145,8 @@ def read_text_file(path: str, *, limit: int, input: str | None = None) -> str:
     except PermissionError:
         raise InputUnreadable(name, "cannot be read (permission denied)") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputUnreadable(name, "is a symbolic link loop") from None
         raise InputUnreadable(name, f"cannot be read ({exc.strerror or exc})") from None
     return decode_text(data, name)
 

@@ -1,10 +1,18 @@
-"""Local input: a snapshot directory, a lone card file, or a directory holding many snapshot directories."""
+"""Local input: a snapshot directory, a lone card file, or a directory holding many snapshot directories.
+
+A directory is a snapshot when it holds a model card or a model config; a directory holding neither is a
+container, searched for snapshots at any depth (a LICENSE at a container's root does not make it a model);
+a directory with only license-like files and no snapshot below it is a model without a card. Nothing is left
+out silently: every directory the search does not enter is returned as Skipped with the reason, and every
+wanted file that cannot be read (too big, not a regular file, a link leaving the snapshot) is recorded in
+Snapshot.unread, which fails the audit closed.
+"""
 from __future__ import annotations
 
 import os
 
 from audit.errors import AuditError, InputUnreadable
-from audit.model import Origin, RepoFile, Snapshot
+from audit.model import Origin, Problem, RepoFile, Skipped, Snapshot, SourceKind
 from audit.sources.base import (
     CARD_NAMES,
     CONFIG_NAMES,
@@ -16,29 +24,35 @@ from audit.sources.base import (
     read_text_file,
 )
 
-_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".cache", ".venv", "venv"}
-_MAX_NESTING = 3  # how deep a directory of snapshot directories is searched
+# Directories never entered, with the reason reported for each one met inside a container.
+_VCS_DIRS = {".git": "version-control metadata", ".hg": "version-control metadata",
+             ".svn": "version-control metadata", "__pycache__": "Python byte-code cache",
+             "node_modules": "JavaScript dependencies"}
+_MAX_DEPTH = 32  # a container nested deeper than this is a loop or an attack, not a model collection
+_MAX_DIRS = 100_000  # directories a container search visits at most
+
+Found = Snapshot | AuditError | Skipped
 
 
-def _is_snapshot_dir(path: str) -> bool:
-    try:
-        # files only: a folder called "other-license-model" is not a license file
-        names = [e.name for e in os.scandir(path) if not e.is_dir()]
-    except OSError:
-        return False
-    return any(n in CARD_NAMES or n in CONFIG_NAMES or is_license_like(n) for n in names)
+def _names(path: str) -> list[str]:
+    # files only: a folder called "other-license-model" is not a license file
+    return [e.name for e in os.scandir(path) if not e.is_dir()]
+
+
+def _has_card_or_config(names: list[str]) -> bool:
+    return any(n in CARD_NAMES or n in CONFIG_NAMES for n in names)
 
 
 def _list_files(root: str) -> list[RepoFile]:
     files: list[RepoFile] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        dirnames[:] = sorted(d for d in dirnames if d not in _VCS_DIRS)
         rel_dir = os.path.relpath(dirpath, root)
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
             rel = name if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{name}"
             try:
-                size = os.path.getsize(full)
+                size: int | None = os.path.getsize(full)
             except OSError:
                 size = None  # a broken symlink: listed, with no size; reading it is what fails
             files.append(RepoFile(rel, size, full))
@@ -48,35 +62,27 @@ def _list_files(root: str) -> list[RepoFile]:
 
 
 def read_snapshot_dir(path: str, subject: str | None = None) -> Snapshot:
-    """One snapshot directory -> Snapshot. The card and license-like files are read eagerly."""
+    """One snapshot directory -> Snapshot. The card and license-like files are read eagerly, never outside the
+    directory. README.md is the card; an unreadable card stops this model, any other unreadable wanted file is
+    recorded in `unread`."""
+    origin = Origin(SourceKind.LOCAL, path)
     files = _list_files(path)
     texts: dict[str, str] = {}
-    card_path = None
-    skipped: list[str] = []
+    card_path = next((n for n in CARD_NAMES if any(f.path == n for f in files)), None)
+    unread: list[Problem] = []
     for f in files:
-        if not is_wanted_text(f.path):
+        if not is_wanted_text(f.path) or (f.path in CARD_NAMES and f.path != card_path):
             continue
-        is_card = "/" not in f.path and f.path in CARD_NAMES
-        if is_card and card_path is not None:
-            continue
-        limit = MAX_CARD_BYTES if is_card else MAX_TEXT_BYTES
+        is_card = f.path == card_path
         where = os.path.join(path, f.path)
-        if is_card:
-            texts[f.path] = read_text_file(where, limit=limit)  # an unreadable card stops this model
-            card_path = f.path
-        else:
-            try:
-                texts[f.path] = read_text_file(where, limit=limit)
-            except InputUnreadable as exc:
-                skipped.append(f"{f.path}: {exc.message}")
-    return Snapshot(
-        subject=subject or path,
-        origin=Origin("local", path),
-        files=tuple(files),
-        texts=texts,
-        card_path=card_path,
-        info={"skipped": skipped} if skipped else {},
-    )
+        try:
+            texts[f.path] = read_text_file(where, limit=MAX_CARD_BYTES if is_card else MAX_TEXT_BYTES, within=path)
+        except InputUnreadable as exc:
+            if is_card:
+                raise
+            unread.append(Problem("file-unreadable", f"{f.path} {exc.message}", origin.at(file=f.path)))
+    return Snapshot(subject=subject or path, origin=origin, files=tuple(files), texts=texts, card_path=card_path,
+                    unread=tuple(unread))
 
 
 def read_card_file(path: str) -> Snapshot:
@@ -84,33 +90,73 @@ def read_card_file(path: str) -> Snapshot:
     text = read_text_file(path, limit=MAX_CARD_BYTES)
     return Snapshot(
         subject=path,
-        origin=Origin("card", path),
+        origin=Origin(SourceKind.CARD, path),
         files=(RepoFile(name, len(text.encode("utf-8")), path),),
         texts={name: text},
         card_path=name,
     )
 
 
-def _find_snapshot_dirs(path: str, depth: int = 0) -> list[str]:
-    out: list[str] = []
+class _Search:
+    """The snapshot directories below a container, and what the search did not enter."""
+
+    def __init__(self) -> None:
+        self.found: list[Found] = []
+        self.visited = 0
+
+    def walk(self, path: str, depth: int) -> bool:
+        """Search `path`; True when a snapshot was found at or below it."""
+        self.visited += 1
+        if depth > _MAX_DEPTH or self.visited > _MAX_DIRS:
+            self.found.append(Skipped(path, f"not searched: deeper than {_MAX_DEPTH} levels or past "
+                                            f"{_MAX_DIRS} directories"))
+            return False
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+            names = [e.name for e in entries if not e.is_dir()]
+        except OSError as exc:
+            self.found.append(InputUnreadable(path, f"cannot be listed ({exc.strerror or exc}): models in it would be missed"))
+            return False
+        if depth > 0 and _has_card_or_config(names):
+            self.found.append(_read(path))
+            return True
+        before = len(self.found)
+        any_below = False
+        for e in entries:
+            if not e.is_dir():
+                continue
+            reason = self._skip_reason(e)
+            if reason:
+                self.found.append(Skipped(e.path, reason))
+                continue
+            any_below = self.walk(e.path, depth + 1) or any_below
+        if depth > 0 and not any_below and any(is_license_like(n) for n in names):
+            del self.found[before:]  # a model without a card: its own sub-folders are its files
+            self.found.append(_read(path))
+            return True
+        return any_below
+
+    @staticmethod
+    def _skip_reason(entry: os.DirEntry[str]) -> str | None:
+        if entry.name in _VCS_DIRS:
+            return f"not searched: {_VCS_DIRS[entry.name]}"
+        if entry.is_symlink():
+            return "not searched: a symbolic link to a directory (it may point outside, or loop)"
+        if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+            return "not searched: a Python virtual environment (pyvenv.cfg)"
+        return None
+
+
+def _read(path: str) -> Snapshot | AuditError:
     try:
-        entries = sorted(os.scandir(path), key=lambda e: e.name)
-    except OSError:
-        return out
-    for e in entries:
-        if e.name in _SKIP_DIRS or e.name.startswith("."):
-            continue
-        if e.is_dir():
-            if _is_snapshot_dir(e.path):
-                out.append(e.path)
-            elif depth + 1 < _MAX_NESTING:
-                out.extend(_find_snapshot_dirs(e.path, depth + 1))
-    return out
+        return read_snapshot_dir(path)
+    except AuditError as exc:
+        return exc
 
 
-def read_local(path: str) -> list[Snapshot | AuditError]:
-    """A path -> its snapshots. Problems with a child snapshot are returned in place, not raised,
-    so one bad model does not hide the others; a path that cannot be read at all raises."""
+def read_local(path: str) -> list[Found]:
+    """A path -> its snapshots. Problems with a child snapshot are returned in place, not raised, so one bad
+    model does not hide the others; a path that cannot be read at all raises."""
     if os.path.islink(path) and not os.path.exists(path):
         raise InputUnreadable(path, "is a broken symbolic link")
     if not os.path.exists(path):
@@ -119,15 +165,19 @@ def read_local(path: str) -> list[Snapshot | AuditError]:
         return [read_card_file(path)]
     if not os.path.isdir(path):
         raise InputUnreadable(path, "is neither a file nor a directory")
-    if _is_snapshot_dir(path):
+    try:
+        names = _names(path)
+    except OSError as exc:
+        raise InputUnreadable(path, f"cannot be listed ({exc.strerror or exc})") from None
+    if _has_card_or_config(names):
         return [read_snapshot_dir(path)]
-    children = _find_snapshot_dirs(path)
-    if not children:
+    search = _Search()
+    found_any = search.walk(path, 0)
+    if not found_any:
+        if any(is_license_like(n) for n in names):
+            return [read_snapshot_dir(path)]  # license files and nothing else: a model without a card
+        errors = [f for f in search.found if isinstance(f, AuditError)]
+        if errors:
+            return list(search.found)
         raise InputUnreadable(path, "holds no model card (README.md) and no snapshot directories")
-    out: list[Snapshot | AuditError] = []
-    for child in children:
-        try:
-            out.append(read_snapshot_dir(child))
-        except AuditError as exc:
-            out.append(exc)
-    return out
+    return search.found

@@ -14,14 +14,14 @@ from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 from audit.errors import AuditError, InputUnreadable, UsageError
-from audit.model import Snapshot
+from audit.model import Skipped, Snapshot
 from audit.sources.base import Source
 from audit.sources.ids import looks_like_repo_id, parse_repo_spec
 
 if TYPE_CHECKING:
     from audit.sources.hub import HubClient
 
-Loaded = tuple[str, "Snapshot | AuditError"]  # (the input as the user named it, what was read or why not)
+Loaded = tuple[str, "Snapshot | AuditError | Skipped"]  # (the input as named, what was read, or why not)
 
 
 class Progress(Protocol):
@@ -45,7 +45,7 @@ def classify(spec: str) -> InputKind:
 class LocalSource:
     """A snapshot directory, a card file, or a directory of snapshot directories."""
 
-    def read(self, spec: str) -> list[Snapshot | AuditError]:
+    def read(self, spec: str) -> list[Snapshot | AuditError | Skipped]:
         from audit.sources.local import read_local
 
         return read_local(os.path.expanduser(spec))
@@ -57,7 +57,7 @@ class HubSource:
     def __init__(self, client: Callable[[], HubClient]):
         self._client = client
 
-    def read(self, spec: str) -> list[Snapshot | AuditError]:
+    def read(self, spec: str) -> list[Snapshot | AuditError | Skipped]:
         return [self._client().snapshot(spec)]
 
 
@@ -69,7 +69,7 @@ class OfflineRepoSource:
         self.models_dirs = models_dirs
         self.cache_dir = cache_dir
 
-    def read(self, spec: str) -> list[Snapshot | AuditError]:
+    def read(self, spec: str) -> list[Snapshot | AuditError | Skipped]:
         from audit.sources.cache import cache_dir, read_cached
 
         try:
@@ -108,10 +108,10 @@ class CacheSource:
     def __init__(self, cache_dir: str | None):
         self.cache_dir = cache_dir
 
-    def read_all(self) -> list[Snapshot | AuditError]:
+    def read_all(self) -> list[Snapshot | AuditError | Skipped]:
         from audit.sources.cache import cache_dir, iter_cache
 
-        cached: list[Snapshot | AuditError] = list(iter_cache(self.cache_dir))
+        cached: list[Snapshot | AuditError | Skipped] = list(iter_cache(self.cache_dir))
         if not cached:
             raise InputUnreadable(cache_dir(self.cache_dir), "the HF cache holds no model repos to audit")
         return cached
@@ -130,7 +130,7 @@ class Router:
     def source_for(self, spec: str) -> Source:
         return self.repo if classify(spec) is InputKind.REPO else self.local
 
-    def read(self, spec: str) -> list[Snapshot | AuditError]:
+    def read(self, spec: str) -> list[Snapshot | AuditError | Skipped]:
         """The snapshots one input names; an input that cannot be read gives its error, in place."""
         try:
             return self.source_for(spec).read(spec)
