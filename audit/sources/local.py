@@ -34,9 +34,16 @@ _MAX_DIRS = 100_000  # directories a container search visits at most
 Found = Snapshot | AuditError | Skipped
 
 
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a symbolic link loop: not a directory; reading it as a file says what it is
+        return False
+
+
 def _names(path: str) -> list[str]:
     # files only: a folder called "other-license-model" is not a license file
-    return [e.name for e in os.scandir(path) if not e.is_dir()]
+    return [e.name for e in os.scandir(path) if not _is_dir(e)]
 
 
 def _has_card_or_config(names: list[str]) -> bool:
@@ -113,7 +120,7 @@ class _Search:
             return False
         try:
             entries = sorted(os.scandir(path), key=lambda e: e.name)
-            names = [e.name for e in entries if not e.is_dir()]
+            names = [e.name for e in entries if not _is_dir(e)]
         except OSError as exc:
             self.found.append(InputUnreadable(path, f"cannot be listed ({exc.strerror or exc}): models in it would be missed"))
             return False
@@ -123,7 +130,7 @@ class _Search:
         before = len(self.found)
         any_below = False
         for e in entries:
-            if not e.is_dir():
+            if not _is_dir(e):
                 continue
             reason = self._skip_reason(e)
             if reason:
