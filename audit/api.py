@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from audit import __version__
 from audit.card import parse_card
 from audit.checks import BLOCKING_PROBLEMS, license_evidence
-from audit.errors import AuditError, InputUnreadable
+from audit.errors import AuditError, InputUnreadable, UsageError
 from audit.licenses.normalize import license_facts
 from audit.model import (
     AuditReport,
@@ -349,6 +349,9 @@ def _audit_from_lock(lockfile: str, policy: Policy, options: Options, specs: Seq
     from audit.postprocess import lock as lockmod
 
     locked = lockmod.read_lock(lockfile)
+    if specs is None and not locked.entries:
+        raise UsageError(lockfile, "locks no model: a --locked run would pass without auditing anything "
+                                   "(write it with `mlaudit lock`)")
     missing: list[AuditError] = []
     entries = None
     if specs is not None:

@@ -29,10 +29,37 @@ def _fail(exc: Exception) -> NoReturn:
     raise exc
 
 
-def _write(text: str, output: str | None) -> None:
-    if output in (None, "-"):
+def _stdout_failed(exc: OSError) -> NoReturn:
+    """Standard output was closed (a pipe whose reader left) or is full: one line, exit code 2, and no
+    second complaint from the interpreter when it flushes stdout at exit."""
+    import errno
+
+    why = "no space left" if exc.errno == errno.ENOSPC else "closed" if isinstance(exc, BrokenPipeError) else (
+        exc.strerror or str(exc))
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    _err(f"standard output: cannot write the report ({why})")
+    sys.exit(EXIT_USAGE)
+
+
+def _echo(text: str) -> None:
+    try:
         click.echo(text, nl=False)
+        sys.stdout.flush()
+    except OSError as exc:
+        _stdout_failed(exc)
+
+
+def _write(text: str, output: str | None, protected: frozenset[str] = frozenset()) -> None:
+    if output in (None, "-"):
+        _echo(text)
         return
+    if os.path.realpath(output) in protected:
+        _err(f"{output}: not written: it is an input of this run (a report never overwrites what it audits)")
+        sys.exit(EXIT_USAGE)
     try:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -52,6 +79,8 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             _err("interrupted")
             sys.exit(130)
+        except BrokenPipeError as exc:
+            _stdout_failed(exc)
         except Exception as exc:  # the last line of defence: a bug must still not print a traceback
             from audit.errors import AuditError
 
@@ -285,6 +314,12 @@ def _finish(report, policy, s: dict) -> NoReturn:
     """Baseline, errors, the report(s), the exit code: the same for check and scan."""
     from audit.api import apply_baseline, record_baseline
 
+    protected = _inputs_of(report, s)
+    targets = [p for p in (s.get("output"), s.get("write_baseline"), *(p for _, p in s.get("writes") or ())) if p]
+    for target in targets:
+        if target != "-" and os.path.realpath(target) in protected:
+            _err(f"{target}: not written: it is an input of this run (a report never overwrites what it audits)")
+            sys.exit(EXIT_USAGE)
     baseline = None
     if s.get("write_baseline"):
         baseline = record_baseline(report, s["write_baseline"])
@@ -303,6 +338,25 @@ def _finish(report, policy, s: dict) -> NoReturn:
     if report.errors:
         sys.exit(EXIT_INPUT)
     sys.exit(EXIT_PASS if report.passed else EXIT_FAIL)
+
+
+def _inputs_of(report, s: dict) -> frozenset[str]:
+    """Real paths this run read: the files of every local model audited, the policy, the configuration, the
+    baseline and the lockfile. No output may replace one of them."""
+    paths = [s.get("policy_path"), s.get("baseline")]
+    cfg = s.get("config")
+    if cfg is not None:
+        paths.append(cfg.path)
+    if report.lock is not None:
+        paths.append(report.lock.path)
+    for m in report.models:
+        if m.origin.source == "card":
+            paths.append(m.origin.locator)
+        elif m.origin.source == "local":
+            paths += [os.path.join(m.origin.locator, d.origin.file) for d in m.license.declarations if d.origin.file]
+            if m.card is not None and m.card.origin.file:
+                paths.append(os.path.join(m.origin.locator, m.card.origin.file))
+    return frozenset(os.path.realpath(p) for p in paths if p)
 
 
 def _lock_path(s: dict) -> str:
@@ -454,7 +508,7 @@ def explain(license_id, fmt):
     if key is None:
         _err(f"{license_id}: not a license mlaudit knows (try a Hub id such as llama3.1, apache-2.0, gemma)")
         sys.exit(EXIT_USAGE)
-    click.echo(render_license(cat[key], fmt), nl=False)
+    _echo(render_license(cat[key], fmt))
 
 
 @main.group()
@@ -477,7 +531,7 @@ def policy_validate(files):
             _err(f"{exc.input}: {exc.message}")
             bad = True
             continue
-        click.echo(f"{path}: ok - policy '{p.name}', {len(p.rules)} rules, {len(p.waivers)} waivers")
+        _echo(f"{path}: ok - policy '{p.name}', {len(p.rules)} rules, {len(p.waivers)} waivers\n")
     sys.exit(EXIT_USAGE if bad else EXIT_PASS)
 
 
@@ -498,7 +552,7 @@ def identify(files, fmt):
         except AuditError as exc:
             _err(f"{exc.input}: {exc.message}")
             failed = True
-    click.echo(render_identifications(results, fmt), nl=False)
+    _echo(render_identifications(results, fmt))
     sys.exit(EXIT_INPUT if failed else EXIT_PASS)
 
 
@@ -525,5 +579,5 @@ def registry_update(ids, endpoint, directory):
         _fail(exc)
     for line in failures:
         _err(line)
-    click.echo(f"wrote {path}: {len(entries)} entries, {len(failures)} could not be read")
+    _echo(f"wrote {path}: {len(entries)} entries, {len(failures)} could not be read\n")
     sys.exit(EXIT_INPUT if failures and not entries else EXIT_PASS)
