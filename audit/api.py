@@ -418,7 +418,8 @@ def render(report: AuditReport, fmt: str = "text", options: RenderOptions | None
     """The report in a format: text, json, sarif, junit, markdown, cyclonedx, spdx, notices."""
     from audit.report import render as _render
 
-    return _render(report, fmt, options)
+    out: str | bytes = _render(report, fmt, options)
+    return out
 
 
 # --- code references ------------------------------------------------------------------------------------------

@@ -174,7 +174,8 @@ def _refuse_anchors(text: str, path: str) -> None:
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise UsageError(f"{path}:{event.start_mark.line + 1}",
+                line = event.start_mark.line + 1 if event.start_mark is not None else 1
+                raise UsageError(f"{path}:{line}",
                                  "YAML anchors and aliases are not allowed in a configuration")
     except yaml.YAMLError:
         return  # compose below reports it with its line
@@ -215,7 +216,7 @@ def _toml_loads(text: str) -> dict[str, Any]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib  # type: ignore[no-redef,unused-ignore]
     return tomllib.loads(text)
 
 

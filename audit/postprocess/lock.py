@@ -157,7 +157,7 @@ def _entry(spec: str, snapshot: Snapshot, model: ModelResult, lock_dir: str) -> 
     )
 
 
-def lock_entries(report: AuditReport, loaded: Sequence[tuple[str, Snapshot | AuditError]], lock_path: str) -> list[LockEntry]:
+def lock_entries(report: AuditReport, loaded: Sequence[tuple[str, object]], lock_path: str) -> list[LockEntry]:
     """One entry per audited model, from the report and the (input, snapshot) pairs it was made from."""
     lock_dir = os.path.dirname(os.path.abspath(lock_path))
     entries = []
@@ -176,7 +176,7 @@ def lock_dict(report: AuditReport, entries: Iterable[LockEntry]) -> dict[str, An
     return {"schema": SCHEMA, "policy": {"name": report.policy_name, "sha256": report.policy_sha256}, "models": unique}
 
 
-def write_lock(path: str, report: AuditReport, loaded: Sequence[tuple[str, Snapshot | AuditError]]) -> Lockfile:
+def write_lock(path: str, report: AuditReport, loaded: Sequence[tuple[str, object]]) -> Lockfile:
     """Write the lockfile for an audit with no unreadable input (a partial lock would drop a model silently)."""
     if report.errors:
         raise UsageError(path, "not written: some inputs could not be read (see the errors above)")
@@ -235,8 +235,8 @@ def _parse(data: Any, path: str) -> Lockfile:
             revision=d.get("revision"), license=d.get("license") or {}, effective=d.get("effective") or {},
             verdict=str(d.get("verdict", "fail")), files=d.get("files") or {}, lfs=d.get("lfs") or {},
         ))
-    policy = data.get("policy") if isinstance(data.get("policy"), dict) else {}
-    return Lockfile(path, policy, tuple(entries))
+    policy = data.get("policy")
+    return Lockfile(path, policy if isinstance(policy, dict) else {}, tuple(entries))
 
 
 # --- the inputs a --locked run audits -------------------------------------------------------------------

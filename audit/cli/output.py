@@ -1,0 +1,183 @@
+"""What the command line prints and writes, and the exit code: the only place (with the commands) that
+prints or exits. Every error is one line on standard error naming its input."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INPUT = 0, 1, 2, 3
+PROGRESS_MIN_MODELS = 3  # a progress bar only for runs over more models than this (and only on a terminal)
+
+
+def _err(message: str) -> None:
+    click.echo(f"mlaudit: {message}", err=True)
+
+
+def _fail(exc: Exception) -> NoReturn:
+    from audit.errors import AuditError
+
+    if isinstance(exc, AuditError):
+        _err(f"{exc.input}: {exc.message}")
+        sys.exit(exc.exit_code)
+    raise exc
+
+
+def _stdout_failed(exc: OSError) -> NoReturn:
+    """Standard output was closed (a pipe whose reader left) or is full: one line, exit code 2, and no
+    second complaint from the interpreter when it flushes stdout at exit."""
+    import errno
+
+    why = "no space left" if exc.errno == errno.ENOSPC else "closed" if isinstance(exc, BrokenPipeError) else (
+        exc.strerror or str(exc))
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    _err(f"standard output: cannot write the report ({why})")
+    sys.exit(EXIT_USAGE)
+
+
+def _echo(text: str) -> None:
+    try:
+        click.echo(text, nl=False)
+        sys.stdout.flush()
+    except OSError as exc:
+        _stdout_failed(exc)
+
+
+def _write(text: str, output: str | None, protected: frozenset[str] = frozenset()) -> None:
+    if output in (None, "-"):
+        _echo(text)
+        return
+    if os.path.realpath(output) in protected:
+        _err(f"{output}: not written: it is an input of this run (a report never overwrites what it audits)")
+        sys.exit(EXIT_USAGE)
+    try:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        _err(f"{output}: cannot write the report ({exc.strerror or exc})")
+        sys.exit(EXIT_USAGE)
+
+
+class _ProgressBar:
+    """A progress bar on standard error, only on a terminal and only for runs over PROGRESS_MIN_MODELS inputs."""
+
+    def __init__(self, s: dict, label: str):
+        self.enabled = not s.get("quiet") and sys.stderr.isatty()
+        self.label = label
+        self.bar: Any = None  # a click progress bar while one is shown
+
+    def start(self, total: int) -> None:
+        if self.enabled and total > PROGRESS_MIN_MODELS:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+
+    def advance(self, spec: str) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _note(s: dict, message: str) -> None:
+    if not s.get("quiet"):
+        click.echo(message, err=True)
+
+
+# --- rendering and the exit code -------------------------------------------------------------------------
+
+def _render(report, fmt: str, output: str | None, s: dict) -> str:
+    from audit.report import renderer
+
+    render = renderer(fmt)
+    to_terminal = output in (None, "-")
+    if fmt == "json":
+        return render(report, pretty=to_terminal and sys.stdout.isatty())
+    if fmt != "text":
+        return render(report)
+    color = to_terminal and sys.stdout.isatty()
+    text = render(report, color=color, show_errors=not to_terminal)
+    if s.get("quiet"):
+        return text.rstrip("\n").rsplit("\n", 1)[-1] + "\n"
+    return text
+
+
+def _verbose(report) -> None:
+    """Per model: the declarations and ancestors behind the verdict, each with where it came from."""
+    for m in report.models:
+        rev = f" @ {m.revision}" if m.revision else ""
+        click.echo(f"{m.subject}{rev} ({m.origin.source})", err=True)
+        for d in m.license.declarations:
+            keys = ", ".join(d.keys) or "unrecognised"
+            note = f"; {d.note}" if d.note else ""
+            click.echo(f"    declared  {d.kind} {d.value!r} -> {keys}{note}  at {d.origin}", err=True)
+        if not m.license.declarations:
+            click.echo("    declared  nothing", err=True)
+        for a in m.lineage.ancestors:
+            keys = ", ".join(a.license.keys) if a.license and a.license.keys else "license unknown"
+            how = a.resolved_from or a.problem or "not found"
+            where = f"  at {a.evidence[0]}" if a.evidence else ""
+            click.echo(f"    ancestor  {'  ' * (a.depth - 1)}{a.subject} ({a.relation}; {keys}; {how}){where}", err=True)
+        click.echo(f"    effective {m.effective.expression or ', '.join(m.effective.keys) or 'unknown'}", err=True)
+    for r in report.scan.references if report.scan else ():
+        what = (r.model + (f"@{r.revision}" if r.revision else "")) if r.model else f"? ({r.reason})"
+        click.echo(f"reference {r.file}:{r.line}  {r.kind}  {what}", err=True)
+
+
+def _finish(report, policy, s: dict) -> NoReturn:
+    """Baseline, errors, the report(s), the exit code: the same for check and scan."""
+    from audit.api import apply_baseline, record_baseline
+
+    protected = _inputs_of(report, s)
+    targets = [p for p in (s.get("output"), s.get("write_baseline"), *(p for _, p in s.get("writes") or ())) if p]
+    for target in targets:
+        if target != "-" and os.path.realpath(target) in protected:
+            _err(f"{target}: not written: it is an input of this run (a report never overwrites what it audits)")
+            sys.exit(EXIT_USAGE)
+    baseline = None
+    if s.get("write_baseline"):
+        baseline = record_baseline(report, s["write_baseline"])
+        _note(s, f"wrote {s['write_baseline']}: {sum(baseline.counts.values())} finding(s) recorded")
+    if s.get("baseline") and (baseline is None or os.path.abspath(s["baseline"]) != os.path.abspath(baseline.path)):
+        baseline = s["baseline"]
+    if baseline is not None:
+        report = apply_baseline(report, baseline, policy)
+    for e in report.errors:
+        _err(f"{e.input}: {e.message}")
+    _write(_render(report, s["fmt"], s.get("output"), s), s.get("output"))
+    for fmt, path in s.get("writes") or ():
+        _write(_render(report, fmt, path, {**s, "quiet": False}), path)
+    if s.get("verbose"):
+        _verbose(report)
+    if report.errors:
+        sys.exit(EXIT_INPUT)
+    sys.exit(EXIT_PASS if report.passed else EXIT_FAIL)
+
+
+def _inputs_of(report, s: dict) -> frozenset[str]:
+    """Real paths this run read: the files of every local model audited, the policy, the configuration, the
+    baseline and the lockfile. No output may replace one of them."""
+    paths = [s.get("policy_path"), s.get("baseline")]
+    cfg = s.get("config")
+    if cfg is not None:
+        paths.append(cfg.path)
+    if report.lock is not None:
+        paths.append(report.lock.path)
+    for m in report.models:
+        if m.origin.source == "card":
+            paths.append(m.origin.locator)
+        elif m.origin.source == "local":
+            paths += [os.path.join(m.origin.locator, d.origin.file) for d in m.license.declarations if d.origin.file]
+            if m.card is not None and m.card.origin.file:
+                paths.append(os.path.join(m.origin.locator, m.card.origin.file))
+    return frozenset(os.path.realpath(p) for p in paths if p)
+
+
