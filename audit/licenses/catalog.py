@@ -31,14 +31,14 @@ CATEGORIES = (
 )
 
 # The fixed term vocabulary, with the parameters each term may carry.
-PERMISSIONS = {
+PERMISSIONS: dict[str, tuple[str, ...]] = {
     "commercial-use": (),
     "modification": (),
     "distribution": (),
     "private-use": (),
     "patent-grant": (),
 }
-CONDITIONS = {
+CONDITIONS: dict[str, tuple[str, ...]] = {
     "include-license": (),
     "include-notice": ("text",),
     "attribution-text": ("text",),
@@ -51,7 +51,7 @@ CONDITIONS = {
     "state-changes": (),
     "display-name": ("text", "users", "usd_per_month"),
 }
-LIMITATIONS = {
+LIMITATIONS: dict[str, tuple[str, ...]] = {
     "non-commercial": (),
     "research-only": (),
     "user-threshold": ("users",),
@@ -68,7 +68,7 @@ LIMITATIONS = {
     "liability": (),
     "warranty": (),
 }
-TERM_KINDS = {"permissions": PERMISSIONS, "conditions": CONDITIONS, "limitations": LIMITATIONS}
+TERM_KINDS: dict[str, dict[str, tuple[str, ...]]] = {"permissions": PERMISSIONS, "conditions": CONDITIONS, "limitations": LIMITATIONS}
 COMMON_TERM_FIELDS = ("id", "clause", "note")
 
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
