@@ -81,10 +81,16 @@ def test_registry_entries_are_well_formed():
         assert c.description.endswith(".") and c.description[0].isupper(), cid
 
 
-def _documented_checks() -> dict[str, str]:
+def _documented_rows() -> dict[str, tuple[str, str]]:
+    """id -> (description, default severity) from the table in policies/README.md."""
     text = (REPO / "policies" / "README.md").read_text(encoding="utf-8")
     section = text.split("## Built-in checks", 1)[1].split("\n## ", 1)[0]
-    return dict(re.findall(r"^\| `([a-z-]+)` \| (.+?) \|$", section, re.MULTILINE))
+    return {cid: (text, sev) for cid, text, sev in
+            re.findall(r"^\| `([a-z-]+)` \| (.+?) \| (error|warning|note) \|$", section, re.MULTILINE)}
+
+
+def _documented_checks() -> dict[str, str]:
+    return {cid: text for cid, (text, _) in _documented_rows().items()}
 
 
 def test_policies_readme_documents_exactly_the_registered_checks():
@@ -97,6 +103,11 @@ def test_policies_readme_describes_each_check_as_the_registry_does():
     for cid, text in _documented_checks().items():
         # the README may add where a check comes from, in brackets, after the registry's words
         assert re.sub(r" \(`mlaudit [^)]*`\)", "", text).replace("`", "") == CHECKS[cid].description, cid
+
+
+def test_policies_readme_gives_each_check_its_default_severity():
+    for cid, (_, sev) in _documented_rows().items():
+        assert Severity(sev) is CHECKS[cid].default_severity, cid
 
 
 def test_default_policy_names_only_registered_checks_at_their_default_severity():
