@@ -141,3 +141,17 @@ def test_old_import_paths_still_work():
 
     assert license_evidence is license_checks.license_evidence
     assert "card-malformed-yaml" in BLOCKING_PROBLEMS
+
+
+def test_a_rule_without_remediation_gets_the_checks_own():
+    from audit.model import Effective, Evidence, LicenseFacts, Status
+    from audit.policy.engine import Subject, evaluate
+
+    policy = parse_policy("name: x\nrules:\n  - {id: license-unknown, severity: error}\n"
+                          "  - {id: mine, severity: note, check: card-missing, remediation: Write one.}\n", "p.yaml")
+    facts = LicenseFacts((), None, (), Status.UNKNOWN)
+    evidence = (Evidence("license-unknown", "m", "no license"), Evidence("card-missing", "m", "no card"))
+    findings = evaluate(policy, Subject("m", facts, Effective(None, ()), evidence, {}))
+    assert {f.rule: f.remediation for f in findings} == {
+        "license-unknown": CHECKS["license-unknown"].remediation, "mine": "Write one."}
+    assert CHECKS["license-unknown"].remediation
