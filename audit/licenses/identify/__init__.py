@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import os
 
-from audit.licenses.identify.align import MAX_RESULTS, _find_regions
-from audit.licenses.identify.data import DATA_FILE, _Data, _data
-from audit.licenses.identify.data import _subset as _subset  # re-exported for tests and benchmarks
-from audit.licenses.identify.judge import _judge
+from audit.licenses.identify.align import MAX_RESULTS, find_regions
+from audit.licenses.identify.data import DATA_FILE, Data, load_data, subset
+from audit.licenses.identify.judge import judge_match
 from audit.licenses.identify.result import VERDICTS, Identification
 from audit.licenses.identify.tokens import NGRAM, Tokens, gram_hashes, tokenize, url_form
-from audit.licenses.identify.unmatched import _is_card, _without_match
+from audit.licenses.identify.unmatched import is_card, without_match
 
 MAX_CHARS = 1_048_576  # the same cap sources put on a license text; beyond it we read the head only
 
@@ -34,8 +33,10 @@ __all__ = [
     "DATA_FILE", "MAX_CHARS", "MAX_RESULTS", "NGRAM", "VERDICTS", "Identification", "Tokens", "gram_hashes",
     "identify_file", "identify_text", "tokenize", "url_form",
 ]
-# _data, _subset and _identify stay importable from here: tests and benchmarks/identify_bench.py run the
-# identifier on a subset of the references (held-out evaluation)
+# tests and benchmarks/identify_bench.py run the identifier on a subset of the references (held-out
+# evaluation) under these names
+_data = load_data
+_subset = subset
 
 
 def identify_text(text: str, name: str | None = None) -> list[Identification]:
@@ -57,7 +58,7 @@ def identify_file(path: str) -> list[Identification]:
     return identify_text(text, name=os.path.basename(path))
 
 
-def _identify(text: str, name: str | None, data: _Data | None = None) -> list[Identification]:
+def _identify(text: str, name: str | None, data: Data | None = None) -> list[Identification]:
     if not isinstance(text, str):
         return [Identification(None, None, 0.0, "unknown", ("not text",))]
     notes: list[str] = []
@@ -70,21 +71,21 @@ def _identify(text: str, name: str | None, data: _Data | None = None) -> list[Id
         return [Identification(None, None, 0.0, "unknown", ("empty text",))]
     tokens = tokenize(text)
     words = tokens.words
-    data = data or _data()
+    data = data or load_data()
     qgrams = gram_hashes(words)
     ntok = len(words)
 
-    matches = _find_regions(data, qgrams, ntok)
+    matches = find_regions(data, qgrams, ntok)
     results: list[tuple[int, Identification]] = []
     if matches:
         covered = sum(m.region_len for m in matches)
-        card = _is_card(text, name)
+        card = is_card(text, name)
         license_like = covered >= 0.5 * ntok and not card
         ordered = sorted(matches, key=lambda m: m.q_start)
         for i, m in enumerate(ordered):
             prev_end = ordered[i - 1].q_end if i else 0
             next_start = ordered[i + 1].q_start if i + 1 < len(ordered) else ntok
-            ident = _judge(data, tokens, qgrams, m, prev_end, next_start, license_like, card)
+            ident = judge_match(data, tokens, qgrams, m, prev_end, next_start, license_like, card)
             results.append((m.q_start, ident))
         if len(matches) == MAX_RESULTS:
             notes.append(f"only the first {MAX_RESULTS} licenses found are reported")
@@ -95,7 +96,7 @@ def _identify(text: str, name: str | None, data: _Data | None = None) -> list[Id
         if notes:
             out[0] = _with_details(out[0], tuple(notes))
         return out
-    return [_without_match(data, text, tokens, qgrams, name, notes)]
+    return [without_match(data, text, tokens, qgrams, name, notes)]
 
 
 def _with_details(ident: Identification, extra: tuple[str, ...]) -> Identification:

@@ -5,16 +5,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from audit.licenses.identify.data import _Data, _Ref
+from audit.licenses.identify.data import Data, Ref
 from audit.licenses.identify.tokens import NGRAM
 
 MAX_RESULTS = 8  # licenses reported per text
 
 
 @dataclass
-class _Match:
-    ref: _Ref
-    ri: int  # index of the reference in _Data.refs
+class Match:
+    ref: Ref
+    ri: int  # index of the reference in Data.refs
     blocks: list[tuple[int, int, int]]  # (input token, reference token, length in tokens)
     q_start: int  # region of the input, token range [q_start, q_end)
     q_end: int
@@ -22,7 +22,7 @@ class _Match:
     cov_r: int  # reference tokens found in the input
     ref_len: int  # reference tokens that count (optional parts found, or not, excluded when absent)
     score: float = 0.0
-    alternatives: list[_Ref] = field(default_factory=list)  # other references that share much of the input
+    alternatives: list[Ref] = field(default_factory=list)  # other references that share much of the input
 
     @property
     def region_len(self) -> int:
@@ -33,11 +33,11 @@ class _Match:
         return (self.cov_q + self.cov_r) / max(1, self.region_len + self.ref_len)
 
 
-def _optional_missing(ref: _Ref, covered: bytearray) -> int:
+def _optional_missing(ref: Ref, covered: bytearray) -> int:
     return sum(covered[a:b].count(0) for a, b in ref.optional)
 
 
-def _in_optional(ref: _Ref, a: int, b: int) -> int:
+def _in_optional(ref: Ref, a: int, b: int) -> int:
     """How many of reference tokens [a, b) fall in its optional parts."""
     n = 0
     for oa, ob in ref.optional:
@@ -47,7 +47,7 @@ def _in_optional(ref: _Ref, a: int, b: int) -> int:
     return n
 
 
-def _runs(qgrams: list[int], ref: _Ref) -> list[tuple[int, int, int]]:
+def _runs(qgrams: list[int], ref: Ref) -> list[tuple[int, int, int]]:
     """Maximal diagonal runs (input gram, reference gram, length) of equal 5-gram hashes."""
     pos = ref.positions()
     runs: list[tuple[int, int, int]] = []
@@ -89,7 +89,7 @@ def _chain(runs: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
     return chosen
 
 
-def _align(qgrams: list[int], ntok_q: int, ref: _Ref, ri: int) -> _Match | None:
+def _align(qgrams: list[int], ntok_q: int, ref: Ref, ri: int) -> Match | None:
     chain = _chain(_runs(qgrams, ref))
     if not chain:
         return None
@@ -113,27 +113,27 @@ def _align(qgrams: list[int], ntok_q: int, ref: _Ref, ri: int) -> _Match | None:
     cov_q = qcov[q_start:q_end].count(1)
     cov_r = rcov.count(1)
     ref_len = ref.ntok - _optional_missing(ref, rcov)
-    match = _Match(ref, ri, blocks, q_start, q_end, cov_q, cov_r, ref_len)
+    match = Match(ref, ri, blocks, q_start, q_end, cov_q, cov_r, ref_len)
     # what the reference explains, less what is extra in the region and a little for what is missing
     match.score = cov_r - (match.region_len - cov_q) - 0.25 * (ref_len - cov_r)
     return match
 
 
 @dataclass
-class _Gap:
+class Gap:
     q: tuple[int, int]  # input tokens [a, b) not in the reference
     r: tuple[int, int]  # reference tokens [a, b) not in the input
 
 
-def _gaps(match: _Match) -> tuple[list[_Gap], int, int]:
+def find_gaps(match: Match) -> tuple[list[Gap], int, int]:
     """Internal differences, and reference tokens missing before the first / after the last match."""
-    gaps: list[_Gap] = []
+    gaps: list[Gap] = []
     blocks = match.blocks
     for (qa, ra, n), (qb, rb, _) in pairwise(blocks):
         q0, r0 = qa + n, ra + n
         dq, dr = max(0, qb - q0), max(0, rb - r0)
         if dq or dr:
-            gaps.append(_Gap((q0, q0 + dq), (r0, r0 + dr)))
+            gaps.append(Gap((q0, q0 + dq), (r0, r0 + dr)))
     ref = match.ref
     lead = blocks[0][1]
     lead -= _in_optional(ref, 0, lead)
@@ -142,9 +142,9 @@ def _gaps(match: _Match) -> tuple[list[_Gap], int, int]:
     return gaps, lead, tail
 
 
-def _find_regions(data: _Data, qgrams: list[int], ntok: int) -> list[_Match]:
+def find_regions(data: Data, qgrams: list[int], ntok: int) -> list[Match]:
     """Greedy: take the best-explained license, mask its region, look again for another one."""
-    chosen: list[_Match] = []
+    chosen: list[Match] = []
     masked = list(qgrams)
     refs = data.refs
 
@@ -188,7 +188,7 @@ def _find_regions(data: _Data, qgrams: list[int], ntok: int) -> list[_Match]:
     return chosen
 
 
-def _acceptable(m: _Match, first: bool) -> bool:
+def _acceptable(m: Match, first: bool) -> bool:
     """Enough of a reference, found densely enough, to call it that license (or a paraphrase of it)."""
     if m.cov_r < min(20, 0.8 * m.ref.ntok):
         return False

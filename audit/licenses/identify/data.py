@@ -12,7 +12,7 @@ DATA_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "fi
 
 
 @dataclass
-class _Ref:
+class Ref:
     id: str
     key: str
     version: str | None
@@ -52,8 +52,8 @@ class _Ref:
 
 
 @dataclass
-class _Data:
-    refs: list[_Ref]
+class Data:
+    refs: list[Ref]
     postings: dict[int, int]  # gram hash -> ref index (>= 0) or -(group index + 1)
     groups: list[tuple[int, ...]]
     phrases: dict[str, list[tuple[tuple[str, ...], str, str]]]  # first word -> (words, key, kind)
@@ -79,7 +79,7 @@ def _i32(b64: str) -> list[int]:
     return [v - (1 << 32) if v >= (1 << 31) else v for v in _u32(b64)]
 
 
-def _subset(data: _Data, keep: Callable[[_Ref], bool]) -> _Data:
+def subset(data: Data, keep: Callable[[Ref], bool]) -> Data:
     """The same data restricted to the references keep(ref) accepts (held-out evaluation, benchmarks)."""
     refs = [r for r in data.refs if keep(r)]
     holders: dict[int, list[int]] = {}
@@ -94,15 +94,15 @@ def _subset(data: _Data, keep: Callable[[_Ref], bool]) -> _Data:
         else:
             postings[h] = -(group_of.setdefault(tuple(refs_of), len(group_of)) + 1)
     groups = [g for g, _ in sorted(group_of.items(), key=lambda kv: kv[1])]
-    return _Data(refs, postings, groups, data.phrases, data.urls)
+    return Data(refs, postings, groups, data.phrases, data.urls)
 
 
 @lru_cache(maxsize=1)
-def _data() -> _Data:
+def load_data() -> Data:
     with open(DATA_FILE, encoding="utf-8") as fh:
         raw = json.load(fh)
     refs = [
-        _Ref(
+        Ref(
             id=r["id"],
             key=r["key"],
             version=r.get("version"),
@@ -123,4 +123,4 @@ def _data() -> _Data:
         words = tuple(text.split())
         phrases.setdefault(words[0], []).append((words, key, kind))
     urls = sorted(((u, k) for u, k in raw["urls"]), key=lambda uk: (-len(uk[0]), uk[0]))
-    return _Data(refs, postings, groups, phrases, urls)
+    return Data(refs, postings, groups, phrases, urls)

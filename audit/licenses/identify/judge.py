@@ -4,33 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from audit.licenses.identify.align import _Gap, _gaps, _Match
-from audit.licenses.identify.data import _Data, _Ref
-from audit.licenses.identify.markers import _base, _is_url, _line_span, _Markers, _markers, _quote
+from audit.licenses.identify.align import Gap, Match, find_gaps
+from audit.licenses.identify.data import Data, Ref
+from audit.licenses.identify.markers import Markers, base_key, find_markers, is_url, line_span, quote
 from audit.licenses.identify.result import Identification
 from audit.licenses.identify.tokens import NGRAM, Tokens
 
 
-def _describe_gap(tokens: Tokens, match: _Match, gap: _Gap) -> str:
+def _describe_gap(tokens: Tokens, match: Match, gap: Gap) -> str:
     ref = match.ref
     added = gap.q[1] - gap.q[0]
     removed = gap.r[1] - gap.r[0]
-    where = _line_span(tokens, gap.q[0], gap.q[1]) if added else _line_span(tokens, max(0, gap.q[0] - 1), gap.q[0])
+    where = line_span(tokens, gap.q[0], gap.q[1]) if added else line_span(tokens, max(0, gap.q[0] - 1), gap.q[0])
     section = ref.heading_at(gap.r[0])
     in_section = f" in section '{section}'" if section else ""
     if added and not removed:
-        return f"added at {where}{in_section}: {_quote(tokens.words, *gap.q)}"
-    after = _quote(tokens.words, max(match.q_start, gap.q[0] - 6), gap.q[0], 6)
+        return f"added at {where}{in_section}: {quote(tokens.words, *gap.q)}"
+    after = quote(tokens.words, max(match.q_start, gap.q[0] - 6), gap.q[0], 6)
     if removed and not added:
         return f"removed {removed} word(s) of the reference{in_section}, after {after} ({where})"
-    return f"changed at {where}{in_section}: {removed} word(s) of the reference replaced by {_quote(tokens.words, *gap.q)}"
+    return f"changed at {where}{in_section}: {removed} word(s) of the reference replaced by {quote(tokens.words, *gap.q)}"
 
 
-def _benign(tokens: Tokens, gap: _Gap) -> bool:
+def _benign(tokens: Tokens, gap: Gap) -> bool:
     """A link swapped for another link (a moved web page) does not change the terms."""
     q = tokens.words[gap.q[0] : gap.q[1]]
     r_len = gap.r[1] - gap.r[0]
-    return len(q) == 1 and r_len == 1 and _is_url(q[0])
+    return len(q) == 1 and r_len == 1 and is_url(q[0])
 
 
 @dataclass
@@ -48,8 +48,8 @@ class _Reading:
 class _Differences:
     """How the input differs from the reference inside and around the aligned region."""
 
-    changes: list[_Gap]  # wording added, removed or replaced
-    benign: list[_Gap]  # a link swapped for another link
+    changes: list[Gap]  # wording added, removed or replaced
+    benign: list[Gap]  # a link swapped for another link
     lead_missing: int  # reference tokens missing before the first match
     tail_missing: int  # ... and after the last
     extra: list[tuple[int, int]]  # input token ranges around the license that belong to it
@@ -57,11 +57,11 @@ class _Differences:
     lead_start: int  # where the license's title may start
 
 
-def _judge(
-    data: _Data,
+def judge_match(
+    data: Data,
     tokens: Tokens,
     qgrams: list[int],
-    m: _Match,
+    m: Match,
     prev_end: int,
     next_start: int,
     license_like: bool,
@@ -69,7 +69,7 @@ def _judge(
 ) -> Identification:
     diff = _differences(tokens, m, prev_end, next_start, license_like)
     reading, weak = _first_reading(m, diff)
-    mk = _markers(data, tokens.words, diff.lead_start, m.q_start + 80, m.q_end, m.ref.key)
+    mk = find_markers(data, tokens.words, diff.lead_start, m.q_start + 80, m.q_end, m.ref.key)
     if weak:
         return _weak_match(data, tokens, m, reading.confidence, mk, card)
     reading.details.append(f"reference: {m.ref.id}")
@@ -83,9 +83,9 @@ def _judge(
     return _ident(reading.key, reading.version, reading.confidence, reading.verdict, reading.details, tokens, m)
 
 
-def _differences(tokens: Tokens, m: _Match, prev_end: int, next_start: int, license_like: bool) -> _Differences:
+def _differences(tokens: Tokens, m: Match, prev_end: int, next_start: int, license_like: bool) -> _Differences:
     words = tokens.words
-    gaps, lead_missing, tail_missing = _gaps(m)
+    gaps, lead_missing, tail_missing = find_gaps(m)
     # differences inside parts a copy may leave out (a preamble, an appendix) do not count
     gaps = [g for g in gaps if not _within_optional(m.ref, g)]
     changes = [g for g in gaps if not _benign(tokens, g)]
@@ -101,7 +101,7 @@ def _differences(tokens: Tokens, m: _Match, prev_end: int, next_start: int, lice
         if m.q_start - prev_end > 0:
             a, b = prev_end, m.q_start
             if b - a <= 12 and prev_end == 0:
-                header_note = f"header ignored: {_quote(words, a, b)}"
+                header_note = f"header ignored: {quote(words, a, b)}"
             elif b - a >= 4:
                 extra.append((a, b))
         if next_start - m.q_end >= 4:
@@ -109,7 +109,7 @@ def _differences(tokens: Tokens, m: _Match, prev_end: int, next_start: int, lice
     return _Differences(changes, benign, lead_missing, tail_missing, extra, header_note, lead_start)
 
 
-def _first_reading(m: _Match, diff: _Differences) -> tuple[_Reading, bool]:
+def _first_reading(m: Match, diff: _Differences) -> tuple[_Reading, bool]:
     """Verdict and confidence from the alignment alone, and whether the match is too weak to name the text."""
     found = m.cov_r / max(1, m.ref_len)
     dense = m.cov_q / max(1, m.region_len)
@@ -138,7 +138,7 @@ def _first_reading(m: _Match, diff: _Differences) -> tuple[_Reading, bool]:
     return _Reading(m.ref.key, m.ref.version, confidence, verdict), weak
 
 
-def _weak_match(data: _Data, tokens: Tokens, m: _Match, confidence: float, mk: _Markers, card: bool) -> Identification:
+def _weak_match(data: Data, tokens: Tokens, m: Match, confidence: float, mk: Markers, card: bool) -> Identification:
     """The wording matched only here and there: a paraphrase, a patchwork of borrowed clauses, or prose
     quoting a license. The wording does not identify it; a title may."""
     ref = m.ref
@@ -147,7 +147,7 @@ def _weak_match(data: _Data, tokens: Tokens, m: _Match, confidence: float, mk: _
     if not card:
         if not (mk.title_other or mk.title_own):
             # the title, if any, is at the top of the text
-            mk = _markers(data, tokens.words, 0, 60, min(len(tokens.words), 60), ref.key)
+            mk = find_markers(data, tokens.words, 0, 60, min(len(tokens.words), 60), ref.key)
         if mk.title_other or mk.title_own:
             key = mk.title_other or ref.key
             why = mk.title_other_phrase if mk.title_other else "its own title"
@@ -156,7 +156,7 @@ def _weak_match(data: _Data, tokens: Tokens, m: _Match, confidence: float, mk: _
     return _ident(None, None, 0.0, "unknown", ["the wording matches no known license", closest], tokens, m)
 
 
-def _weigh_names(data: _Data, m: _Match, mk: _Markers, r: _Reading) -> None:
+def _weigh_names(data: Data, m: Match, mk: Markers, r: _Reading) -> None:
     """A title or version name of another license inside the wording of this one lowers the confidence,
     or, for a license we hold no reference text for, names it."""
     ref = m.ref
@@ -179,7 +179,7 @@ def _weigh_names(data: _Data, m: _Match, mk: _Markers, r: _Reading) -> None:
                 r.verdict = "modified"
     elif mk.name_other and mk.name_other_count >= 2 and mk.name_other_count > 2 * mk.name_own_count:
         r.details.append(
-            f"names {mk.name_other} {mk.name_other_count} time(s) (and {_base(ref.key)} {mk.name_own_count}) "
+            f"names {mk.name_other} {mk.name_other_count} time(s) (and {base_key(ref.key)} {mk.name_own_count}) "
             f"but is worded like {ref.key}: another version, or one we hold no reference for"
         )
         r.confidence = min(r.confidence, 0.4)
@@ -187,7 +187,7 @@ def _weigh_names(data: _Data, m: _Match, mk: _Markers, r: _Reading) -> None:
             r.verdict = "modified"
 
 
-def _explain(tokens: Tokens, m: _Match, diff: _Differences, mk: _Markers, r: _Reading) -> None:
+def _explain(tokens: Tokens, m: Match, diff: _Differences, mk: Markers, r: _Reading) -> None:
     """The details a reviewer reads: what changed where, what is missing, what was added around it."""
     words = tokens.words
     ref = m.ref
@@ -199,10 +199,10 @@ def _explain(tokens: Tokens, m: _Match, diff: _Differences, mk: _Markers, r: _Re
     if len(diff.changes) > 10:
         details.append(f"... and {len(diff.changes) - 10} more changes")
     for g in diff.benign[:3]:
-        details.append(f"link differs at {_line_span(tokens, *g.q)}: {words[g.q[0]][2:]}")
+        details.append(f"link differs at {line_span(tokens, *g.q)}: {words[g.q[0]][2:]}")
     for a, b in diff.extra:
         where = "before" if b <= m.q_start else "after"
-        details.append(f"added {where} the license text ({_line_span(tokens, a, b)}): {_quote(words, a, b)}")
+        details.append(f"added {where} the license text ({line_span(tokens, a, b)}): {quote(words, a, b)}")
     if diff.lead_missing:
         details.append(f"the first {diff.lead_missing} word(s) of the reference are missing")
     if diff.tail_missing:
@@ -221,7 +221,7 @@ def _explain(tokens: Tokens, m: _Match, diff: _Differences, mk: _Markers, r: _Re
 
 
 def _versions(
-    data: _Data, qgrams: list[int], m: _Match, details: list[str], version: str | None, confidence: float, verdict: str
+    data: Data, qgrams: list[int], m: Match, details: list[str], version: str | None, confidence: float, verdict: str
 ) -> tuple[str | None, float, str]:
     """Near-identical references (Llama 3.1 vs 3.3, Gemma 2024 vs 2025): the 5-grams only one has decide."""
     ref = m.ref
@@ -277,7 +277,7 @@ def _versions(
     return version, confidence, verdict
 
 
-def _within_optional(ref: _Ref, gap: _Gap) -> bool:
+def _within_optional(ref: Ref, gap: Gap) -> bool:
     r0, r1 = gap.r
     for a, b in ref.optional:
         if r1 > r0 and a <= r0 and r1 <= b:
@@ -289,7 +289,7 @@ def _within_optional(ref: _Ref, gap: _Gap) -> bool:
 
 def _ident(
     key: str | None, version: str | None, confidence: float, verdict: str, details: list[str], tokens: Tokens,
-    m: _Match,
+    m: Match,
 ) -> Identification:
     lines = tokens.lines
     return Identification(

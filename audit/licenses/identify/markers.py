@@ -4,27 +4,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import compress
 
-from audit.licenses.identify.data import _Data
+from audit.licenses.identify.data import Data
 from audit.licenses.identify.tokens import Tokens
 
 
-def _quote(words: tuple[str, ...], a: int, b: int, limit: int = 14) -> str:
+def quote(words: tuple[str, ...], a: int, b: int, limit: int = 14) -> str:
     ws = [w[2:] if w.startswith("u:") else w for w in words[a:b]]
     text = " ".join(ws[:limit])
     return f"'{text}{' ...' if len(ws) > limit else ''}'"
 
 
-def _line_span(tokens: Tokens, a: int, b: int) -> str:
+def line_span(tokens: Tokens, a: int, b: int) -> str:
     la, lb = tokens.lines[a], tokens.lines[max(a, b - 1)]
     return f"line {la}" if la == lb else f"lines {la}-{lb}"
 
 
-def _is_url(w: str) -> bool:
+def is_url(w: str) -> bool:
     return w.startswith("u:")
 
 
-def _find_phrases(
-    data: _Data, words: tuple[str, ...], a: int = 0, b: int | None = None
+def find_phrases(
+    data: Data, words: tuple[str, ...], a: int = 0, b: int | None = None
 ) -> list[tuple[str, str, str, int]]:
     """Titles, names and dates (short facts from the data file) that occur in words[a:b]."""
 
@@ -38,7 +38,7 @@ def _find_phrases(
     return found
 
 
-def _url_keys(data: _Data, words: tuple[str, ...]) -> list[tuple[str, str]]:
+def url_keys(data: Data, words: tuple[str, ...]) -> list[tuple[str, str]]:
     out = []
     for w in words:
         if not w.startswith("u:"):
@@ -77,7 +77,7 @@ def _family(key: str) -> str | None:
     return None
 
 
-def _base(key: str) -> str:
+def base_key(key: str) -> str:
     """The license a companion belongs to: llama3.1-aup -> llama3.1, tongyi-qianwen-research -> tongyi-qianwen."""
     for suffix in _COMPANION_SUFFIXES:
         if key.endswith(suffix):
@@ -86,7 +86,7 @@ def _base(key: str) -> str:
 
 
 @dataclass
-class _Markers:
+class Markers:
     title_other: str | None = None  # a title in the text that names another license
     title_other_phrase: str | None = None
     title_own: bool = False
@@ -96,12 +96,12 @@ class _Markers:
     own_phrases: tuple[str, ...] = ()
 
 
-def _markers(data: _Data, words: tuple[str, ...], a: int, title_end: int, b: int, key: str) -> _Markers:
-    out = _Markers()
+def find_markers(data: Data, words: tuple[str, ...], a: int, title_end: int, b: int, key: str) -> Markers:
+    out = Markers()
     fam = _family(key)
     counts: dict[str, int] = {}
     own: list[str] = []
-    for phrase, mkey, kind, pos in _find_phrases(data, words, a, b):
+    for phrase, mkey, kind, pos in find_phrases(data, words, a, b):
         if kind == "title" and pos < title_end:
             if mkey == key:
                 out.title_own = True
@@ -112,7 +112,7 @@ def _markers(data: _Data, words: tuple[str, ...], a: int, title_end: int, b: int
             own.append(f"version line '{phrase}'")
         elif kind == "name" and fam and _family(mkey) == fam:
             counts[mkey] = counts.get(mkey, 0) + 1
-    out.name_own_count = counts.pop(_base(key), 0)
+    out.name_own_count = counts.pop(base_key(key), 0)
     if counts:
         other, n = max(sorted(counts.items()), key=lambda kv: kv[1])
         out.name_other, out.name_other_count = other, n

@@ -77,7 +77,7 @@ _LEAD_CHARS = " \t#>+-|=_~•●○◦▪■□·–—"  # heading marks, quote
 _EQUIVALENT_WORDS = frozenset(_EQUIVALENT)
 
 
-def _clean_line(raw: str) -> str:
+def clean_line(raw: str) -> str:
     """One line without markdown/HTML markup, lower-cased, without leading marks (for titles and lookups)."""
     line = raw
     if "](" in line:
@@ -118,7 +118,7 @@ def tokenize(text: str) -> Tokens:
     raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     hyphen_join = False  # the previous line ended in a word broken by a hyphen ("non-" / "exclusive")
     for number, raw in enumerate(raw_lines, 1):
-        line = _clean_line(raw)
+        line = clean_line(raw)
         if not line:
             hyphen_join = False
             continue

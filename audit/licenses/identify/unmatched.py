@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from audit.licenses.identify.data import _Data
-from audit.licenses.identify.markers import _find_phrases, _is_url, _url_keys
+from audit.licenses.identify.data import Data
+from audit.licenses.identify.markers import find_phrases, is_url, url_keys
 from audit.licenses.identify.result import Identification
-from audit.licenses.identify.tokens import Tokens, _clean_line
+from audit.licenses.identify.tokens import Tokens, clean_line
 
 _POINTER = re.compile(
     r"\b(?:see|refer to|available at|can be found|found at|licensed under|released under|distributed under|"
@@ -27,7 +27,7 @@ _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f\u1e00-\u1eff]")
 _ENGLISH = frozenset(["the", "of", "and", "to", "or", "in", "any", "you", "this", "by", "for", "that", "with", "be", "are", "is", "not", "as", "such"])
 
 
-def _is_card(text: str, name: str | None) -> bool:
+def is_card(text: str, name: str | None) -> bool:
     """A model card (README, front matter): prose about a model, which may quote a license but is none."""
     return bool(name and _CARD_NAME.search(name)) or text.lstrip("\ufeff").startswith("---\n")
 
@@ -62,20 +62,20 @@ def _result(key: str | None, confidence: float, verdict: str, details: list[str]
                           lines[-1] if lines else None)
 
 
-def _without_match(
-    data: _Data, text: str, tokens: Tokens, qgrams: list[int], name: str | None, notes: list[str]
+def without_match(
+    data: Data, text: str, tokens: Tokens, qgrams: list[int], name: str | None, notes: list[str]
 ) -> Identification:
     """No reference matches: a pointer (stub), a translation, or unknown."""
     words = tokens.words
-    if _is_card(text, name):
-        named = sorted({k for _, k, kind, _ in _find_phrases(data, words) if kind == "title"})
+    if is_card(text, name):
+        named = sorted({k for _, k, kind, _ in find_phrases(data, words) if kind == "title"})
         details = ["a model card, not a license text: no license text found in it", *notes]
         if named:
             details.append(f"it names {', '.join(named)}")
         return _result(None, 0.0, "unknown", details, tokens)
-    clues = _Clues(_url_keys(data, words), _find_phrases(data, words),
+    clues = _Clues(url_keys(data, words), find_phrases(data, words),
                    bool(name and re.search(r"polic|aup|use", name, re.I)))
-    n_words = sum(1 for w in words if not _is_url(w))
+    n_words = sum(1 for w in words if not is_url(w))
     foreign = _foreign(text, words, n_words)
     if foreign and _LICENSE_WORDS.search(text[:200_000]):
         key, why = clues.url()
@@ -86,7 +86,7 @@ def _without_match(
         return _result(None, 0.0, "unknown", [f"{foreign}; no marker of a known license", *notes], tokens)
 
     # a pointer is short and points: a link, or "see", "licensed under", "available at" ...
-    has_link = bool(clues.urls) or any(_is_url(w) for w in words)
+    has_link = bool(clues.urls) or any(is_url(w) for w in words)
     pointing = has_link or bool(_POINTER.search(text[:5000]))
     if n_words <= 30 or (n_words <= 120 and pointing):
         return _pointer(clues, text, tokens, notes, has_link, pointing)
@@ -145,12 +145,12 @@ def _catalog_pointer(words: tuple[str, ...], text: str) -> tuple[str | None, str
     except Exception:  # the catalog is optional help here; its own tests guard it
         return None, None
     for w in words:
-        if _is_url(w):
+        if is_url(w):
             key = cat.by_link(w[2:])
             if key:
                 return key, w[2:]
     for line in text.splitlines()[:20]:
-        line = _clean_line(line).strip(" :.")
+        line = clean_line(line).strip(" :.")
         if 2 <= len(line) <= 80:
             key = cat.lookup(line)
             if key:
