@@ -264,10 +264,13 @@ def _rule(raw: dict[str, Any], rid: str, doc: _Doc) -> Rule:
     return Rule(rid, sev, when, raw.get("message"), raw.get("remediation"), tuple(map(str, refs)), scope, line)
 
 
-def _rules(data: Mapping[str, Any], doc: _Doc) -> tuple[tuple[Rule, ...], set[str]]:
-    """The enabled rules, and the ids of all rules (a waiver may name a disabled one)."""
+def _rules(data: Mapping[str, Any], doc: _Doc, required: bool) -> tuple[tuple[Rule, ...], set[str]]:
+    """The enabled rules, and the ids of all rules (a waiver may name a disabled one; an extending
+    policy disables a base rule by naming it with `enabled: false`)."""
     raw_rules = data.get("rules")
-    if not isinstance(raw_rules, list) or not raw_rules:
+    if not required and raw_rules is None:
+        return (), set()
+    if not isinstance(raw_rules, list) or (required and not raw_rules):
         raise doc.error("'rules' must be a non-empty list", doc.lines.field(data, "rules"))
     rules: list[Rule] = []
     seen: set[str] = set()
@@ -309,30 +312,80 @@ def _waivers(data: Mapping[str, Any], rule_ids: set[str], doc: _Doc) -> tuple[Wa
     return tuple(_waiver(raw, rule_ids, doc) for raw in raw_waivers)
 
 
+_MAX_EXTENDS = 8  # a longer chain of base policies is a mistake
+
+
+def _base_policy(data: Mapping[str, Any], doc: _Doc, chain: tuple[str, ...]) -> Policy | None:
+    """The policy `extends` names: "default" (the built-in one) or a file, relative to this one."""
+    ref = data.get("extends")
+    if ref is None:
+        return None
+    line = doc.lines.field(data, "extends")
+    if not isinstance(ref, str) or not ref.strip():
+        raise doc.error("'extends' takes 'default' or the path of another policy file", line)
+    path = DEFAULT_POLICY if ref.strip() == "default" else os.path.join(os.path.dirname(doc.path), ref.strip())
+    real = os.path.realpath(path)
+    if real in chain:
+        raise doc.error(f"'extends: {ref}' loops back to a policy that extends it", line)
+    if len(chain) >= _MAX_EXTENDS:
+        raise doc.error(f"'extends' chains more than {_MAX_EXTENDS} policies", line)
+    return _load(path, (*chain, real))
+
+
+def _extend(base: Policy, rules: tuple[Rule, ...], rule_ids: set[str]) -> tuple[Rule, ...]:
+    """The base's rules, each replaced by this policy's rule of the same id (or dropped when this policy
+    disables it), then this policy's new rules."""
+    own = {r.id: r for r in rules}
+    base_ids = {r.id for r in base.rules}
+    merged = [own.get(r.id, r) for r in base.rules if r.id not in rule_ids or r.id in own]
+    return (*merged, *(r for r in rules if r.id not in base_ids))
+
+
 def parse_policy(text: str, path: str) -> Policy:
+    return _parse(text, path, (os.path.realpath(path),))
+
+
+def _parse(text: str, path: str, chain: tuple[str, ...]) -> Policy:
     data, lines = _parse_yaml(text, path)
     doc = _Doc(path, lines)
     if not isinstance(data, dict):
         raise doc.error("a policy must be a mapping with 'name' and 'rules'", 1)
     doc.refuse_unknown(data, _TOP, "field")
     name = _name(data, doc)
+    base = _base_policy(data, doc, chain)
     settings = _settings(data, doc)
-    fail_on = _severity(data.get("fail_on", "error"), doc, lines.field(data, "fail_on"))
-    rules, rule_ids = _rules(data, doc)
-    waivers = _waivers(data, rule_ids, doc)
+    fail_on = _severity(data.get("fail_on", Severity.ERROR.value), doc, lines.field(data, "fail_on"))
+    rules, rule_ids = _rules(data, doc, required=base is None)
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     description = data.get("description")
-    return Policy(name, path, sha, rules, waivers, fail_on, settings, None if description is None else str(description))
+    if base is None:
+        waivers = _waivers(data, rule_ids, doc)
+        return Policy(name, path, sha, rules, waivers, fail_on, settings,
+                      None if description is None else str(description))
+    waivers = _waivers(data, rule_ids | {r.id for r in base.rules}, doc)
+    return Policy(
+        name, path,
+        hashlib.sha256(f"{sha}\n{base.sha256}".encode()).hexdigest(),  # a change to the base changes the policy
+        _extend(base, rules, rule_ids),
+        base.waivers + waivers,
+        fail_on if "fail_on" in data else base.fail_on,
+        {**base.settings, **settings},
+        base.description if description is None else str(description),
+    )
 
 
 def load_policy(path: str | None = None) -> Policy:
     """Load and validate a policy file; None loads the default policy shipped with mlaudit."""
+    real = path or DEFAULT_POLICY
+    return _load(real, (os.path.realpath(real),))
+
+
+def _load(path: str, chain: tuple[str, ...]) -> Policy:
     from audit.errors import InputUnreadable
     from audit.sources.base import read_text_file
 
-    real = path or DEFAULT_POLICY
     try:
-        text = read_text_file(real, limit=MAX_POLICY_BYTES)
+        text = read_text_file(path, limit=MAX_POLICY_BYTES)
     except InputUnreadable as exc:
-        raise PolicyError(real, exc.message) from None
-    return parse_policy(text, real)
+        raise PolicyError(path, exc.message) from None
+    return _parse(text, path, chain)
