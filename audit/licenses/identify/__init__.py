@@ -7,8 +7,8 @@ headings and of its optional parts (title, appendix), and short facts (titles, n
 at a license.
 
 Matching normalizes the input the way the SPDX matching guidelines do, hashes its 5-grams, picks the
-references that share the most of them, aligns the input against each (difflib on the hash
-sequences) and reads the alignment: what is missing (removed, or a truncated tail), what is extra
+references that share the most of them, aligns the input against each (runs of equal hashes,
+chained the way difflib would) and reads the alignment: what is missing (removed, or a truncated tail), what is extra
 (added), and which of two near-identical references (Llama 3.1 vs 3.3) the distinguishing 5-grams
 support. A text that matches nothing well is a stub, a translation, or unknown; never a guess.
 
