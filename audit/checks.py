@@ -23,7 +23,7 @@ from audit.model import Severity
 class Check:
     id: str
     description: str  # one sentence: when the check fires (the text policies/README.md shows)
-    default_severity: Severity  # the severity the default policy (audit/policy/default.yaml) grades it at
+    default_severity: Severity  # what audit/policy/default.yaml grades it at (recommended, where it has no rule)
     emitted_by: tuple[str, ...]  # every "module:function" that emits Evidence with this id
     remediation: str | None = None  # what to do about it, unless the policy rule says otherwise
 

@@ -48,9 +48,9 @@ SITES = _emit_sites()
 
 def test_the_scan_finds_evidence_in_every_emitting_module():
     # guards the scan itself: if it found nothing, every registry test below would pass vacuously
-    modules = {where.split(":")[0] for _, where in SITES}
-    assert {"audit.licenses.checks", "audit.lineage", "audit.datasets", "audit.provenance", "audit.lock",
-            "audit.api"} <= modules
+    scanned = {where.split(":")[0] for _, where in SITES}
+    registered = {where.split(":")[0] for c in CHECKS.values() for where in c.emitted_by}
+    assert len(registered) >= 5 and registered <= scanned
 
 
 def test_every_emitted_id_is_registered_and_a_literal():
