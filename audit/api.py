@@ -283,12 +283,12 @@ def _key_origins(facts: LicenseFacts, lineage: Lineage) -> dict[str, tuple[Origi
 
 def rule_infos(policy: Policy) -> tuple[RuleInfo, ...]:
     """What each rule means, for formats that describe their rules (SARIF)."""
-    from audit.policy.schema import CHECKS
+    from audit.checks import CHECKS
 
     return tuple(
         RuleInfo(
             id=rule.id,
-            description=(CHECKS.get(rule.when["check"]) if rule.when.get("check") else None)
+            description=(CHECKS[rule.when["check"]].description if rule.when.get("check") in CHECKS else None)
             or rule.message or f"policy rule {rule.id}",
             severity=rule.severity,
             remediation=rule.remediation,

@@ -1,47 +1,114 @@
-"""Built-in checks on a model's own card and license facts -> Evidence the policy grades.
+"""The check registry: every built-in check id, what it means, how the default policy grades it, and
+the function that emits it.
 
-Lineage, dataset and provenance checks live beside the code that computes those facts
-(lineage.py, datasets.py, provenance.py); this module covers the card and its license.
+Check ids are a stable contract: policies grade them (`check:` or a rule whose id is the check id),
+reports name them, policies/README.md documents them. tests/test_checks.py holds this table to the
+code: every `Evidence("...")` id emitted in audit/ is registered here, every entry's `emitted_by`
+really emits it, and policies/README.md documents exactly these ids.
 """
 from __future__ import annotations
 
-from audit.model import Evidence, LicenseFacts, ModelCard, Snapshot, Status
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
-# card problems that are worth a finding (the rest are shown in the report only)
-_REPORTED_PROBLEMS = {
-    "card-british-spelling",
-    "card-license-list",
-    "card-field-type",
-    "card-field-value",
-    "card-no-front-matter",
-}
-# problems that prevent any decision about the card: the input counts as unreadable
-BLOCKING_PROBLEMS = {"card-malformed-yaml", "card-yaml-alias", "card-front-matter-too-large", "card-front-matter-unclosed"}
+from audit.errors import UsageError
+
+# Kept importable from here: callers imported them from audit.checks before the registry took the name.
+from audit.licenses.checks import BLOCKING_PROBLEMS, license_evidence
+from audit.model import Severity
 
 
-def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, snapshot: Snapshot | None) -> list[Evidence]:
-    out: list[Evidence] = []
-    if card is None:
-        out.append(Evidence("card-missing", subject, "the model has no model card (README.md)",
-                            (snapshot.origin,) if snapshot else ()))
-    else:
-        for p in card.problems:
-            if p.code in _REPORTED_PROBLEMS:
-                out.append(Evidence("card-problem", subject, p.message, (p.origin,)))
-    if facts.status is Status.UNKNOWN:
-        origins = tuple(d.origin for d in facts.declarations[:3]) or ((card.origin,) if card else ())
-        out.append(Evidence("license-unknown", subject, f"license unknown: {facts.reason}", origins, unknown=True))
-    for dis in facts.disagreements:
-        check = {"license-file": "license-file-mismatch", "body": "license-body-mismatch"}.get(dis.b.kind, "license-conflict")
-        out.append(Evidence(check, subject, dis.message, (dis.a.origin, dis.b.origin), unknown=check == "license-conflict"))
-    for d in facts.declarations:
-        if d.kind not in ("license-file", "license-link") or not d.note:
-            continue
-        verdict = d.note.split(",", 1)[0]
-        if verdict in ("modified", "truncated", "translation", "stub"):
-            out.append(Evidence("license-text-modified", subject,
-                                f"{d.origin.file} is a {verdict} copy of {d.value} ({d.note})", (d.origin,)))
-        elif verdict == "unknown":
-            out.append(Evidence("license-text-unknown", subject,
-                                f"{d.origin.file} is not a license text mlaudit recognises", (d.origin,), unknown=True))
-    return out
+@dataclass(frozen=True)
+class Check:
+    id: str
+    description: str  # one sentence: when the check fires (the text policies/README.md shows)
+    default_severity: Severity  # what audit/policy/default.yaml grades it at (recommended, where it has no rule)
+    emitted_by: tuple[str, ...]  # every "module:function" that emits Evidence with this id
+    remediation: str | None = None  # what to do about it, unless the policy rule says otherwise
+
+
+class UnknownCheck(UsageError):
+    """A check id that is not in the registry (a typo in a policy, a renamed check)."""
+
+    def __init__(self, check_id: str):
+        super().__init__(check_id, "not a built-in check (see policies/README.md for the list)")
+        self.check_id = check_id
+
+
+_E, _W, _N = Severity.ERROR, Severity.WARNING, Severity.NOTE
+_LICENSE = ("audit.licenses.checks:license_evidence",)
+_LINEAGE = ("audit.lineage:lineage_evidence",)
+_DATASETS = ("audit.datasets:dataset_evidence",)
+_PROVENANCE = ("audit.provenance:provenance_evidence",)
+_LOCK = ("audit.postprocess.lock:verify", "audit.postprocess.lock:_newer_evidence")
+
+_TABLE: tuple[Check, ...] = (
+    Check("license-unknown", "The model's own license could not be determined, or names a family rather than one "
+          "license.", _E, _LICENSE,
+          "Find the license that governs the weights (card, LICENSE file, base model) and declare it; "
+          "until then do not deploy."),
+    Check("license-conflict", "The model's own sources (license, license_name, license_link, Hub tag) disagree.",
+          _E, _LICENSE,
+          "Ask the publisher which license applies and fix the card so license, license_name and "
+          "license_link agree."),
+    Check("license-file-mismatch", "A license file in the repo names a different license than the card declares.",
+          _W, _LICENSE,
+          "Check which license governs the weights; the repo file and the card must agree."),
+    Check("license-body-mismatch", "A license statement in the card body names a different license than the front "
+          "matter.", _W, _LICENSE),
+    Check("license-text-modified", "A license file is a modified, truncated, translated or stub copy of a known "
+          "license.", _W, _LICENSE,
+          "Read the changed clauses: a modified license is a different license."),
+    Check("license-text-unknown", "A license-like file in the repo is not a license text we recognise.", _W, _LICENSE,
+          "Have the text reviewed; it is not a license mlaudit knows."),
+    Check("card-missing", "The model has no model card.", _W, _LICENSE),
+    Check("card-problem", "The model card has problems (malformed fields, British spelling, list-valued license).",
+          _N, _LICENSE),
+    Check("lineage-conflict", "The declared license drops terms that an ancestor imposes on derivatives.", _E, _LINEAGE,
+          "Treat the model as governed by its ancestor's license as well, and comply with both."),
+    Check("lineage-missing-license", "The model declares no license; its effective license comes from its ancestors.",
+          _W, _LINEAGE,
+          "Comply with the ancestors' licenses; ask the publisher to declare one."),
+    Check("lineage-unknown-ancestor", "An ancestor could not be found or its license could not be determined.",
+          _E, _LINEAGE,
+          "Find the ancestor's license (or point --models-dir at a local copy) before deploying."),
+    Check("lineage-name-prefix", "The model's name does not start with the prefix an ancestor's license requires.",
+          _W, _LINEAGE),
+    Check("lineage-cycle", "The base_model chain loops back on itself or is too deep.", _E, _LINEAGE),
+    Check("dataset-license", "A training dataset's license is non-commercial, research-only or otherwise "
+          "restrictive.", _W, _DATASETS),
+    Check("dataset-unknown", "A training dataset's license could not be determined.", _N, _DATASETS),
+    # provenance-unpinned and provenance-author fire only when a policy asks for them (settings
+    # require_pinned, allowed_authors): the default policy has no rule for them, so the gate's floor applies
+    Check("provenance-unpinned", "The model was not read at a pinned commit.", _E, _PROVENANCE),
+    Check("provenance-unsafe-format", "The repo ships pickle-based weights (.bin/.pt/.ckpt/.pkl) that run code when "
+          "loaded.", _W, _PROVENANCE),
+    Check("provenance-remote-code", "The repo ships custom code that trust_remote_code would run.", _W, _PROVENANCE),
+    Check("provenance-integrity", "A file does not match the hash the Hub, the cache or mlaudit.lock recorded.",
+          _E, _PROVENANCE + ("audit.postprocess.lock:_file_evidence",)),
+    Check("file-unreadable", "A license-like file of the model (LICENSE, NOTICE, USE_POLICY ...) could not be read: "
+          "too big, not a regular file, unreadable, or a link leaving the snapshot. Its terms are unknown, so the "
+          "audit fails closed.", _E, ("audit.api:unread_evidence",)),
+    Check("provenance-author", "The model's author or organization is not on the policy's allow-list.", _E,
+          _PROVENANCE),
+    Check("provenance-gated", "The model is gated: its terms must be accepted on the Hub.", _N, _PROVENANCE),
+    Check("license-drift", "The license differs from the one mlaudit.lock recorded: the locked files changed, or the "
+          "locked branch or tag now points to a revision under another license.", _E, _LOCK),
+    Check("reference-unresolved", "The code loads a model whose id cannot be known without running it (a function "
+          "parameter, an environment variable, an f-string), so it cannot be audited.", _E,
+          ("audit.api:reference_findings",)),
+)
+
+CHECKS: Mapping[str, Check] = MappingProxyType({c.id: c for c in _TABLE})
+
+
+def check(check_id: str) -> Check:
+    """The registered check with this id; UnknownCheck (a UsageError naming the id) when there is none."""
+    try:
+        return CHECKS[check_id]
+    except KeyError:
+        raise UnknownCheck(check_id) from None
+
+
+__all__ = ["BLOCKING_PROBLEMS", "CHECKS", "Check", "UnknownCheck", "check", "license_evidence"]

@@ -40,7 +40,8 @@ def _text(lic: License, term: Term) -> str:
         return f"Pass the use restrictions of the {name} on to downstream users, in the terms you distribute under."
     if term.id == "acceptable-use-policy":
         pol = p.get("policy")
-        ref = catalog().get(pol).name if pol and catalog().get(pol) else (pol or p.get("url") or "its acceptable use policy")
+        aup = catalog().get(pol) if pol else None
+        ref = aup.name if aup else (pol or p.get("url") or "its acceptable use policy")
         return f"Use the model only as the {ref} allows, and keep to its updates."
     if term.id == "same-license":
         return f"Distribute derivatives under the {name} (or a compatible license)."

@@ -6,7 +6,6 @@ Fixtures: tests/fixtures/licenses/corpus/ are copies of shared/corpus license te
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -481,19 +480,12 @@ def test_every_key_in_the_data_is_a_catalog_key():
     assert not missing, f"keys unknown to the catalog: {missing}"
 
 
-@pytest.mark.skipif(os.environ.get("CI") == "true" and sys.platform != "linux", reason="timing only on linux")
-def test_cold_start_in_a_fresh_process_is_fast():
+def test_a_fresh_process_identifies_a_file():
+    # the time this takes is measured by benchmarks/identify_bench.py, not asserted here (no wall-clock tests)
     code = (
-        "import time; t = time.perf_counter(); "
         "from audit.licenses.identify import identify_file; "
         f"r = identify_file({str(CORPUS / 'licenses' / 'llama3.1.txt')!r}); "
-        "print(time.perf_counter() - t, r[0].key)"
+        "print(r[0].key, r[0].verdict)"
     )
-    runs = []
-    for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-        seconds, key = out.stdout.split()
-        assert key == "llama3.1"
-        runs.append(float(seconds))
-    # the target is 0.5 s for interpreter + import + data + one file; allow for a loaded CI machine
-    assert min(runs) < 1.0, runs
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["llama3.1", "exact"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import os
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,7 @@ from audit.policy.schema import DEFAULT_POLICY, load_policy, parse_policy
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 POLICIES = sorted(glob.glob(os.path.join(ROOT, "policies", "*.yaml"))) + [DEFAULT_POLICY]
-MIT_TEXT = open(os.path.join(ROOT, "examples", "models", "other-license-with-file", "LICENSE"), encoding="utf-8").read()
+MIT_TEXT = Path(ROOT, "examples", "models", "other-license-with-file", "LICENSE").read_text(encoding="utf-8")
 
 
 def card(fm: str, body: str = "# model\n") -> str:

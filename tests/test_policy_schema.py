@@ -8,6 +8,7 @@ import os
 import pytest
 
 from audit.errors import PolicyError
+from audit.model import Severity
 from audit.policy.schema import DEFAULT_POLICY, load_policy, parse_policy
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -69,3 +70,56 @@ def test_waiver_parsed_with_date():
     )
     assert p.waivers[0].expires == dt.date(2027, 1, 31)
     assert p.waivers[0].subject == "acme/*"
+
+
+# -- extends ------------------------------------------------------------------------------------------------------
+def test_extends_default_overrides_disables_and_adds_rules():
+    base = load_policy(DEFAULT_POLICY)
+    p = parse_policy(
+        "name: ours\nextends: default\nsettings: {monthly_active_users: 10}\nrules:\n"
+        "  - {id: card-missing, severity: error}\n"
+        "  - {id: card-problem, enabled: false}\n"
+        "  - {id: no-gpl, severity: error, when: {license: [gpl-3.0]}}\n"
+        "waivers:\n  - {rule: license-unknown, subject: 'acme/*', reason: r, expires: 2030-01-01}\n",
+        "ours.yaml",
+    )
+    by_id = {r.id: r for r in p.rules}
+    assert [r.id for r in p.rules] == [r.id for r in base.rules if r.id != "card-problem"] + ["no-gpl"]
+    assert by_id["card-missing"].severity is Severity.ERROR
+    assert by_id["license-unknown"] == {r.id: r for r in base.rules}["license-unknown"]
+    assert p.fail_on is base.fail_on and p.settings == {"monthly_active_users": 10}
+    assert [w.rule for w in p.waivers] == ["license-unknown"]  # a waiver may name a rule of the base
+    assert p.name == "ours" and p.sha256 != base.sha256
+
+
+def test_extends_a_file_next_to_the_policy(tmp_path):
+    (tmp_path / "base.yaml").write_text("name: base\nfail_on: warning\nrules:\n  - {id: license-unknown, severity: error}\n")
+    (tmp_path / "ours.yaml").write_text("name: ours\nextends: base.yaml\n")
+    p = load_policy(str(tmp_path / "ours.yaml"))
+    assert [r.id for r in p.rules] == ["license-unknown"] and p.fail_on is Severity.WARNING
+    before = p.sha256
+    (tmp_path / "base.yaml").write_text("name: base\nrules:\n  - {id: license-unknown, severity: note}\n")
+    assert load_policy(str(tmp_path / "ours.yaml")).sha256 != before  # the hash covers the base
+
+
+def test_extends_errors_name_the_file_and_line(tmp_path):
+    (tmp_path / "a.yaml").write_text("name: a\nextends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("name: b\n\nextends: a.yaml\n")
+    with pytest.raises(PolicyError, match="loops back") as info:
+        load_policy(str(tmp_path / "a.yaml"))
+    assert info.value.file.endswith("b.yaml") and info.value.line == 3
+    (tmp_path / "c.yaml").write_text("name: c\nextends: broken.yaml\n")
+    (tmp_path / "broken.yaml").write_text("name: broken\nrules:\n  - {id: x, severity: fatal, check: card-missing}\n")
+    with pytest.raises(PolicyError, match="severity must be") as info:
+        load_policy(str(tmp_path / "c.yaml"))
+    assert info.value.file.endswith("broken.yaml") and info.value.line == 3
+    with pytest.raises(PolicyError, match=r"no-such\.yaml"):
+        parse_policy(f"name: d\nextends: {tmp_path / 'no-such.yaml'}\n", "d.yaml")
+    with pytest.raises(PolicyError, match="'extends' takes") as info:
+        parse_policy("name: e\nextends: [default]\n", "e.yaml")
+    assert info.value.line == 2
+
+
+def test_without_extends_rules_are_still_required():
+    with pytest.raises(PolicyError, match="non-empty list"):
+        parse_policy("name: x\n", "x.yaml")

@@ -31,14 +31,14 @@ CATEGORIES = (
 )
 
 # The fixed term vocabulary, with the parameters each term may carry.
-PERMISSIONS = {
+PERMISSIONS: dict[str, tuple[str, ...]] = {
     "commercial-use": (),
     "modification": (),
     "distribution": (),
     "private-use": (),
     "patent-grant": (),
 }
-CONDITIONS = {
+CONDITIONS: dict[str, tuple[str, ...]] = {
     "include-license": (),
     "include-notice": ("text",),
     "attribution-text": ("text",),
@@ -51,7 +51,7 @@ CONDITIONS = {
     "state-changes": (),
     "display-name": ("text", "users", "usd_per_month"),
 }
-LIMITATIONS = {
+LIMITATIONS: dict[str, tuple[str, ...]] = {
     "non-commercial": (),
     "research-only": (),
     "user-threshold": ("users",),
@@ -68,7 +68,7 @@ LIMITATIONS = {
     "liability": (),
     "warranty": (),
 }
-TERM_KINDS = {"permissions": PERMISSIONS, "conditions": CONDITIONS, "limitations": LIMITATIONS}
+TERM_KINDS: dict[str, dict[str, tuple[str, ...]]] = {"permissions": PERMISSIONS, "conditions": CONDITIONS, "limitations": LIMITATIONS}
 COMMON_TERM_FIELDS = ("id", "clause", "note")
 
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
@@ -156,70 +156,86 @@ class License:
 
 def validate_entry(data: Any, where: str) -> list[str]:
     """Return the schema violations of one catalog entry (empty list when valid)."""
-    errs: list[str] = []
     if not isinstance(data, dict):
         return [f"{where}: an entry must be a mapping"]
-    for name, required in ENTRY_FIELDS.items():
-        if required and name not in data:
-            errs.append(f"{where}: missing required field '{name}'")
-    for name in data:
-        if name not in ENTRY_FIELDS:
-            errs.append(f"{where}: unknown field '{name}'")
+    errs = [*_field_errors(data), *_identity_errors(data), *_value_errors(data), *_derivative_errors(data),
+            *_term_errors(data.get("terms"))]
+    return [f"{where}: {e}" for e in errs]
+
+
+def _field_errors(data: Mapping[str, Any]) -> list[str]:
+    errs = [f"missing required field '{name}'" for name, required in ENTRY_FIELDS.items()
+            if required and name not in data]
+    return errs + [f"unknown field '{name}'" for name in data if name not in ENTRY_FIELDS]
+
+
+def _identity_errors(data: Mapping[str, Any]) -> list[str]:
+    errs: list[str] = []
     key = data.get("key")
     if not isinstance(key, str) or not _KEY_RE.match(key):
-        errs.append(f"{where}: key must be lower-case letters, digits, '.', '+', '-'")
+        errs.append("key must be lower-case letters, digits, '.', '+', '-'")
     if data.get("category") not in CATEGORIES:
-        errs.append(f"{where}: category must be one of {', '.join(CATEGORIES)}")
+        errs.append(f"category must be one of {', '.join(CATEGORIES)}")
     spdx = data.get("spdx")
     if not isinstance(spdx, str) or not _SPDX_RE.match(spdx):
-        errs.append(f"{where}: spdx must be an SPDX id or LicenseRef-...")
+        errs.append("spdx must be an SPDX id or LicenseRef-...")
+    return errs
+
+
+def _value_errors(data: Mapping[str, Any]) -> list[str]:
+    errs: list[str] = []
     for name in ("name", "summary"):
         if name in data and (not isinstance(data[name], str) or not data[name].strip()):
-            errs.append(f"{where}: {name} must be a non-empty string")
+            errs.append(f"{name} must be a non-empty string")
     for name in ("aliases", "links", "companions", "sources"):
         v = data.get(name, [])
         if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
-            errs.append(f"{where}: {name} must be a list of non-empty strings")
+            errs.append(f"{name} must be a list of non-empty strings")
     for name in ("version", "date", "family", "scancode", "hub_id", "url", "notes"):
         v = data.get(name)
         if v is not None and not isinstance(v, str):
-            errs.append(f"{where}: {name} must be a string (quote versions and dates)")
+            errs.append(f"{name} must be a string (quote versions and dates)")
     if "ambiguous" in data and not isinstance(data["ambiguous"], bool):
-        errs.append(f"{where}: ambiguous must be true or false")
+        errs.append("ambiguous must be true or false")
+    return errs
+
+
+def _derivative_errors(data: Mapping[str, Any]) -> list[str]:
     deriv = data.get("derivatives", {})
     if not isinstance(deriv, dict):
-        errs.append(f"{where}: derivatives must be a mapping")
-    else:
-        for name in deriv:
-            if name not in DERIVATIVE_FIELDS:
-                errs.append(f"{where}: derivatives has unknown field '{name}'")
-        if "relicense" in deriv and not isinstance(deriv["relicense"], bool):
-            errs.append(f"{where}: derivatives.relicense must be true or false")
-        allowed = deriv.get("allowed", [])
-        if not isinstance(allowed, list) or not all(isinstance(x, str) for x in allowed):
-            errs.append(f"{where}: derivatives.allowed must be a list of keys")
-    terms = data.get("terms")
+        return ["derivatives must be a mapping"]
+    errs = [f"derivatives has unknown field '{name}'" for name in deriv if name not in DERIVATIVE_FIELDS]
+    if "relicense" in deriv and not isinstance(deriv["relicense"], bool):
+        errs.append("derivatives.relicense must be true or false")
+    allowed = deriv.get("allowed", [])
+    if not isinstance(allowed, list) or not all(isinstance(x, str) for x in allowed):
+        errs.append("derivatives.allowed must be a list of keys")
+    return errs
+
+
+def _term_errors(terms: Any) -> list[str]:
     if not isinstance(terms, dict):
-        errs.append(f"{where}: terms must be a mapping of permissions/conditions/limitations")
-        return errs
+        return ["terms must be a mapping of permissions/conditions/limitations"]
+    errs: list[str] = []
     for kind, items in terms.items():
         vocab = TERM_KINDS.get(kind)
         if vocab is None:
-            errs.append(f"{where}: terms.{kind} is not one of permissions, conditions, limitations")
-            continue
-        if not isinstance(items, list):
-            errs.append(f"{where}: terms.{kind} must be a list")
-            continue
-        for item in items:
-            tid = item if isinstance(item, str) else item.get("id") if isinstance(item, dict) else None
-            if tid not in vocab:
-                errs.append(f"{where}: terms.{kind}: '{tid}' is not in the vocabulary ({', '.join(vocab)})")
-                continue
-            if isinstance(item, dict):
-                for p in item:
-                    if p not in COMMON_TERM_FIELDS and p not in vocab[tid]:
-                        errs.append(f"{where}: term '{tid}' has unknown parameter '{p}'")
+            errs.append(f"terms.{kind} is not one of permissions, conditions, limitations")
+        elif not isinstance(items, list):
+            errs.append(f"terms.{kind} must be a list")
+        else:
+            errs.extend(e for item in items for e in _term_item_errors(kind, vocab, item))
     return errs
+
+
+def _term_item_errors(kind: str, vocab: Mapping[str, tuple[str, ...]], item: Any) -> list[str]:
+    tid = item if isinstance(item, str) else item.get("id") if isinstance(item, dict) else None
+    if not isinstance(tid, str) or tid not in vocab:
+        return [f"terms.{kind}: '{tid}' is not in the vocabulary ({', '.join(vocab)})"]
+    if not isinstance(item, dict):
+        return []
+    return [f"term '{tid}' has unknown parameter '{p}'" for p in item
+            if p not in COMMON_TERM_FIELDS and p not in vocab[tid]]
 
 
 def _term_list(terms: Mapping[str, Any]) -> tuple[Term, ...]:

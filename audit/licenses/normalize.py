@@ -11,10 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from audit.licenses.catalog import Catalog, catalog
+from audit.licenses.expression import of_keys
 from audit.model import Declaration, Disagreement, LicenseFacts, ModelCard, Origin, Snapshot, Status
 from audit.sources.base import is_license_like
+
+if TYPE_CHECKING:
+    from audit.licenses.identify import Identification
 
 # license_name / license values that say nothing about which license applies
 GENERIC = {
@@ -71,27 +76,26 @@ def resolve_id(text: str) -> tuple[tuple[str, ...], str | None]:
 
 
 def _resolve_expression(text: str, cat: Catalog) -> tuple[tuple[str, ...], str | None]:
-    from license_expression import LicenseSymbol, Licensing
+    from license_expression import LicenseSymbol
+
+    from audit.licenses import expression as spdx
 
     try:
-        expr = Licensing().parse(text)
-        if expr is None:
-            return (), None
-        keys: list[str] = []
-        subs = {}
-        for sym in expr.symbols:
-            # "X WITH exception": the license is X; the exception is kept as written
-            lic_sym = getattr(sym, "license_symbol", sym)
-            key = cat.lookup(str(lic_sym.key))
-            if key is None:
-                return (), None  # one unknown part makes the whole expression unknown
-            keys.append(key)
-            if lic_sym is sym:
-                subs[sym] = LicenseSymbol(cat[key].spdx)
-        rendered = str(expr.subs(subs)) if subs else str(expr)
-    except Exception:  # license-expression raises assorted errors on odd input; unparseable is unknown
-        return (), None
-    return tuple(dict.fromkeys(keys)), rendered
+        expr = spdx.parse(text)
+    except spdx.ExpressionError:
+        return (), None  # unparseable is unknown
+    keys: list[str] = []
+    subs = {}
+    for sym in expr.get_literals():
+        # "X WITH exception": the license is X; the exception is kept as written
+        lic_sym = getattr(sym, "license_symbol", sym)
+        key = cat.lookup(str(lic_sym.key))
+        if key is None:
+            return (), None  # one unknown part makes the whole expression unknown
+        keys.append(key)
+        if lic_sym is sym:
+            subs[sym] = LicenseSymbol(cat[key].spdx)
+    return tuple(dict.fromkeys(keys)), spdx.render(expr.subs(subs) if subs else expr)
 
 
 def _repo_path(link: str) -> str | None:
@@ -104,7 +108,7 @@ def _repo_path(link: str) -> str | None:
 
 
 @lru_cache(maxsize=512)
-def _identify(text: str, name: str):
+def _identify(text: str, name: str) -> tuple[Identification, ...]:
     # many repos ship byte-identical LICENSE files: identify each distinct text once per process
     from audit.licenses.identify import identify_text
 
@@ -259,76 +263,88 @@ def license_facts(card: ModelCard | None, snapshot: Snapshot | None = None) -> L
     return decide(decls)
 
 
+_DECLARED = ("front-matter", "license-name", "license-link", "hub-tag")
+
+
 def decide(decls: list[Declaration]) -> LicenseFacts:
     """Weigh the declarations: front matter first, then repo files, then the card body."""
     cat = catalog()
-    declared = [d for d in decls if d.kind in ("front-matter", "license-name", "license-link", "hub-tag")]
+    specific = [d for d in decls if d.kind in _DECLARED and d.keys]
     files = [d for d in decls if d.kind == "license-file"]
     body = [d for d in decls if d.kind == "body"]
-    disagreements: list[Disagreement] = []
+    disagreements = _front_matter_disagreements(specific, cat)
+    keys, expression, reason = _governing(specific, files, body)
+    if specific:
+        disagreements.extend(_cross_checks(specific[0], keys, files, body, cat))
+    if keys and expression is None:
+        # companion documents (acceptable use policies) are part of the main license, not a separate one
+        expression = of_keys(keys, drop_companions=True)
+    status, reason = _status(keys, disagreements, decls, reason, cat)
+    return LicenseFacts(tuple(decls), expression, keys, status, tuple(disagreements), reason)
 
-    # front-matter fields must agree with each other (license vs license_name vs license_link vs Hub tag)
-    specific = [d for d in declared if d.keys]
+
+def _front_matter_disagreements(specific: list[Declaration], cat: Catalog) -> list[Disagreement]:
+    """The front-matter fields must agree with each other (license vs license_name vs license_link vs Hub tag)."""
+    out: list[Disagreement] = []
     for i, a in enumerate(specific):
         for b in specific[i + 1:]:
             if a.kind == b.kind == "front-matter":
                 continue  # a list-valued license field names several licenses on purpose
             if not _same_license(a.keys, b.keys, cat):
-                disagreements.append(
-                    Disagreement(f"{a.kind} says {a.value!r} but {b.kind} says {b.value!r}", a, b)
-                )
+                out.append(Disagreement(f"{a.kind} says {a.value!r} but {b.kind} says {b.value!r}", a, b))
+    return out
 
-    keys: tuple[str, ...] = ()
-    expression = None
-    reason = None
-    if specific:
-        keys = tuple(dict.fromkeys(k for d in specific for k in d.keys))
-        if len(specific) == 1 or len({d.expression for d in specific}) == 1:
-            expression = specific[0].expression
-        reason = "declared in the card's front matter"
-    else:
-        confident_files = [d for d in files if d.keys]
-        if confident_files:
-            keys = tuple(dict.fromkeys(k for d in confident_files for k in d.keys))
-            reason = "no license in the front matter; identified from " + ", ".join(
-                sorted({d.origin.file or "?" for d in confident_files})
-            )
-        elif body:
-            keys = tuple(dict.fromkeys(k for d in body for k in d.keys))
-            reason = "no license in the front matter or files; read from the card body"
-    # a repo license file, or a license statement in the card body, that names another license than the
-    # declared one is a cross-check finding (the front matter alone is wrong often enough)
-    if specific:
-        for f in files:
-            if f.keys and not _same_license(keys, f.keys, cat):
-                disagreements.append(
-                    Disagreement(f"{f.origin.file} is {f.value!r} but the card declares {', '.join(keys)}", specific[0], f)
-                )
-        for b in body:
-            if not _same_license(keys, b.keys, cat):
-                disagreements.append(
-                    Disagreement(f"the card body says {b.value!r} ({', '.join(b.keys)}) at line {b.origin.line}, "
-                                 f"but the front matter declares {', '.join(keys)}", specific[0], b)
-                )
-    if keys and expression is None:
-        # companion documents (acceptable use policies) are part of the main license, not a separate one
-        main = [k for k in keys if not any(k in cat[o].companions for o in keys if o in cat and o != k)]
-        expression = " AND ".join(cat[k].spdx for k in main if k in cat) or None
 
+def _keys(decls: list[Declaration]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(k for d in decls for k in d.keys))
+
+
+def _governing(
+    specific: list[Declaration], files: list[Declaration], body: list[Declaration]
+) -> tuple[tuple[str, ...], str | None, str | None]:
+    """The keys that govern the model, their expression when the declarations give one, and why."""
+    if specific:
+        same = len({d.expression for d in specific}) == 1
+        return _keys(specific), specific[0].expression if same else None, "declared in the card's front matter"
+    confident_files = [d for d in files if d.keys]
+    if confident_files:
+        names = ", ".join(sorted({d.origin.file or "?" for d in confident_files}))
+        return _keys(confident_files), None, f"no license in the front matter; identified from {names}"
+    if body:
+        return _keys(body), None, "no license in the front matter or files; read from the card body"
+    return (), None, None
+
+
+def _cross_checks(
+    declared: Declaration, keys: tuple[str, ...], files: list[Declaration], body: list[Declaration], cat: Catalog
+) -> list[Disagreement]:
+    """A repo license file, or a license statement in the card body, that names another license than the
+    declared one is a cross-check finding (the front matter alone is wrong often enough)."""
+    out: list[Disagreement] = []
+    names = ", ".join(keys)
+    for f in files:
+        if f.keys and not _same_license(keys, f.keys, cat):
+            out.append(Disagreement(f"{f.origin.file} is {f.value!r} but the card declares {names}", declared, f))
+    for b in body:
+        if not _same_license(keys, b.keys, cat):
+            out.append(Disagreement(f"the card body says {b.value!r} ({', '.join(b.keys)}) at line {b.origin.line}, "
+                                    f"but the front matter declares {names}", declared, b))
+    return out
+
+
+def _status(
+    keys: tuple[str, ...], disagreements: list[Disagreement], decls: list[Declaration], reason: str | None,
+    cat: Catalog,
+) -> tuple[Status, str | None]:
     front_disagree = [x for x in disagreements if x.b.kind not in ("license-file", "body")]
     if front_disagree:
-        status = Status.CONFLICT
-        reason = front_disagree[0].message
-    elif not keys:
-        status = Status.UNKNOWN
-        reason = _unknown_reason(decls)
-    elif any(cat[k].ambiguous for k in keys if k in cat):
-        status = Status.UNKNOWN
-        amb = [k for k in keys if cat[k].ambiguous]
-        reason = f"{', '.join(amb)} names a family of licenses, not one license"
-    else:
-        status = Status.RESOLVED
-    return LicenseFacts(tuple(decls), expression, keys, status, tuple(disagreements), reason)
+        return Status.CONFLICT, front_disagree[0].message
+    if not keys:
+        return Status.UNKNOWN, _unknown_reason(decls)
+    ambiguous = [k for k in keys if k in cat and cat[k].ambiguous]
+    if ambiguous:
+        return Status.UNKNOWN, f"{', '.join(ambiguous)} names a family of licenses, not one license"
+    return Status.RESOLVED, reason
 
 
 def _unknown_reason(decls: list[Declaration]) -> str:

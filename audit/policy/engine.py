@@ -8,14 +8,15 @@ with `scope: own`.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from audit.checks import CHECKS
 from audit.licenses.catalog import License, catalog
 from audit.model import Effective, Evidence, Finding, LicenseFacts, Origin, Outcome, Severity
-from audit.policy.schema import CHECKS, Policy, Rule
+from audit.policy.schema import Policy, Rule
 
 
 @dataclass(frozen=True)
@@ -73,22 +74,23 @@ def _term_matches(lic: License, when: Mapping[str, Any]) -> bool:
         return False
     if "above" in when and not (isinstance(value, (int, float)) and value > when["above"]):
         return False
-    if "equals" in when and value != when["equals"]:
-        return False
-    return True
+    return "equals" not in when or value == when["equals"]
 
 
 def _key_in(key: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(key, p) for p in patterns)
 
 
-def _as_list(v: Any) -> list:
+def _as_list(v: Any) -> list[Any]:
     return v if isinstance(v, list) else [v]
 
 
-def _license_pred(when: Mapping[str, Any]):
+_LicensePred = Callable[[License], bool]
+
+
+def _license_pred(when: Mapping[str, Any]) -> _LicensePred | None:
     """The per-license part of a condition, or None when the condition is not about licenses."""
-    preds = []
+    preds: list[_LicensePred] = []
     if "term" in when:
         preds.append(lambda lic: _term_matches(lic, when))
     if "category" in when:
@@ -184,24 +186,7 @@ def _message(rule: Rule, subject: str, m: Match) -> str:
     return m.message
 
 
-_REMEDIATION = {
-    "license-unknown": "Find the license that governs the weights (card, LICENSE file, base model) and declare it; "
-    "until then do not deploy.",
-    "license-conflict": "Ask the publisher which license applies and fix the card so license, license_name and "
-    "license_link agree.",
-    "license-file-mismatch": "Check which license governs the weights; the repo file and the card must agree.",
-    "license-text-modified": "Read the changed clauses: a modified license is a different license.",
-    "license-text-unknown": "Have the text reviewed; it is not a license mlaudit knows.",
-    "lineage-conflict": "Treat the model as governed by its ancestor's license as well, and comply with both.",
-    "lineage-missing-license": "Comply with the ancestors' licenses; ask the publisher to declare one.",
-    "lineage-unknown-ancestor": "Find the ancestor's license (or point --models-dir at a local copy) before deploying.",
-}
-
-
 def _default_remediation(rule: Rule) -> str | None:
     check = rule.when.get("check")
-    if check in _REMEDIATION:
-        return _REMEDIATION[check]
-    if check in CHECKS:
-        return None
-    return None
+    registered = CHECKS.get(check) if isinstance(check, str) else None
+    return registered.remediation if registered else None

@@ -4,12 +4,13 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from audit.checks import CHECKS as _REGISTRY
 from audit.errors import PolicyError
 from audit.licenses.catalog import CATEGORIES, TERM_KINDS
 from audit.model import Severity
@@ -17,36 +18,7 @@ from audit.model import Severity
 DEFAULT_POLICY = os.path.join(os.path.dirname(__file__), "default.yaml")
 MAX_POLICY_BYTES = 1024 * 1024
 
-# Built-in checks: stable ids that policies grade and reports name (documented in policies/README.md).
-CHECKS = {
-    "license-unknown": "The model's own license could not be determined, or names a family rather than one license.",
-    "license-conflict": "The model's own sources (license, license_name, license_link, Hub tag) disagree.",
-    "license-file-mismatch": "A license file in the repo names a different license than the card declares.",
-    "license-body-mismatch": "A license statement in the card body names a different license than the front matter.",
-    "license-text-modified": "A license file is a modified, truncated, translated or stub copy of a known license.",
-    "license-text-unknown": "A license-like file in the repo is not a license text we recognise.",
-    "card-missing": "The model has no model card.",
-    "card-problem": "The model card has problems (malformed fields, British spelling, list-valued license).",
-    "lineage-conflict": "The declared license drops terms that an ancestor imposes on derivatives.",
-    "lineage-missing-license": "The model declares no license; its effective license comes from its ancestors.",
-    "lineage-unknown-ancestor": "An ancestor could not be found or its license could not be determined.",
-    "lineage-name-prefix": "The model's name does not start with the prefix an ancestor's license requires.",
-    "lineage-cycle": "The base_model chain loops back on itself or is too deep.",
-    "dataset-license": "A training dataset's license is non-commercial, research-only or otherwise restrictive.",
-    "dataset-unknown": "A training dataset's license could not be determined.",
-    "provenance-unpinned": "The model was not read at a pinned commit.",
-    "provenance-unsafe-format": "The repo ships pickle-based weights (.bin/.pt/.ckpt/.pkl) that run code when loaded.",
-    "provenance-remote-code": "The repo ships custom code that trust_remote_code would run.",
-    "provenance-integrity": "A file does not match the hash the Hub, the cache or mlaudit.lock recorded.",
-    "file-unreadable": "A license-like file of the model (LICENSE, NOTICE, USE_POLICY ...) could not be read: too big, not "
-    "a regular file, unreadable, or a link leaving the snapshot. Its terms are unknown, so the audit fails closed.",
-    "provenance-author": "The model's author or organization is not on the policy's allow-list.",
-    "provenance-gated": "The model is gated: its terms must be accepted on the Hub.",
-    "license-drift": "The license differs from the one mlaudit.lock recorded: the locked files changed, or the "
-    "locked branch or tag now points to a revision under another license.",
-    "reference-unresolved": "The code loads a model whose id cannot be known without running it (a function "
-    "parameter, an environment variable, an f-string), so it cannot be audited.",
-}
+# id -> description of the built-in checks, for callers that want only the text (audit.api's rule
 
 _TOP = {"name", "description", "version", "fail_on", "settings", "rules", "waivers", "extends"}
 _RULE = {"id", "severity", "check", "when", "message", "remediation", "references", "scope", "enabled"}
@@ -95,10 +67,15 @@ class _Lines:
     """Line numbers of YAML nodes, so errors can point at the exact line."""
 
     def __init__(self) -> None:
-        self.of: dict[int, int] = {}
+        self.nodes: dict[int, int] = {}  # id(value) -> line
+        self.fields: dict[tuple[int, str], int] = {}  # (id(mapping), key) -> line of the key
 
-    def line(self, obj: Any, default: int | None = None) -> int | None:
-        return self.of.get(id(obj), default)
+    def line(self, obj: object, default: int | None = None) -> int | None:
+        return self.nodes.get(id(obj), default)
+
+    def field(self, parent: object, key: str) -> int | None:
+        """The line of `key` in the mapping `parent` (the mapping's own line when the key is absent)."""
+        return self.fields.get((id(parent), key)) or self.line(parent)
 
 
 def _to_python(node: yaml.Node, lines: _Lines, path: str) -> Any:
@@ -108,7 +85,7 @@ def _to_python(node: yaml.Node, lines: _Lines, path: str) -> Any:
         ).construct_object(node, deep=True)
     if isinstance(node, yaml.SequenceNode):
         out = [_to_python(n, lines, path) for n in node.value]
-        lines.of[id(out)] = node.start_mark.line + 1
+        lines.nodes[id(out)] = node.start_mark.line + 1
         return out
     if isinstance(node, yaml.MappingNode):
         d: dict[Any, Any] = {}
@@ -119,11 +96,16 @@ def _to_python(node: yaml.Node, lines: _Lines, path: str) -> Any:
             if key in d:
                 raise PolicyError(path, f"field '{key}' appears twice", k.start_mark.line + 1)
             d[key] = _to_python(v, lines, path)
-            lines.of[id(d[key])] = v.start_mark.line + 1
-            lines.of[(id(d), key)] = k.start_mark.line + 1  # type: ignore[index]
-        lines.of[id(d)] = node.start_mark.line + 1
+            lines.nodes[id(d[key])] = v.start_mark.line + 1
+            lines.fields[(id(d), key)] = k.start_mark.line + 1
+        lines.nodes[id(d)] = node.start_mark.line + 1
         return d
     raise PolicyError(path, "unsupported YAML node")
+
+
+def _yaml_error(exc: yaml.YAMLError, path: str) -> PolicyError:
+    mark = getattr(exc, "problem_mark", None)
+    return PolicyError(path, f"not valid YAML: {getattr(exc, 'problem', None) or exc}", mark.line + 1 if mark else None)
 
 
 def _parse_yaml(text: str, path: str) -> tuple[Any, _Lines]:
@@ -135,171 +117,272 @@ def _parse_yaml(text: str, path: str) -> tuple[Any, _Lines]:
                 raise PolicyError(path, "YAML anchors and aliases are not allowed in a policy", line)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise PolicyError(path, f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
-                          mark.line + 1 if mark else None) from None
+        raise _yaml_error(exc, path) from None
     if node is None:
         raise PolicyError(path, "the policy file is empty", 1)
     try:
         return _to_python(node, lines, path), lines
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise PolicyError(path, f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
-                          mark.line + 1 if mark else None) from None
+        raise _yaml_error(exc, path) from None
 
 
-def _field_line(lines: _Lines, parent: dict, key: str) -> int | None:
-    return lines.of.get((id(parent), key)) or lines.line(parent)  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class _Doc:
+    """The policy file being read: its path and the lines of its nodes, for errors that point."""
+
+    path: str
+    lines: _Lines
+
+    def error(self, message: str, line: int | None) -> PolicyError:
+        return PolicyError(self.path, message, line)
+
+    def refuse_unknown(self, mapping: Mapping[str, Any], allowed: Collection[str], what: str) -> None:
+        for k in mapping:
+            if k not in allowed:
+                raise self.error(f"unknown {what} '{k}' (one of: {', '.join(sorted(allowed))})",
+                                 self.lines.field(mapping, k))
 
 
-def _severity(value: Any, path: str, line: int | None) -> Severity:
+def _severity(value: Any, doc: _Doc, line: int | None) -> Severity:
     try:
         return Severity(str(value).lower())
     except ValueError:
-        raise PolicyError(path, f"severity must be error, warning or note, not {value!r}", line) from None
+        raise doc.error(f"severity must be error, warning or note, not {value!r}", line) from None
 
 
-def _check_when(when: Any, path: str, lines: _Lines, line: int | None) -> None:
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _check_condition_value(k: str, v: Any, doc: _Doc, line: int | None) -> None:
+    """One key of a condition whose value names something: a check, a term, categories, license keys."""
+    if k == "check" and v not in _REGISTRY:
+        raise doc.error(f"unknown check '{v}' (see policies/README.md for the list)", line)
+    if k == "term" and v not in _TERMS:
+        raise doc.error(f"unknown term '{v}' (one of: {', '.join(sorted(_TERMS))})", line)
+    if k in ("category", "not_category"):
+        for c in _as_list(v):
+            if c not in CATEGORIES:
+                raise doc.error(f"unknown category '{c}' (one of: {', '.join(CATEGORIES)})", line)
+    if k in ("license", "not_license"):
+        vals = _as_list(v)
+        if not vals or not all(isinstance(x, str) for x in vals):
+            raise doc.error(f"'{k}' takes a license key or a list of keys", line)
+        from audit.licenses.catalog import catalog
+
+        unknown = [x for x in vals if x not in catalog() and not x.endswith("*")]
+        if unknown:
+            raise doc.error(f"'{k}': unknown license key(s) {', '.join(unknown)} (see `mlaudit explain`)", line)
+    if k in ("below", "above") and not isinstance(v, (int, float)):
+        raise doc.error(f"'{k}' takes a number", line)
+
+
+def _check_when(when: Any, doc: _Doc, line: int | None) -> None:
     if not isinstance(when, dict) or not when:
-        raise PolicyError(path, "a condition must be a non-empty mapping", line)
+        raise doc.error("a condition must be a non-empty mapping", line)
+    lines = doc.lines
     for k, v in when.items():
-        kl = _field_line(lines, when, k) or line
+        kl = lines.field(when, k) or line
         if k not in _WHEN:
-            raise PolicyError(path, f"unknown condition '{k}' (one of: {', '.join(sorted(_WHEN))})", kl)
-        if k == "check" and v not in CHECKS:
-            raise PolicyError(path, f"unknown check '{v}' (see policies/README.md for the list)", kl)
-        if k == "term" and v not in _TERMS:
-            raise PolicyError(path, f"unknown term '{v}' (one of: {', '.join(sorted(_TERMS))})", kl)
-        if k in ("category", "not_category"):
-            for c in v if isinstance(v, list) else [v]:
-                if c not in CATEGORIES:
-                    raise PolicyError(path, f"unknown category '{c}' (one of: {', '.join(CATEGORIES)})", kl)
-        if k in ("license", "not_license"):
-            vals = v if isinstance(v, list) else [v]
-            if not vals or not all(isinstance(x, str) for x in vals):
-                raise PolicyError(path, f"'{k}' takes a license key or a list of keys", kl)
-            from audit.licenses.catalog import catalog
-
-            unknown = [x for x in vals if x not in catalog() and not x.endswith("*")]
-            if unknown:
-                raise PolicyError(path, f"'{k}': unknown license key(s) {', '.join(unknown)} (see `mlaudit explain`)", kl)
-        if k in ("below", "above") and not isinstance(v, (int, float)):
-            raise PolicyError(path, f"'{k}' takes a number", kl)
+            raise doc.error(f"unknown condition '{k}' (one of: {', '.join(sorted(_WHEN))})", kl)
+        _check_condition_value(k, v, doc, kl)
         if k in ("all", "any"):
             if not isinstance(v, list) or not v:
-                raise PolicyError(path, f"'{k}' takes a list of conditions", kl)
+                raise doc.error(f"'{k}' takes a list of conditions", kl)
             for sub in v:
-                _check_when(sub, path, lines, lines.line(sub, kl))
+                _check_when(sub, doc, lines.line(sub, kl))
         if k == "not":
-            _check_when(v, path, lines, lines.line(v, kl))
+            _check_when(v, doc, lines.line(v, kl))
     if ("below" in when or "above" in when or "equals" in when) and not ("term" in when and "param" in when):
-        raise PolicyError(path, "'below'/'above'/'equals' need 'term' and 'param' beside them", line)
+        raise doc.error("'below'/'above'/'equals' need 'term' and 'param' beside them", line)
 
 
-def parse_policy(text: str, path: str) -> Policy:
-    data, lines = _parse_yaml(text, path)
-    if not isinstance(data, dict):
-        raise PolicyError(path, "a policy must be a mapping with 'name' and 'rules'", 1)
-    for k in data:
-        if k not in _TOP:
-            raise PolicyError(path, f"unknown field '{k}' (one of: {', '.join(sorted(_TOP))})", _field_line(lines, data, k))
+def _name(data: Mapping[str, Any], doc: _Doc) -> str:
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise PolicyError(path, "'name' is required and must be text", lines.line(data))
+        raise doc.error("'name' is required and must be text", doc.lines.line(data))
+    return name.strip()
+
+
+def _settings(data: Mapping[str, Any], doc: _Doc) -> dict[str, Any]:
     settings = data.get("settings") or {}
     if not isinstance(settings, dict):
-        raise PolicyError(path, "'settings' must be a mapping", _field_line(lines, data, "settings"))
-    for k in settings:
-        if k not in _SETTINGS:
-            raise PolicyError(path, f"unknown setting '{k}' (one of: {', '.join(sorted(_SETTINGS))})",
-                              _field_line(lines, settings, k))
-    fail_on = _severity(data.get("fail_on", "error"), path, _field_line(lines, data, "fail_on"))
+        raise doc.error("'settings' must be a mapping", doc.lines.field(data, "settings"))
+    doc.refuse_unknown(settings, _SETTINGS, "setting")
+    return dict(settings)
+
+
+def _condition(raw: Mapping[str, Any], rid: str, doc: _Doc, line: int | None) -> Mapping[str, Any]:
+    """A rule's condition: `check: ID`, `when: {...}`, or, for a rule named after a built-in check, that check."""
+    if "check" in raw and "when" in raw:
+        raise doc.error(f"rule '{rid}': give 'check' or 'when', not both", line)
+    if "check" in raw:
+        when: Any = {"check": raw["check"]}
+        _check_when(when, doc, doc.lines.field(raw, "check"))
+        return dict(when)
+    if "when" in raw:
+        _check_when(raw["when"], doc, doc.lines.field(raw, "when"))
+        return dict(raw["when"])
+    if rid in _REGISTRY:
+        return {"check": rid}
+    raise doc.error(f"rule '{rid}' needs a 'when' condition (or a built-in check id)", line)
+
+
+def _rule_id(raw: Any, doc: _Doc, seen: set[str]) -> str:
+    line = doc.lines.line(raw)
+    if not isinstance(raw, dict):
+        raise doc.error("each rule must be a mapping with 'id' and 'severity'", line)
+    doc.refuse_unknown(raw, _RULE, "rule field")
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not rid.strip():
+        raise doc.error("a rule needs an 'id'", line)
+    if rid in seen:
+        raise doc.error(f"rule id '{rid}' is used twice", line)
+    seen.add(rid)
+    return rid
+
+
+def _rule(raw: dict[str, Any], rid: str, doc: _Doc) -> Rule:
+    lines = doc.lines
+    line = lines.line(raw)
+    if "severity" not in raw:
+        raise doc.error(f"rule '{rid}' needs a 'severity' (error, warning or note)", line)
+    sev = _severity(raw["severity"], doc, lines.field(raw, "severity"))
+    when = _condition(raw, rid, doc, line)
+    scope = raw.get("scope", "effective")
+    if scope not in ("own", "effective"):
+        raise doc.error(f"rule '{rid}': scope must be 'own' or 'effective'", lines.field(raw, "scope"))
+    refs = raw.get("references") or []
+    if not isinstance(refs, list):
+        raise doc.error(f"rule '{rid}': references must be a list", lines.field(raw, "references"))
+    for k in ("message", "remediation"):
+        if k in raw and not isinstance(raw[k], str):
+            raise doc.error(f"rule '{rid}': {k} must be text", lines.field(raw, k))
+    return Rule(rid, sev, when, raw.get("message"), raw.get("remediation"), tuple(map(str, refs)), scope, line)
+
+
+def _rules(data: Mapping[str, Any], doc: _Doc, required: bool) -> tuple[tuple[Rule, ...], set[str]]:
+    """The enabled rules, and the ids of all rules (a waiver may name a disabled one; an extending
+    policy disables a base rule by naming it with `enabled: false`)."""
     raw_rules = data.get("rules")
-    if not isinstance(raw_rules, list) or not raw_rules:
-        raise PolicyError(path, "'rules' must be a non-empty list", _field_line(lines, data, "rules"))
+    if not required and raw_rules is None:
+        return (), set()
+    if not isinstance(raw_rules, list) or (required and not raw_rules):
+        raise doc.error("'rules' must be a non-empty list", doc.lines.field(data, "rules"))
     rules: list[Rule] = []
     seen: set[str] = set()
     for raw in raw_rules:
-        line = lines.line(raw)
-        if not isinstance(raw, dict):
-            raise PolicyError(path, "each rule must be a mapping with 'id' and 'severity'", line)
-        for k in raw:
-            if k not in _RULE:
-                raise PolicyError(path, f"unknown rule field '{k}' (one of: {', '.join(sorted(_RULE))})",
-                                  _field_line(lines, raw, k))
-        rid = raw.get("id")
-        if not isinstance(rid, str) or not rid.strip():
-            raise PolicyError(path, "a rule needs an 'id'", line)
-        if rid in seen:
-            raise PolicyError(path, f"rule id '{rid}' is used twice", line)
-        seen.add(rid)
-        if raw.get("enabled", True) is False:
-            continue
-        if "severity" not in raw:
-            raise PolicyError(path, f"rule '{rid}' needs a 'severity' (error, warning or note)", line)
-        sev = _severity(raw["severity"], path, _field_line(lines, raw, "severity"))
-        if "check" in raw and "when" in raw:
-            raise PolicyError(path, f"rule '{rid}': give 'check' or 'when', not both", line)
-        if "check" in raw:
-            when: Any = {"check": raw["check"]}
-            _check_when(when, path, lines, _field_line(lines, raw, "check"))
-        elif "when" in raw:
-            when = raw["when"]
-            _check_when(when, path, lines, _field_line(lines, raw, "when"))
-        elif rid in CHECKS:
-            when = {"check": rid}
-        else:
-            raise PolicyError(path, f"rule '{rid}' needs a 'when' condition (or a built-in check id)", line)
-        scope = raw.get("scope", "effective")
-        if scope not in ("own", "effective"):
-            raise PolicyError(path, f"rule '{rid}': scope must be 'own' or 'effective'", _field_line(lines, raw, "scope"))
-        refs = raw.get("references") or []
-        if not isinstance(refs, list):
-            raise PolicyError(path, f"rule '{rid}': references must be a list", _field_line(lines, raw, "references"))
-        for k in ("message", "remediation"):
-            if k in raw and not isinstance(raw[k], str):
-                raise PolicyError(path, f"rule '{rid}': {k} must be text", _field_line(lines, raw, k))
-        rules.append(Rule(rid, sev, when, raw.get("message"), raw.get("remediation"), tuple(map(str, refs)), scope, line))
-    waivers: list[Waiver] = []
+        rid = _rule_id(raw, doc, seen)
+        if raw.get("enabled", True) is not False:
+            rules.append(_rule(raw, rid, doc))
+    return tuple(rules), seen
+
+
+def _waiver(raw: Any, rule_ids: set[str], doc: _Doc) -> Waiver:
+    lines = doc.lines
+    line = lines.line(raw)
+    if not isinstance(raw, dict):
+        raise doc.error("each waiver must be a mapping with rule, subject, reason and expires", line)
+    doc.refuse_unknown(raw, _WAIVER, "waiver field")
+    for k in ("rule", "subject", "reason", "expires"):
+        if not raw.get(k):
+            raise doc.error(f"a waiver needs '{k}'", line)
+    if raw["rule"] != "*" and raw["rule"] not in rule_ids:
+        raise doc.error(f"waiver names rule '{raw['rule']}', which this policy does not have", lines.field(raw, "rule"))
+    exp = raw["expires"]
+    if isinstance(exp, str):
+        try:
+            exp = _dt.date.fromisoformat(exp)
+        except ValueError:
+            exp = None
+    if not isinstance(exp, _dt.date):
+        raise doc.error("a waiver's 'expires' must be a date (YYYY-MM-DD)", lines.field(raw, "expires"))
+    approved_by = raw.get("approved_by")
+    return Waiver(str(raw["rule"]), str(raw["subject"]), str(raw["reason"]), exp,
+                  None if approved_by is None else str(approved_by), line)
+
+
+def _waivers(data: Mapping[str, Any], rule_ids: set[str], doc: _Doc) -> tuple[Waiver, ...]:
     raw_waivers = data.get("waivers") or []
     if not isinstance(raw_waivers, list):
-        raise PolicyError(path, "'waivers' must be a list", _field_line(lines, data, "waivers"))
-    for raw in raw_waivers:
-        line = lines.line(raw)
-        if not isinstance(raw, dict):
-            raise PolicyError(path, "each waiver must be a mapping with rule, subject, reason and expires", line)
-        for k in raw:
-            if k not in _WAIVER:
-                raise PolicyError(path, f"unknown waiver field '{k}' (one of: {', '.join(sorted(_WAIVER))})",
-                                  _field_line(lines, raw, k))
-        for k in ("rule", "subject", "reason", "expires"):
-            if not raw.get(k):
-                raise PolicyError(path, f"a waiver needs '{k}'", line)
-        if raw["rule"] != "*" and raw["rule"] not in seen:
-            raise PolicyError(path, f"waiver names rule '{raw['rule']}', which this policy does not have",
-                              _field_line(lines, raw, "rule"))
-        exp = raw["expires"]
-        if isinstance(exp, str):
-            try:
-                exp = _dt.date.fromisoformat(exp)
-            except ValueError:
-                exp = None
-        if not isinstance(exp, _dt.date):
-            raise PolicyError(path, "a waiver's 'expires' must be a date (YYYY-MM-DD)", _field_line(lines, raw, "expires"))
-        waivers.append(Waiver(str(raw["rule"]), str(raw["subject"]), str(raw["reason"]), exp,
-                              raw.get("approved_by"), line))
+        raise doc.error("'waivers' must be a list", doc.lines.field(data, "waivers"))
+    return tuple(_waiver(raw, rule_ids, doc) for raw in raw_waivers)
+
+
+_MAX_EXTENDS = 8  # a longer chain of base policies is a mistake
+
+
+def _base_policy(data: Mapping[str, Any], doc: _Doc, chain: tuple[str, ...]) -> Policy | None:
+    """The policy `extends` names: "default" (the built-in one) or a file, relative to this one."""
+    ref = data.get("extends")
+    if ref is None:
+        return None
+    line = doc.lines.field(data, "extends")
+    if not isinstance(ref, str) or not ref.strip():
+        raise doc.error("'extends' takes 'default' or the path of another policy file", line)
+    path = DEFAULT_POLICY if ref.strip() == "default" else os.path.join(os.path.dirname(doc.path), ref.strip())
+    real = os.path.realpath(path)
+    if real in chain:
+        raise doc.error(f"'extends: {ref}' loops back to a policy that extends it", line)
+    if len(chain) >= _MAX_EXTENDS:
+        raise doc.error(f"'extends' chains more than {_MAX_EXTENDS} policies", line)
+    return _load(path, (*chain, real))
+
+
+def _extend(base: Policy, rules: tuple[Rule, ...], rule_ids: set[str]) -> tuple[Rule, ...]:
+    """The base's rules, each replaced by this policy's rule of the same id (or dropped when this policy
+    disables it), then this policy's new rules."""
+    own = {r.id: r for r in rules}
+    base_ids = {r.id for r in base.rules}
+    merged = [own.get(r.id, r) for r in base.rules if r.id not in rule_ids or r.id in own]
+    return (*merged, *(r for r in rules if r.id not in base_ids))
+
+
+def parse_policy(text: str, path: str) -> Policy:
+    return _parse(text, path, (os.path.realpath(path),))
+
+
+def _parse(text: str, path: str, chain: tuple[str, ...]) -> Policy:
+    data, lines = _parse_yaml(text, path)
+    doc = _Doc(path, lines)
+    if not isinstance(data, dict):
+        raise doc.error("a policy must be a mapping with 'name' and 'rules'", 1)
+    doc.refuse_unknown(data, _TOP, "field")
+    name = _name(data, doc)
+    base = _base_policy(data, doc, chain)
+    settings = _settings(data, doc)
+    fail_on = _severity(data.get("fail_on", Severity.ERROR.value), doc, lines.field(data, "fail_on"))
+    rules, rule_ids = _rules(data, doc, required=base is None)
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Policy(name.strip(), path, sha, tuple(rules), tuple(waivers), fail_on, dict(settings), data.get("description"))
+    description = data.get("description")
+    if base is None:
+        waivers = _waivers(data, rule_ids, doc)
+        return Policy(name, path, sha, rules, waivers, fail_on, settings,
+                      None if description is None else str(description))
+    waivers = _waivers(data, rule_ids | {r.id for r in base.rules}, doc)
+    return Policy(
+        name, path,
+        hashlib.sha256(f"{sha}\n{base.sha256}".encode()).hexdigest(),  # a change to the base changes the policy
+        _extend(base, rules, rule_ids),
+        base.waivers + waivers,
+        fail_on if "fail_on" in data else base.fail_on,
+        {**base.settings, **settings},
+        base.description if description is None else str(description),
+    )
 
 
 def load_policy(path: str | None = None) -> Policy:
     """Load and validate a policy file; None loads the default policy shipped with mlaudit."""
+    real = path or DEFAULT_POLICY
+    return _load(real, (os.path.realpath(real),))
+
+
+def _load(path: str, chain: tuple[str, ...]) -> Policy:
     from audit.errors import InputUnreadable
     from audit.sources.base import read_text_file
 
-    real = path or DEFAULT_POLICY
     try:
-        text = read_text_file(real, limit=MAX_POLICY_BYTES)
+        text = read_text_file(path, limit=MAX_POLICY_BYTES)
     except InputUnreadable as exc:
-        raise PolicyError(real, exc.message) from None
-    return parse_policy(text, real)
+        raise PolicyError(path, exc.message) from None
+    return _parse(text, path, chain)

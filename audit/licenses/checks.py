@@ -1,0 +1,63 @@
+"""Built-in checks on a model's own card and license facts -> Evidence the policy grades.
+
+Lineage, dataset and provenance checks live beside the code that computes those facts
+(lineage.py, datasets.py, provenance.py); this module covers the card and its license.
+Every id emitted here is registered in audit/checks.py.
+"""
+from __future__ import annotations
+
+from audit.model import Declaration, Evidence, LicenseFacts, ModelCard, Snapshot, Status
+
+# card problems that are worth a finding (the rest are shown in the report only)
+_REPORTED_PROBLEMS = frozenset({
+    "card-british-spelling",
+    "card-license-list",
+    "card-field-type",
+    "card-field-value",
+    "card-no-front-matter",
+})
+# problems that prevent any decision about the card: the input counts as unreadable
+BLOCKING_PROBLEMS = frozenset(
+    {"card-malformed-yaml", "card-yaml-alias", "card-front-matter-too-large", "card-front-matter-unclosed"}
+)
+# what a license file or linked text can be besides an exact copy (the verdicts of audit.licenses.identify)
+_CHANGED_TEXT = ("modified", "truncated", "translation", "stub")
+
+
+def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, snapshot: Snapshot | None) -> list[Evidence]:
+    out: list[Evidence] = []
+    if card is None:
+        out.append(Evidence("card-missing", subject, "the model has no model card (README.md)",
+                            (snapshot.origin,) if snapshot else ()))
+    else:
+        for p in card.problems:
+            if p.code in _REPORTED_PROBLEMS:
+                out.append(Evidence("card-problem", subject, p.message, (p.origin,)))
+    if facts.status is Status.UNKNOWN:
+        origins = tuple(d.origin for d in facts.declarations[:3]) or ((card.origin,) if card else ())
+        out.append(Evidence("license-unknown", subject, f"license unknown: {facts.reason}", origins, unknown=True))
+    for dis in facts.disagreements:
+        where = (dis.a.origin, dis.b.origin)
+        if dis.b.kind == "license-file":
+            out.append(Evidence("license-file-mismatch", subject, dis.message, where))
+        elif dis.b.kind == "body":
+            out.append(Evidence("license-body-mismatch", subject, dis.message, where))
+        else:  # the front-matter fields contradict each other: nothing can be decided
+            out.append(Evidence("license-conflict", subject, dis.message, where, unknown=True))
+    for d in facts.declarations:
+        verdict = _text_verdict(d)
+        if verdict in _CHANGED_TEXT:
+            out.append(Evidence("license-text-modified", subject,
+                                f"{d.origin.file} is a {verdict} copy of {d.value} ({d.note})", (d.origin,)))
+        elif verdict == "unknown":
+            out.append(Evidence("license-text-unknown", subject,
+                                f"{d.origin.file} is not a license text mlaudit recognises", (d.origin,), unknown=True))
+    return out
+
+
+def _text_verdict(d: Declaration) -> str | None:
+    """The identifier's verdict on a license file or linked text (None for other declarations)."""
+    if d.kind not in ("license-file", "license-link") or not d.note:
+        return None
+    return d.note.split(",", 1)[0]
+
