@@ -16,13 +16,14 @@ from functools import lru_cache
 from typing import Any
 
 from audit.model import Ancestor, AuditReport, DatasetFacts, LicenseFacts, ModelResult, Status
+from audit.report import DEFAULT_OPTIONS, RenderOptions
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 _SIMPLE_ID = re.compile(r"^[A-Za-z0-9.+-]+$")
 _NS = uuid.UUID("8f4a1f5e-62c4-4c52-9a0b-6d3c8f0e2b71")  # fixed namespace: same report, same serial number
 
 
-def render(report: AuditReport) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     import warnings
 
     from cyclonedx.output.json import JsonV1Dot6

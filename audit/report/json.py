@@ -10,6 +10,7 @@ from typing import Any
 
 from audit.licenses.normalize import declared_keys
 from audit.model import AuditReport, ModelResult, RuleInfo
+from audit.report import DEFAULT_OPTIONS, RenderOptions
 
 
 def model_dict(m: ModelResult) -> dict[str, Any]:
@@ -91,8 +92,8 @@ def _optional(report: AuditReport) -> dict[str, Any]:
     return out
 
 
-def render(report: AuditReport, pretty: bool = False) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     # compact by default: json's C encoder only runs without indent, and large reports are read by tools
-    if pretty:
+    if options.pretty:
         return json.dumps(report_dict(report), indent=2, default=str) + "\n"
     return json.dumps(report_dict(report), separators=(",", ":"), default=str) + "\n"

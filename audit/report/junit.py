@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from audit.model import AuditReport, Finding, Origin, Outcome
+from audit.report import DEFAULT_OPTIONS, RenderOptions
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -21,7 +22,7 @@ def _x(text: object) -> str:
     return _XML_INVALID.sub("\ufffd", "" if text is None else str(text))
 
 
-def render(report: AuditReport) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     cases: list[ET.Element] = []
     failures = errors = skipped = 0
 

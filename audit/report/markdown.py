@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from audit.model import AuditReport, Finding, Origin, Outcome
+from audit.report import DEFAULT_OPTIONS, RenderOptions
 
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
@@ -29,7 +30,7 @@ def _code(text: object, *, table: bool = False) -> str:
     return s.replace("|", "\\|") if table else s
 
 
-def render(report: AuditReport) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     failing = [f for f in report.findings if f.outcome is Outcome.FAIL]
     unknown = [f for f in report.findings if f.outcome is Outcome.UNKNOWN]
     waived = [f for f in report.findings if f.outcome is Outcome.WAIVED]

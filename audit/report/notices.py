@@ -7,6 +7,7 @@ A model whose license could not be decided says so: its obligations are unknown,
 from __future__ import annotations
 
 from audit.model import AuditReport, ModelResult, Obligation, Status
+from audit.report import DEFAULT_OPTIONS, RenderOptions
 
 RULE = "=" * 78
 SUB = "-" * 78
@@ -28,7 +29,7 @@ GROUPS = (
 _HEADING = dict(GROUPS)
 
 
-def render(report: AuditReport) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     out = [
         "THIRD-PARTY MODEL NOTICES",
         "",

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from audit.model import Ancestor, AuditReport, LicenseFacts, ModelResult
+from audit.report import DEFAULT_OPTIONS, RenderOptions
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 _LICENSE_REF = re.compile(r"LicenseRef-[A-Za-z0-9.-]+")
@@ -23,7 +24,7 @@ HUB = "https://huggingface.co"
 _CONCLUDED_KINDS = ("attribution-text", "include-notice")
 
 
-def render(report: AuditReport) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     from spdx_tools.spdx.jsonschema.document_converter import DocumentConverter
 
     data = DocumentConverter().convert(build_document(report))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from audit.licenses.normalize import declared_keys
 from audit.model import AuditReport, Finding, ModelResult, Outcome
+from audit.report import DEFAULT_OPTIONS, RenderOptions
 
 _MARK = {"error": "x", "warning": "!", "note": "-"}
 
@@ -93,7 +94,10 @@ def _scan_summary(report: AuditReport) -> list[str]:
             f"{len(models)} model(s), {unresolved} unresolved", ""]
 
 
-def render(report: AuditReport, color: bool = False, show_errors: bool = True) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+    color = options.color
+    if options.quiet:
+        return _verdict_line(report, color) + "\n"
     by_subject: dict[str, list[Finding]] = {}
     for f in report.findings:
         by_subject.setdefault(f.subject, []).append(f)
@@ -103,16 +107,18 @@ def render(report: AuditReport, color: bool = False, show_errors: bool = True) -
         lines.append("")
     lines.extend(_other_findings(report, by_subject, color))
     lines.extend(_scan_summary(report))
-    if show_errors:  # the CLI prints them on stderr itself when the report goes to the terminal
+    if options.show_errors:
         for e in report.errors:
             lines.append(f"{_style('ERROR', color, fg='red', bold=True)} {e.input}: {e.message}")
         if report.errors:
             lines.append("")
+    lines.append(_verdict_line(report, color))
+    return "\n".join(lines) + "\n"
+
+
+def _verdict_line(report: AuditReport, color: bool) -> str:
     passed = sum(1 for m in report.models if m.passed)
     failed = len(report.models) - passed
     verdict = _style("PASSED", color, fg="green", bold=True) if report.passed else _style("FAILED", color, fg="red", bold=True)
-    lines.append(
-        f"{verdict}: {len(report.models)} model(s), {passed} passed, {failed} failed, {len(report.errors)} unreadable"
-        f" - policy '{report.policy_name}' (sha256 {report.policy_sha256[:12]})"
-    )
-    return "\n".join(lines) + "\n"
+    return (f"{verdict}: {len(report.models)} model(s), {passed} passed, {failed} failed, {len(report.errors)} unreadable"
+            f" - policy '{report.policy_name}' (sha256 {report.policy_sha256[:12]})")
