@@ -54,7 +54,7 @@ def renderer(fmt: str) -> Callable[[AuditReport, RenderOptions], str | bytes]:
     """The render function of a format; UsageError naming the format when there is no such format."""
     if fmt not in FORMATS:
         raise UsageError(fmt, f"unknown report format (choose one of: {', '.join(FORMATS)})")
-    module: Renderer = importlib.import_module(f"audit.report.{FORMATS[fmt]}")  # type: ignore[assignment]
+    module: Renderer = importlib.import_module(f"audit.report.{FORMATS[fmt]}")
     return module.render
 
 

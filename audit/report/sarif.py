@@ -15,10 +15,10 @@ from typing import Any
 
 from audit.model import AuditReport, Finding, Origin, Outcome, Severity
 from audit.report import DEFAULT_OPTIONS, RenderOptions
+from audit.report.common import HUB, evidence_text
 from audit.report.json import rule_dict
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-HUB = "https://huggingface.co"
 SRCROOT = "%SRCROOT%"  # uriBaseId of paths relative to the scanned codebase (the name CodeQL uses)
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
 
@@ -188,7 +188,7 @@ def _physical(o: Origin, index: int | None = None, subject: str = "") -> dict[st
     loc: dict[str, Any] = {"physicalLocation": physical}
     if index is not None:
         loc["id"] = index
-        loc["message"] = {"text": f"evidence: {_evidence(o, subject)}"}
+        loc["message"] = {"text": f"evidence: {evidence_text(o, subject)}"}
     return loc
 
 
@@ -234,13 +234,6 @@ def _rel_uri(path: str) -> str:
     while path.startswith("./"):
         path = path[2:]
     return quote(path)
-
-
-def _evidence(o: Origin, subject: str) -> str:
-    """An origin as a reader needs it: which repo, when it is not the finding's own model."""
-    if o.locator and o.locator != subject and o.file and not o.file.startswith("/"):
-        return f"{o.locator}/{o}"
-    return str(o)
 
 
 def _logical(subject: str) -> dict[str, Any]:
