@@ -480,12 +480,87 @@ def test_notices_flag_an_undecided_license():
 # --- every --format choice -----------------------------------------------------------------------------
 
 def test_every_format_renders_the_sample_report():
-    from audit.report import FORMATS, renderer
+    from audit.report import FORMATS, render, renderer
 
     for fmt in FORMATS:
         out = renderer(fmt)(sample_report())
         assert isinstance(out, str) and out.strip(), fmt
         assert FT in out, fmt
+        assert render(sample_report(), fmt) == out, fmt
+
+
+def test_every_format_module_has_the_one_render_signature():
+    """No renderer-specific keyword arguments: every format takes (report, options) and nothing else."""
+    import importlib
+    import inspect
+
+    from audit.report import DEFAULT_OPTIONS, FORMATS
+
+    for fmt, module in FORMATS.items():
+        params = inspect.signature(importlib.import_module(f"audit.report.{module}").render).parameters
+        assert list(params) == ["report", "options"], fmt
+        assert params["options"].default is DEFAULT_OPTIONS, fmt
+
+
+def test_an_unknown_format_is_a_usage_error_naming_it():
+    import pytest
+
+    from audit.errors import UsageError
+    from audit.report import render
+
+    with pytest.raises(UsageError) as exc:
+        render(sample_report(), "yaml")
+    assert exc.value.input == "yaml" and "sarif" in exc.value.message
+
+
+def test_render_options_reach_the_formats_that_use_them():
+    from audit.report import RenderOptions, render
+
+    report = sample_report()
+    text = render(report, "text")
+    verdict_line = text.rstrip("\n").rsplit("\n", 1)[-1]
+    assert verdict_line.startswith("FAILED: 3 model(s), 1 passed, 2 failed, 1 unreadable")
+    assert render(report, "text", RenderOptions(quiet=True)) == verdict_line + "\n"
+    assert "ERROR acme/missing-model: not found on the Hub (404)" in text
+    without = render(report, "text", RenderOptions(show_errors=False))
+    assert "acme/missing-model" not in without and without.endswith(verdict_line + "\n")
+    colored = render(report, "text", RenderOptions(color=True))
+    assert "\x1b[" in colored and "\x1b[" not in text
+    assert colored.rstrip("\n").rsplit("\n", 1)[-1].startswith("\x1b[31m\x1b[1mFAILED\x1b[0m: 3 model(s)")
+
+    compact, pretty = render(report, "json"), render(report, "json", RenderOptions(pretty=True))
+    assert json.loads(compact) == json.loads(pretty)
+    assert compact.count("\n") == 1 and pretty.startswith('{\n  "schema": "mlaudit.report/1"')
+    # a format ignores the options it has no use for
+    everything = RenderOptions(color=True, pretty=True, show_errors=False, quiet=True)
+    for fmt in ("sarif", "junit", "markdown", "notices"):
+        assert render(report, fmt, everything) == render(report, fmt), fmt
+
+
+def test_cli_startup_imports_no_sbom_library():
+    """Formats are imported when asked for: the text format does not pull in cyclonedx or spdx-tools."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from audit.report import renderer; renderer('text'); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cyclonedx', 'spdx_tools')"
+            " or m in ('audit.report.cyclonedx', 'audit.report.spdx')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_sboms_take_their_time_from_the_report_else_source_date_epoch(monkeypatch):
+    import dataclasses
+
+    from audit.report import cyclonedx, spdx
+
+    report = dataclasses.replace(sample_report(), generated_at=None)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1736935200")  # 2025-01-15T10:00:00Z
+    assert json.loads(cyclonedx.render(report))["metadata"]["timestamp"] == "2025-01-15T10:00:00+00:00"
+    assert json.loads(spdx.render(report))["creationInfo"]["created"] == "2025-01-15T10:00:00Z"
+    # generated_at wins over the environment
+    stamped = dataclasses.replace(report, generated_at="2024-06-01T08:30:00Z")
+    assert json.loads(spdx.render(stamped))["creationInfo"]["created"] == "2024-06-01T08:30:00Z"
 
 
 def test_sboms_never_mangle_a_malformed_expression():
