@@ -273,7 +273,7 @@ def test_sarif_local_evidence_becomes_a_file_uri():
     local = Origin("local", "/srv/models/aya", None, "README.md", 4, "license")
     f = Finding("non-commercial", Severity.ERROR, Outcome.FAIL, "/srv/models/aya", "non-commercial", evidence=(local,))
     report = AuditReport(report.tool_version, report.policy_name, report.policy_sha256, report.models, (f,),
-                         (), (), False, {})
+                         (), (), False)
     result = json.loads(sarif.render(report))["runs"][0]["results"][0]
     assert _where(result) == ("file:///srv/models/aya/README.md", 4)
 
@@ -311,7 +311,7 @@ def test_junit_cases_per_model_and_rule():
 def test_junit_survives_control_characters():
     report = sample_report()
     bad = Finding("x", Severity.ERROR, Outcome.FAIL, FT, "card says \x07\x1b[31m hi")
-    report = AuditReport("0.1.0", "default", "0" * 64, report.models, (bad,), (), (), False, {})
+    report = AuditReport("0.1.0", "default", "0" * 64, report.models, (bad,), (), (), False)
     ET.fromstring(junit.render(report).encode("utf-8"))
 
 
@@ -344,7 +344,7 @@ def test_markdown_pr_comment():
 def test_markdown_escapes_card_content():
     report = sample_report()
     evil = Finding("x", Severity.ERROR, Outcome.FAIL, "a|b", "[click](http://evil) <img src=x> | *bold*")
-    report = AuditReport("0.1.0", "default", "0" * 64, report.models, (evil,), (), (), False, {})
+    report = AuditReport("0.1.0", "default", "0" * 64, report.models, (evil,), (), (), False)
     text = markdown.render(report)
     assert not re.search(r"(?<!\\)[<\[]", text.replace("<sub>", "").replace("</sub>", ""))
     assert "\\[click\\](http://evil) \\<img src=x\\> \\| \\*bold\\*" in text
@@ -472,7 +472,7 @@ def test_notices_flag_an_undecided_license():
     unknown = ModelResult(ft.subject, ft.revision, ft.origin, ft.card,
                           LicenseFacts((), None, (), Status.UNKNOWN, reason="no license declared"),
                           ft.lineage, Effective(None, ()), passed=False)
-    report = AuditReport("0.1.0", "default", "0" * 64, (unknown,), (), (), (), False, {})
+    report = AuditReport("0.1.0", "default", "0" * 64, (unknown,), (), (), (), False)
     text = notices.render(report)
     assert "License: unknown" in text and "could not be decided" in text
 
@@ -575,7 +575,7 @@ def test_sboms_never_mangle_a_malformed_expression():
     odd = ModelResult(ds.subject, ds.revision, ds.origin, ds.card,
                       LicenseFacts(ds.license.declarations, "MIT AND", ("mit",), Status.RESOLVED),
                       ds.lineage, Effective("MIT AND", ("mit",)), passed=True)
-    report = AuditReport("0.1.0", "default", "0" * 64, (odd,), (), (), (), True, {})
+    report = AuditReport("0.1.0", "default", "0" * 64, (odd,), (), (), (), True)
     pkg = json.loads(spdx.render(report))["packages"][0]
     assert (pkg["licenseDeclared"], pkg["licenseConcluded"]) == ("NOASSERTION", "NOASSERTION")
     assert validate_full_spdx_document(spdx.build_document(report)) == []
@@ -602,8 +602,8 @@ def test_local_and_empty_reports_still_validate():
     finding = Finding("license-unknown", Severity.ERROR, Outcome.UNKNOWN, local.subject, "license unknown",
                       evidence=(card,), check="license-unknown")
     for report in (
-        AuditReport("0.1.0", "default", "0" * 64, (local,), (finding,), (), (), False, {}),
-        AuditReport("0.1.0", "default", "0" * 64, (), (), (), (), True, {}),
+        AuditReport("0.1.0", "default", "0" * 64, (local,), (finding,), (), (), False),
+        AuditReport("0.1.0", "default", "0" * 64, (), (), (), (), True),
     ):
         log = json.loads(sarif.render(report))
         assert not list(_sarif_validator().iter_errors(log))
@@ -612,7 +612,7 @@ def test_local_and_empty_reports_still_validate():
         ET.fromstring(junit.render(report).encode("utf-8"))
         assert markdown.render(report) and notices.render(report)
     # the undecided local model: located at its card, as a file URI
-    result = json.loads(sarif.render(AuditReport("0.1.0", "d", "0" * 64, (local,), (finding,), (), (), False, {})))
+    result = json.loads(sarif.render(AuditReport("0.1.0", "d", "0" * 64, (local,), (finding,), (), (), False)))
     assert _where(result["runs"][0]["results"][0]) == ("file:///srv/models/my%20model/README.md", None)
-    pkg = json.loads(spdx.render(AuditReport("0.1.0", "d", "0" * 64, (local,), (), (), (), False, {})))["packages"][0]
+    pkg = json.loads(spdx.render(AuditReport("0.1.0", "d", "0" * 64, (local,), (), (), (), False)))["packages"][0]
     assert pkg["downloadLocation"] == "NOASSERTION" and "externalRefs" not in pkg

@@ -1,6 +1,8 @@
 """JSON report: the stable, versioned contract of DESIGN.md (`mlaudit.report/1`).
 
-Fields may be added; none may be renamed or removed without bumping the schema version.
+Fields may be added; none may be renamed or removed without bumping the schema version. The shape is
+audit/report/schemas/report.schema.json: a new field goes into it in the same change (additionalProperties
+is false, so tests/test_report_schemas.py fails on a field the schema does not know).
 """
 from __future__ import annotations
 
