@@ -35,7 +35,7 @@ _CONCLUDED_KINDS = ("attribution-text", "include-notice")
 def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     from spdx_tools.spdx.jsonschema.document_converter import DocumentConverter
 
-    data = DocumentConverter().convert(build_document(report))  # type: ignore[no-untyped-call]
+    data = DocumentConverter().convert(build_document(report))
     # spdx-tools writes PACKAGE_MANAGER; the 2.3 spec and its JSON schema spell it PACKAGE-MANAGER
     # (spdx/spdx-spec#792, spdx/tools-python#813). Readers accept both; we write the spec's form.
     for pkg in data.get("packages", []):
