@@ -273,7 +273,7 @@ def test_sarif_local_evidence_becomes_a_file_uri():
     local = Origin("local", "/srv/models/aya", None, "README.md", 4, "license")
     f = Finding("non-commercial", Severity.ERROR, Outcome.FAIL, "/srv/models/aya", "non-commercial", evidence=(local,))
     report = AuditReport(report.tool_version, report.policy_name, report.policy_sha256, report.models, (f,),
-                         (), (), False, {})
+                         (), (), False)
     result = json.loads(sarif.render(report))["runs"][0]["results"][0]
     assert _where(result) == ("file:///srv/models/aya/README.md", 4)
 
@@ -311,7 +311,7 @@ def test_junit_cases_per_model_and_rule():
 def test_junit_survives_control_characters():
     report = sample_report()
     bad = Finding("x", Severity.ERROR, Outcome.FAIL, FT, "card says \x07\x1b[31m hi")
-    report = AuditReport("0.1.0", "default", "0" * 64, report.models, (bad,), (), (), False, {})
+    report = AuditReport("0.1.0", "default", "0" * 64, report.models, (bad,), (), (), False)
     ET.fromstring(junit.render(report).encode("utf-8"))
 
 
@@ -344,7 +344,7 @@ def test_markdown_pr_comment():
 def test_markdown_escapes_card_content():
     report = sample_report()
     evil = Finding("x", Severity.ERROR, Outcome.FAIL, "a|b", "[click](http://evil) <img src=x> | *bold*")
-    report = AuditReport("0.1.0", "default", "0" * 64, report.models, (evil,), (), (), False, {})
+    report = AuditReport("0.1.0", "default", "0" * 64, report.models, (evil,), (), (), False)
     text = markdown.render(report)
     assert not re.search(r"(?<!\\)[<\[]", text.replace("<sub>", "").replace("</sub>", ""))
     assert "\\[click\\](http://evil) \\<img src=x\\> \\| \\*bold\\*" in text
@@ -472,7 +472,7 @@ def test_notices_flag_an_undecided_license():
     unknown = ModelResult(ft.subject, ft.revision, ft.origin, ft.card,
                           LicenseFacts((), None, (), Status.UNKNOWN, reason="no license declared"),
                           ft.lineage, Effective(None, ()), passed=False)
-    report = AuditReport("0.1.0", "default", "0" * 64, (unknown,), (), (), (), False, {})
+    report = AuditReport("0.1.0", "default", "0" * 64, (unknown,), (), (), (), False)
     text = notices.render(report)
     assert "License: unknown" in text and "could not be decided" in text
 
@@ -480,12 +480,87 @@ def test_notices_flag_an_undecided_license():
 # --- every --format choice -----------------------------------------------------------------------------
 
 def test_every_format_renders_the_sample_report():
-    from audit.report import FORMATS, renderer
+    from audit.report import FORMATS, render, renderer
 
     for fmt in FORMATS:
         out = renderer(fmt)(sample_report())
         assert isinstance(out, str) and out.strip(), fmt
         assert FT in out, fmt
+        assert render(sample_report(), fmt) == out, fmt
+
+
+def test_every_format_module_has_the_one_render_signature():
+    """No renderer-specific keyword arguments: every format takes (report, options) and nothing else."""
+    import importlib
+    import inspect
+
+    from audit.report import DEFAULT_OPTIONS, FORMATS
+
+    for fmt, module in FORMATS.items():
+        params = inspect.signature(importlib.import_module(f"audit.report.{module}").render).parameters
+        assert list(params) == ["report", "options"], fmt
+        assert params["options"].default is DEFAULT_OPTIONS, fmt
+
+
+def test_an_unknown_format_is_a_usage_error_naming_it():
+    import pytest
+
+    from audit.errors import UsageError
+    from audit.report import render
+
+    with pytest.raises(UsageError) as exc:
+        render(sample_report(), "yaml")
+    assert exc.value.input == "yaml" and "sarif" in exc.value.message
+
+
+def test_render_options_reach_the_formats_that_use_them():
+    from audit.report import RenderOptions, render
+
+    report = sample_report()
+    text = render(report, "text")
+    verdict_line = text.rstrip("\n").rsplit("\n", 1)[-1]
+    assert verdict_line.startswith("FAILED: 3 model(s), 1 passed, 2 failed, 1 unreadable")
+    assert render(report, "text", RenderOptions(quiet=True)) == verdict_line + "\n"
+    assert "ERROR acme/missing-model: not found on the Hub (404)" in text
+    without = render(report, "text", RenderOptions(show_errors=False))
+    assert "acme/missing-model" not in without and without.endswith(verdict_line + "\n")
+    colored = render(report, "text", RenderOptions(color=True))
+    assert "\x1b[" in colored and "\x1b[" not in text
+    assert colored.rstrip("\n").rsplit("\n", 1)[-1].startswith("\x1b[31m\x1b[1mFAILED\x1b[0m: 3 model(s)")
+
+    compact, pretty = render(report, "json"), render(report, "json", RenderOptions(pretty=True))
+    assert json.loads(compact) == json.loads(pretty)
+    assert compact.count("\n") == 1 and pretty.startswith('{\n  "schema": "mlaudit.report/1"')
+    # a format ignores the options it has no use for
+    everything = RenderOptions(color=True, pretty=True, show_errors=False, quiet=True)
+    for fmt in ("sarif", "junit", "markdown", "notices"):
+        assert render(report, fmt, everything) == render(report, fmt), fmt
+
+
+def test_cli_startup_imports_no_sbom_library():
+    """Formats are imported when asked for: the text format does not pull in cyclonedx or spdx-tools."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from audit.report import renderer; renderer('text'); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cyclonedx', 'spdx_tools')"
+            " or m in ('audit.report.cyclonedx', 'audit.report.spdx')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_sboms_take_their_time_from_the_report_else_source_date_epoch(monkeypatch):
+    import dataclasses
+
+    from audit.report import cyclonedx, spdx
+
+    report = dataclasses.replace(sample_report(), generated_at=None)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1736935200")  # 2025-01-15T10:00:00Z
+    assert json.loads(cyclonedx.render(report))["metadata"]["timestamp"] == "2025-01-15T10:00:00+00:00"
+    assert json.loads(spdx.render(report))["creationInfo"]["created"] == "2025-01-15T10:00:00Z"
+    # generated_at wins over the environment
+    stamped = dataclasses.replace(report, generated_at="2024-06-01T08:30:00Z")
+    assert json.loads(spdx.render(stamped))["creationInfo"]["created"] == "2024-06-01T08:30:00Z"
 
 
 def test_sboms_never_mangle_a_malformed_expression():
@@ -500,7 +575,7 @@ def test_sboms_never_mangle_a_malformed_expression():
     odd = ModelResult(ds.subject, ds.revision, ds.origin, ds.card,
                       LicenseFacts(ds.license.declarations, "MIT AND", ("mit",), Status.RESOLVED),
                       ds.lineage, Effective("MIT AND", ("mit",)), passed=True)
-    report = AuditReport("0.1.0", "default", "0" * 64, (odd,), (), (), (), True, {})
+    report = AuditReport("0.1.0", "default", "0" * 64, (odd,), (), (), (), True)
     pkg = json.loads(spdx.render(report))["packages"][0]
     assert (pkg["licenseDeclared"], pkg["licenseConcluded"]) == ("NOASSERTION", "NOASSERTION")
     assert validate_full_spdx_document(spdx.build_document(report)) == []
@@ -527,8 +602,8 @@ def test_local_and_empty_reports_still_validate():
     finding = Finding("license-unknown", Severity.ERROR, Outcome.UNKNOWN, local.subject, "license unknown",
                       evidence=(card,), check="license-unknown")
     for report in (
-        AuditReport("0.1.0", "default", "0" * 64, (local,), (finding,), (), (), False, {}),
-        AuditReport("0.1.0", "default", "0" * 64, (), (), (), (), True, {}),
+        AuditReport("0.1.0", "default", "0" * 64, (local,), (finding,), (), (), False),
+        AuditReport("0.1.0", "default", "0" * 64, (), (), (), (), True),
     ):
         log = json.loads(sarif.render(report))
         assert not list(_sarif_validator().iter_errors(log))
@@ -537,7 +612,7 @@ def test_local_and_empty_reports_still_validate():
         ET.fromstring(junit.render(report).encode("utf-8"))
         assert markdown.render(report) and notices.render(report)
     # the undecided local model: located at its card, as a file URI
-    result = json.loads(sarif.render(AuditReport("0.1.0", "d", "0" * 64, (local,), (finding,), (), (), False, {})))
+    result = json.loads(sarif.render(AuditReport("0.1.0", "d", "0" * 64, (local,), (finding,), (), (), False)))
     assert _where(result["runs"][0]["results"][0]) == ("file:///srv/models/my%20model/README.md", None)
-    pkg = json.loads(spdx.render(AuditReport("0.1.0", "d", "0" * 64, (local,), (), (), (), False, {})))["packages"][0]
+    pkg = json.loads(spdx.render(AuditReport("0.1.0", "d", "0" * 64, (local,), (), (), (), False)))["packages"][0]
     assert pkg["downloadLocation"] == "NOASSERTION" and "externalRefs" not in pkg

@@ -95,19 +95,15 @@ def _note(s: dict, message: str) -> None:
 # --- rendering and the exit code -------------------------------------------------------------------------
 
 def _render(report, fmt: str, output: str | None, s: dict) -> str:
-    from audit.report import renderer
+    from audit.api import render
+    from audit.report import RenderOptions
 
-    render = renderer(fmt)
     to_terminal = output in (None, "-")
-    if fmt == "json":
-        return render(report, pretty=to_terminal and sys.stdout.isatty())
-    if fmt != "text":
-        return render(report)
-    color = to_terminal and sys.stdout.isatty()
-    text = render(report, color=color, show_errors=not to_terminal)
-    if s.get("quiet"):
-        return text.rstrip("\n").rsplit("\n", 1)[-1] + "\n"
-    return text
+    tty = to_terminal and sys.stdout.isatty()
+    # errors went to stderr already (_finish): a terminal shows them once, a file keeps them
+    options = RenderOptions(color=tty, pretty=tty, show_errors=not to_terminal, quiet=bool(s.get("quiet")))
+    out = render(report, fmt, options)
+    return out if isinstance(out, str) else out.decode("utf-8")
 
 
 def _verbose(report) -> None:

@@ -11,18 +11,17 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Any
 
 from audit.model import Ancestor, AuditReport, DatasetFacts, LicenseFacts, ModelResult, Status
+from audit.report import DEFAULT_OPTIONS, RenderOptions
+from audit.report.common import document_key, is_hub_id, is_spdx_expression, timestamp, verdict
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 _SIMPLE_ID = re.compile(r"^[A-Za-z0-9.+-]+$")
 _NS = uuid.UUID("8f4a1f5e-62c4-4c52-9a0b-6d3c8f0e2b71")  # fixed namespace: same report, same serial number
 
 
-def render(report: AuditReport) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     import warnings
 
     from cyclonedx.output.json import JsonV1Dot6
@@ -44,7 +43,7 @@ def build_bom(report: AuditReport) -> Any:
                      bom_ref="tool:mlaudit")
     metadata = BomMetaData(
         tools=ToolRepository(components=[tool]),
-        timestamp=_timestamp(report),
+        timestamp=timestamp(report),
         properties=[
             Property(name="mlaudit:policy", value=report.policy_name),
             Property(name="mlaudit:policy-sha256", value=report.policy_sha256),
@@ -70,22 +69,8 @@ def build_bom(report: AuditReport) -> Any:
     return bom
 
 
-def _timestamp(report: AuditReport) -> datetime:
-    value = report.generated_at
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-    return datetime.now(timezone.utc).replace(microsecond=0)
-
-
 def _serial(report: AuditReport) -> uuid.UUID:
-    key = "\n".join([report.tool_version, report.policy_sha256]
-                    + [f"{m.subject}@{m.revision or ''}" for m in report.models])
-    return uuid.uuid5(_NS, key)
+    return uuid.uuid5(_NS, document_key(report))
 
 
 def _unique(ref: str, used: set[str]) -> str:
@@ -97,7 +82,7 @@ def _unique(ref: str, used: set[str]) -> str:
 
 
 def _purl(subject: str, revision: str | None) -> Any:
-    if not _HUB_ID.match(subject):
+    if not is_hub_id(subject):
         return None
     from packageurl import PackageURL
 
@@ -113,7 +98,7 @@ def _model_component(m: ModelResult, used: set[str]) -> Any:
     props = [
         Property(name="mlaudit:source", value=m.origin.source),
         Property(name="mlaudit:license-status", value=m.license.status.value),
-        Property(name="mlaudit:verdict", value="pass" if m.passed else "fail"),
+        Property(name="mlaudit:verdict", value=verdict(m.passed)),
     ]
     if m.license.keys:
         props.append(Property(name="mlaudit:license-keys", value=" ".join(m.license.keys)))
@@ -182,27 +167,9 @@ def _licenses(facts: LicenseFacts | None) -> list[Any]:
         spdx = fixup_id(expr)
         if spdx:
             return [DisjunctiveLicense(id=spdx, acknowledgement=LicenseAcknowledgement.DECLARED)]
-    if _is_expression(expr):
+    if is_spdx_expression(expr):
         return [LicenseExpression(expr, acknowledgement=LicenseAcknowledgement.DECLARED)]
     return [DisjunctiveLicense(name=expr, acknowledgement=LicenseAcknowledgement.DECLARED)]
-
-
-@lru_cache(maxsize=1)
-def _licensing() -> Any:
-    from license_expression import get_spdx_licensing
-
-    return get_spdx_licensing()
-
-
-def _is_expression(expr: str) -> bool:
-    """A valid SPDX expression whose only unknown symbols are LicenseRef-… (cyclonedx's check refuses those)."""
-    try:
-        info = _licensing().validate(expr)
-    except Exception:  # license_expression raises on unexpected characters
-        return False
-    unknown = [s for s in info.invalid_symbols if not str(s).startswith("LicenseRef-")]
-    syntax = [e for e in info.errors if not e.startswith("Unknown license key")]
-    return not unknown and not syntax
 
 
 def _key_licenses(keys: Iterable[str]) -> list[Any]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from audit.licenses.catalog import License, Term
 
@@ -18,7 +19,7 @@ def _term(t: Term) -> str:
     return out
 
 
-def license_dict(lic: License) -> dict:
+def license_dict(lic: License) -> dict[str, Any]:
     return {
         "key": lic.key,
         "name": lic.name,

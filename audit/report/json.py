@@ -1,6 +1,8 @@
 """JSON report: the stable, versioned contract of DESIGN.md (`mlaudit.report/1`).
 
-Fields may be added; none may be renamed or removed without bumping the schema version.
+Fields may be added; none may be renamed or removed without bumping the schema version. The shape is
+audit/report/schemas/report.schema.json: a new field goes into it in the same change (additionalProperties
+is false, so tests/test_report_schemas.py fails on a field the schema does not know).
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 from audit.licenses.normalize import declared_keys
 from audit.model import AuditReport, ModelResult, RuleInfo
+from audit.report import DEFAULT_OPTIONS, RenderOptions
 
 
 def model_dict(m: ModelResult) -> dict[str, Any]:
@@ -91,8 +94,8 @@ def _optional(report: AuditReport) -> dict[str, Any]:
     return out
 
 
-def render(report: AuditReport, pretty: bool = False) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     # compact by default: json's C encoder only runs without indent, and large reports are read by tools
-    if pretty:
+    if options.pretty:
         return json.dumps(report_dict(report), indent=2, default=str) + "\n"
     return json.dumps(report_dict(report), separators=(",", ":"), default=str) + "\n"

@@ -11,7 +11,9 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from audit.model import AuditReport, Finding, Origin, Outcome
+from audit.model import AuditReport, Finding, Outcome
+from audit.report import DEFAULT_OPTIONS, RenderOptions
+from audit.report.common import by_subject, evidence_text
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -21,20 +23,19 @@ def _x(text: object) -> str:
     return _XML_INVALID.sub("\ufffd", "" if text is None else str(text))
 
 
-def render(report: AuditReport) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     cases: list[ET.Element] = []
     failures = errors = skipped = 0
 
-    groups: dict[tuple[str, str], list[Finding]] = {}
-    for f in report.findings:
-        groups.setdefault((f.subject, f.rule), []).append(f)
-
+    grouped = by_subject(report.findings)
     subjects = [m.subject for m in report.models]
-    subjects += sorted({s for s, _ in groups} - set(subjects))
+    subjects += sorted(set(grouped) - set(subjects))
     for subject in subjects:
-        model_groups = [(rule, fs) for (s, rule), fs in groups.items() if s == subject]
+        per_rule: dict[str, list[Finding]] = {}
+        for f in grouped.get(subject, ()):
+            per_rule.setdefault(f.rule, []).append(f)
         blocking = False
-        for rule, findings in sorted(model_groups):
+        for rule, findings in sorted(per_rule.items()):
             case = _case(subject, rule)
             open_findings = [f for f in findings if f.outcome is not Outcome.WAIVED]
             if open_findings:
@@ -100,16 +101,9 @@ def _details(findings: Iterable[Finding]) -> str:
     for f in findings:
         lines.append(f"[{f.severity.value}] {f.outcome.value}: {f.message}")
         for o in f.evidence:
-            lines.append(f"  evidence: {_evidence(o, f.subject)}")
+            lines.append(f"  evidence: {evidence_text(o, f.subject)}")
         if f.remediation:
             lines.append(f"  fix: {f.remediation}")
         if f.waiver:
             lines.append(f"  waiver: {f.waiver}")
     return _x("\n".join(lines))
-
-
-def _evidence(o: Origin, subject: str) -> str:
-    """An origin as a reader needs it: which repo, when it is not the finding's own model."""
-    if o.locator and o.locator != subject and o.file and not o.file.startswith("/"):
-        return f"{o.locator}/{o}"
-    return str(o)

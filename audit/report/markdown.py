@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 
-from audit.model import AuditReport, Finding, Origin, Outcome
+from audit.model import AuditReport, Finding, Outcome
+from audit.report import DEFAULT_OPTIONS, RenderOptions
+from audit.report.common import by_subject, evidence_text, finding_order, run_verdict, subject_order, verdict
 
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
 _ICON = {Outcome.FAIL: "❌", Outcome.UNKNOWN: "❓", Outcome.WAIVED: "⏭️"}
+_MARK = {True: "✅", False: "❌"}  # passed -> mark
 
 
 def _md(text: object) -> str:
@@ -29,14 +32,12 @@ def _code(text: object, *, table: bool = False) -> str:
     return s.replace("|", "\\|") if table else s
 
 
-def render(report: AuditReport) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     failing = [f for f in report.findings if f.outcome is Outcome.FAIL]
     unknown = [f for f in report.findings if f.outcome is Outcome.UNKNOWN]
     waived = [f for f in report.findings if f.outcome is Outcome.WAIVED]
     n_pass = sum(1 for m in report.models if m.passed)
-    verdict = "✅ passed" if report.passed else "❌ failed"
-
-    out = [f"### mlaudit: {verdict}", ""]
+    out = [f"### mlaudit: {_MARK[report.passed]} {run_verdict(report.passed)}", ""]
     parts = [(f"{len(report.models)} model{'s' if len(report.models) != 1 else ''} audited against policy "
               f"{_code(report.policy_name)}: {n_pass} passed, {len(report.models) - n_pass} failed")]
     parts.append(f"{len(failing)} failing finding{'s' if len(failing) != 1 else ''}")
@@ -57,7 +58,7 @@ def render(report: AuditReport) -> str:
             if m.effective.inferred_from_ancestors:
                 eff += " (from lineage)"
             out.append(f"| {_code(m.subject, table=True)} | {rev} | {own} | {eff} | "
-                       f"{'✅ pass' if m.passed else '❌ fail'} |")
+                       f"{_MARK[m.passed]} {verdict(m.passed)} |")
         out.append("")
 
     if report.errors:
@@ -67,17 +68,16 @@ def render(report: AuditReport) -> str:
 
     if report.findings:
         out += ["#### Findings", ""]
-        order = {Outcome.FAIL: 0, Outcome.UNKNOWN: 1, Outcome.WAIVED: 2}
-        for f in sorted(report.findings, key=lambda f: (order[f.outcome], -f.severity.rank, f.subject, f.rule)):
+        for f in sorted(report.findings, key=finding_order):
             out += _finding(f)
         out.append("")
 
     if report.obligations:
         out += ["#### Obligations", "", "What you owe when you ship these models:", ""]
-        for subject in sorted({o.subject for o in report.obligations}, key=lambda s: (s.lower(), s)):
+        owed = by_subject(report.obligations)
+        for subject in sorted(owed, key=subject_order):
             out.append(f"- {_code(subject)}")
-            for o in sorted((o for o in report.obligations if o.subject == subject),
-                            key=lambda o: (o.kind, o.key, o.text)):
+            for o in sorted(owed[subject], key=lambda o: (o.kind, o.key, o.text)):
                 via = f", via {_code(o.via)}" if o.via else ""
                 out.append(f"  - **{_md(o.kind)}** ({_code(o.key)}{via}): {_md(o.text)}")
         out.append("")
@@ -95,16 +95,10 @@ def _finding(f: Finding) -> list[str]:
     lines = [(f"- {_ICON[f.outcome]} **{f.severity.value}** {_code(f.rule)}{label[f.outcome]} · "
               f"{_code(f.subject)}: {_md(f.message)}")]
     if f.evidence:
-        lines.append("  - Evidence: " + ", ".join(_code(_evidence(o, f.subject)) for o in f.evidence))
+        lines.append("  - Evidence: " + ", ".join(_code(evidence_text(o, f.subject)) for o in f.evidence))
     if f.remediation:
         lines.append(f"  - Fix: {_md(f.remediation)}")
     if f.waiver:
         lines.append(f"  - Waiver: {_md(f.waiver)}")
     return lines
 
-
-def _evidence(o: Origin, subject: str) -> str:
-    """An origin as a reader needs it: which repo, when it is not the finding's own model."""
-    if o.locator and o.locator != subject and o.file and not o.file.startswith("/"):
-        return f"{o.locator}/{o}"
-    return str(o)

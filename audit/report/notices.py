@@ -7,6 +7,8 @@ A model whose license could not be decided says so: its obligations are unknown,
 from __future__ import annotations
 
 from audit.model import AuditReport, ModelResult, Obligation, Status
+from audit.report import DEFAULT_OPTIONS, RenderOptions
+from audit.report.common import by_subject, subject_order
 
 RULE = "=" * 78
 SUB = "-" * 78
@@ -28,7 +30,7 @@ GROUPS = (
 _HEADING = dict(GROUPS)
 
 
-def render(report: AuditReport) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     out = [
         "THIRD-PARTY MODEL NOTICES",
         "",
@@ -40,10 +42,10 @@ def render(report: AuditReport) -> str:
          f"sha256 {report.policy_sha256[:12]})."),
     ]
     models = {m.subject: m for m in report.models}
-    subjects = sorted(set(models) | {o.subject for o in report.obligations}, key=lambda s: (s.lower(), s))
-    for subject in subjects:
+    owed = by_subject(report.obligations)
+    for subject in sorted(set(models) | set(owed), key=subject_order):
         out += ["", RULE]
-        out += _model(subject, models.get(subject), [o for o in report.obligations if o.subject == subject])
+        out += _model(subject, models.get(subject), owed.get(subject, []))
     out += ["", RULE]
     return "\n".join(out) + "\n"
 

@@ -13,29 +13,27 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from audit.model import AuditReport, Finding, Origin, Outcome, Severity
-from audit.report.json import rule_dict
+from audit.model import AuditReport, Finding, Origin, Outcome, Reference, RuleInfo, Severity
+from audit.report import DEFAULT_OPTIONS, RenderOptions
+from audit.report.common import HUB, evidence_text
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-HUB = "https://huggingface.co"
 SRCROOT = "%SRCROOT%"  # uriBaseId of paths relative to the scanned codebase (the name CodeQL uses)
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
 
 
-
-def render(report: AuditReport) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     return json.dumps(sarif_log(report), indent=2, ensure_ascii=False) + "\n"
 
 
 def sarif_log(report: AuditReport) -> dict[str, Any]:
-    references = _references_by_model([r.to_dict() for r in report.scan.references] if report.scan else ())
-    rule_meta: Mapping[str, Any] = {r.id: rule_dict(r) for r in report.rules}
-    rules: list[dict[str, Any]] = []
-    rule_index: dict[str, int] = {}
+    references = _references_by_model(report.scan.references if report.scan else ())
+    infos = {r.id: r for r in report.rules}
+    per_rule: dict[str, list[Finding]] = {}  # rules in the order their first finding comes
     for f in report.findings:
-        if f.rule not in rule_index:
-            rule_index[f.rule] = len(rules)
-            rules.append(_rule(f, [g for g in report.findings if g.rule == f.rule], rule_meta.get(f.rule)))
+        per_rule.setdefault(f.rule, []).append(f)
+    rules = [_rule(findings, infos.get(rule)) for rule, findings in per_rule.items()]
+    rule_index = {rule: i for i, rule in enumerate(per_rule)}
 
     results = []
     for f in report.findings:
@@ -59,18 +57,18 @@ def sarif_log(report: AuditReport) -> dict[str, Any]:
             "models": [{"subject": m.subject, "revision": m.revision, "passed": m.passed} for m in report.models],
         },
     }
-    root = report.scan.root if report.scan else None
-    if isinstance(root, str) and root:
-        run["originalUriBaseIds"] = {SRCROOT: {"uri": _dir_uri(root)}}
+    if report.scan is not None and report.scan.root:
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": _dir_uri(report.scan.root)}}
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
 # --- rules ---------------------------------------------------------------------------------------------
 
-def _rule(first: Finding, findings: list[Finding], meta: Any) -> dict[str, Any]:
-    meta = meta if isinstance(meta, Mapping) else {}
-    remediation = meta.get("remediation") or next((f.remediation for f in findings if f.remediation), None)
-    description = meta.get("description") or _default_description(first)
+def _rule(findings: list[Finding], info: RuleInfo | None) -> dict[str, Any]:
+    """A policy rule, described by the policy where it says something, else by its findings."""
+    first = findings[0]
+    remediation = (info.remediation if info else None) or next((f.remediation for f in findings if f.remediation), None)
+    description = (info.description if info else None) or _default_description(first)
     help_text = remediation or f"Review the model's license terms against policy rule {first.rule}."
     rule: dict[str, Any] = {
         "id": first.rule,
@@ -82,8 +80,8 @@ def _rule(first: Finding, findings: list[Finding], meta: Any) -> dict[str, Any]:
         "defaultConfiguration": {"level": _LEVEL[max((f.severity for f in findings), key=lambda s: s.rank)]},
         "properties": {"tags": sorted({"license", "mlaudit"} | ({first.check} if first.check else set()))},
     }
-    help_uri = meta.get("help_uri") or next(iter(meta.get("references") or ()), None)
-    if isinstance(help_uri, str) and help_uri.startswith(("http://", "https://")):
+    help_uri = next(iter(info.references), None) if info else None
+    if help_uri and help_uri.startswith(("http://", "https://")):
         rule["helpUri"] = help_uri
     return rule
 
@@ -139,7 +137,7 @@ def _fingerprint(f: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def _locations(f: Finding, references: Mapping[str, list[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+def _locations(f: Finding, references: Mapping[str, list[Reference]]) -> list[dict[str, Any]]:
     refs = references.get(f.subject) or references.get(f.subject.lower()) or []
     if refs:
         return [_reference_location(r, f.subject) for r in refs]
@@ -151,29 +149,29 @@ def _locations(f: Finding, references: Mapping[str, list[Mapping[str, Any]]]) ->
     return [{"logicalLocations": [_logical(f.subject)]}]
 
 
-def _references_by_model(refs: Iterable[Any]) -> dict[str, list[Mapping[str, Any]]]:
-    out: dict[str, list[Mapping[str, Any]]] = {}
+def _references_by_model(refs: Iterable[Reference]) -> dict[str, list[Reference]]:
+    """Resolved references per model id (as written and lower-cased), one per file and line, in file order."""
+    out: dict[str, list[Reference]] = {}
     for r in refs:
-        if not isinstance(r, Mapping) or not r.get("model") or not r.get("file"):
+        if not r.model or not r.file:
             continue
-        for key in {str(r["model"]), str(r["model"]).lower()}:
+        for key in {r.model, r.model.lower()}:
             bucket = out.setdefault(key, [])
-            if not any(b.get("file") == r["file"] and b.get("line") == r.get("line") for b in bucket):
+            if not any(b.file == r.file and b.line == r.line for b in bucket):
                 bucket.append(r)
     for bucket in out.values():
-        bucket.sort(key=lambda r: (str(r.get("file")), int(r.get("line") or 0)))
+        bucket.sort(key=lambda r: (r.file, r.line))
     return out
 
 
-def _reference_location(r: Mapping[str, Any], subject: str) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": {"uri": _rel_uri(str(r["file"])), "uriBaseId": SRCROOT}}
-    line = r.get("line")
-    if isinstance(line, int) and line > 0:
-        physical["region"] = {"startLine": line}
+def _reference_location(r: Reference, subject: str) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": _rel_uri(r.file), "uriBaseId": SRCROOT}}
+    if r.line > 0:
+        physical["region"] = {"startLine": r.line}
     return {
         "physicalLocation": physical,
         "logicalLocations": [_logical(subject)],
-        "message": {"text": f"{subject} is referenced here ({r.get('kind', 'reference')})"},
+        "message": {"text": f"{subject} is referenced here ({r.kind})"},
     }
 
 
@@ -187,7 +185,7 @@ def _physical(o: Origin, index: int | None = None, subject: str = "") -> dict[st
     loc: dict[str, Any] = {"physicalLocation": physical}
     if index is not None:
         loc["id"] = index
-        loc["message"] = {"text": f"evidence: {_evidence(o, subject)}"}
+        loc["message"] = {"text": f"evidence: {evidence_text(o, subject)}"}
     return loc
 
 
@@ -233,13 +231,6 @@ def _rel_uri(path: str) -> str:
     while path.startswith("./"):
         path = path[2:]
     return quote(path)
-
-
-def _evidence(o: Origin, subject: str) -> str:
-    """An origin as a reader needs it: which repo, when it is not the finding's own model."""
-    if o.locator and o.locator != subject and o.file and not o.file.startswith("/"):
-        return f"{o.locator}/{o}"
-    return str(o)
 
 
 def _logical(subject: str) -> dict[str, Any]:

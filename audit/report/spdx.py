@@ -15,15 +15,24 @@ from datetime import datetime, timezone
 from typing import Any
 
 from audit.model import Ancestor, AuditReport, LicenseFacts, ModelResult
+from audit.report import DEFAULT_OPTIONS, RenderOptions
+from audit.report.common import (
+    HUB,
+    document_key,
+    is_hub_id,
+    is_spdx_expression,
+    run_verdict,
+    spdx_licensing,
+    timestamp,
+    verdict,
+)
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 _LICENSE_REF = re.compile(r"LicenseRef-[A-Za-z0-9.-]+")
 _NS = uuid.UUID("3c9d7a52-1e0b-4f8e-b7a1-5d2f6c4e9a10")
-HUB = "https://huggingface.co"
 _CONCLUDED_KINDS = ("attribution-text", "include-notice")
 
 
-def render(report: AuditReport) -> str:
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     from spdx_tools.spdx.jsonschema.document_converter import DocumentConverter
 
     data = DocumentConverter().convert(build_document(report))
@@ -36,22 +45,16 @@ def render(report: AuditReport) -> str:
 
 
 def build_document(report: AuditReport) -> Any:
-    from spdx_tools.spdx.model import (
-        Actor,
-        ActorType,
-        CreationInfo,
-        Document,
-        Relationship,
-        RelationshipType,
-        SpdxNone,
-    )
+    # from the defining modules: spdx_tools.spdx.model imports these without re-exporting them (for mypy)
+    from spdx_tools.spdx.model.actor import Actor, ActorType
+    from spdx_tools.spdx.model.document import CreationInfo, Document
+    from spdx_tools.spdx.model.relationship import Relationship, RelationshipType
+    from spdx_tools.spdx.model.spdx_none import SpdxNone
 
     builder = _Builder(report)
     for m in report.models:
         builder.model(m)
-    key = "\n".join([report.tool_version, report.policy_sha256]
-                    + [f"{m.subject}@{m.revision or ''}" for m in report.models])
-    doc_uuid = uuid.uuid5(_NS, key)
+    doc_uuid = uuid.uuid5(_NS, document_key(report))
     info = CreationInfo(
         spdx_version="SPDX-2.3",
         spdx_id="SPDXRef-DOCUMENT",
@@ -60,7 +63,7 @@ def build_document(report: AuditReport) -> Any:
         creators=[Actor(ActorType.TOOL, f"mlaudit-{report.tool_version}")],
         created=_created(report),
         creator_comment=(f"License audit against policy {report.policy_name} (sha256 {report.policy_sha256}); "
-                         f"verdict: {'passed' if report.passed else 'failed'}."),
+                         f"verdict: {run_verdict(report.passed)}."),
     )
     describes = [
         Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, spdx_id) for spdx_id in builder.model_ids
@@ -74,18 +77,11 @@ def build_document(report: AuditReport) -> Any:
 
 
 def _created(report: AuditReport) -> datetime:
-    value = report.generated_at
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).replace(microsecond=0, tzinfo=None)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            if parsed.tzinfo:
-                parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-            return parsed.replace(microsecond=0)
-        except ValueError:
-            pass
-    return datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None)
+    """SPDX wants UTC without an offset, to the second."""
+    created = timestamp(report)
+    if created.tzinfo:
+        created = created.astimezone(timezone.utc).replace(tzinfo=None)
+    return created.replace(microsecond=0)
 
 
 class _Builder:
@@ -111,19 +107,12 @@ class _Builder:
     # --- licenses
 
     def _expression(self, facts: LicenseFacts | None, expression: str | None = None) -> Any:
-        from spdx_tools.common.spdx_licensing import spdx_licensing
-        from spdx_tools.spdx.model import SpdxNoAssertion
+        from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
 
         expr = expression if expression is not None else (facts.expression if facts else None)
         if not expr:
             return SpdxNoAssertion()
-        try:
-            info = spdx_licensing.validate(expr)
-            unknown = [s for s in info.invalid_symbols if not str(s).startswith("LicenseRef-")]
-            syntax = [e for e in info.errors if not e.startswith("Unknown license key")]
-            parsed = None if unknown or syntax else spdx_licensing.parse(expr)
-        except Exception:  # license_expression raises several error types on malformed input
-            parsed = None
+        parsed = spdx_licensing().parse(expr) if is_spdx_expression(expr) else None
         if parsed is None:
             return SpdxNoAssertion()  # not an expression SPDX can carry: say so rather than mangle it
         for ref in _LICENSE_REF.findall(expr):
@@ -136,7 +125,7 @@ class _Builder:
         return parsed
 
     def extracted(self) -> list[Any]:
-        from spdx_tools.spdx.model import ExtractedLicensingInfo
+        from spdx_tools.spdx.model.extracted_licensing_info import ExtractedLicensingInfo
 
         out = []
         for ref in sorted(self.refs):
@@ -154,15 +143,15 @@ class _Builder:
 
     def _package(self, spdx_id: str, subject: str, *, version: str | None, declared: Any, concluded: Any,
                  comment: str, attribution: list[str] | None = None, dataset: bool = False) -> Any:
-        from spdx_tools.spdx.model import (
+        from spdx_tools.spdx.model.package import (
             ExternalPackageRef,
             ExternalPackageRefCategory,
             Package,
             PackagePurpose,
-            SpdxNoAssertion,
         )
+        from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
 
-        hub = _HUB_ID.match(subject) is not None
+        hub = is_hub_id(subject)
         refs = []
         if hub and not dataset:
             org, name = subject.split("/", 1)
@@ -189,7 +178,7 @@ class _Builder:
         return pkg
 
     def model(self, m: ModelResult) -> None:
-        from spdx_tools.spdx.model import Relationship, RelationshipType
+        from spdx_tools.spdx.model.relationship import Relationship, RelationshipType
 
         spdx_id = self._id("Model", m.subject, m.revision)
         self.model_ids.append(spdx_id)
@@ -200,7 +189,7 @@ class _Builder:
         ]
         comment = (f"Machine-learning model. License status: {m.license.status.value}; "
                    f"effective license: {m.effective.expression or 'unknown'}; "
-                   f"verdict: {'pass' if m.passed else 'fail'}.")
+                   f"verdict: {verdict(m.passed)}.")
         if m.license.reason:
             comment += f" {m.license.reason}"
         self._package(
@@ -254,9 +243,8 @@ class _Builder:
 
 
 def _key_to_spdx(key: str) -> str:
-    from spdx_tools.common.spdx_licensing import spdx_licensing
-
-    symbol = spdx_licensing.known_symbols.get(key) or spdx_licensing.known_symbols_lowercase.get(key.lower())
+    licensing = spdx_licensing()
+    symbol = licensing.known_symbols.get(key) or licensing.known_symbols_lowercase.get(key.lower())
     if symbol is not None:
         return str(symbol.key)
     return "LicenseRef-" + re.sub(r"[^A-Za-z0-9.-]+", "-", key)

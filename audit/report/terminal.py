@@ -1,18 +1,26 @@
 """Terminal report: per model, the verdict, the license, why, and what to do. Read at a glance."""
 from __future__ import annotations
 
+from typing import Any
+
 from audit.licenses.normalize import declared_keys
-from audit.model import AuditReport, Finding, ModelResult, Outcome
+from audit.model import AuditReport, Finding, ModelResult, Obligation, Outcome
+from audit.report import DEFAULT_OPTIONS, RenderOptions
+from audit.report.common import by_subject, run_verdict, verdict
 
 _MARK = {"error": "x", "warning": "!", "note": "-"}
 
 
-def _style(text: str, color: bool, **kw) -> str:
+def _style(text: str, color: bool, **kw: Any) -> str:
     if not color:
         return text
     import click
 
     return click.style(text, **kw)
+
+
+def _verdict(word: str, passed: bool, color: bool) -> str:
+    return _style(word.upper(), color, fg="green" if passed else "red", bold=True)
 
 
 def _finding_lines(f: Finding, color: bool) -> list[str]:
@@ -33,10 +41,9 @@ def _finding_lines(f: Finding, color: bool) -> list[str]:
     return lines
 
 
-def _model_block(m: ModelResult, findings: list[Finding], report: AuditReport, color: bool) -> list[str]:
-    verdict = _style("PASS", color, fg="green", bold=True) if m.passed else _style("FAIL", color, fg="red", bold=True)
+def _model_block(m: ModelResult, findings: list[Finding], owed: list[Obligation], color: bool) -> list[str]:
     rev = f" @ {m.revision[:12]}" if m.revision else ""
-    lines = [f"{verdict}  {m.subject}{rev}"]
+    lines = [f"{_verdict(verdict(m.passed), m.passed, color)}  {m.subject}{rev}"]
     declared = ", ".join(declared_keys(m.license)) or "nothing"
     lic = m.license.expression or "unknown"
     lines.append(f"    license    {lic}  [{m.license.status.value}; declared: {declared}]")
@@ -55,7 +62,6 @@ def _model_block(m: ModelResult, findings: list[Finding], report: AuditReport, c
         lines.append(f"               ... and {len(m.lineage.ancestors) - 6} more ancestors")
     for f in findings:
         lines.extend(_finding_lines(f, color))
-    owed = [o for o in report.obligations if o.subject == m.subject]
     if owed:
         lines.append("    you must:")
         for o in owed[:8]:
@@ -66,15 +72,15 @@ def _model_block(m: ModelResult, findings: list[Finding], report: AuditReport, c
     return lines
 
 
-def _other_findings(report: AuditReport, by_subject: dict[str, list[Finding]], color: bool) -> list[str]:
+def _other_findings(report: AuditReport, grouped: dict[str, list[Finding]], color: bool) -> list[str]:
     """Findings about something other than a model (a code line whose model is unknown), in the same shape."""
     subjects = {m.subject for m in report.models}
     lines: list[str] = []
-    for subject, findings in by_subject.items():
+    for subject, findings in grouped.items():
         if subject in subjects:
             continue
         open_ = [f for f in findings if f.outcome is not Outcome.WAIVED]
-        mark = _style("FAIL", color, fg="red", bold=True) if open_ else "OK  "
+        mark = _verdict(verdict(False), False, color) if open_ else "OK  "
         lines.append(f"{mark}  {subject}")
         for f in findings:
             lines.extend(_finding_lines(f, color))
@@ -85,34 +91,38 @@ def _other_findings(report: AuditReport, by_subject: dict[str, list[Finding]], c
 def _scan_summary(report: AuditReport) -> list[str]:
     if report.scan is None:
         return []
-    refs = [r.to_dict() for r in report.scan.references]
-    models = {(r["model"], r.get("revision")) for r in refs if r.get("model")}
-    files = {r["file"] for r in refs}
-    unresolved = sum(1 for r in refs if not r.get("model"))
+    refs = report.scan.references
+    models = {(r.model, r.revision) for r in refs if r.model}
+    files = {r.file for r in refs}
+    unresolved = sum(1 for r in refs if not r.model)
     return [f"scanned {report.scan.root}: {len(refs)} model reference(s) in {len(files)} file(s), "
             f"{len(models)} model(s), {unresolved} unresolved", ""]
 
 
-def render(report: AuditReport, color: bool = False, show_errors: bool = True) -> str:
-    by_subject: dict[str, list[Finding]] = {}
-    for f in report.findings:
-        by_subject.setdefault(f.subject, []).append(f)
+def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+    color = options.color
+    if options.quiet:
+        return _verdict_line(report, color) + "\n"
+    findings = by_subject(report.findings)
+    owed = by_subject(report.obligations)
     lines: list[str] = []
     for m in report.models:
-        lines.extend(_model_block(m, by_subject.get(m.subject, []), report, color))
+        lines.extend(_model_block(m, findings.get(m.subject, []), owed.get(m.subject, []), color))
         lines.append("")
-    lines.extend(_other_findings(report, by_subject, color))
+    lines.extend(_other_findings(report, findings, color))
     lines.extend(_scan_summary(report))
-    if show_errors:  # the CLI prints them on stderr itself when the report goes to the terminal
+    if options.show_errors:
         for e in report.errors:
             lines.append(f"{_style('ERROR', color, fg='red', bold=True)} {e.input}: {e.message}")
         if report.errors:
             lines.append("")
+    lines.append(_verdict_line(report, color))
+    return "\n".join(lines) + "\n"
+
+
+def _verdict_line(report: AuditReport, color: bool) -> str:
     passed = sum(1 for m in report.models if m.passed)
     failed = len(report.models) - passed
-    verdict = _style("PASSED", color, fg="green", bold=True) if report.passed else _style("FAILED", color, fg="red", bold=True)
-    lines.append(
-        f"{verdict}: {len(report.models)} model(s), {passed} passed, {failed} failed, {len(report.errors)} unreadable"
-        f" - policy '{report.policy_name}' (sha256 {report.policy_sha256[:12]})"
-    )
-    return "\n".join(lines) + "\n"
+    word = _verdict(run_verdict(report.passed), report.passed, color)
+    return (f"{word}: {len(report.models)} model(s), {passed} passed, {failed} failed, {len(report.errors)} unreadable"
+            f" - policy '{report.policy_name}' (sha256 {report.policy_sha256[:12]})")
