@@ -126,3 +126,16 @@ def test_devices_are_refused(tmp_path):
         read_text_file("/dev/zero", limit=1024)
     with pytest.raises(InputUnreadable, match="directory"):
         read_text_file(str(tmp_path), limit=1024)
+
+
+def test_skipped_directories_are_in_the_json_contract(tmp_path):
+    import jsonschema
+
+    from audit.report.schemas import load_schema
+
+    model(tmp_path / "m")
+    (tmp_path / ".git").mkdir()
+    res = CliRunner().invoke(main, ["check", str(tmp_path), "--format", "json", "--offline"])
+    data = json.loads(res.stdout)
+    assert data["skipped"] == [{"input": str(tmp_path / ".git"), "reason": "not searched: version-control metadata"}]
+    jsonschema.validate(data, load_schema("report"))
