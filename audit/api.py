@@ -13,13 +13,15 @@ import datetime as _dt
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from audit import __version__
 from audit.card import parse_card
-from audit.checks import BLOCKING_PROBLEMS, license_evidence
+from audit.checks import BLOCKING_PROBLEMS, CHECKS, license_evidence
+from audit.datasets import dataset_evidence, resolve_datasets
 from audit.errors import AuditError, InputUnreadable, UsageError
 from audit.licenses.normalize import license_facts
+from audit.lineage import Resolver, effective_license, lineage_evidence, resolve_lineage, resolve_many
 from audit.model import (
     AuditReport,
     Evidence,
@@ -45,14 +47,16 @@ from audit.policy.grade import failing, grade_evidence, with_findings
 from audit.policy.schema import Policy
 from audit.policy.schema import load_policy as _load_policy_file
 from audit.policy.waivers import apply_waivers
+from audit.postprocess import lock as lockmod
+from audit.postprocess.baseline import Baseline, read_baseline, write_baseline
+from audit.postprocess.baseline import apply_baseline as _apply
+from audit.postprocess.lock import Lockfile, write_lock
+from audit.provenance import provenance_evidence, provenance_facts
+from audit.report import RenderOptions
+from audit.report import render as _render
+from audit.sources.codebase import scan_codebase
+from audit.sources.hub import HubClient
 from audit.sources.router import Loaded, Progress, Router
-
-if TYPE_CHECKING:
-    from audit.lineage import Resolver
-    from audit.postprocess.baseline import Baseline
-    from audit.postprocess.lock import Lockfile
-    from audit.report import RenderOptions
-    from audit.sources.hub import HubClient
 
 __all__ = [
     "AuditReport",
@@ -136,7 +140,6 @@ class _Run:
 
     def hub(self) -> HubClient:
         if self._hub is None:
-            from audit.sources.hub import HubClient
 
             self._hub = HubClient(endpoint=self.options.endpoint, token=self.options.token)
         return self._hub
@@ -144,7 +147,6 @@ class _Run:
     @property
     def resolver(self) -> Resolver:
         if self._resolver is None:
-            from audit.lineage import Resolver
 
             self._resolver = Resolver(models_dirs=self.options.models_dirs, cache_dir=self.options.cache_dir,
                                       use_cache=True, hub=None if self.options.is_offline else self.hub())
@@ -155,7 +157,6 @@ class _Run:
 
     def audit(self, items: Sequence[Snapshot | AuditError | Skipped], policy: Policy) -> AuditReport:
         """Snapshots (or the errors that replaced them, or what was skipped) -> the report."""
-        from audit.lineage import resolve_many
 
         errors = [InputError(e.input, e.message) for e in items if isinstance(e, AuditError)]
         skipped = tuple(s for s in items if isinstance(s, Skipped))
@@ -198,7 +199,6 @@ class _Run:
 
     def audit_one(self, snapshot: Snapshot, policy: Policy) -> ModelResult | AuditError:
         """One snapshot on its own (lineage resolved for it alone, not batched)."""
-        from audit.lineage import resolve_lineage
 
         try:
             card = read_card(snapshot)
@@ -214,9 +214,6 @@ class _Run:
     def _judge(self, snapshot: Snapshot, card: ModelCard | None, facts: LicenseFacts, lineage: Lineage,
                policy: Policy) -> tuple[ModelResult, list[Finding], list[Obligation]]:
         """Facts gathered for one model -> its verdict, findings and obligations."""
-        from audit.datasets import dataset_evidence, resolve_datasets
-        from audit.lineage import effective_license, lineage_evidence
-        from audit.provenance import provenance_evidence, provenance_facts
 
         subject = snapshot.subject
         effective = effective_license(subject, facts, lineage)
@@ -283,7 +280,6 @@ def _key_origins(facts: LicenseFacts, lineage: Lineage) -> dict[str, tuple[Origi
 
 def rule_infos(policy: Policy) -> tuple[RuleInfo, ...]:
     """What each rule means, for formats that describe their rules (SARIF)."""
-    from audit.checks import CHECKS
 
     return tuple(
         RuleInfo(
@@ -321,7 +317,6 @@ def scan(root: str = ".", policy: Policy | str | None = None, options: Options |
     """Audit every model a codebase names. Every reference is in report.scan; a reference whose model is only
     known at run time is a `reference-unresolved` finding. With `lockfile`, the models come from the lock
     (offline) and a referenced model the lock does not hold is an error."""
-    from audit.sources.codebase import scan_codebase
 
     opts = _options(options, option_fields)
     pol = load_policy(policy)
@@ -346,7 +341,6 @@ def audit_locked(lockfile: str, policy: Policy | str | None = None, options: Opt
 
 
 def _audit_from_lock(lockfile: str, policy: Policy, options: Options, specs: Sequence[str] | None) -> AuditReport:
-    from audit.postprocess import lock as lockmod
 
     locked = lockmod.read_lock(lockfile)
     if specs is None and not locked.entries:
@@ -378,14 +372,12 @@ def lock(inputs: Iterable[str] = (), policy: Policy | str | None = None, options
          progress: Progress | None = None, **option_fields: Any) -> LockResult:
     """Audit the inputs (and every model the codebase at scan_root references) and write the lockfile, unless
     an input could not be read: a partial lock would drop a model silently."""
-    from audit.postprocess.lock import write_lock
 
     opts = _options(options, option_fields)
     pol = load_policy(policy)
     specs = list(inputs)
     unresolved = 0
     if scan_root is not None:
-        from audit.sources.codebase import scan_codebase
 
         refs = scan_codebase(scan_root, exclude=tuple(exclude))
         specs += [x for x in reference_specs(refs) if x not in specs]
@@ -400,8 +392,6 @@ def lock(inputs: Iterable[str] = (), policy: Policy | str | None = None, options
 
 def apply_baseline(report: AuditReport, baseline: str | Baseline, policy: Policy | str | None = None) -> AuditReport:
     """Findings recorded in the baseline become waived ("in baseline FILE"); verdicts are recomputed."""
-    from audit.postprocess.baseline import apply_baseline as _apply
-    from audit.postprocess.baseline import read_baseline
 
     loaded = read_baseline(baseline) if isinstance(baseline, str) else baseline
     return _apply(report, loaded, load_policy(policy))
@@ -409,14 +399,12 @@ def apply_baseline(report: AuditReport, baseline: str | Baseline, policy: Policy
 
 def record_baseline(report: AuditReport, path: str) -> Baseline:
     """Write every current finding (not already waived) to a baseline file."""
-    from audit.postprocess.baseline import write_baseline
 
     return write_baseline(path, report)
 
 
 def render(report: AuditReport, fmt: str = "text", options: RenderOptions | None = None) -> str | bytes:
     """The report in a format: text, json, sarif, junit, markdown, cyclonedx, spdx, notices."""
-    from audit.report import render as _render
 
     out: str | bytes = _render(report, fmt, options)
     return out

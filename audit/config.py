@@ -21,7 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from audit.errors import UsageError
+from audit.errors import InputUnreadable, UsageError
+from audit.report import FORMATS
+from audit.sources.base import read_text_file
 
 YAML_NAMES = (".mlaudit.yaml", ".mlaudit.yml")
 PYPROJECT = "pyproject.toml"
@@ -112,8 +114,6 @@ def _has_tool_table(path: str) -> bool:
 
 def load_config(path: str) -> Config:
     """Read and validate one configuration file (.mlaudit.yaml / .mlaudit.yml or pyproject.toml)."""
-    from audit.errors import InputUnreadable
-    from audit.sources.base import read_text_file
 
     try:
         text = read_text_file(path, limit=MAX_CONFIG_BYTES)
@@ -290,7 +290,6 @@ def _check(name: str, kind: str, value: Any, base: str, where: str) -> Any:
         need(isinstance(value, str) and value.lower() in SEVERITIES, f"one of {', '.join(SEVERITIES)}")
         return value.lower()
     if kind == "format":
-        from audit.report import FORMATS
 
         need(isinstance(value, str) and value in FORMATS, f"one of {', '.join(FORMATS)}")
         return value
@@ -305,7 +304,6 @@ def _check(name: str, kind: str, value: Any, base: str, where: str) -> Any:
             return tuple(_resolve(v, base) if os.path.exists(os.path.join(base, v)) else v for v in value)
         return tuple(value)
     if kind == "outputs":
-        from audit.report import FORMATS
 
         need(isinstance(value, dict), "a mapping of format to file, e.g. {sarif: mlaudit.sarif}")
         out = {}

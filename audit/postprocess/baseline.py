@@ -24,6 +24,7 @@ from audit.errors import UsageError
 from audit.model import AuditReport, BaselineSummary, Finding, Outcome, Severity
 from audit.policy.grade import with_findings
 from audit.policy.schema import Policy
+from audit.sources.base import read_json_file
 
 SCHEMA = "mlaudit.baseline/1"
 MAX_BASELINE_BYTES = 32 * 1024 * 1024
@@ -73,7 +74,6 @@ def write_baseline(path: str, report: AuditReport) -> Baseline:
 
 def read_baseline(path: str) -> Baseline:
     """A baseline file; a missing or malformed one is a UsageError naming the file (and line)."""
-    from audit.sources.base import read_json_file
 
     data = read_json_file(path, limit=MAX_BASELINE_BYTES,
                           missing="baseline file does not exist: create it with --write-baseline")

@@ -38,7 +38,12 @@ from audit.model import (
 )
 from audit.policy.grade import grade_evidence, with_findings
 from audit.policy.schema import Policy
+from audit.sources.base import read_json_file
+from audit.sources.cache import cache_dir as default_cache_dir
+from audit.sources.cache import read_cached
 from audit.sources.ids import COMMIT_SHA as _HEX40
+from audit.sources.ids import parse_repo_spec
+from audit.sources.local import read_card_file, read_snapshot_dir
 
 SCHEMA = "mlaudit.lock/1"
 DEFAULT_LOCKFILE = "mlaudit.lock"
@@ -123,7 +128,6 @@ def file_hashes(snapshot: Snapshot) -> tuple[dict[str, str], dict[str, str]]:
 
 def _requested(spec: str, snapshot: Snapshot) -> str | None:
     if snapshot.origin.source == "hub":
-        from audit.sources.ids import parse_repo_spec
 
         try:
             return parse_repo_spec(spec)[1] or "main"
@@ -198,7 +202,6 @@ def write_lock(path: str, report: AuditReport, loaded: Sequence[tuple[str, objec
 
 def read_lock(path: str) -> Lockfile:
     """A lockfile; missing or malformed is a UsageError naming the file (and line)."""
-    from audit.sources.base import read_json_file
 
     data = read_json_file(path, limit=MAX_LOCK_BYTES, missing="lockfile does not exist: write it with `mlaudit lock`")
     return _parse(data, path)
@@ -256,9 +259,6 @@ def locked_inputs(lock: Lockfile, cache_dir: str | None, entries: Iterable[LockE
 
 
 def _read_entry(e: LockEntry, base: str, cache_dir: str | None, lock_path: str) -> Snapshot:
-    from audit.sources.cache import cache_dir as default_cache_dir
-    from audit.sources.cache import read_cached
-    from audit.sources.local import read_card_file, read_snapshot_dir
 
     if e.source in _LOCAL_SOURCES:
         path = os.path.normpath(os.path.join(base, e.path or ""))
@@ -281,7 +281,6 @@ def newer_cached(lock: Lockfile, cache_dir: str | None) -> list[tuple[LockEntry,
     """Locked branches or tags that point, in the local cache, to another commit than the lock pins: the
     snapshot at that newer commit (or why it cannot be read). The caller audits them, so that verify() can
     tell whether the license moved with the branch."""
-    from audit.sources.cache import read_cached
 
     out: list[tuple[LockEntry, Snapshot | AuditError]] = []
     for entry in lock.entries:

@@ -11,15 +11,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from audit.errors import AuditError, InputUnreadable, UsageError
+from audit.lineage import index_models_dirs
 from audit.model import Skipped, Snapshot
 from audit.sources.base import Source
+from audit.sources.cache import cache_dir, iter_cache, read_cached
+from audit.sources.hub import HubClient
 from audit.sources.ids import looks_like_repo_id, parse_repo_spec
-
-if TYPE_CHECKING:
-    from audit.sources.hub import HubClient
+from audit.sources.local import read_local, read_snapshot_dir
 
 Loaded = tuple[str, "Snapshot | AuditError | Skipped"]  # (the input as named, what was read, or why not)
 
@@ -46,7 +47,6 @@ class LocalSource:
     """A snapshot directory, a card file, or a directory of snapshot directories."""
 
     def read(self, spec: str) -> list[Snapshot | AuditError | Skipped]:
-        from audit.sources.local import read_local
 
         return read_local(os.path.expanduser(spec))
 
@@ -70,7 +70,6 @@ class OfflineRepoSource:
         self.cache_dir = cache_dir
 
     def read(self, spec: str) -> list[Snapshot | AuditError | Skipped]:
-        from audit.sources.cache import cache_dir, read_cached
 
         try:
             repo_id, revision = parse_repo_spec(spec)
@@ -94,8 +93,6 @@ class OfflineRepoSource:
     def _from_models_dirs(self, repo_id: str) -> Snapshot | None:
         if not self.models_dirs:
             return None
-        from audit.lineage import index_models_dirs
-        from audit.sources.local import read_snapshot_dir
 
         index = index_models_dirs(self.models_dirs)
         path = index.get(repo_id.lower()) or index.get(repo_id.lower().replace("/", "--"))
@@ -109,7 +106,6 @@ class CacheSource:
         self.cache_dir = cache_dir
 
     def read_all(self) -> list[Snapshot | AuditError | Skipped]:
-        from audit.sources.cache import cache_dir, iter_cache
 
         cached: list[Snapshot | AuditError | Skipped] = list(iter_cache(self.cache_dir))
         if not cached:
