@@ -140,14 +140,12 @@ class _Run:
 
     def hub(self) -> HubClient:
         if self._hub is None:
-
             self._hub = HubClient(endpoint=self.options.endpoint, token=self.options.token)
         return self._hub
 
     @property
     def resolver(self) -> Resolver:
         if self._resolver is None:
-
             self._resolver = Resolver(models_dirs=self.options.models_dirs, cache_dir=self.options.cache_dir,
                                       use_cache=True, hub=None if self.options.is_offline else self.hub())
         return self._resolver
@@ -341,7 +339,6 @@ def audit_locked(lockfile: str, policy: Policy | str | None = None, options: Opt
 
 
 def _audit_from_lock(lockfile: str, policy: Policy, options: Options, specs: Sequence[str] | None) -> AuditReport:
-
     locked = lockmod.read_lock(lockfile)
     if specs is None and not locked.entries:
         raise UsageError(lockfile, "locks no model: a --locked run would pass without auditing anything "
@@ -378,7 +375,6 @@ def lock(inputs: Iterable[str] = (), policy: Policy | str | None = None, options
     specs = list(inputs)
     unresolved = 0
     if scan_root is not None:
-
         refs = scan_codebase(scan_root, exclude=tuple(exclude))
         specs += [x for x in reference_specs(refs) if x not in specs]
         unresolved = sum(1 for r in refs if r.model is None)

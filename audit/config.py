@@ -290,7 +290,6 @@ def _check(name: str, kind: str, value: Any, base: str, where: str) -> Any:
         need(isinstance(value, str) and value.lower() in SEVERITIES, f"one of {', '.join(SEVERITIES)}")
         return value.lower()
     if kind == "format":
-
         need(isinstance(value, str) and value in FORMATS, f"one of {', '.join(FORMATS)}")
         return value
     if kind in ("strings", "paths", "inputs"):
@@ -304,7 +303,6 @@ def _check(name: str, kind: str, value: Any, base: str, where: str) -> Any:
             return tuple(_resolve(v, base) if os.path.exists(os.path.join(base, v)) else v for v in value)
         return tuple(value)
     if kind == "outputs":
-
         need(isinstance(value, dict), "a mapping of format to file, e.g. {sarif: mlaudit.sarif}")
         out = {}
         for fmt, target in value.items():

@@ -7,7 +7,6 @@ silently disappears. The baseline counts how often each fingerprint occurred, so
 reference in a file that had two is new.
 
 File format (JSON, sorted, one finding per entry, readable in a review):
-
     {"schema": "mlaudit.baseline/1",
      "findings": [{"fingerprint": "...", "rule": "...", "subject": "...", "message": "...", "count": 1}]}
 """

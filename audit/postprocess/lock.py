@@ -128,7 +128,6 @@ def file_hashes(snapshot: Snapshot) -> tuple[dict[str, str], dict[str, str]]:
 
 def _requested(spec: str, snapshot: Snapshot) -> str | None:
     if snapshot.origin.source == "hub":
-
         try:
             return parse_repo_spec(spec)[1] or "main"
         except AuditError:
@@ -259,7 +258,6 @@ def locked_inputs(lock: Lockfile, cache_dir: str | None, entries: Iterable[LockE
 
 
 def _read_entry(e: LockEntry, base: str, cache_dir: str | None, lock_path: str) -> Snapshot:
-
     if e.source in _LOCAL_SOURCES:
         path = os.path.normpath(os.path.join(base, e.path or ""))
         if e.source == "card" and os.path.isfile(path):

@@ -47,7 +47,6 @@ class LocalSource:
     """A snapshot directory, a card file, or a directory of snapshot directories."""
 
     def read(self, spec: str) -> list[Snapshot | AuditError | Skipped]:
-
         return read_local(os.path.expanduser(spec))
 
 
@@ -70,7 +69,6 @@ class OfflineRepoSource:
         self.cache_dir = cache_dir
 
     def read(self, spec: str) -> list[Snapshot | AuditError | Skipped]:
-
         try:
             repo_id, revision = parse_repo_spec(spec)
         except UsageError as exc:
@@ -106,7 +104,6 @@ class CacheSource:
         self.cache_dir = cache_dir
 
     def read_all(self) -> list[Snapshot | AuditError | Skipped]:
-
         cached: list[Snapshot | AuditError | Skipped] = list(iter_cache(self.cache_dir))
         if not cached:
             raise InputUnreadable(cache_dir(self.cache_dir), "the HF cache holds no model repos to audit")
