@@ -61,3 +61,42 @@ def test_an_empty_lockfile_does_not_pass(tmp_path):
     lock.write_text("")
     res = CliRunner().invoke(main, ["check", "--locked", "--lockfile", str(lock)])
     assert res.exit_code == 2 and str(lock) in res.stderr
+
+
+def test_colour_follows_the_flag_then_no_color_then_force_color():
+    def colored(args, env):
+        res = CliRunner().invoke(main, ["check", MODEL, "--offline", *args], env={"HF_HUB_OFFLINE": "1", **env})
+        return "\x1b[" in res.stdout
+
+    assert not colored([], {})  # not a terminal
+    assert colored([], {"FORCE_COLOR": "1"})
+    assert not colored([], {"FORCE_COLOR": "0"})
+    assert not colored([], {"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert colored(["--color"], {"NO_COLOR": "1"})
+    assert not colored(["--no-color"], {"FORCE_COLOR": "1"})
+
+
+def test_the_verdict_line_reaches_the_log_when_the_report_goes_to_a_file(tmp_path):
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(main, ["check", MODEL, "--offline", "-f", "json", "-o", str(out)])
+    assert res.exit_code == 0 and json.loads(out.read_text())["passed"] is True
+    assert res.stderr.strip().splitlines()[-1].startswith("PASSED: 1 model(s)")
+    quiet = CliRunner().invoke(main, ["check", MODEL, "--offline", "-f", "json", "-o", str(out), "--quiet"])
+    assert quiet.stderr == ""
+
+
+def test_identify_fail_on(tmp_path):
+    lic = os.path.join(ROOT, "tests", "fixtures", "licenses", "corpus", "licenses", "mit.txt")
+    changed = tmp_path / "LICENSE"
+    with open(lic, encoding="utf-8") as fh:
+        changed.write_text(fh.read().replace("without restriction", "for non-commercial purposes only"))
+    junk = tmp_path / "NOTICE"
+    junk.write_text("All rights reserved by nobody in particular.\n")
+
+    def code(*args):
+        return CliRunner().invoke(main, ["identify", *args]).exit_code
+
+    assert code(lic, "--fail-on", "modified") == 0
+    assert code(str(changed)) == 0 and code(str(changed), "--fail-on", "modified") == 1
+    assert code(str(changed), "--fail-on", "unknown") == 0
+    assert code(str(junk), "--fail-on", "unknown") == 1

@@ -12,6 +12,7 @@ import click
 
 from audit import __version__
 from audit.cli.output import (
+    EXIT_FAIL,
     EXIT_INPUT,
     EXIT_PASS,
     EXIT_USAGE,
@@ -219,7 +220,10 @@ def policy_validate(files):
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def identify(files, fmt):
+@click.option("--fail-on", type=click.Choice(["modified", "unknown"]),
+              help="Exit 1 when a text is not an exact copy of a known license (modified), or only when it is not "
+                   "one mlaudit recognises (unknown). Default: report only.")
+def identify(files, fmt, fail_on):
     """Which license is each text (LICENSE, USE_POLICY.md, ...), which version, and is it intact?"""
     from audit.errors import AuditError
     from audit.licenses.identify import identify_file
@@ -234,7 +238,17 @@ def identify(files, fmt):
             _err(f"{exc.input}: {exc.message}")
             failed = True
     _echo(render_identifications(results, fmt))
-    sys.exit(EXIT_INPUT if failed else EXIT_PASS)
+    if failed:
+        sys.exit(EXIT_INPUT)
+    sys.exit(EXIT_FAIL if fail_on and any(_identify_fails(idents, fail_on) for _, idents in results) else EXIT_PASS)
+
+
+def _identify_fails(idents, fail_on: str) -> bool:
+    if not idents:
+        return True  # no license found in the text: unknown, and so not an intact known license
+    if fail_on == "unknown":
+        return any(i.verdict == "unknown" or i.key is None for i in idents)
+    return any(i.verdict != "exact" for i in idents)
 
 
 @main.group()

@@ -41,17 +41,19 @@ def _stdout_failed(exc: OSError) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
-def _echo(text: str) -> None:
+def _echo(text: str, color: bool | None = None) -> None:
+    """Text to standard output. color=True keeps the ANSI styles the renderer chose (click strips them when
+    stdout is not a terminal, which FORCE_COLOR and --color override)."""
     try:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=color)
         sys.stdout.flush()
     except OSError as exc:
         _stdout_failed(exc)
 
 
-def _write(text: str, output: str | None, protected: frozenset[str] = frozenset()) -> None:
+def _write(text: str, output: str | None, protected: frozenset[str] = frozenset(), color: bool | None = None) -> None:
     if output in (None, "-"):
-        _echo(text)
+        _echo(text, color)
         return
     if os.path.realpath(output) in protected:
         _err(f"{output}: not written: it is an input of this run (a report never overwrites what it audits)")
@@ -101,9 +103,32 @@ def _render(report, fmt: str, output: str | None, s: dict) -> str:
     to_terminal = output in (None, "-")
     tty = to_terminal and sys.stdout.isatty()
     # errors went to stderr already (_finish): a terminal shows them once, a file keeps them
-    options = RenderOptions(color=tty, pretty=tty, show_errors=not to_terminal, quiet=bool(s.get("quiet")))
+    options = RenderOptions(color=to_terminal and use_color(s.get("color"), tty), pretty=tty,
+                            show_errors=not to_terminal, quiet=bool(s.get("quiet")))
     out = render(report, fmt, options)
     return out if isinstance(out, str) else out.decode("utf-8")
+
+
+def use_color(flag: bool | None, tty: bool) -> bool:
+    """--color/--no-color, else NO_COLOR (any value: no colour), else FORCE_COLOR (any value but 0), else a
+    terminal (https://no-color.org and the FORCE_COLOR convention)."""
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR"):
+        return False
+    force = os.environ.get("FORCE_COLOR")
+    if force:
+        return force != "0"
+    return tty
+
+
+def _verdict_line(report) -> str:
+    from audit.api import render
+    from audit.report import RenderOptions
+
+    out = render(report, "text", RenderOptions(quiet=True))
+    text = out if isinstance(out, str) else out.decode("utf-8")
+    return text.strip().splitlines()[-1] if text.strip() else ""
 
 
 def _verbose(report) -> None:
@@ -148,9 +173,12 @@ def _finish(report, policy, s: dict) -> NoReturn:
         report = apply_baseline(report, baseline, policy)
     for e in report.errors:
         _err(f"{e.input}: {e.message}")
-    _write(_render(report, s["fmt"], s.get("output"), s), s.get("output"))
+    forced = True if s["fmt"] == "text" and use_color(s.get("color"), sys.stdout.isatty()) else None
+    _write(_render(report, s["fmt"], s.get("output"), s), s.get("output"), color=forced)
     for fmt, path in s.get("writes") or ():
         _write(_render(report, fmt, path, {**s, "quiet": False}), path)
+    if s.get("output") not in (None, "-") and not s.get("quiet"):
+        click.echo(_verdict_line(report), err=True)  # the report went to a file: the log still shows the verdict
     if s.get("verbose"):
         _verbose(report)
     if report.errors:

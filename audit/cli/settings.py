@@ -73,6 +73,8 @@ _report_options = _options(
     click.option("--baseline", metavar="FILE", help="Findings recorded in FILE are reported but do not fail the run."),
     click.option("--write-baseline", metavar="FILE",
                  help="Record every current finding in FILE (then only new findings fail)."),
+    click.option("--color/--no-color", "color", default=None,
+                 help="Colour the text report (default: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it)."),
     _source_options,
     _run_options,
 )
