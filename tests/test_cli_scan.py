@@ -316,7 +316,9 @@ def _run_action_script(tmp_path, workdir, **inputs) -> tuple[int, dict[str, str]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "MLAUDIT_"))}
     env.update({"HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"})
     defaults = {"command": "scan", "path": ".", "policy": "", "format": "text", "fail-on": "", "locked": "false",
-                "lockfile": "mlaudit.lock", "baseline": "", "sarif": "mlaudit.sarif", "args": ""}
+                "lockfile": "mlaudit.lock", "baseline": "", "sarif": "mlaudit.sarif", "args": "", "summary": "true"}
+    env["RUNNER_TEMP"] = str(tmp_path)
+    env["GITHUB_STEP_SUMMARY"] = str(tmp_path / "step_summary.md")
     defaults.update(inputs)
     for name, value in defaults.items():
         env["MLAUDIT_" + name.upper().replace("-", "_")] = value
@@ -337,7 +339,7 @@ def test_github_action_runs_the_scan_and_reports_the_exit_code(tmp_path):
     (repo / "app.py").write_text("from transformers import AutoModel\ndef f(n):\n    return AutoModel.from_pretrained(n)\n")
     code, outputs, log = _run_action_script(tmp_path, repo, args="--exclude mlaudit.sarif")
     assert code == 0, log  # the step itself succeeds; the verdict step fails the job afterwards
-    assert outputs == {"exit-code": "1", "sarif": "mlaudit.sarif"}, log
+    assert outputs == {"exit-code": "1", "sarif": str(repo / "mlaudit.sarif")}, log
     sarif = json.loads((repo / "mlaudit.sarif").read_text())
     assert sarif["runs"][0]["results"][0]["ruleId"] == "reference-unresolved"
     assert "reference-unresolved" in log
@@ -375,3 +377,27 @@ def test_reports_written_into_the_scanned_tree_are_not_scanned_next_time(tmp_pat
                  "--baseline", str(tmp_path / "baseline.json"))
     assert second.exit_code == 0, second.stderr
     assert _refs(json.loads(second.stdout)) == _refs(json.loads(first.stdout)) == EXPECTED
+
+
+def test_github_action_writes_a_job_summary_and_pins_its_actions(tmp_path):
+    import re
+
+    import yaml
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "app.py").write_text("from transformers import AutoModel\ndef f(n):\n    return AutoModel.from_pretrained(n)\n")
+    code, _, log = _run_action_script(tmp_path, repo, args="--exclude mlaudit.sarif")
+    assert code == 0, log
+    summary = (tmp_path / "step_summary.md").read_text()
+    assert "reference-unresolved" in summary and summary.lstrip().startswith("#")
+    root = os.path.join(os.path.dirname(__file__), "..")
+    with open(os.path.join(root, "action.yml"), encoding="utf-8") as fh:
+        action = yaml.safe_load(fh)
+    uses = [s["uses"] for s in action["runs"]["steps"] if "uses" in s]
+    assert uses and all(re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", u) for u in uses), uses
+    assert {"category", "working-directory"} <= set(action["inputs"])
+    run = _action_step("Run mlaudit")
+    assert run["working-directory"] == "${{ inputs.working-directory }}"
+    cache = next(s for s in action["runs"]["steps"] if "actions/cache@" in s.get("uses", ""))
+    assert "inputs.locked == 'true'" in cache["if"] and "huggingface" in cache["with"]["path"]
