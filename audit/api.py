@@ -218,6 +218,7 @@ class _Run:
         datasets = resolve_datasets(card, self.resolver)
         provenance = provenance_facts(snapshot, card)
         evidence = license_evidence(subject, card, facts, snapshot) + unread_evidence(subject, snapshot)
+        evidence += registry_evidence(subject, snapshot)
         evidence += lineage_evidence(subject, card, facts, lineage, effective)
         evidence += dataset_evidence(subject, datasets)
         evidence += provenance_evidence(subject, provenance, policy.settings)
@@ -261,6 +262,17 @@ def unread_evidence(subject: str, snapshot: Snapshot) -> list[Evidence]:
     govern the model: the license is undecided until someone reads it (check `file-unreadable`)."""
     return [Evidence("file-unreadable", subject, f"not read, so its terms are unknown: {p.message}", (p.origin,),
                      unknown=True) for p in snapshot.unread]
+
+
+def registry_evidence(subject: str, snapshot: Snapshot) -> list[Evidence]:
+    """A model audited from the offline registry's facts: its own card was not read (check `card-not-read`)."""
+    if snapshot.origin.source != SourceKind.REGISTRY:
+        return []
+    facts = snapshot.info.get("registry") or {}
+    why = f"{facts.get('evidence')}, checked {facts.get('evidence_date')}" if facts.get("evidence") else "no evidence recorded"
+    return [Evidence("card-not-read", subject,
+                     f"audited from mlaudit's offline registry ({why}); the model's own card and files were not read: "
+                     f"audit it online, or from the HF cache, to read them", (snapshot.origin,))]
 
 
 def _key_origins(facts: LicenseFacts, lineage: Lineage) -> dict[str, tuple[Origin, ...]]:

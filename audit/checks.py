@@ -87,6 +87,8 @@ _TABLE: tuple[Check, ...] = (
     Check("provenance-remote-code", "The repo ships custom code that trust_remote_code would run.", _W, _PROVENANCE),
     Check("provenance-integrity", "A file does not match the hash the Hub, the cache or mlaudit.lock recorded.",
           _E, _PROVENANCE + ("audit.postprocess.lock:_file_evidence",)),
+    Check("card-not-read", "The model was audited offline from mlaudit's registry of well-known models: its own "
+          "card and files were not read.", _N, ("audit.api:registry_evidence",)),
     Check("file-unreadable", "A license-like file of the model (LICENSE, NOTICE, USE_POLICY ...) could not be read: "
           "too big, not a regular file, unreadable, or a link leaving the snapshot. Its terms are unknown, so the "
           "audit fails closed.", _E, ("audit.api:unread_evidence",)),

@@ -147,3 +147,25 @@ def test_sources_do_not_import_each_other_in_a_cycle():
 
     assert "audit.sources.hub" not in imports("cache")
     assert "audit.sources.hub" not in imports("local") and "audit.sources.cache" not in imports("local")
+
+
+def test_offline_registry_models_are_audited_from_its_facts(fake_hub):
+    report = audit.audit(["meta-llama/Llama-3.1-8B-Instruct", "deepseek-ai/DeepSeek-R1"], offline=True,
+                         endpoint=fake_hub.url)
+    assert not report.errors and fake_hub.requests == []
+    by = {m.subject: m for m in report.models}
+    llama = by["meta-llama/Llama-3.1-8B-Instruct"]
+    assert llama.origin.source == SourceKind.REGISTRY and llama.license.keys == ("llama3.1",)
+    notes = [f for f in report.findings if f.rule == "card-not-read"]
+    assert {f.subject for f in notes} == set(by) and all(f.severity.value == "note" for f in notes)
+    assert "card and files were not read" in notes[0].message
+    res = CliRunner().invoke(main, ["check", "meta-llama/Llama-3.1-8B-Instruct", "--offline", "-f", "json"])
+    [model] = json.loads(res.stdout)["models"]
+    assert model["source"] == "registry" and res.exit_code == 0
+
+
+def test_offline_unknown_repo_suggests_fetching_only_card_and_license_files(hf_home):
+    report = audit.audit(["acme/not-a-registry-model@v2"], offline=True)
+    [error] = report.errors
+    assert "hf download acme/not-a-registry-model --revision v2 --include" in error.message
+    assert "LICENSE*" in error.message

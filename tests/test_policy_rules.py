@@ -78,6 +78,8 @@ ELSEWHERE = {
     "lineage-cycle": "tests/test_lineage.py (a cycle of local models)",
     "license-drift": "tests/test_lock.py (fails: test_locked_detects_a_changed_license_in_a_new_revision; "
                      "passes: test_a_new_revision_under_the_same_license_is_no_finding)",
+    "card-not-read": "tests/test_api.py (fails as a note: test_offline_registry_models_are_audited_from_its_facts; "
+                     "absent: any model read from its card)",
     "reference-unresolved": "tests/test_cli_scan.py (fails: test_scan_finds_every_reference_and_audits_every_model; "
                             "passes: test_offline_scan_uses_models_dir)",
 }

@@ -14,8 +14,9 @@ from enum import Enum
 from typing import Protocol
 
 from audit.errors import AuditError, InputUnreadable, UsageError
+from audit.registry import load_registry
 from audit.lineage import index_models_dirs
-from audit.model import Skipped, Snapshot
+from audit.model import Origin, Skipped, Snapshot, SourceKind
 from audit.sources.base import Source
 from audit.sources.cache import cache_dir, iter_cache, read_cached
 from audit.sources.hub import HubClient
@@ -62,7 +63,8 @@ class HubSource:
 
 class OfflineRepoSource:
     """A Hub repo id read without the Hub: from a --models-dir directory (org--name or org/name), else from the
-    HF cache at the revision asked for (default: main)."""
+    HF cache at the revision asked for (default: main), else, for a well-known model, from the facts of the
+    offline registry (the card itself is then not read, and the audit says so: check `card-not-read`)."""
 
     def __init__(self, models_dirs: tuple[str, ...], cache_dir: str | None):
         self.models_dirs = models_dirs
@@ -79,13 +81,18 @@ class OfflineRepoSource:
         snap = read_cached(repo_id, revision, self.cache_dir)
         if snap is not None:
             return [snap]
+        if revision is None:  # the registry knows a model's license today, not at a given commit
+            known = registry_snapshot(repo_id)
+            if known is not None:
+                return [known]
         where = f" at revision {revision!r}" if revision else ""
         dirs = " nor in --models-dir" if self.models_dirs else ""
         rev = f" --revision {revision}" if revision else ""
         raise InputUnreadable(
             spec,
             f"is not in the HF cache ({cache_dir(self.cache_dir)}){where}{dirs}, and --offline (or HF_HUB_OFFLINE) "
-            f"forbids the Hub: run once online, or download it with `hf download {repo_id}{rev}`",
+            f"forbids the Hub: run once online, or fetch its card and license files with "
+            f"`hf download {repo_id}{rev} --include '*.md' 'LICENSE*' 'NOTICE*' 'USE_POLICY*' config.json`",
         )
 
     def _from_models_dirs(self, repo_id: str) -> Snapshot | None:
@@ -95,6 +102,27 @@ class OfflineRepoSource:
         index = index_models_dirs(self.models_dirs)
         path = index.get(repo_id.lower()) or index.get(repo_id.lower().replace("/", "--"))
         return read_snapshot_dir(path, subject=repo_id) if path is not None else None
+
+
+def registry_snapshot(repo_id: str) -> Snapshot | None:
+    """A well-known model as the offline registry records it: a card built from the registry's facts (license,
+    license_name, base model), marked with the registry as its origin; None when the registry does not know it."""
+    entry = load_registry().model(repo_id)
+    if entry is None:
+        return None
+    lines = []
+    if entry.license and entry.license.startswith("other/"):
+        lines += ["license: other", f"license_name: {entry.license.split('/', 1)[1]}"]
+    elif entry.license:
+        lines.append(f"license: {entry.license}")
+    if entry.relation_to:
+        lines.append(f"base_model: {entry.relation_to}")
+    name = "registry:" + os.path.basename(entry.source_file or "models.yaml")
+    text = "---\n" + "\n".join(lines) + "\n---\n"
+    origin = Origin(SourceKind.REGISTRY, entry.id)
+    return Snapshot(subject=entry.id, origin=origin, texts={name: text}, card_path=name,
+                    info={"registry": {"evidence": entry.evidence, "evidence_date": entry.evidence_date,
+                                       "file": entry.source_file, "line": entry.source_line}})
 
 
 class CacheSource:
