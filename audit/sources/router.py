@@ -14,9 +14,9 @@ from enum import Enum
 from typing import Protocol
 
 from audit.errors import AuditError, InputUnreadable, UsageError
-from audit.registry import load_registry
 from audit.lineage import index_models_dirs
 from audit.model import Origin, Skipped, Snapshot, SourceKind
+from audit.registry import load_registry
 from audit.sources.base import Source
 from audit.sources.cache import cache_dir, iter_cache, read_cached
 from audit.sources.hub import HubClient
