@@ -34,7 +34,7 @@ from audit.model import (
     Severity,
     Status,
 )
-from audit.report import junit, markdown, notices, sarif
+from audit.report import RenderOptions, junit, markdown, notices, sarif
 
 SCHEMAS = os.path.join(os.path.dirname(__file__), "schemas")
 
@@ -185,46 +185,49 @@ def test_sarif_rules_and_driver():
     run = json.loads(sarif.render(sample_report()))["runs"][0]
     driver = run["tool"]["driver"]
     assert (driver["name"], driver["version"]) == ("mlaudit", "0.1.0")
+    assert driver["informationUri"].startswith("https://")
     rules = {r["id"]: r for r in driver["rules"]}
     assert set(rules) == {"lineage-conflict", "dataset-license", "lineage-name-prefix", "non-commercial"}
-    assert rules["lineage-conflict"]["help"]["text"] == "Declare the llama3.1 license (license: llama3.1) and keep its terms."
+    assert rules["lineage-conflict"]["help"]["text"].endswith(
+        "How to fix: Declare the llama3.1 license (license: llama3.1) and keep its terms.")
+    assert "**How to fix:**" in rules["lineage-conflict"]["help"]["markdown"]
+    assert all(r["helpUri"].startswith("https://") and r["fullDescription"]["markdown"] for r in rules.values())
     assert rules["non-commercial"]["defaultConfiguration"]["level"] == "error"
     assert rules["dataset-license"]["defaultConfiguration"]["level"] == "warning"
     for result in run["results"]:
         assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
     assert run["invocations"][0]["executionSuccessful"] is False
     assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": "file:///src/app/"}}
-    log = json.loads(sarif.render(dataclasses.replace(sample_report(), scan=None)))
-    assert "originalUriBaseIds" not in log["runs"][0]
-    assert not list(_sarif_validator().iter_errors(log))
     assert "acme/missing-model" in run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
 
 
 def _where(result):
-    loc = result["locations"][0]["physicalLocation"]
+    loc = result["locations"][0].get("physicalLocation")
+    if loc is None:
+        return None
     return loc["artifactLocation"]["uri"], loc.get("region", {}).get("startLine")
 
 
-def test_sarif_results_sit_on_the_referencing_lines_else_on_the_card():
+def test_sarif_results_sit_on_the_referencing_lines_and_hub_evidence_stays_out_of_locations():
     results = json.loads(sarif.render(sample_report()))["runs"][0]["results"]
     by_rule: dict[str, list] = {}
     for r in results:
         by_rule.setdefault(r["ruleId"], []).append(r)
-    # the fine-tune is named on two source lines: each finding is reported on both
+    # the fine-tune is named on two source lines: each finding is reported on both, relative to the repository
     assert sorted(_where(r) for r in by_rule["lineage-conflict"]) == [("configs/train.yaml", 3), ("src/serve.py", 12)]
     assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
                for r in by_rule["lineage-conflict"])
-    # the card lines stay attached as related locations
-    related = by_rule["lineage-conflict"][0]["relatedLocations"]
-    assert [(x["physicalLocation"]["artifactLocation"]["uri"], x["physicalLocation"]["region"]["startLine"])
-            for x in related] == [
+    # the Hub cards are evidence in the properties, with their pinned URLs: never a location
+    evidence = by_rule["lineage-conflict"][0]["properties"]["evidence"]
+    assert [(e["url"], e["line"]) for e in evidence] == [
         (f"https://huggingface.co/{FT}/blob/{FT_REV}/README.md", 3),
         (f"https://huggingface.co/{LLAMA}/blob/d04e592bb4f6aa9cfee91e2e20afa771667e1d4b/README.md", 5),
     ]
-    # no code names the CC-BY-NC model: its finding points at the card's license line
-    assert [_where(r) for r in by_rule["non-commercial"]] == [
-        (f"https://huggingface.co/{NC}/blob/{NC_REV}/README.md", 4)
-    ]
+    assert "relatedLocations" not in by_rule["lineage-conflict"][0]
+    # no code names the CC-BY-NC model and its card is not in the repository: a logical location only
+    [nc] = by_rule["non-commercial"]
+    assert _where(nc) is None and nc["locations"][0]["logicalLocations"][0]["name"] == NC
+    assert nc["properties"]["evidence"][0]["url"] == f"https://huggingface.co/{NC}/blob/{NC_REV}/README.md"
     assert len(results) == 3 * 2 + 1
 
 
@@ -244,9 +247,9 @@ def test_sarif_levels_waivers_and_unknowns():
             assert r["level"] == "error"
         # an annotation on a code line must say which model it is about
         assert r["properties"]["subject"] in r["message"]["text"]
-    # fingerprints are stable per (rule, model), whatever line the model is referenced on
-    fps = {(r["ruleId"], r["partialFingerprints"]["mlauditFinding/v1"]) for r in results}
-    assert len(fps) == 4
+    # one fingerprint per location: the same finding on two files gives two alerts, one per file
+    fps = [r["partialFingerprints"]["mlauditFinding/v2"] for r in results]
+    assert len(set(fps)) == len(fps) == 7
 
 
 def test_sarif_locates_findings_at_lines_found_by_the_scanner(tmp_path):
@@ -258,8 +261,9 @@ def test_sarif_locates_findings_at_lines_found_by_the_scanner(tmp_path):
         f'model = AutoModelForCausalLM.from_pretrained("{FT}")\n'
     )
     (tmp_path / "nc.yaml").write_text(f"eval:\n  model_name_or_path: {NC}\n")
-    refs = [r.to_dict() for r in scan_codebase(str(tmp_path))]
-    results = json.loads(sarif.render(sample_report(references=refs)))["runs"][0]["results"]
+    refs = tuple(scan_codebase(str(tmp_path)))
+    report = dataclasses.replace(sample_report(), scan=ScanInfo(str(tmp_path), refs))
+    results = json.loads(sarif.render(report))["runs"][0]["results"]
     assert {(r["ruleId"], _where(r)) for r in results} == {
         ("lineage-conflict", ("app.py", 3)),
         ("dataset-license", ("app.py", 3)),
@@ -268,14 +272,55 @@ def test_sarif_locates_findings_at_lines_found_by_the_scanner(tmp_path):
     }
 
 
-def test_sarif_local_evidence_becomes_a_file_uri():
-    report = sample_report(references=[])
-    local = Origin("local", "/srv/models/aya", None, "README.md", 4, "license")
-    f = Finding("non-commercial", Severity.ERROR, Outcome.FAIL, "/srv/models/aya", "non-commercial", evidence=(local,))
-    report = AuditReport(report.tool_version, report.policy_name, report.policy_sha256, report.models, (f,),
-                         (), (), False)
-    result = json.loads(sarif.render(report))["runs"][0]["results"][0]
-    assert _where(result) == ("file:///srv/models/aya/README.md", 4)
+def test_sarif_paths_are_relative_to_the_repository_root_not_the_scan_root(tmp_path):
+    from audit.sources.codebase import scan_codebase
+
+    (tmp_path / ".git").mkdir()
+    service = tmp_path / "services" / "api"
+    service.mkdir(parents=True)
+    (service / "app.py").write_text(f'from transformers import AutoModel\nAutoModel.from_pretrained("{FT}")\n')
+    report = dataclasses.replace(sample_report(), scan=ScanInfo(str(service), tuple(scan_codebase(str(service)))))
+    run = json.loads(sarif.render(report))["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.as_uri() + "/"
+    assert ("services/api/app.py", 2) in {_where(r) for r in run["results"]}
+
+
+def test_sarif_local_evidence_inside_the_repository_is_a_relative_location(tmp_path):
+    card = tmp_path / "models" / "aya"
+    local = Origin("local", str(card), None, "README.md", 4, "license")
+    outside = Origin("local", "/srv/models/aya", None, "README.md", 4, "license")
+    for origin, where in ((local, ("models/aya/README.md", 4)), (outside, None)):
+        f = Finding("non-commercial", Severity.ERROR, Outcome.FAIL, origin.locator, "non-commercial", evidence=(origin,))
+        report = AuditReport("0.1.0", "d", "0" * 64, (), (f,), (), (), False)
+        result = json.loads(sarif.render(report, RenderOptions(repository_root=str(tmp_path))))["runs"][0]["results"][0]
+        assert _where(result) == where
+
+
+def test_sarif_meets_github_code_scanning_constraints(tmp_path):
+    """What GitHub's upload checks beyond the schema: repository-relative file locations only, rule ids that
+    exist, fingerprints on every result, at most 25,000 results and 10 locations per result."""
+    for report in (sample_report(), dataclasses.replace(sample_report(), scan=None),
+                   AuditReport("0.1.0", "d", "0" * 64, (), (), (), (), True)):
+        log = json.loads(sarif.render(report))
+        assert not list(_sarif_validator().iter_errors(log))
+        github_upload_check(log)
+
+
+def github_upload_check(log: dict) -> None:
+    assert log["version"] == "2.1.0" and len(log["runs"]) == 1
+    run = log["runs"][0]
+    rule_ids = {r["id"] for r in run["tool"]["driver"]["rules"]}
+    assert len(run["results"]) <= 25_000
+    for result in run["results"]:
+        assert result["ruleId"] in rule_ids and result["partialFingerprints"]
+        assert 1 <= len(result["locations"]) <= 10 and len(result.get("relatedLocations", ())) <= 10
+        for loc in result["locations"] + result.get("relatedLocations", []):
+            physical = loc.get("physicalLocation")
+            if physical is None:
+                continue
+            uri = physical["artifactLocation"]["uri"]
+            assert physical["artifactLocation"].get("uriBaseId") == "%SRCROOT%", uri
+            assert "://" not in uri and not uri.startswith("/") and ".." not in uri.split("/"), uri
 
 
 # --- JUnit ---------------------------------------------------------------------------------------------
@@ -611,8 +656,9 @@ def test_local_and_empty_reports_still_validate():
         assert validate_full_spdx_document(spdx.build_document(report)) == []
         ET.fromstring(junit.render(report).encode("utf-8"))
         assert markdown.render(report) and notices.render(report)
-    # the undecided local model: located at its card, as a file URI
+    # the undecided local model outside the repository: a logical location, its card in the evidence
     result = json.loads(sarif.render(AuditReport("0.1.0", "d", "0" * 64, (local,), (finding,), (), (), False)))
-    assert _where(result["runs"][0]["results"][0]) == ("file:///srv/models/my%20model/README.md", None)
+    assert _where(result["runs"][0]["results"][0]) is None
+    assert result["runs"][0]["results"][0]["properties"]["evidence"][0]["text"].endswith("README.md")
     pkg = json.loads(spdx.render(AuditReport("0.1.0", "d", "0" * 64, (local,), (), (), (), False)))["packages"][0]
     assert pkg["downloadLocation"] == "NOASSERTION" and "externalRefs" not in pkg

@@ -26,6 +26,8 @@ class RenderOptions:
     show_errors: bool = True  # text: list the inputs that could not be read (off when the CLI already printed
     #                           them on standard error, so a terminal does not show them twice)
     quiet: bool = False  # text: only the verdict line
+    repository_root: str | None = None  # sarif: the checkout whose files locations are relative to (default:
+    #                                      the git root above the scanned directory, else the current directory's)
 
 
 DEFAULT_OPTIONS = RenderOptions()
