@@ -143,15 +143,16 @@ def audit_model(
 ) -> tuple[ModelResult, list[Finding], list[Obligation]]:
     """Facts already gathered for one model -> its verdict, findings and obligations."""
     from audit.datasets import dataset_evidence, resolve_datasets
-    from audit.lineage import effective_license, lineage_evidence
+    from audit.lineage import effective_license, inherit, lineage_evidence
     from audit.provenance import provenance_evidence, provenance_facts
 
     subject = snapshot.subject
-    effective = effective_license(subject, facts, lineage)
+    inheritance = inherit(subject, facts, lineage)  # once: both the effective license and the checks read it
+    effective = effective_license(subject, facts, lineage, inheritance)
     datasets = resolve_datasets(card, resolver)
     provenance = provenance_facts(snapshot, card)
     evidence = license_evidence(subject, card, facts, snapshot)
-    evidence += lineage_evidence(subject, card, facts, lineage, effective)
+    evidence += lineage_evidence(subject, card, facts, lineage, effective, inheritance)
     evidence += dataset_evidence(subject, datasets)
     evidence += provenance_evidence(subject, provenance, policy.settings)
     findings = evaluate(policy, Subject(subject, facts, effective, tuple(evidence), _key_origins(facts, lineage)))
