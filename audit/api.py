@@ -21,7 +21,7 @@ from audit.checks import BLOCKING_PROBLEMS, CHECKS, license_evidence
 from audit.datasets import dataset_evidence, resolve_datasets
 from audit.errors import AuditError, InputUnreadable, UsageError
 from audit.licenses.normalize import license_facts
-from audit.lineage import Resolver, effective_license, lineage_evidence, resolve_lineage, resolve_many
+from audit.lineage import Resolver, effective_license, inherit, lineage_evidence, resolve_lineage, resolve_many
 from audit.model import (
     AuditReport,
     Evidence,
@@ -214,12 +214,13 @@ class _Run:
         """Facts gathered for one model -> its verdict, findings and obligations."""
 
         subject = snapshot.subject
-        effective = effective_license(subject, facts, lineage)
+        inheritance = inherit(subject, facts, lineage)  # once: the effective license and the checks both read it
+        effective = effective_license(subject, facts, lineage, inheritance)
         datasets = resolve_datasets(card, self.resolver)
         provenance = provenance_facts(snapshot, card)
         evidence = license_evidence(subject, card, facts, snapshot) + unread_evidence(subject, snapshot)
         evidence += registry_evidence(subject, snapshot)
-        evidence += lineage_evidence(subject, card, facts, lineage, effective)
+        evidence += lineage_evidence(subject, card, facts, lineage, effective, inheritance)
         evidence += dataset_evidence(subject, datasets)
         evidence += provenance_evidence(subject, provenance, policy.settings)
         findings = evaluate(policy, Subject(subject, facts, effective, tuple(evidence), _key_origins(facts, lineage)))

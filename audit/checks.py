@@ -38,7 +38,6 @@ class UnknownCheck(UsageError):
 
 _E, _W, _N = Severity.ERROR, Severity.WARNING, Severity.NOTE
 _LICENSE = ("audit.licenses.checks:license_evidence",)
-_LINEAGE = ("audit.lineage:lineage_evidence",)
 _DATASETS = ("audit.datasets:dataset_evidence",)
 _PROVENANCE = ("audit.provenance:provenance_evidence",)
 _LOCK = ("audit.postprocess.lock:verify", "audit.postprocess.lock:_newer_evidence")
@@ -65,17 +64,17 @@ _TABLE: tuple[Check, ...] = (
     Check("card-missing", "The model has no model card.", _W, _LICENSE),
     Check("card-problem", "The model card has problems (malformed fields, British spelling, list-valued license).",
           _N, _LICENSE),
-    Check("lineage-conflict", "The declared license drops terms that an ancestor imposes on derivatives.", _E, _LINEAGE,
+    Check("lineage-conflict", "The declared license drops terms that an ancestor imposes on derivatives.", _E, ("audit.lineage.checks:conflict_evidence",),
           "Treat the model as governed by its ancestor's license as well, and comply with both."),
     Check("lineage-missing-license", "The model declares no license; its effective license comes from its ancestors.",
-          _W, _LINEAGE,
+          _W, ("audit.lineage.checks:missing_license_evidence",),
           "Comply with the ancestors' licenses; ask the publisher to declare one."),
     Check("lineage-unknown-ancestor", "An ancestor could not be found or its license could not be determined.",
-          _E, _LINEAGE,
+          _E, ("audit.lineage.checks:unknown_ancestor_evidence",),
           "Find the ancestor's license (or point --models-dir at a local copy) before deploying."),
     Check("lineage-name-prefix", "The model's name does not start with the prefix an ancestor's license requires.",
-          _W, _LINEAGE),
-    Check("lineage-cycle", "The base_model chain loops back on itself or is too deep.", _E, _LINEAGE),
+          _W, ("audit.lineage.checks:name_prefix_evidence",)),
+    Check("lineage-cycle", "The base_model chain loops back on itself or is too deep.", _E, ("audit.lineage.checks:cycle_evidence",)),
     Check("dataset-license", "A training dataset's license is non-commercial, research-only or otherwise "
           "restrictive.", _W, _DATASETS),
     Check("dataset-unknown", "A training dataset's license could not be determined.", _N, _DATASETS),

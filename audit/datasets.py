@@ -9,9 +9,13 @@ distribution is a `dataset-license` finding; a dataset whose license cannot be d
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from audit.model import DatasetFacts, Evidence, ModelCard, Origin, Status
+from audit.errors import AuditError
+from audit.model import DatasetFacts, Evidence, ModelCard, Origin, SourceKind, Status
+
+if TYPE_CHECKING:
+    from audit.lineage.resolver import Resolver
 
 # limitations that make a dataset's license a finding: they can bind what is trained on it
 RESTRICTIVE_TERMS = ("non-commercial", "research-only", "no-derivatives", "no-distribution", "no-training-other-models")
@@ -67,61 +71,79 @@ def _cached_readme(dataset_id: str, cache_dir: str | None) -> tuple[str, str] | 
     return None
 
 
-def lookup_dataset(dataset_id: str, resolver, origin: Origin) -> DatasetFacts:
-    """One dataset id -> DatasetFacts, trying each source the resolver is configured with."""
-    from audit.errors import AuditError
-    from audit.sources.base import MAX_CARD_BYTES, read_text_file
-
+def lookup_dataset(dataset_id: str, resolver: Resolver, origin: Origin) -> DatasetFacts:
+    """One dataset id -> DatasetFacts, trying each source the resolver is configured with: snapshot
+    directories, the HF cache, the Hub, the registry. Each source that fails says why in `reason`."""
     reasons: list[str] = []
-    dirs = tuple(getattr(resolver, "datasets_dirs", ()) or ()) + tuple(getattr(resolver, "models_dirs", ()) or ())
-    found = _dir_for(dataset_id, dirs) if dirs else None
-    if found is not None:
-        path = os.path.join(found, "README.md")
+    for lookup in (_from_dirs, _from_cache, _from_hub):
         try:
-            keys, status, _ = _facts_from_card_text(read_text_file(path, limit=MAX_CARD_BYTES), Origin("local", found, file=path))
-            return DatasetFacts(dataset_id, keys, status if keys else Status.UNKNOWN, "local", origin)
+            found = lookup(dataset_id, resolver, origin, reasons)
         except AuditError as exc:
             reasons.append(exc.message)
-    if getattr(resolver, "use_cache", False):
-        hit = _cached_readme(dataset_id, getattr(resolver, "cache_dir", None))
-        if hit is not None:
-            path, commit = hit
-            try:
-                keys, status, _ = _facts_from_card_text(read_text_file(path, limit=MAX_CARD_BYTES),
-                                                        Origin("cache", dataset_id, revision=commit, file="README.md"))
-                if keys:
-                    return DatasetFacts(dataset_id, keys, status, "cache", origin)
-            except AuditError as exc:
-                reasons.append(exc.message)
-    hub = getattr(resolver, "hub", None)
-    if hub is not None and "/" in dataset_id:
-        try:
-            info = hub.dataset_info(dataset_id)
-            card_data = dict(info.get("cardData") or {})
-            if "license" not in card_data:
-                tags = [t.split(":", 1)[1] for t in info.get("tags") or () if isinstance(t, str) and t.startswith("license:")]
-                if tags:
-                    card_data["license"] = tags if len(tags) > 1 else tags[0]
-            keys, status, _ = _facts_from_card_data(card_data, Origin("hub", dataset_id, revision=info.get("sha"), file="README.md"))
-            if keys:
-                return DatasetFacts(dataset_id, keys, status, "hub", origin)
-            reasons.append("the Hub's dataset card declares no license we recognise")
-        except AuditError as exc:
-            reasons.append(exc.message)
-    if getattr(resolver, "use_registry", True):
+            continue
+        if found is not None:
+            return found
+    if resolver.use_registry:
         entry = resolver.registry.dataset(dataset_id)
         if entry is not None:
             from audit.licenses.catalog import catalog
 
             lic = catalog().get(entry.key) if entry.key else None
-            if lic is not None:
+            if entry.key and lic is not None:
                 return DatasetFacts(dataset_id, (entry.key,), Status.UNKNOWN if lic.ambiguous else Status.RESOLVED,
-                                    "registry", origin)
-            return DatasetFacts(dataset_id, (), Status.UNKNOWN, "registry", origin, "; ".join(reasons) or None)
+                                    SourceKind.REGISTRY, origin)
+            return DatasetFacts(dataset_id, (), Status.UNKNOWN, SourceKind.REGISTRY, origin, "; ".join(reasons) or None)
     return DatasetFacts(dataset_id, (), Status.UNKNOWN, None, origin, "; ".join(reasons) or None)
 
 
-def resolve_datasets(card: ModelCard | None, resolver) -> tuple[DatasetFacts, ...]:
+def _from_dirs(dataset_id: str, resolver: Resolver, origin: Origin, reasons: list[str]) -> DatasetFacts | None:
+    """A dataset snapshot directory under --datasets-dir or --models-dir (found there: the answer, license
+    or not)."""
+    from audit.sources.base import MAX_CARD_BYTES, read_text_file
+
+    dirs = tuple(resolver.datasets_dirs) + tuple(resolver.models_dirs)
+    found = _dir_for(dataset_id, dirs) if dirs else None
+    if found is None:
+        return None
+    path = os.path.join(found, "README.md")
+    keys, status, _ = _facts_from_card_text(read_text_file(path, limit=MAX_CARD_BYTES),
+                                            Origin(SourceKind.LOCAL, found, file=path))
+    return DatasetFacts(dataset_id, keys, status if keys else Status.UNKNOWN, SourceKind.LOCAL, origin)
+
+
+def _from_cache(dataset_id: str, resolver: Resolver, origin: Origin, reasons: list[str]) -> DatasetFacts | None:
+    """The dataset card in the HF cache, when it declares a license."""
+    from audit.sources.base import MAX_CARD_BYTES, read_text_file
+
+    hit = _cached_readme(dataset_id, resolver.cache_dir) if resolver.use_cache else None
+    if hit is None:
+        return None
+    path, commit = hit
+    keys, status, _ = _facts_from_card_text(read_text_file(path, limit=MAX_CARD_BYTES),
+                                            Origin(SourceKind.CACHE, dataset_id, revision=commit, file="README.md"))
+    return DatasetFacts(dataset_id, keys, status, SourceKind.CACHE, origin) if keys else None
+
+
+def _from_hub(dataset_id: str, resolver: Resolver, origin: Origin, reasons: list[str]) -> DatasetFacts | None:
+    """The Hub's dataset card (its license: tags when the card data has none)."""
+    hub = resolver.hub
+    if hub is None or "/" not in dataset_id:
+        return None
+    info = hub.dataset_info(dataset_id)
+    card_data = dict(info.get("cardData") or {})
+    if "license" not in card_data:
+        tags = [t.split(":", 1)[1] for t in info.get("tags") or () if isinstance(t, str) and t.startswith("license:")]
+        if tags:
+            card_data["license"] = tags if len(tags) > 1 else tags[0]
+    keys, status, _ = _facts_from_card_data(card_data, Origin(SourceKind.HUB, dataset_id, revision=info.get("sha"),
+                                                              file="README.md"))
+    if keys:
+        return DatasetFacts(dataset_id, keys, status, SourceKind.HUB, origin)
+    reasons.append("the Hub's dataset card declares no license we recognise")
+    return None
+
+
+def resolve_datasets(card: ModelCard | None, resolver: Resolver) -> tuple[DatasetFacts, ...]:
     """The card's datasets, looked up concurrently (cached on the resolver)."""
     if card is None or not card.datasets:
         return ()
@@ -131,6 +153,8 @@ def resolve_datasets(card: ModelCard | None, resolver) -> tuple[DatasetFacts, ..
 
 
 def dataset_evidence(subject: str, datasets: tuple[DatasetFacts, ...]) -> list[Evidence]:
+    """dataset-unknown for a dataset whose license could not be determined; dataset-license for a
+    restrictive one."""
     from audit.licenses.catalog import catalog
 
     cat = catalog()

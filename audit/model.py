@@ -39,6 +39,9 @@ class SourceKind(str, Enum):
     INFERRED = "inferred"  # worked out by mlaudit from other facts (body text, names)
     CATALOG = "catalog"  # mlaudit's license catalog
 
+    def __str__(self) -> str:  # f-strings show the value, as for a str (Python 3.11 shows Class.MEMBER)
+        return self.value
+
 
 class Relation(str, Enum):
     """How a model derives from its base."""
@@ -48,6 +51,9 @@ class Relation(str, Enum):
     QUANTIZED = "quantized"
     MERGE = "merge"
     UNKNOWN = "unknown"
+
+    def __str__(self) -> str:  # f-strings show the value, as for a str (Python 3.11 shows Class.MEMBER)
+        return self.value
 
 
 class Verdict(str, Enum):

@@ -14,13 +14,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from audit.model import Evidence, ModelCard, Origin, Snapshot
+from audit.model import Evidence, ModelCard, Origin, Snapshot, SourceKind
+from audit.sources.ids import COMMIT_SHA as _HEX40
 
 # formats whose loading runs code (pickle) vs formats that are data only
 PICKLE_EXTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill", ".mar")
 SAFE_EXTS = {".safetensors": "safetensors", ".gguf": "gguf", ".ggml": "ggml", ".onnx": "onnx", ".h5": "keras-h5",
              ".keras": "keras", ".msgpack": "flax-msgpack", ".tflite": "tflite", ".mlmodel": "coreml", ".npz": "numpy"}
-from audit.sources.ids import COMMIT_SHA as _HEX40
 
 _CHUNK = 1024 * 1024
 _NOT_WEIGHTS = re.compile(r"(^|/)(tokenizer|vocab|spm|sentencepiece)[^/]*\.bin$", re.IGNORECASE)
@@ -65,11 +65,12 @@ def check_integrity(snapshot: Snapshot) -> dict[str, Any]:
             mismatched.append({"path": f.path, "algorithm": None, "expected": expected_sha256 or expected_blob,
                                "actual": None, "reason": "the file is missing (broken link)"})
             continue
+        expected: str = expected_sha256 or expected_blob or ""
         try:
             if expected_sha256:
-                algo, actual, expected = "sha256", sha256_file(f.local_path), expected_sha256
+                algo, actual = "sha256", sha256_file(f.local_path)
             else:
-                algo, actual, expected = "git-blob-sha1", git_blob_sha1(f.local_path), expected_blob
+                algo, actual = "git-blob-sha1", git_blob_sha1(f.local_path)
         except OSError as exc:
             mismatched.append({"path": f.path, "algorithm": None, "expected": expected_sha256 or expected_blob,
                                "actual": None, "reason": f"cannot be read ({exc.strerror or exc})"})
@@ -91,7 +92,7 @@ def _author(snapshot: Snapshot) -> str | None:
     if isinstance(author, str) and author:
         return author
     subj = snapshot.subject
-    if snapshot.origin.source in ("hub", "cache") and "/" in subj:
+    if snapshot.origin.source in (SourceKind.HUB, SourceKind.CACHE) and "/" in subj:
         return subj.split("/", 1)[0]
     return None
 
@@ -146,7 +147,7 @@ def _author_allowed(author: str, allowed: Any) -> bool:
 def provenance_evidence(subject: str, facts: Mapping[str, Any], settings: Mapping[str, Any]) -> list[Evidence]:
     """Evidence for the provenance-* checks. require_pinned and allowed_authors come from the policy settings."""
     out: list[Evidence] = []
-    origin = Origin(str(facts.get("source") or "local"), subject, revision=facts.get("revision"))
+    origin = Origin(SourceKind(facts.get("source") or SourceKind.LOCAL), subject, revision=facts.get("revision"))
     if settings.get("require_pinned") and not facts.get("pinned"):
         out.append(Evidence("provenance-unpinned", subject,
                             "was not read at a pinned commit (no commit sha is known for what was audited)", (origin,),

@@ -125,9 +125,10 @@ def labels(directory: str) -> int:
         ev = lineage_evidence(subject, card, facts, lin, eff)
         conflict = any(e.check == "lineage-conflict" for e in ev)
         ours = {k for k in eff.keys if k in cat and not cat[k].ambiguous}
-        if not ours or "NOASSERTION" in (eff.expression or "") or any(cat[k].ambiguous for k in eff.keys if k in cat):
-            if not ours or facts.status is Status.UNKNOWN:
-                ours.add("unknown")
+        undecided = not ours or "NOASSERTION" in (eff.expression or "") or any(
+            cat[k].ambiguous for k in eff.keys if k in cat)
+        if undecided and (not ours or facts.status is Status.UNKNOWN):
+            ours.add("unknown")
         exp = item["expected"]
         want = set(exp["effective_licenses"])
         eff_n += 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
 import yaml
 
@@ -443,3 +444,68 @@ def test_ancestor_from_the_hf_cache_without_network(fake_hub, hf_home):
     assert anc.resolved_from == "cache" and anc.license.keys == ("gemma",)
     assert anc.evidence[-1].revision and len(anc.evidence[-1].revision) == 40
     assert "lineage-conflict" in checks(ev)
+
+
+# -- typed channels --------------------------------------------------------------------------------------------
+class _RefusingHub:
+    """A Hub client that answers every model_info with one typed error (what audit.sources.hub raises)."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+        self.asked: list[str] = []
+
+    def model_info(self, repo_id: str, revision: str | None = None, *, input: str | None = None):
+        self.asked.append(repo_id)
+        raise self.error
+
+
+def test_a_gated_ancestor_is_known_by_the_error_class_not_the_message():
+    from audit.errors import HubGated, HubNotFound
+
+    gated = Resolver(hub=_RefusingHub(HubGated("corp/locked", "access refused")), use_registry=False)
+    node = gated.node("corp/locked")
+    assert node.facts is None and node.gated and "access refused" in node.problem
+    # a missing repo whose name (and so the message) holds the word is not gated
+    missing = Resolver(hub=_RefusingHub(HubNotFound("acme/gated-llm", "model acme/gated-llm is not gated, just gone")),
+                       use_registry=False)
+    node = missing.node("acme/gated-llm")
+    assert node.facts is None and not node.gated and "just gone" in node.problem
+
+
+def test_relations_and_sources_are_typed_and_print_as_their_values():
+    from audit.model import Relation, SourceKind
+
+    _, lin, _, _ = audit_card(fm(license="apache-2.0", base_model="deepseek-ai/DeepSeek-R1-Distill-Llama-8B"))
+    first, second = lin.ancestors
+    assert first.relation is Relation.FINETUNE and first.resolved_from is SourceKind.REGISTRY
+    assert second.relation is Relation.FINETUNE and lin.relation is Relation.FINETUNE
+    # the text report and --verbose format them into sentences: the value, not 'Relation.FINETUNE'
+    assert f"({first.relation}; {first.resolved_from})" == "(finetune; registry)"
+    assert infer_relation(card_of(fm(base_model="a/x")), None, 1, "me/model-AWQ")[0] is Relation.QUANTIZED
+
+
+def test_inheritance_is_computed_once_and_handed_to_both_readers():
+    from audit.lineage import inherit
+
+    text = fm(license="apache-2.0", base_model="meta-llama/Llama-3.1-8B")
+    card = card_of(text)
+    facts = license_facts(card, None)
+    lin = resolve_lineage("me/x", card, facts, None, Resolver())
+    inh = inherit("me/x", facts, lin)
+    assert [k for k, _ in inh.conflicts] == ["llama3.1"] and inh.superseded == ("apache-2.0",)
+    eff = effective_license("me/x", facts, lin, inh)
+    assert eff == effective_license("me/x", facts, lin) and eff.keys == ("llama3.1",)
+    ev = lineage_evidence("me/x", card, facts, lin, eff, inh)
+    assert ev == lineage_evidence("me/x", card, facts, lin, eff)
+    # what is handed over is what the checks read: an inheritance without conflicts gives no conflict
+    calm = replace(inh, conflicts=(), superseded=())
+    assert "lineage-conflict" not in checks(lineage_evidence("me/x", card, facts, lin, eff, calm))
+
+
+def test_the_phrase_tables_are_data():
+    from audit.lineage import phrases
+
+    assert os.path.isfile(phrases.DATA_FILE) and phrases.DATA_FILE.endswith(".yaml")
+    assert phrases.ANCESTRY.search("This model was fine-tuned from Llama 2.", None)
+    assert not phrases.ANCESTRY.search("A recipe for bread.", "a recipe for bread.")
+    assert {"gguf", "awq"} <= phrases.QUANTIZED_TAGS and "mergekit" in phrases.MERGE_TAGS

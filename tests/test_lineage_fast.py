@@ -1,7 +1,7 @@
 """Lineage inference's fast paths find exactly what the patterns as written find.
 
 For speed, the case-insensitive patterns that scan card bodies run on lower-cased text, behind literal
-pre-tests (audit.lineage._Phrases, card_date_floor, audit.registry.Registry.by_family), and registry-only
+pre-tests (audit.lineage.phrases.Phrases, card_date_floor, audit.registry.Registry.by_family), and registry-only
 lookups skip the thread pool. These tests check the Unicode facts that make lower-casing exact, and compare
 each fast path with the plain pattern (IGNORECASE, every rule tried) on every line of the real cards in
 tests/fixtures/cards (see SOURCES.md there): as written, with the case of their letters scrambled, and with
@@ -19,27 +19,15 @@ import pytest
 from audit.card import parse_card
 from audit.licenses.normalize import license_facts
 from audit.lineage import (
-    _ANCESTRY,
-    _ANCESTRY_PHRASES,
-    _ARXIV,
-    _BIB_YEAR,
-    _ISO_DATE,
-    _MONTH_YEAR,
-    _MONTHS,
-    _NOT_ANCESTRY,
-    _NOT_ANCESTRY_PHRASES,
-    _SOURCES_HEADING,
-    _SOURCES_HEADING_PHRASES,
     Resolver,
-    _literal_first,
-    _lowered,
-    _month_years,
     card_date_floor,
     effective_license,
     index_models_dirs,
     lineage_evidence,
     resolve_many,
 )
+from audit.lineage.dates import _ARXIV, _BIB_YEAR, _ISO_DATE, _MONTH_YEAR, _MONTHS, _month_years
+from audit.lineage.phrases import ANCESTRY, NOT_ANCESTRY, SOURCES_HEADING, literal_first, lowered
 from audit.model import Lineage, Origin
 from audit.registry import NOT_LOWERABLE, Entry, Registry, _needs, load_registry, lowerable, user_registry_dir
 from audit.sources.local import read_local
@@ -133,32 +121,31 @@ def test_only_three_characters_match_an_ascii_letter_that_lower_does_not_give():
 
 
 # -- phrases --------------------------------------------------------------------------------------------------
-PHRASES = ((_ANCESTRY_PHRASES, _ANCESTRY), (_NOT_ANCESTRY_PHRASES, _NOT_ANCESTRY),
-           (_SOURCES_HEADING_PHRASES, _SOURCES_HEADING))
+PHRASES = ((ANCESTRY, ANCESTRY.full), (NOT_ANCESTRY, NOT_ANCESTRY.full), (SOURCES_HEADING, SOURCES_HEADING.full))
 
 
 def test_phrases_answer_what_the_patterns_as_written_answer(lines):
     fast_path = 0
     for line in lines:
-        low = _lowered(line)
+        low = lowered(line)
         fast_path += low is not None
         for phrases, full in PHRASES:
             assert phrases.search(line, low) == bool(full.search(line)), (full.pattern[:40], line)
     assert fast_path > len(lines) / 2  # most lines take the fast path: the comparison is not vacuous
-    hits = sum(bool(_ANCESTRY.search(line)) for line in lines)
+    hits = sum(bool(ANCESTRY.full.search(line)) for line in lines)
     assert hits > 100  # and many lines do say where a model comes from
 
 
 def test_the_patterns_as_written_are_unchanged():
     # the IGNORECASE patterns are the reference the fast paths are held to
-    assert _NOT_ANCESTRY.pattern == (
+    assert NOT_ANCESTRY.full.pattern == (
         r"\bnot\b[^.]{0,60}\b(?:derivative|based|fine-?tuned|built|use)|architecture|structure|outperform|compar|"
         r"\bvs\.?\s|benchmark|leaderboard|\bthan\b|\bbeats?\b|\bcite\b|\bcitation\b|from\s+scratch|\bplan|"
         r"\bpotential\b|\bfuture\b|\bupcoming\b|similar[-\s]sized|top\s+performer")
-    assert _SOURCES_HEADING.pattern == (
+    assert SOURCES_HEADING.full.pattern == (
         r"merg|\bmodels?\s+(?:and\s+\w+\s+)?used|\bloras?\b|source\s+models?|ingredients|composition|credits|"
         r"original\s+model|^\W*(?:the\s+)?base\s+models?\W*$|lineage|fine-?tuned\s+from")
-    assert _ANCESTRY.flags & re.IGNORECASE and "lora\\s+(?:for|of|on)\\b|adapter\\s+(?:for|of|on)\\b" in _ANCESTRY.pattern
+    assert ANCESTRY.full.flags & re.IGNORECASE and "lora\\s+(?:for|of|on)\\b|adapter\\s+(?:for|of|on)\\b" in ANCESTRY.full.pattern
 
 
 def _literal_runs(pattern: str) -> tuple[list[str], list[str]]:
@@ -207,17 +194,17 @@ def test_every_alternative_holds_its_word_and_no_capital_letter():
             if alt is None:
                 assert word == word.lower() and word.isalpha()
                 continue
-            for pattern in (alt, fast[0] if fast else _literal_first(alt)):
+            for pattern in (alt, fast[0] if fast else literal_first(alt)):
                 runs, chars = _literal_runs(pattern)
                 assert any(word in run for run in runs), (word, pattern)
                 assert not any(c.isupper() for c in chars), pattern
 
 
 def test_literal_first_moves_a_word_boundary_behind_the_first_letter():
-    assert _literal_first(r"\bbase\s+model") == r"b(?<!\wb)ase\s+model"
-    assert _literal_first(r"\bs?he") == r"\bs?he"  # a quantified first letter stays as it is
-    assert _literal_first(r"fine\b") == r"fine\b"
-    rx = re.compile(_literal_first(r"\bbase\b"))
+    assert literal_first(r"\bbase\s+model") == r"b(?<!\wb)ase\s+model"
+    assert literal_first(r"\bs?he") == r"\bs?he"  # a quantified first letter stays as it is
+    assert literal_first(r"fine\b") == r"fine\b"
+    rx = re.compile(literal_first(r"\bbase\b"))
     assert [bool(rx.search(t)) for t in ("base", "a base", "database", "_base", ".base", "bases")] == \
         [True, True, False, False, True, False]
 
@@ -258,7 +245,7 @@ def test_month_years_are_the_matches_finditer_finds():
     rnd = random.Random(5)
     for body in _bodies():
         for text in _variants(body, rnd)[:2]:
-            low = _lowered(text)
+            low = lowered(text)
             if low is None:
                 continue
             fast = sorted((m.span(), m.groups()) for m in _month_years(low))

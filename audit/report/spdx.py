@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from audit.licenses.expression import and_
 from audit.model import Ancestor, AuditReport, LicenseFacts, ModelResult
 from audit.report import DEFAULT_OPTIONS, RenderOptions
 from audit.report.common import (
@@ -239,7 +240,7 @@ class _Builder:
 
     def _keys_expression(self, keys: tuple[str, ...]) -> Any:
         """Dataset licenses come as catalog keys: SPDX ids where the list has them, else LicenseRef-."""
-        return self._expression(None, " AND ".join(_key_to_spdx(k) for k in keys) if keys else "")
+        return self._expression(None, and_(_key_to_spdx(k) for k in keys) or "")
 
 
 def _key_to_spdx(key: str) -> str:

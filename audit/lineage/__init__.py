@@ -1,0 +1,61 @@
+"""base_model chains -> Lineage; the licenses that govern a model once its ancestors' terms apply; findings.
+
+Three steps, each a function:
+- `resolve_lineage` (walk.py): the subject's bases (declared in the card, or inferred from configs, the card
+  body, tags and the model name: candidates.py), then their bases, recursively, with cycle and depth guards.
+  Each ancestor is found by a `Resolver` (resolver.py): --models-dir snapshot directories, the HF cache, the
+  Hub (pinned, concurrent), and the offline registry (exact id, then a re-upload's name, then a family named
+  in its name).
+- `inherit` / `effective_license` (inherit.py): own keys plus every ancestor key whose license may not be
+  dropped by a derivative (catalog `relicense: false`) and that the model does not already carry. Compute
+  `inherit(...)` once per model and pass it to both `effective_license` and `lineage_evidence`.
+- `lineage_evidence` (checks.py): Evidence for the policy engine (lineage-conflict, lineage-missing-license,
+  lineage-unknown-ancestor, lineage-name-prefix, lineage-cycle), one function per check.
+
+Time-dependent licenses: a registry entry may record that its license changed (Yi: Yi license until 2024,
+then Apache-2.0). A derivative made before the change took the older terms. The subject's date is the Hub's
+createdAt when known, else the latest date its card mentions (dates.py; a card citing a 2023-11 paper was
+written after 2023-11: a lower bound). When the subject may predate the change (or its date is unknown), the
+ancestor counts with the licenses it may have had, and of alternatives the restrictive one wins (fail closed).
+"""
+from __future__ import annotations
+
+from audit.lineage.candidates import Candidate, find_bases, infer_relation, model_name, published_name
+from audit.lineage.checks import LineageCase, lineage_evidence
+from audit.lineage.dates import card_date_floor, subject_date
+from audit.lineage.inherit import (
+    RESTRICTIVE,
+    Inheritance,
+    effective_license,
+    inherit,
+    key_facts,
+    layered_license,
+    registry_facts,
+)
+from audit.lineage.resolver import Node, Resolver, card_from_card_data, index_models_dirs
+from audit.lineage.walk import resolve_lineage, resolve_many
+
+__all__ = [
+    "RESTRICTIVE",
+    "Candidate",
+    "Inheritance",
+    "LineageCase",
+    "Node",
+    "Resolver",
+    "card_date_floor",
+    "card_from_card_data",
+    "effective_license",
+    "find_bases",
+    "index_models_dirs",
+    "infer_relation",
+    "inherit",
+    "key_facts",
+    "layered_license",
+    "lineage_evidence",
+    "model_name",
+    "published_name",
+    "registry_facts",
+    "resolve_lineage",
+    "resolve_many",
+    "subject_date",
+]

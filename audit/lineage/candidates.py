@@ -1,0 +1,343 @@
+"""A model's bases when its card does not declare them: inferred from configs, the card body, tags and names.
+
+Declared bases (base_model, the Hub's base_model tags, adapter_config.json) come first; inference runs only
+without them, in tiers (find_bases). The phrase tables behind the body scan are data (data/phrases.yaml).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from audit.lineage.phrases import ANCESTRY, ANCESTRY_HINTS, MERGE_TAGS, NOT_ANCESTRY, QUANTIZED_TAGS, SOURCES_HEADING
+from audit.model import ModelCard, Origin, Relation, Snapshot, SourceKind
+from audit.registry import BARE_LLAMA, QUANT_TOKENS, Registry, load_registry, lowerable, name_key
+
+if TYPE_CHECKING:
+    from audit.lineage.resolver import Resolver
+
+# what a card's base_model_relation may declare
+DERIVATIONS = (Relation.FINETUNE, Relation.QUANTIZED, Relation.ADAPTER, Relation.MERGE)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model named as (or guessed to be) a base of another."""
+
+    id: str  # repo id, or 'family:<label>' for a family named in text
+    via: str  # base_model | hub | adapter_config | config | mergekit | body-link | body-name | body-family |
+    #           tag | name | registry-relation | registry-name
+    inferred: bool
+    confidence: float
+    evidence: tuple[Origin, ...] = ()
+    note: str | None = None
+
+
+
+_TABLE_ROW = re.compile(r"^\s*\||<t[dhr][\s>]", re.IGNORECASE)
+_HUB_LINK = re.compile(
+    r"https?://(?:www\.)?(?:huggingface\.co|hf\.co)/"
+    r"(?!datasets/|spaces/|docs/|blog/|papers/|api/|collections/|models\?|organizations/|settings/|join|login)"
+    r"([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)",
+    re.IGNORECASE,
+)
+_MD_LINK_TARGET = re.compile(r"\]\([^)]*\)")
+_MERGEKIT = re.compile(r"^\s*(?:-\s*)?(?:model|base_model)\s*:\s*[\"']?([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)[\"']?\s*$")
+_BARE_ID = re.compile(r"(?<![\w/.:-])`?([A-Za-z0-9][\w-]*(?:\.[\w-]+)*/[A-Za-z0-9][\w.-]*[A-Za-z0-9])`?(?![\w/])")
+_NAME_TOKEN = re.compile(r"(?<![\w.-])([A-Za-z][\w.]*(?:[-_][\w.]+)+)")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+_H1 = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_LIST_OR_LINK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s|^\s*\[?https?://|^\s*<a\s", re.IGNORECASE)
+_DATA_AFTER = re.compile(r"^[\s\w.-]{0,12}\b(?:data(?:set)?s?|corpus)\b", re.IGNORECASE)
+_QUANT_FILE = re.compile(r"\.(gguf|ggml)$|(?:^|[-_./])(awq|gptq|exl2|mlx)(?:[-_./]|$)", re.IGNORECASE)
+
+
+def model_name(subject: str, card: ModelCard | None) -> str:
+    """The name a model is published under (published_name), else the card's title, else the path's name."""
+    name = published_name(subject, card)
+    if name:
+        return name
+    if card is not None:
+        m = _H1.search(card.body)
+        if m:
+            title = re.sub(r"[*_`]|<[^>]+>|\[([^\]]*)\]\([^)]*\)", r"\1", m.group(1)).strip()
+            if title:
+                return title
+    base = subject.rstrip("/\\")
+    name = os.path.basename(base)
+    if name.lower() in ("readme.md", "model_card.md") or name.lower().endswith(".md"):
+        name = os.path.basename(os.path.dirname(base)) or name
+    return name
+
+
+def published_name(subject: str, card: ModelCard | None) -> str | None:
+    """The name a model is distributed under, when we know it: the repo name, the card's model_name, or a
+    snapshot directory named like a repo (org--name). None for a directory or card file with no such name."""
+    if re.match(r"^[\w.-]+/[\w.-]+$", subject) and not os.path.exists(subject):
+        return subject.split("/", 1)[1]
+    if card is not None:
+        name = card.front_matter.get("model_name")
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    base = os.path.basename(subject.rstrip("/\\"))
+    if "--" in base:
+        return base.split("--", 1)[1]
+    return None
+
+
+
+def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, via_family: str, conf_name: float,
+                     conf_family: float, bare_llama: bool = True) -> list[Candidate]:
+    """Registry models named in a span of text (a re-upload name, 'Yi-34B'), then families ('Llama 2')."""
+    out: list[Candidate] = []
+    spans: list[tuple[int, int]] = []
+    for m in _NAME_TOKEN.finditer(text) if "-" in text or "_" in text else ():
+        tok = m.group(1).strip(".-_")
+        if _DATA_AFTER.match(text[m.end():]):
+            continue
+        entry = reg.by_name(tok)
+        if entry is not None:
+            spans.append((m.start(), m.end()))
+            out.append(Candidate(entry.id, via_name, True, conf_name, (origin,), f"'{tok}' names registry model {entry.id}"))
+    rest = text
+    for a, b in sorted(spans, reverse=True):
+        rest = rest[:a] + " " * (b - a) + rest[b:]
+    for rule, m in reg.by_family(rest):
+        if _DATA_AFTER.match(rest[m.end():]):
+            continue
+        out.append(Candidate(f"family:{rule.label}", via_family, True, conf_family, (origin,),
+                             f"'{m.group(0)}' names the {rule.label} family ({rule.note})"))
+    # (no i or s in "llama": a match always lowers to "llama", so the substring test is a sound guard)
+    if bare_llama and not out and "llama" in rest.lower() and BARE_LLAMA.search(rest):
+        out.append(Candidate("family:llama1", via_family, True, min(conf_family, 0.3), (origin,),
+                             "an unversioned 'LLaMA' names the original LLaMA (later versions are always numbered)"))
+    return out
+
+
+def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list[Candidate], list[Candidate]]:
+    """(repo ids, families) that the card body names in a sentence about where the model comes from."""
+    ids: list[Candidate] = []
+    fams: list[Candidate] = []
+    exact = lowerable(card.body)
+    scope: str | None = None  # 'heading': to the next heading; 'label': to the end of the list it introduces
+    blank_run = 0
+    in_code = False
+    # Most lines are prose that names no base: each test below is ordered so that such a line, a code line and
+    # a blank line cost as little as possible (cheap substring tests guard every regex).
+    for idx, line in enumerate(card.body.split("\n")):
+        stripped = line.strip()
+        if stripped[:1] in ("`", "~") and stripped.startswith(("```", "~~~")):
+            in_code = not in_code
+            continue
+        if in_code:
+            m = _MERGEKIT.match(line) if "model" in line else None
+            if m:
+                ids.append(Candidate(m.group(1), "mergekit", True, 0.8, (card.origin.at(line=card.body_line + idx),),
+                                     "named in a merge configuration"))
+            continue
+        heading = _HEADING.match(line) if stripped[:1] == "#" else None
+        if heading:
+            text = heading.group(1)
+            low = text.lower() if exact else None
+            scope = "heading" if SOURCES_HEADING.search(text, low) and \
+                not NOT_ANCESTRY.search(text, low) else None
+            blank_run = 0
+            continue
+        if not stripped:
+            blank_run += 1
+            continue
+        if scope == "label" and blank_run and not _LIST_OR_LINK.match(line):
+            scope = None  # a paragraph after the list ends it
+        blank_run = 0
+        low = line.lower()
+        if scope is None:
+            for h in ANCESTRY_HINTS:  # any(h in low ...), written out: it runs for most lines, at half the cost
+                if h in low:
+                    break
+            else:
+                continue  # no word any ancestry phrase needs: skip the costly patterns
+        low = low if exact else None
+        denied = NOT_ANCESTRY.search(line, low) if ANCESTRY.search(line, low) else None
+        context = denied is False
+        # a table row names models for comparison unless the row itself says where the model comes from
+        in_scope = context or (scope is not None and not _TABLE_ROW.search(line))
+        if context and stripped.endswith(":") and scope is None:
+            scope = "label"  # "The models used in this merge were:" introduces a list
+        if not in_scope:
+            continue
+        origin = card.origin.at(line=card.body_line + idx)
+        linked = "://" in line  # (each pattern below needs the literal text tested before it)
+        for m in _HUB_LINK.finditer(line) if linked else ():
+            rid = re.sub(r"(?:/(?:blob|tree|resolve|raw)/.*)$", "", m.group(1)).rstrip(".,;:)")
+            ids.append(Candidate(rid, "body-link", True, 0.7, (origin,), "linked from a sentence about the model's origin"))
+        if denied is None:
+            denied = NOT_ANCESTRY.search(line, low)
+        if denied:
+            continue
+        plain = _MD_LINK_TARGET.sub("] ", line) if "](" in line else line
+        plain = _HUB_LINK.sub(" ", plain) if linked else plain
+        for m in _BARE_ID.finditer(plain) if "/" in plain else ():
+            rid = m.group(1)
+            if "." in rid.split("/", 1)[0] or rid.lower().startswith(("http", "www")):
+                continue
+            ids.append(Candidate(rid, "body-name", True, 0.6, (origin,), "repo id named in a sentence about the model's origin"))
+        fams.extend(_text_candidates(plain, origin, reg, "text-name", "body-family", 0.6, 0.5))
+    return ids, fams
+
+
+def dedupe(cands: Iterable[Candidate], subject: str) -> list[Candidate]:
+    """One candidate per id (the first, with the best confidence and every origin), the subject left out."""
+    out: dict[str, Candidate] = {}
+    me = subject.lower()
+    for c in cands:
+        k = c.id.lower()
+        if k == me:
+            continue
+        prev = out.get(k)
+        if prev is None:
+            out[k] = c
+        else:
+            out[k] = replace(prev, confidence=max(prev.confidence, c.confidence),
+                             evidence=prev.evidence + tuple(o for o in c.evidence if o not in prev.evidence))
+    return list(out.values())
+
+
+def _json(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+
+
+def _file_names(snapshot: Snapshot | None) -> list[str]:
+    if snapshot is None:
+        return []
+    names: list[object] = [f.path for f in snapshot.files]
+    names += [s.get("rfilename") for s in snapshot.info.get("siblings", ()) or () if isinstance(s, dict)]
+    names += list(snapshot.texts)
+    return [n for n in dict.fromkeys(names) if isinstance(n, str)]
+
+
+def find_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | None, resolver: Resolver | None = None
+               ) -> tuple[list[Candidate], list[list[Candidate]]]:
+    """The subject's bases: (declared, inferred tiers strongest first).
+
+    Declared: the card's base_model, the Hub's base_model tags, adapter_config.json. When nothing is declared,
+    inference runs in tiers, each used only when the stronger ones found nothing the resolver can resolve:
+    A) configs, merge configurations, Hub links and repo ids in sentences about the model's origin;
+    B) registry models and families named in such sentences; C) families in the tags and the model name.
+    (`resolver` is not used: the caller picks the tier that resolves, see Resolver.pick_tier.)"""
+    declared = _declared_bases(subject, card, snapshot)
+    if declared:
+        return declared, []
+    return [], _inferred_tiers(subject, card, snapshot)
+
+
+def _snapshot_origin(snapshot: Snapshot | None, subject: str) -> Origin:
+    # (without a snapshot there are no texts or Hub facts, so this fallback names nothing that was read)
+    return snapshot.origin if snapshot is not None else Origin(SourceKind.INFERRED, subject)
+
+
+def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | None) -> list[Candidate]:
+    """The card's base_model, the Hub's base_model tags, adapter_config.json."""
+    declared: list[Candidate] = []
+    where = _snapshot_origin(snapshot, subject)
+    texts = snapshot.texts if snapshot is not None else {}
+    if card is not None:
+        origin = card.field_origin("base_model")
+        for b in card.base_models:
+            declared.append(Candidate(b, "base_model", False, 1.0, (origin,)))
+    info = snapshot.info if snapshot is not None else {}
+    for b in info.get("base_models", ()) or ():
+        bid = b.get("id") if isinstance(b, dict) else b
+        if isinstance(bid, str) and bid:
+            declared.append(Candidate(bid, "hub", False, 1.0, (where.at(field="baseModels"),)))
+    adapter = _json(texts.get("adapter_config.json"))
+    ad_base = adapter.get("base_model_name_or_path")
+    if isinstance(ad_base, str) and _REPO_ID.match(ad_base.strip()):
+        declared.append(Candidate(ad_base.strip(), "adapter_config", not declared, 0.9,
+                                  (where.at(file="adapter_config.json", field="base_model_name_or_path"),)))
+    return dedupe(declared, subject)
+
+
+def _inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | None) -> list[list[Candidate]]:
+    """Bases named outside base_model, in tiers strongest first (see find_bases)."""
+    reg = load_registry()
+    where = _snapshot_origin(snapshot, subject)
+    texts = snapshot.texts if snapshot is not None else {}
+    info = snapshot.info if snapshot is not None else {}
+    tier_a: list[Candidate] = []
+    config = _json(texts.get("config.json"))
+    name_or_path = config.get("_name_or_path")
+    if isinstance(name_or_path, str) and _REPO_ID.match(name_or_path.strip()):
+        tier_a.append(Candidate(name_or_path.strip(), "config", True, 0.7,
+                                (where.at(file="config.json", field="_name_or_path"),),
+                                "config.json _name_or_path names the checkpoint training started from"))
+    tier_b: list[Candidate] = []
+    if card is not None:
+        ids, fams = _body_candidates(card, subject, reg)
+        tier_a.extend(ids)
+        tier_b.extend(fams)
+    tier_c: list[Candidate] = []
+    tags = list(card.tags) if card is not None else []
+    tags += [t for t in info.get("tags", ()) or () if isinstance(t, str) and ":" not in t]
+    if tags:
+        tag_origin = card.field_origin("tags") if card is not None else where.at(field="tags")
+        tier_c.extend(_text_candidates(" ; ".join(dict.fromkeys(tags)), tag_origin, reg, "tag-name", "tag", 0.5, 0.4))
+    name = model_name(subject, card)
+    if name:
+        name_origin = card.origin.at(line=card.body_line) if card is not None else Origin(SourceKind.INFERRED, subject)
+        tier_c.extend(_text_candidates(name, name_origin, reg, "name-name", "name", 0.5, 0.4, bare_llama=False))
+    # a model does not descend from itself (official cards name their own family everywhere)
+    own = name_key(subject)
+    tier_b_names = [c for c in tier_b if c.via == "text-name"]
+    tier_b_fams = [c for c in tier_b if c.via != "text-name"]
+    return [[c for c in dedupe(tier, subject) if name_key(c.id) != own]
+            for tier in (tier_a, tier_b_names, tier_b_fams, tier_c)]
+
+
+def infer_relation(card: ModelCard | None, snapshot: Snapshot | None, n_bases: int, subject: str,
+                   declared: bool = True) -> tuple[Relation | None, Origin | None, str | None]:
+    """(relation, where it was decided, why): declared, else adapter / merge / quantized / finetune."""
+    if n_bases == 0:
+        return None, None, None
+    if card is not None and card.base_model_relation in DERIVATIONS:
+        return Relation(card.base_model_relation), card.field_origin("base_model_relation"), "declared"
+    where = _snapshot_origin(snapshot, subject)
+    info = snapshot.info if snapshot is not None else {}
+    names = _file_names(snapshot)
+    if "adapter_config.json" in names or "adapter_model.safetensors" in names or "adapter_model.bin" in names:
+        return Relation.ADAPTER, where.at(file="adapter_config.json"), "adapter_config.json is present"
+    quant = [n for n in names if _QUANT_FILE.search(n)]
+    if quant:
+        return Relation.QUANTIZED, where.at(file=quant[0]), f"quantized weights ({quant[0]})"
+    # the Hub's own guess (it defaults to finetune), after what the files show
+    for b in info.get("base_models", ()) or ():
+        rel = b.get("relation") if isinstance(b, dict) else None
+        if rel in DERIVATIONS and rel != Relation.FINETUNE:
+            return Relation(rel), where.at(field="tags"), "the Hub's base_model tag"
+    if n_bases > 1 and declared:
+        return Relation.MERGE, card.field_origin("base_model") if card else None, "several bases"
+    tags = {t.lower() for t in (card.tags if card else ())} | {
+        t.lower() for t in info.get("tags", ()) or () if isinstance(t, str)}
+    if tags & MERGE_TAGS:
+        return Relation.MERGE, card.field_origin("tags") if card else None, "tagged as a merge"
+    if tags & QUANTIZED_TAGS:
+        return Relation.QUANTIZED, card.field_origin("tags") if card else None, "tagged as quantized"
+    if QUANT_TOKENS.search(subject.rsplit("/", 1)[-1]):
+        return Relation.QUANTIZED, Origin(SourceKind.INFERRED, subject), "the name says it is quantized"
+    return Relation.FINETUNE, None, "default when nothing says otherwise"
+
+
+def relation_from_name(repo_id: str) -> Relation:
+    """What a repo's name says it is: quantized (GGUF, AWQ, ...) or, by default, a fine-tune."""
+    return Relation.QUANTIZED if QUANT_TOKENS.search(repo_id.rsplit("/", 1)[-1]) else Relation.FINETUNE

@@ -1,0 +1,166 @@
+"""The lineage checks: Evidence for the policy engine, one function per check.
+
+lineage-conflict, lineage-missing-license, lineage-unknown-ancestor, lineage-cycle (a cycle or a chain too
+deep to follow) and lineage-name-prefix. Each reads a `LineageCase` (one model's facts, lineage, effective
+license and inheritance) and returns its Evidence; `lineage_evidence` runs them all, in the order of CHECKS.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from audit.lineage.candidates import published_name
+from audit.lineage.inherit import Inheritance, declares_license, inherit, license_change, parents
+from audit.model import Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, Status
+
+
+@dataclass(frozen=True)
+class LineageCase:
+    """What the lineage checks read about one model."""
+
+    subject: str
+    card: ModelCard | None
+    facts: LicenseFacts
+    lineage: Lineage
+    effective: Effective
+    inheritance: Inheritance
+
+    @property
+    def own_origins(self) -> tuple[Origin, ...]:
+        """Where the model declares its own license (else its card)."""
+        return tuple(d.origin for d in self.facts.declarations
+                     if d.kind in ("front-matter", "license-name", "license-link")
+                     ) or ((self.card.origin,) if self.card else ())
+
+
+def lineage_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, lineage: Lineage,
+                     effective: Effective, inheritance: Inheritance | None = None) -> list[Evidence]:
+    """Evidence of every lineage check. `inheritance` is inherit()'s answer for the same model (the one
+    effective_license used), when the caller has it."""
+    inh = inheritance if inheritance is not None else inherit(subject, facts, lineage)
+    case = LineageCase(subject, card, facts, lineage, effective, inh)
+    return [e for check in CHECKS for e in check(case)]
+
+
+def conflict_evidence(case: LineageCase) -> list[Evidence]:
+    """lineage-conflict: the declared license drops terms an ancestor imposes on derivatives."""
+    from audit.licenses.catalog import catalog
+
+    cat = catalog()
+    inh = case.inheritance
+    by = {a.subject: a for a in case.lineage.ancestors}
+    out = []
+    for key, src in inh.conflicts:
+        anc = by.get(src)
+        lic = cat.get(key)
+        change = license_change(anc.license) if anc is not None else None
+        hist = f" ({change})" if change is not None else ""
+        msg = (f"declares {', '.join(inh.own)} but descends from {src}, whose {lic.name if lic else key} [{key}] "
+               f"may not be dropped by a derivative{hist}")
+        if inh.superseded:
+            msg += f"; {', '.join(inh.superseded)} cannot replace it, so {key} governs the model"
+        out.append(Evidence("lineage-conflict", case.subject, msg,
+                            case.own_origins + (anc.evidence if anc else ()),
+                            inferred=_chain_inferred(case.lineage, case.subject, src),
+                            data={"ancestor": src, "ancestor_key": key, "own": list(inh.own),
+                                  "superseded": list(inh.superseded),
+                                  "confidence": anc.confidence if anc else None}))
+    return out
+
+
+def missing_license_evidence(case: LineageCase) -> list[Evidence]:
+    """lineage-missing-license: the model declares no license; its ancestors' licenses apply."""
+    inh, lineage, card = case.inheritance, case.lineage, case.card
+    if inh.declared or inh.own or not lineage.ancestors:
+        return []
+    keys = ", ".join(case.effective.keys) or "unknown"
+    direct = [a for a in lineage.ancestors if a.depth == 1]
+    origins = ((card.field_origin("license"),) if card else ()) + tuple(o for a in direct for o in a.evidence[:1])
+    return [Evidence("lineage-missing-license", case.subject,
+                     f"declares no license; its ancestors' licenses apply: {keys}", origins,
+                     unknown=not case.effective.keys, inferred=any(a.inferred for a in direct),
+                     data={"effective": list(case.effective.keys)})]
+
+
+def unknown_ancestor_evidence(case: LineageCase) -> list[Evidence]:
+    """lineage-unknown-ancestor: an ancestor could not be found, or its license could not be determined."""
+    out = []
+    for a in case.lineage.ancestors:
+        if a.problem == "cycle":
+            continue
+        unknown_license = a.license is None or not a.license.keys or a.license.status is Status.UNKNOWN
+        if a.license is not None and not a.license.keys and not declares_license(a.license) and \
+                any(p.license is not None and p.license.keys for p in parents(case.lineage, a.subject)):
+            unknown_license = False  # declares nothing but its own bases are known: they govern it
+        if not unknown_license:
+            continue
+        why = a.problem or (a.license.reason if a.license is not None else None) or "its license is unknown"
+        what = "could not be found" if a.license is None else "has no license we could determine"
+        out.append(Evidence("lineage-unknown-ancestor", case.subject,
+                            f"ancestor {a.subject} (base of {a.parent}) {what}: {why}",
+                            a.evidence, unknown=True, inferred=a.inferred,
+                            data={"ancestor": a.subject, "depth": a.depth, "problem": a.problem}))
+    return out
+
+
+def cycle_evidence(case: LineageCase) -> list[Evidence]:
+    """lineage-cycle: the chain of bases loops back on itself, or is too deep to follow."""
+    return [Evidence("lineage-cycle", case.subject, p.message, (p.origin,), unknown=True)
+            for p in case.lineage.problems if p.code in ("lineage-cycle", "lineage-depth")]
+
+
+def name_prefix_evidence(case: LineageCase) -> list[Evidence]:
+    """lineage-name-prefix: the model's name does not start with the prefix a license requires of derivatives."""
+    from audit.licenses.catalog import catalog
+
+    name = published_name(case.subject, case.card)
+    if not case.lineage.ancestors or not name:
+        return []
+    cat = catalog()
+    out = []
+    for key in case.effective.keys:
+        lic = cat.get(key)
+        term = lic.term("name-prefix") if lic else None
+        if lic is None or term is None:
+            continue
+        prefix = str(term.params.get("prefix") or "").strip()
+        if not prefix or _name_starts_with(name, prefix):
+            continue
+        src = case.effective.sources.get(key, case.subject)
+        inherited = src != case.subject
+        out.append(Evidence("lineage-name-prefix", case.subject,
+                            f"the name {name!r} does not start with {prefix!r}, which the {lic.name} [{key}] "
+                            f"requires of derivatives" + (f" (inherited from {src})" if inherited else ""),
+                            case.own_origins,
+                            inferred=_chain_inferred(case.lineage, case.subject, src) if inherited else False,
+                            data={"name": name, "prefix": prefix, "key": key}))
+    return out
+
+
+# the lineage checks, in the order their evidence is reported
+CHECKS: tuple[Callable[[LineageCase], list[Evidence]], ...] = (
+    conflict_evidence, missing_license_evidence, unknown_ancestor_evidence, cycle_evidence, name_prefix_evidence)
+
+
+def _chain_inferred(lineage: Lineage, subject: str, src: str) -> bool:
+    """Does the path from the subject to `src` rest on an inferred link?"""
+    by = {a.subject.lower(): a for a in lineage.ancestors}
+    cur = by.get(src.lower())
+    steps = 0
+    while cur is not None and steps < 64:
+        if cur.inferred:
+            return True
+        if cur.parent.lower() == subject.lower():
+            return False
+        cur = by.get(cur.parent.lower())
+        steps += 1
+    return False
+
+
+def _words(s: str) -> str:
+    return re.sub(r"[\s_\-.]+", " ", s.strip().lower())
+
+
+def _name_starts_with(name: str, prefix: str) -> bool:
+    return _words(name).startswith(_words(prefix))

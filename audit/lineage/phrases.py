@@ -1,0 +1,94 @@
+"""The phrase tables of lineage inference (data/phrases.yaml), loaded once, and a fast way to search them.
+
+The hot patterns run case-sensitively on lower-cased text when that finds exactly what IGNORECASE finds
+(audit.registry.lowerable says when, and why), else as written, with IGNORECASE.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from audit.registry import lowerable
+
+DATA_FILE = os.path.join(os.path.dirname(__file__), "data", "phrases.yaml")
+
+# (word, alternative[, the alternative opening with a literal]); alternative None: just the word
+PhraseSpec = tuple[str, str | None] | tuple[str, str, str]
+
+
+def lowered(text: str) -> str | None:
+    """text.lower() when it can stand in for IGNORECASE matching on `text`, else None."""
+    return text.lower() if lowerable(text) else None
+
+
+def literal_first(alt: str) -> str:
+    r"""'\bword...' -> 'w(?<!\ww)ord...': the same matches (a word boundary before a letter means no word
+    character before it), but opening with a literal, so the regex engine jumps from one 'w' to the next."""
+    m = re.match(r"\\b([a-z])(?![?*+{])", alt)
+    return f"{m.group(1)}(?<!\\w{m.group(1)}){alt[3:]}" if m else alt
+
+
+class Phrases:
+    """A case-insensitive pattern given as alternatives, each with a word that every match of it contains
+    (outside any optional or alternative part) and, optionally, an equivalent form that opens with a literal.
+    `search` answers exactly bool(full.search(text)), but on lower-cased text it tries an alternative only
+    where its word occurs: a substring test costs far less than a regex scan, and most lines hold none."""
+
+    def __init__(self, parts: Sequence[PhraseSpec]):
+        self.full = re.compile("|".join(p[1] or re.escape(p[0]) for p in parts), re.IGNORECASE)
+        self._spec = tuple(parts)
+        self._parts: tuple[tuple[str, tuple[re.Pattern[str] | None, ...]], ...] | None = None
+
+    @property
+    def parts(self) -> tuple[tuple[str, tuple[re.Pattern[str] | None, ...]], ...]:
+        """(word, its alternatives compiled for lower-cased text): compiled on first use, not at import."""
+        if self._parts is None:
+            by_word: dict[str, list[re.Pattern[str] | None]] = {}
+            for word, alt, *fast in self._spec:
+                rx = None if alt is None else re.compile(fast[0] if fast else literal_first(alt))
+                by_word.setdefault(word, []).append(rx)
+            self._parts = tuple((word, tuple(rxs)) for word, rxs in by_word.items())
+        return self._parts
+
+    def search(self, text: str, low: str | None) -> bool:
+        """Does the pattern occur in `text`? `low` is lowered(text) (None: use the IGNORECASE pattern)."""
+        if low is None:
+            return self.full.search(text) is not None
+        for word, rxs in self.parts:
+            if word in low:
+                for rx in rxs:
+                    if rx is None or rx.search(low) is not None:
+                        return True
+        return False
+
+
+def _spec(row: Any) -> PhraseSpec:
+    if not isinstance(row, list) or not 1 <= len(row) <= 3 or not all(isinstance(x, str) for x in row):
+        raise ValueError(f"{DATA_FILE}: a phrase is [word], [word, pattern] or [word, pattern, fast]: {row!r}")
+    if len(row) == 1:
+        return (row[0], None)
+    if len(row) == 2:
+        return (row[0], row[1])
+    return (row[0], row[1], row[2])
+
+
+def _load() -> dict[str, Any]:
+    import yaml
+
+    with open(DATA_FILE, encoding="utf-8") as fh:
+        data = yaml.load(fh.read(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    if not isinstance(data, dict):
+        raise ValueError(f"{DATA_FILE}: not a mapping of tables")
+    return data
+
+
+_DATA = _load()
+ANCESTRY = Phrases([_spec(r) for r in _DATA["ancestry"]])  # a sentence saying where the model comes from
+# a line with none of these words needs no ancestry pattern tried (unless a heading put it in scope)
+ANCESTRY_HINTS: tuple[str, ...] = tuple(_DATA["ancestry_hints"])
+NOT_ANCESTRY = Phrases([_spec(r) for r in _DATA["not_ancestry"]])  # a comparison, an architecture, a denial
+SOURCES_HEADING = Phrases([_spec(r) for r in _DATA["sources_heading"]])  # a merge's ingredients, credits
+QUANTIZED_TAGS: frozenset[str] = frozenset(_DATA["quantized_tags"])
+MERGE_TAGS: frozenset[str] = frozenset(_DATA["merge_tags"])

@@ -1,0 +1,141 @@
+"""The graph walk: the subject's bases, then theirs, breadth first, with cycle and depth guards.
+
+Each ancestor carries its license as the subject's date sees it (a registry entry whose license changed
+over time counts with the license a derivative of that date took).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TypeVar
+
+from audit.lineage.candidates import Candidate, find_bases, infer_relation
+from audit.lineage.dates import subject_date
+from audit.lineage.inherit import registry_facts
+from audit.lineage.resolver import Node, Resolver
+from audit.model import Ancestor, LicenseFacts, Lineage, ModelCard, Origin, Problem, Relation, Snapshot, SourceKind
+
+T = TypeVar("T")
+Found = tuple[list[Candidate], list[list[Candidate]]]  # find_bases' answer: (declared, inferred tiers)
+# one step of the walk: (candidate, parent id, depth, relation of parent to candidate, path of ids to here)
+_Step = tuple[Candidate, str, int, Relation, tuple[str, ...]]
+
+
+def resolve_lineage(subject: str, card: ModelCard | None, facts: LicenseFacts, snapshot: Snapshot | None,
+                    resolver: Resolver, found: Found | None = None) -> Lineage:
+    """The subject's ancestors, breadth first, each with its license as the subject's date sees it.
+    `found` is find_bases()'s answer when the caller already has it."""
+    declared, tiers = found or find_bases(subject, card, snapshot, resolver)
+    bases = declared or resolver.pick_tier(tiers)
+    relation, _, _ = infer_relation(card, snapshot, len(bases), subject, declared=bool(declared))
+    since = _once(lambda: subject_date(card, snapshot))  # scanning a card for dates is costly; rarely needed
+    ancestors: list[Ancestor] = []
+    problems: list[Problem] = []
+    origin = card.origin if card is not None else (
+        snapshot.origin if snapshot is not None else Origin(SourceKind.LOCAL, subject))
+    level: list[_Step] = [(c, subject, 1, relation or Relation.UNKNOWN, (subject.lower(),)) for c in bases]
+    while level:
+        nodes = resolver.map_nodes([c.id for c, *_ in level])
+        nxt: list[_Step] = []
+        for (cand, parent, depth, rel, path), node in zip(level, nodes):
+            key = cand.id.lower()
+            if key in path:
+                problems.append(Problem("lineage-cycle", f"{parent} names {cand.id} as its base, which is "
+                                        f"already in the chain {' -> '.join(path)}", _first(cand.evidence, origin)))
+                ancestors.append(_ancestor(cand, parent, rel, depth, None, None, "cycle", since))
+                continue
+            ancestors.append(_ancestor(cand, parent, rel, depth, node, node.resolved_from, node.problem, since))
+            if node.bases:
+                if depth >= resolver.max_depth:
+                    problems.append(Problem("lineage-depth", f"stopped after {resolver.max_depth} generations "
+                                            f"at {cand.id}", _first(cand.evidence, origin)))
+                    continue
+                for b in node.bases:
+                    nxt.append((b, node.id, depth + 1, node.relation or Relation.UNKNOWN, path + (key,)))
+        level = nxt
+    return Lineage(subject, relation, tuple(_merge_duplicates(ancestors)), tuple(problems))
+
+
+def resolve_many(items: Sequence[tuple[str, ModelCard | None, LicenseFacts, Snapshot | None]], resolver: Resolver
+                 ) -> list[Lineage]:
+    """Lineages of many models: every declared base is fetched first, concurrently, then each is resolved."""
+    ids: list[str] = []
+    found: list[Found] = []
+    for subject, card, _facts, snap in items:
+        declared, tiers = find_bases(subject, card, snap, resolver)
+        found.append((declared, tiers))
+        ids.extend(c.id for c in declared)
+        if not declared and tiers:
+            ids.extend(c.id for c in tiers[0])
+    resolver.prefetch(ids)
+    return [resolve_lineage(s, c, f, sn, resolver, fb) for (s, c, f, sn), fb in zip(items, found)]
+
+
+def _first(origins: tuple[Origin, ...], default: Origin) -> Origin:
+    return origins[0] if origins else default
+
+
+def _once(fn: Callable[[], T]) -> Callable[[], T]:
+    """A memoized thunk."""
+    box: list[T] = []
+
+    def get() -> T:
+        if not box:
+            box.append(fn())
+        return box[0]
+
+    return get
+
+
+def _ancestor(cand: Candidate, parent: str, relation: Relation, depth: int, node: Node | None,
+              resolved_from: str | None, problem: str | None, since: Callable[[], _dt.date | None]) -> Ancestor:
+    """`since` is a thunk giving the subject's date: only a registry entry with a license history needs it."""
+    facts = None
+    inferred = cand.inferred
+    confidence = cand.confidence
+    evidence = list(cand.evidence)
+    if node is not None:
+        facts = _dated_facts(node, since)
+        if node.inferred:
+            inferred = True
+            confidence = min(confidence, node.confidence)
+        if node.origin is not None and node.origin not in evidence:
+            evidence.append(node.origin)
+        if node.gated and problem is None and node.facts is None:
+            problem = "gated"
+    return Ancestor(subject=cand.id, parent=parent, relation=relation, depth=depth, license=facts,
+                    resolved_from=resolved_from, inferred=inferred, confidence=round(confidence, 2),
+                    evidence=tuple(evidence), problem=problem)
+
+
+def _dated_facts(node: Node, since: Callable[[], _dt.date | None]) -> LicenseFacts | None:
+    """The node's license facts, with the registry's license history applied as the subject's date sees it."""
+    facts = node.facts
+    entry = node.entry
+    if entry is None or not (node.resolved_from == SourceKind.REGISTRY or entry.history):
+        return facts
+    note = None
+    if node.inferred and entry.id.lower() != node.id.lower():
+        note = f"inferred: {node.note or 'licensed like ' + entry.id}"
+    reg = registry_facts(entry, since() if entry.history else None, note=note)
+    if node.resolved_from == SourceKind.REGISTRY or facts is None:
+        return reg
+    if reg.keys and set(reg.keys) - set(facts.keys):
+        return replace(facts, declarations=facts.declarations + reg.declarations,
+                       keys=tuple(dict.fromkeys(facts.keys + reg.keys)),
+                       reason=f"{facts.reason or ''}; registry history: {reg.reason}".strip("; "))
+    return facts
+
+
+def _merge_duplicates(ancestors: list[Ancestor]) -> list[Ancestor]:
+    """A diamond (two bases sharing an ancestor) lists the shared one once, at its shallowest depth."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for a in ancestors:
+        k = (a.subject.lower(), a.parent.lower())
+        if k in seen:
+            continue
+        seen.add(k)
+        out.append(a)
+    return out
