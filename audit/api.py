@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -193,6 +194,7 @@ class _Run:
             passed=not errors and all(m.passed for m in models),
             rules=rule_infos(policy),
             skipped=skipped,
+            fail_on=policy.fail_on,
         )
 
     def audit_one(self, snapshot: Snapshot, policy: Policy) -> ModelResult | AuditError:
@@ -305,9 +307,14 @@ def rule_infos(policy: Policy) -> tuple[RuleInfo, ...]:
     )
 
 
+def _timed(report: AuditReport, start: float) -> AuditReport:
+    return replace(report, duration_s=round(time.perf_counter() - start, 3))
+
+
 def _empty_report(policy: Policy) -> AuditReport:
     """The report of a run that had no model to audit (a codebase that names none)."""
-    return AuditReport(__version__, policy.name, policy.sha256, (), (), (), (), True, rules=rule_infos(policy))
+    return AuditReport(__version__, policy.name, policy.sha256, (), (), (), (), True, rules=rule_infos(policy),
+                       fail_on=policy.fail_on)
 
 
 # --- entry points ---------------------------------------------------------------------------------------------
@@ -316,10 +323,11 @@ def audit(inputs: Iterable[str] = (), policy: Policy | str | None = None, option
           progress: Progress | None = None, **option_fields: Any) -> AuditReport:
     """Audit model inputs (paths, Hub repo ids `org/name[@rev]`, Hub URLs) against a policy (a Policy, a path,
     or None for the default policy). Options come as `options=` or as keywords (`offline=True`)."""
+    start = time.perf_counter()
     opts = _options(options, option_fields)
     run = _Run(opts)
     loaded = run.read(list(inputs), progress)
-    return run.audit([item for _, item in loaded], load_policy(policy))
+    return _timed(run.audit([item for _, item in loaded], load_policy(policy)), start)
 
 
 def scan(root: str = ".", policy: Policy | str | None = None, options: Options | None = None, *,
@@ -329,6 +337,7 @@ def scan(root: str = ".", policy: Policy | str | None = None, options: Options |
     known at run time is a `reference-unresolved` finding. With `lockfile`, the models come from the lock
     (offline) and a referenced model the lock does not hold is an error."""
 
+    start = time.perf_counter()
     opts = _options(options, option_fields)
     pol = load_policy(policy)
     refs = scan_codebase(root, exclude=tuple(exclude))
@@ -341,14 +350,16 @@ def scan(root: str = ".", policy: Policy | str | None = None, options: Options |
         report = run.audit([i for _, i in loaded], pol) if loaded else _empty_report(pol)
     root_abs = os.path.abspath(root)
     report = replace(report, scan=ScanInfo(root_abs, tuple(refs)))
-    return with_findings(report, report.findings + tuple(reference_findings(refs, root_abs, pol, opts.today)), pol)
+    report = with_findings(report, report.findings + tuple(reference_findings(refs, root_abs, pol, opts.today)), pol)
+    return _timed(report, start)
 
 
 def audit_locked(lockfile: str, policy: Policy | str | None = None, options: Options | None = None,
                  **option_fields: Any) -> AuditReport:
     """Audit exactly what the lockfile pins, with no network; fail when a file or a license changed."""
+    start = time.perf_counter()
     opts = replace(_options(options, option_fields), offline=True)
-    return _audit_from_lock(lockfile, load_policy(policy), opts, None)
+    return _timed(_audit_from_lock(lockfile, load_policy(policy), opts, None), start)
 
 
 def _audit_from_lock(lockfile: str, policy: Policy, options: Options, specs: Sequence[str] | None) -> AuditReport:

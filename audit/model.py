@@ -464,5 +464,11 @@ class AuditReport:
     lock: LockSummary | None = None  # set by a --locked run
     generated_at: str | None = None  # ISO 8601 UTC; None: the renderer uses SOURCE_DATE_EPOCH or now
     skipped: tuple[Skipped, ...] = ()  # what the run chose not to read, and why
+    fail_on: Severity = Severity.ERROR  # the policy's gate: a finding at this severity or above fails the run
+    duration_s: float | None = None  # how long the run took (JUnit's time); not in the JSON, which stays stable
+
+    def fails(self, finding: Finding) -> bool:
+        """Does this finding fail the gate (the policy's fail_on, a waiver lets it through)?"""
+        return finding.outcome is not Outcome.WAIVED and finding.severity.rank >= self.fail_on.rank
 
     schema = "mlaudit.report/1"

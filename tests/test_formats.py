@@ -343,14 +343,23 @@ def test_junit_cases_per_model_and_rule():
         (DS, "policy"), (NC, "non-commercial"), ("acme/missing-model", "input"),
     }
     assert cases[(FT, "lineage-conflict")].find("failure").get("type") == "error/fail"
-    unknown = cases[(FT, "dataset-license")].find("failure")
-    assert unknown.get("type") == "warning/unknown" and unknown.get("message").startswith("undecided")
-    assert "README.md:9 (datasets)" in unknown.text
+    # a warning is below the default gate (fail_on: error): a passing case that says what it found, not a failure
+    warning = cases[(FT, "dataset-license")]
+    assert warning.find("failure") is None
+    out = warning.find("system-out").text
+    assert out.startswith("below the gate") and "[warning] unknown" in out and "README.md:9 (datasets)" in out
     skipped = cases[(FT, "lineage-name-prefix")].find("skipped")
     assert skipped is not None and WAIVER in skipped.get("message")
     assert len(cases[(DS, "policy")]) == 0  # a passing case has no child elements
     assert cases[("acme/missing-model", "input")].find("error").get("message") == "not found on the Hub (404)"
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("6", "3", "1", "1")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("6", "2", "1", "1")
+    # with fail_on: warning the same finding fails the gate, and the JUnit says so
+    strict = ET.fromstring(junit.render(dataclasses.replace(sample_report(), fail_on=Severity.WARNING)).encode("utf-8"))
+    failure = next(c for c in strict.iter("testcase") if c.get("name") == "dataset-license").find("failure")
+    assert failure.get("type") == "warning/unknown" and failure.get("message").startswith("undecided")
+    # the suite's time is the run's
+    timed = ET.fromstring(junit.render(dataclasses.replace(sample_report(), duration_s=1.25)).encode("utf-8"))
+    assert timed.get("time") == "1.250" and timed.find("testsuite").get("time") == "1.250"
 
 
 def test_junit_survives_control_characters():

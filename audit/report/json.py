@@ -52,7 +52,7 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
     return {
         "schema": report.schema,
         "tool": {"name": "mlaudit", "version": report.tool_version},
-        "policy": {"name": report.policy_name, "sha256": report.policy_sha256},
+        "policy": {"name": report.policy_name, "sha256": report.policy_sha256, "fail_on": report.fail_on.value},
         "passed": report.passed,
         "summary": {
             "models": len(report.models),

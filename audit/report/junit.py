@@ -1,9 +1,11 @@
 """JUnit XML: one test suite, one test case per (model, rule), so CI test views list what failed.
 
-A (model, rule) with a failing or undecided finding is a <failure> (undecided fails closed); one that
-is only waived is <skipped> with the waiver reason; every model with no failing finding also gets a
-passing "policy" case, so a green model shows up as a passed test rather than as nothing. Inputs
-that could not be read are <error> cases.
+A (model, rule) with a finding that fails the gate (at or above the policy's fail_on, undecided ones
+included: they fail closed) is a <failure>; one whose findings are all below the gate (warnings, notes)
+is a passing case whose <system-out> shows them as such; one that is only waived is <skipped> with the
+waiver reason; every model with no failing finding also gets a passing "policy" case, so a green model
+shows up as a passed test rather than as nothing. Inputs that could not be read are <error> cases. The
+suite's time is the run's real duration.
 """
 from __future__ import annotations
 
@@ -38,10 +40,16 @@ def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str
         for rule, findings in sorted(per_rule.items()):
             case = _case(subject, rule)
             open_findings = [f for f in findings if f.outcome is not Outcome.WAIVED]
-            if open_findings:
+            gate = [f for f in open_findings if report.fails(f)]
+            if gate:
                 blocking = True
                 failures += 1
-                case.append(_failure(open_findings))
+                case.append(_failure(gate))
+                below = [f for f in open_findings if not report.fails(f)]
+                if below:
+                    ET.SubElement(case, "system-out").text = _below_gate(below)
+            elif open_findings:
+                ET.SubElement(case, "system-out").text = _below_gate(open_findings)
             else:
                 skipped += 1
                 reasons = "; ".join(sorted({_x(f.waiver or "waived by policy") for f in findings}))
@@ -65,7 +73,7 @@ def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str
         failures=str(failures),
         errors=str(errors),
         skipped=str(skipped),
-        time="0",
+        time=_time(report),
     )
     props = ET.SubElement(suite, "properties")
     for name, value in (
@@ -73,14 +81,24 @@ def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str
         ("policy", report.policy_name),
         ("policy_sha256", report.policy_sha256),
         ("passed", "true" if report.passed else "false"),
+        ("fail_on", report.fail_on.value),
     ):
         ET.SubElement(props, "property", name=name, value=_x(value))
     suite.extend(cases)
     root = ET.Element("testsuites", name="mlaudit", tests=str(len(cases)), failures=str(failures),
-                      errors=str(errors), time="0")
+                      errors=str(errors), time=_time(report))
     root.append(suite)
     ET.indent(root, space="  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _time(report: AuditReport) -> str:
+    return f"{report.duration_s:.3f}" if report.duration_s is not None else "0"
+
+
+def _below_gate(findings: list[Finding]) -> str:
+    """Findings that inform without failing: said to be warnings or notes, not failures."""
+    return _details(findings, header="below the gate (reported, not failing):")
 
 
 def _case(classname: str, name: str) -> ET.Element:
@@ -96,8 +114,8 @@ def _failure(findings: list[Finding]) -> ET.Element:
     return el
 
 
-def _details(findings: Iterable[Finding]) -> str:
-    lines = []
+def _details(findings: Iterable[Finding], header: str | None = None) -> str:
+    lines = [header] if header else []
     for f in findings:
         lines.append(f"[{f.severity.value}] {f.outcome.value}: {f.message}")
         for o in f.evidence:
