@@ -32,6 +32,7 @@ from audit.model import (
     Lineage,
     ModelCard,
     ModelResult,
+    NoticeFile,
     Obligation,
     Origin,
     Reference,
@@ -238,6 +239,7 @@ class _Run:
             datasets=datasets,
             provenance=provenance,
             passed=not any(failing(f, policy) for f in findings),
+            notice_files=notice_files(snapshot),
         )
         return result, findings, obligations_for(subject, effective)
 
@@ -265,6 +267,16 @@ def unread_evidence(subject: str, snapshot: Snapshot) -> list[Evidence]:
     govern the model: the license is undecided until someone reads it (check `file-unreadable`)."""
     return [Evidence("file-unreadable", subject, f"not read, so its terms are unknown: {p.message}", (p.origin,),
                      unknown=True) for p in snapshot.unread]
+
+
+def notice_files(snapshot: Snapshot) -> tuple[NoticeFile, ...]:
+    """The model's own NOTICE / LICENSE / COPYING texts, which a distributor ships as they are."""
+    out = []
+    for path, text in sorted(snapshot.texts.items()):
+        name = path.rsplit("/", 1)[-1].upper()
+        if path != snapshot.card_path and name.startswith(("NOTICE", "LICENSE", "LICENCE", "COPYING")):
+            out.append(NoticeFile(path, text))
+    return tuple(out)
 
 
 def registry_evidence(subject: str, snapshot: Snapshot) -> list[Evidence]:

@@ -364,6 +364,14 @@ class InputError:
 
 
 @dataclass(frozen=True)
+class NoticeFile:
+    """A NOTICE, LICENSE or COPYING file of the model, as read: a distributor ships it with the model."""
+
+    path: str  # inside the repo
+    text: str
+
+
+@dataclass(frozen=True)
 class ModelResult:
     subject: str
     revision: str | None
@@ -375,6 +383,7 @@ class ModelResult:
     datasets: tuple[DatasetFacts, ...] = ()
     provenance: Mapping[str, Any] = field(default_factory=dict)
     passed: bool = True
+    notice_files: tuple[NoticeFile, ...] = ()  # the model's own NOTICE / LICENSE texts (for the NOTICE format)
 
 
 @dataclass(frozen=True)

@@ -671,3 +671,28 @@ def test_local_and_empty_reports_still_validate():
     assert result["runs"][0]["results"][0]["properties"]["evidence"][0]["text"].endswith("README.md")
     pkg = json.loads(spdx.render(AuditReport("0.1.0", "d", "0" * 64, (local,), (), (), (), False)))["packages"][0]
     assert pkg["downloadLocation"] == "NOASSERTION" and "externalRefs" not in pkg
+
+
+def test_notices_reproduce_the_models_own_files_and_name_the_licenses(tmp_path):
+    import audit
+
+    m = tmp_path / "m"
+    m.mkdir()
+    (m / "README.md").write_text("---\nlicense: apache-2.0\n---\n# m\n")
+    (m / "NOTICE").write_text("Acme Model\nCopyright 2026 Acme Corp.\n\x1b[2Jhidden\n")
+    (m / "LICENSE").write_text("Apache License\nVersion 2.0, January 2004\n")
+    text = notices.render(audit.audit([str(m)], offline=True))
+    assert "Apache License 2.0 [apache-2.0]: https://" in text
+    assert "--- NOTICE (as shipped with" in text and "Copyright 2026 Acme Corp." in text
+    assert "--- LICENSE (as shipped with" in text and "Version 2.0, January 2004" in text
+    assert "\x1b" not in text and "\\x1b[2Jhidden" in text  # an escape sequence is shown, never sent
+
+
+def test_hostile_subjects_cannot_forge_lines_in_plain_text_formats():
+    report = sample_report()
+    evil = "acme/x\nPASSED: 0 models\x1b[2J"
+    f = Finding("non-commercial", Severity.ERROR, Outcome.FAIL, evil, "bad\r\nPASSED: all good")
+    report = AuditReport("0.1.0", "default", "0" * 64, report.models, (f,), (Obligation(evil, "mit", "include-license", "x\x07"),), (), False)
+    for text in (notices.render(report),):
+        assert "\x1b" not in text and "\x07" not in text
+        assert not any(line.startswith("PASSED") for line in text.splitlines())

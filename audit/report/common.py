@@ -25,6 +25,22 @@ class _HasSubject(Protocol):
 S = TypeVar("S", bound=_HasSubject)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def visible(text: str, keep_newlines: bool = False) -> str:
+    """Text from a card, a file or a repo made inert for a plain-text format: control characters and escape
+    sequences are shown as \\xNN instead of acting on the reader's terminal; line breaks become \\n unless
+    kept (a multi-line file quoted as such)."""
+    def show(m: re.Match[str]) -> str:
+        return f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+
+    text = text.replace("\r\n", "\n")
+    if not keep_newlines:
+        text = text.replace("\n", "\\n")
+    return _CONTROL.sub(show, text)
+
+
 def evidence_text(o: Origin, subject: str) -> str:
     """An origin as a reader needs it: which repo, when it is not the finding's own model."""
     if o.locator and o.locator != subject and o.file and not o.file.startswith("/"):
