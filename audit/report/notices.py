@@ -6,9 +6,9 @@ A model whose license could not be decided says so: its obligations are unknown,
 """
 from __future__ import annotations
 
+from audit.licenses.catalog import catalog
 from audit.model import AuditReport, ModelResult, Obligation, Status
 from audit.report import DEFAULT_OPTIONS, RenderOptions
-from audit.licenses.catalog import catalog
 from audit.report.common import by_subject, subject_order, visible
 
 RULE = "=" * 78
