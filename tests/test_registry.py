@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from audit.errors import UsageError
 from audit.licenses.catalog import catalog
 from audit.lineage import registry_facts
 from audit.registry import REGISTRY_DIR, Registry, date_bounds, load_registry, name_key, parse_entries
@@ -108,10 +109,20 @@ def test_user_registry_overrides_and_extends(tmp_path, monkeypatch):
 
 
 def test_bad_registry_file_names_itself(tmp_path):
-    with pytest.raises(ValueError, match="bad.yaml"):
-        parse_entries({"models": [{"key": "mit"}]}, str(tmp_path / "bad.yaml"))
-    with pytest.raises(ValueError, match="bad.yaml"):
-        parse_entries(["not", "a", "mapping"], str(tmp_path / "bad.yaml"))
+    bad = str(tmp_path / "bad.yaml")
+    with pytest.raises(UsageError) as err:
+        parse_entries({"models": [{"key": "mit"}]}, bad)
+    assert err.value.input == bad and "needs an 'id'" in err.value.message
+    with pytest.raises(UsageError) as err:
+        parse_entries(["not", "a", "mapping"], bad)
+    assert err.value.input == bad
+
+
+def test_a_user_registry_that_is_not_yaml_is_a_usage_error(tmp_path):
+    (tmp_path / "models.yaml").write_text("models: [unclosed\n", encoding="utf-8")
+    with pytest.raises(UsageError) as err:
+        load_registry([str(tmp_path)])
+    assert err.value.input == str(tmp_path / "models.yaml") and "not valid YAML" in err.value.message
 
 
 def test_family_rules_only_for_families_with_one_licensing():
@@ -133,7 +144,7 @@ def test_generated_registry_is_up_to_date():
 
 
 def test_registry_update_writes_the_user_copy(fake_hub, tmp_path, monkeypatch):
-    from audit.registry import update_user_registry
+    from audit.registry_update import update_user_registry
     from audit.sources.hub import HubClient
 
     monkeypatch.setenv("MLAUDIT_REGISTRY", str(tmp_path / "reg"))
