@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -129,7 +130,7 @@ def _line(text: str, needle: str) -> int:
     return lines[0]
 
 
-def _write(root, rel: str, text: str | bytes) -> None:
+def _write(root: Path, rel: str, text: str | bytes) -> None:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(text, bytes):
@@ -139,7 +140,7 @@ def _write(root, rel: str, text: str | bytes) -> None:
 
 
 @pytest.fixture()
-def repo(tmp_path):
+def repo(tmp_path: Path) -> Path:
     _write(tmp_path, "src/app.py", APP_PY)
     _write(tmp_path, "src/legacy/broken.py", BROKEN_PY)
     _write(tmp_path, "configs/train.yaml", TRAIN_YAML)
@@ -162,11 +163,11 @@ def repo(tmp_path):
     return tmp_path
 
 
-def _key(r: Reference):
+def _key(r: Reference) -> tuple[str, int, str, str | None, str | None]:
     return (r.file, r.line, r.kind, r.model, r.revision)
 
 
-def test_scan_finds_every_reference_and_nothing_else(repo):
+def test_scan_finds_every_reference_and_nothing_else(repo: Path) -> None:
     refs = scan_codebase(str(repo))
 
     def app(needle: str) -> int:
@@ -212,10 +213,10 @@ def test_scan_finds_every_reference_and_nothing_else(repo):
     assert got == sorted(got, key=lambda k: (k[0], k[1])), "not sorted by file, line"
 
 
-def test_unresolvable_references_say_why_and_guess_nothing(repo):
+def test_unresolvable_references_say_why_and_guess_nothing(repo: Path) -> None:
     refs = [r for r in scan_codebase(str(repo)) if not r.resolved]
     assert all(r.model is None and r.revision is None for r in refs)
-    reasons = {r.line: r.reason for r in refs if r.file == "src/app.py"}
+    reasons = {r.line: r.reason or "" for r in refs if r.file == "src/app.py"}
     assert reasons[_line(APP_PY, "from_pretrained(name)")] == "function parameter 'name'"
     assert reasons[_line(APP_PY, "from_pretrained(checkpoint)")] == (
         "function parameter 'checkpoint' (default 'org/default-model' not assumed)")
@@ -223,12 +224,12 @@ def test_unresolvable_references_say_why_and_guess_nothing(repo):
     assert "f-string" in reasons[_line(APP_PY, "by_fstring =")]
     assert "default model" in reasons[_line(APP_PY, "summarize =")]
     broken = next(r for r in refs if r.kind == "parse-error")
-    assert "syntax error" in broken.reason
+    assert "syntax error" in (broken.reason or "")
     # nothing unresolved is guessed from a default value
     assert not any(r.model in ("org/default-model", "org/fallback") for r in scan_codebase(str(repo)))
 
 
-def test_reference_text_and_dict(repo):
+def test_reference_text_and_dict(repo: Path) -> None:
     refs = scan_codebase(str(repo))
     gguf = next(r for r in refs if r.kind == "hf_hub_download")
     # the source line is kept for context, with the access token on it redacted
@@ -242,7 +243,7 @@ def test_reference_text_and_dict(repo):
     assert not any("hf_abcdefghij" in r.text for r in refs)
 
 
-def test_tokens_never_reach_the_text(tmp_path):
+def test_tokens_never_reach_the_text(tmp_path: Path) -> None:
     _write(tmp_path, "a.py", 'from huggingface_hub import snapshot_download\n'
                              'snapshot_download("org/model", token="hf_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")\n'
                              'x = "https://huggingface.co/org/model" # hf_yyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\n')
@@ -251,13 +252,13 @@ def test_tokens_never_reach_the_text(tmp_path):
     assert all("hf_zzz" not in r.text and "hf_yyy" not in r.text for r in refs)
 
 
-def test_exclude_patterns(repo):
+def test_exclude_patterns(repo: Path) -> None:
     refs = scan_codebase(str(repo), exclude=("src/legacy", "*.ipynb", "configs/*.json"))
     files = {r.file for r in refs}
     assert files == {"README.md", "configs/train.yaml", "pyproject.toml", "src/app.py"}
 
 
-def test_scan_a_single_file_and_a_missing_root(repo):
+def test_scan_a_single_file_and_a_missing_root(repo: Path) -> None:
     refs = scan_codebase(str(repo / "configs" / "train.yaml"))
     assert [(r.file, r.line) for r in refs] == [("train.yaml", 3), ("train.yaml", 6), ("train.yaml", 7)]
     with pytest.raises(InputUnreadable) as err:
@@ -265,7 +266,7 @@ def test_scan_a_single_file_and_a_missing_root(repo):
     assert "nope" in str(err.value) and "does not exist" in str(err.value)
 
 
-def test_module_constants_resolve_but_rebinding_does_not(tmp_path):
+def test_module_constants_resolve_but_rebinding_does_not(tmp_path: Path) -> None:
     _write(tmp_path, "m.py", '''\
 from transformers import AutoModel
 A = "org/a"
@@ -293,14 +294,14 @@ def f():
     ]
 
 
-def test_yaml_that_does_not_parse_is_read_line_by_line(tmp_path):
+def test_yaml_that_does_not_parse_is_read_line_by_line(tmp_path: Path) -> None:
     _write(tmp_path, "chart/values.yaml", "image: {{ .Values.image }}\nmodel_id: {{ x }}\n"
                                           "  model_id: \"mistralai/Mistral-7B-v0.1\"\n")
     refs = scan_codebase(str(tmp_path))
     assert [(r.file, r.line, r.model) for r in refs] == [("chart/values.yaml", 3, "mistralai/Mistral-7B-v0.1")]
 
 
-def test_hub_id_rules():
+def test_hub_id_rules() -> None:
     assert hub_id("org/name", allow_single=False) == "org/name"
     assert hub_id("gpt2", allow_single=True) == "gpt2"
     assert hub_id("gpt2", allow_single=False) is None  # a bare name counts only in code calls
@@ -312,7 +313,7 @@ def test_hub_id_rules():
     assert hub_id("org/" + "m" * 97, allow_single=False) is None
 
 
-def test_the_cheap_trigger_check_spares_ast_for_files_that_name_no_loader(tmp_path):
+def test_the_cheap_trigger_check_spares_ast_for_files_that_name_no_loader(tmp_path: Path) -> None:
     """Thousands of files scan quickly because most never reach `ast`: counted, not timed."""
     n = 2000
     for i in range(n):
@@ -332,7 +333,7 @@ def test_the_cheap_trigger_check_spares_ast_for_files_that_name_no_loader(tmp_pa
     assert (stats.files_read, stats.parsed, stats.skipped) == (n, n // 4, n // 4)
 
 
-def test_a_notebook_without_a_loader_call_is_not_parsed(tmp_path):
+def test_a_notebook_without_a_loader_call_is_not_parsed(tmp_path: Path) -> None:
     _write(tmp_path, "plain.ipynb", json.dumps({"cells": [{"cell_type": "code", "source": ["x = 1\n"]}]}))
     _write(tmp_path, "eval.ipynb", _notebook())
     stats = ScanStats()
@@ -342,7 +343,7 @@ def test_a_notebook_without_a_loader_call_is_not_parsed(tmp_path):
 
 
 @pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root reads any file")
-def test_an_unreadable_file_is_recorded(tmp_path):
+def test_an_unreadable_file_is_recorded(tmp_path: Path) -> None:
     path = tmp_path / "secret.py"
     path.write_text('AutoModel.from_pretrained("org/x")\n')
     path.chmod(0)
@@ -353,7 +354,7 @@ def test_an_unreadable_file_is_recorded(tmp_path):
     assert (ref.kind, ref.resolved, ref.model) == ("unreadable", False, None)
 
 
-def test_class_body_constants_follow_python_scoping(tmp_path):
+def test_class_body_constants_follow_python_scoping(tmp_path: Path) -> None:
     _write(tmp_path, "c.py", '''\
 from transformers import AutoModel
 NAME = "org/module-level"
