@@ -107,11 +107,22 @@ def _known_only(yaml_text: str) -> str | None:
     return "\n".join(out) if dropped else yaml_text
 
 
-def _field_lines(yaml_text: str, first_line: int) -> dict[str, int]:
-    lines: dict[str, int] = {}
+def _field_lines(yaml_text: str, first_line: int, origin: Origin, problems: list[Problem]) -> dict[str, int]:
+    """Field -> the card line of the value YAML reads (a repeated key's last one; the Hub's spelling over the
+    British one). A field mlaudit reads that is set more than once is recorded: readers disagree on which wins."""
+    seen: dict[str, list[int]] = {}
     for m in _TOP_KEY.finditer(yaml_text):
-        key = _BRITISH.get(m.group(1), m.group(1))
-        lines.setdefault(key, first_line + yaml_text.count("\n", 0, m.start()))
+        seen.setdefault(m.group(1), []).append(first_line + yaml_text.count("\n", 0, m.start()))
+    lines: dict[str, int] = {}
+    for key, at in seen.items():
+        name = _BRITISH.get(key, key)
+        if name == key or name not in seen:
+            lines[name] = at[-1]
+        if len(at) > 1 and key in _READ_KEYS:
+            problems.append(Problem(
+                "card-duplicate-key",
+                f"'{key}' is set {len(at)} times (lines {', '.join(map(str, at))}); the last one is read",
+                origin.at(line=at[-1], field=key)))
     return lines
 
 
@@ -166,7 +177,7 @@ def parse_card(text: str, origin: Origin) -> ModelCard:
         )
     else:
         fm_line = body_line - yaml_text.count("\n") - 2  # the card's line of the first front-matter line
-        field_lines = _field_lines(yaml_text, fm_line)
+        field_lines = _field_lines(yaml_text, fm_line, origin, problems)
         loaded = _load_front_matter(yaml_text, fm_line, origin, problems)
         raw = _known_fields(loaded, field_lines, origin, fm_line, problems)
     return _card(origin, raw, body, body_line, field_lines, problems, has_front_matter=yaml_text is not None)

@@ -65,6 +65,20 @@ def test_british_spelling_is_read_and_recorded() -> None:
     assert codes(c) == ["card-british-spelling"]
 
 
+def test_a_repeated_field_is_recorded_and_its_last_value_read() -> None:
+    c = card("---\nlicense: mit\ntags: [a]\nlicense: llama3.1\nwidget: 1\nwidget: 2\n---\n")
+    assert c.license == ("llama3.1",)
+    assert c.field_lines["license"] == 4  # the line of the value that was read
+    (dup,) = [p for p in c.problems if p.code == "card-duplicate-key"]  # 'widget' is not read: not recorded
+    assert (dup.origin.line, dup.origin.field) == (4, "license")
+    assert "set 2 times (lines 2, 4)" in dup.message
+
+
+def test_the_hub_spelling_keeps_its_line_beside_the_british_one() -> None:
+    c = card("---\nlicense: mit\nlicence: apache-2.0\n---\n")
+    assert c.license == ("mit",) and c.field_lines["license"] == 2
+
+
 def test_list_valued_license_and_wrong_types() -> None:
     c = card("---\nlicense:\n- mit\n- apache-2.0\nbase_model: 42\nlicense_name: [deepseek]\n---\n")
     assert c.license == ("mit", "apache-2.0")

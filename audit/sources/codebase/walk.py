@@ -5,6 +5,8 @@ import fnmatch
 import os
 from collections.abc import Iterator
 
+from audit.sources.base import decode_text
+
 MAX_FILE_BYTES = 2 * 1024 * 1024  # bigger files are data or generated code, not where models are named
 
 SKIP_DIRS = frozenset({
@@ -72,10 +74,5 @@ def read_text(path: str) -> str | None:
     with open(path, "rb") as fh:
         data = fh.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES or b"\x00" in data[:8192]:
-        return None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return None  # binary or generated: skipped, where a model's own files would be refused
+    return decode_text(data, path)
