@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -371,4 +372,23 @@ class Loader:
         (5, "org/class-level", None),
         (7, "org/module-level", None),  # a method does not see the class body's names
         (9, None, "attribute self.NAME set at run time"),
+    ]
+
+
+def test_a_new_file_kind_is_one_row_and_every_matching_row_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The place deployment files plug in: FILE_KINDS rows (name globs -> extractor)."""
+    from audit.sources import codebase
+
+    def env_lines(file: codebase.SourceFile, stats: ScanStats) -> list[Reference]:
+        return [file.ref(i, "env", m.group(1)) for i, line in enumerate(file.lines, 1)
+                for m in re.finditer(r"\bMODEL=([\w/-]+)", line)]
+
+    monkeypatch.setattr(codebase, "FILE_KINDS", (*codebase.FILE_KINDS, (("dockerfile", "*.yaml"), env_lines)))
+    _write(tmp_path, "Dockerfile", "FROM python:3.11\nENV MODEL=org/served\n")
+    _write(tmp_path, "serve.yaml", "model_id: org/configured\nenv: [MODEL=org/both]\n")
+    got = [(r.file, r.line, r.kind, r.model) for r in scan_codebase(str(tmp_path))]
+    assert got == [
+        ("Dockerfile", 2, "env", "org/served"),
+        ("serve.yaml", 1, "config-key", "org/configured"),
+        ("serve.yaml", 2, "env", "org/both"),
     ]

@@ -74,6 +74,7 @@ def _scan_unparsable(exc: SyntaxError | ValueError, code_lines: Sequence[str], f
     return refs
 
 
+# Control flow inside _PyScanner, never raised out of this module (so not AuditErrors).
 class _Unresolved(Exception):
     """A value the scanner cannot know without running the code; carries why."""
 
@@ -86,7 +87,7 @@ _ENV_FUNCS = frozenset({"os.getenv", "os.environ.get", "getenv", "environ.get", 
 
 
 # (line, kind, model, revision, reason) of one reference, before it is mapped to its file
-_Found = tuple[int, str, "str | None", "str | None", "str | None"]
+_Found = tuple[int, str, str | None, str | None, str | None]
 
 
 @dataclass(frozen=True)
