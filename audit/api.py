@@ -53,6 +53,7 @@ from audit.postprocess import lock as lockmod
 from audit.postprocess.baseline import Baseline, read_baseline, write_baseline
 from audit.postprocess.baseline import apply_baseline as _apply
 from audit.postprocess.lock import Lockfile, write_lock
+from audit.registry import load_registry
 from audit.provenance import provenance_evidence, provenance_facts
 from audit.report import RenderOptions
 from audit.report import render as _render
@@ -134,6 +135,7 @@ class _Run:
     """The state one audit shares between its inputs: the Hub client (made once), the router, the resolver."""
 
     def __init__(self, options: Options):
+        load_registry()  # a broken user copy of the registry is a configuration error (exit 2), found up front
         self.options = options
         self._hub: HubClient | None = options.hub
         self._resolver: Resolver | None = None

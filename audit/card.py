@@ -74,11 +74,9 @@ def _has_anchor_or_alias(yaml_text: str) -> bool:
     """True when the YAML uses anchors or aliases (the alias-bomb vector). Cheap pre-check, then events."""
     if "&" not in yaml_text and "*" not in yaml_text:
         return False
-    events = yaml.parse(yaml_text, Loader=_LOADER)
-    for ev in events:
-        if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
-            return True
-    return False
+    return any(
+        isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None) for ev in yaml.parse(yaml_text, Loader=_LOADER)
+    )
 
 
 _READ_KEYS = frozenset(KNOWN_FIELDS) | frozenset(_BRITISH)
@@ -109,11 +107,22 @@ def _known_only(yaml_text: str) -> str | None:
     return "\n".join(out) if dropped else yaml_text
 
 
-def _field_lines(yaml_text: str, first_line: int) -> dict[str, int]:
-    lines: dict[str, int] = {}
+def _field_lines(yaml_text: str, first_line: int, origin: Origin, problems: list[Problem]) -> dict[str, int]:
+    """Field -> the card line of the value YAML reads (a repeated key's last one; the Hub's spelling over the
+    British one). A field mlaudit reads that is set more than once is recorded: readers disagree on which wins."""
+    seen: dict[str, list[int]] = {}
     for m in _TOP_KEY.finditer(yaml_text):
-        key = _BRITISH.get(m.group(1), m.group(1))
-        lines.setdefault(key, first_line + yaml_text.count("\n", 0, m.start()))
+        seen.setdefault(m.group(1), []).append(first_line + yaml_text.count("\n", 0, m.start()))
+    lines: dict[str, int] = {}
+    for key, at in seen.items():
+        name = _BRITISH.get(key, key)
+        if name == key or name not in seen:
+            lines[name] = at[-1]
+        if len(at) > 1 and key in _READ_KEYS:
+            problems.append(Problem(
+                "card-duplicate-key",
+                f"'{key}' is set {len(at)} times (lines {', '.join(map(str, at))}); the last one is read",
+                origin.at(line=at[-1], field=key)))
     return lines
 
 
@@ -157,10 +166,8 @@ def parse_card(text: str, origin: Origin) -> ModelCard:
     yaml_text, body, body_line = split_front_matter(text)
     raw: dict[str, Any] = {}
     field_lines: dict[str, int] = {}
-    has_fm = yaml_text is not None
     if yaml_text is None:
-        stripped = text.lstrip("\ufeff \t\n")
-        if stripped.startswith("---"):
+        if text.lstrip("\ufeff \t\n").startswith("---"):
             problems.append(Problem("card-front-matter-unclosed", "front matter starts with '---' but never ends", origin.at(line=1)))
         else:
             problems.append(Problem("card-no-front-matter", "card has no YAML front matter (no declared license)", origin.at(line=1)))
@@ -170,43 +177,60 @@ def parse_card(text: str, origin: Origin) -> ModelCard:
         )
     else:
         fm_line = body_line - yaml_text.count("\n") - 2  # the card's line of the first front-matter line
-        field_lines = _field_lines(yaml_text, fm_line)
-        try:
-            # anchors anywhere are refused (an alias bomb in a field we skip is still a hostile card)
-            if _has_anchor_or_alias(yaml_text):
-                problems.append(
-                    Problem("card-yaml-alias", "front matter uses YAML anchors/aliases, which are refused; not read", origin.at(line=fm_line))
-                )
-                loaded = None
-            else:
-                loaded = yaml.load(_known_only(yaml_text) or yaml_text, Loader=_LOADER)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + fm_line if mark is not None else fm_line
-            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            problems.append(Problem("card-malformed-yaml", f"front matter is not valid YAML: {reason}", origin.at(line=line)))
-            loaded = None
-        except (RecursionError, MemoryError, ValueError, TypeError) as exc:
-            problems.append(Problem("card-malformed-yaml", f"front matter could not be read: {type(exc).__name__}", origin.at(line=fm_line)))
-            loaded = None
-        if loaded is None:
-            pass
-        elif not isinstance(loaded, dict):
-            problems.append(Problem("card-front-matter-type", "front matter is not a mapping of fields", origin.at(line=fm_line)))
-        else:
-            for key, value in loaded.items():
-                if not isinstance(key, str):
-                    continue
-                name = _BRITISH.get(key, key)
-                if name != key:
-                    problems.append(
-                        Problem("card-british-spelling", f"'{key}' read as '{name}' (the Hub only reads '{name}')",
-                                origin.at(line=field_lines.get(name), field=key))
-                    )
-                    if name in raw:
-                        continue  # the spelling the Hub reads wins
-                if name in KNOWN_FIELDS:
-                    raw[name] = value
+        field_lines = _field_lines(yaml_text, fm_line, origin, problems)
+        loaded = _load_front_matter(yaml_text, fm_line, origin, problems)
+        raw = _known_fields(loaded, field_lines, origin, fm_line, problems)
+    return _card(origin, raw, body, body_line, field_lines, problems, has_front_matter=yaml_text is not None)
+
+
+def _load_front_matter(yaml_text: str, fm_line: int, origin: Origin, problems: list[Problem]) -> Any:
+    """The front matter as Python objects (only the fields mlaudit reads); None, with a Problem, when unreadable."""
+    try:
+        # anchors anywhere are refused (an alias bomb in a field we skip is still a hostile card)
+        if _has_anchor_or_alias(yaml_text):
+            problems.append(
+                Problem("card-yaml-alias", "front matter uses YAML anchors/aliases, which are refused; not read", origin.at(line=fm_line))
+            )
+            return None
+        return yaml.load(_known_only(yaml_text) or yaml_text, Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + fm_line if mark is not None else fm_line
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problems.append(Problem("card-malformed-yaml", f"front matter is not valid YAML: {reason}", origin.at(line=line)))
+    except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+        problems.append(Problem("card-malformed-yaml", f"front matter could not be read: {type(exc).__name__}", origin.at(line=fm_line)))
+    return None
+
+
+def _known_fields(loaded: Any, field_lines: dict[str, int], origin: Origin, fm_line: int,
+                  problems: list[Problem]) -> dict[str, Any]:
+    """The KNOWN_FIELDS of the loaded front matter, British spellings read as the Hub's."""
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        problems.append(Problem("card-front-matter-type", "front matter is not a mapping of fields", origin.at(line=fm_line)))
+        return {}
+    raw: dict[str, Any] = {}
+    for key, value in loaded.items():
+        if not isinstance(key, str):
+            continue
+        name = _BRITISH.get(key, key)
+        if name != key:
+            problems.append(
+                Problem("card-british-spelling", f"'{key}' read as '{name}' (the Hub only reads '{name}')",
+                        origin.at(line=field_lines.get(name), field=key))
+            )
+            if name in raw:
+                continue  # the spelling the Hub reads wins
+        if name in KNOWN_FIELDS:
+            raw[name] = value
+    return raw
+
+
+def _card(origin: Origin, raw: dict[str, Any], body: str, body_line: int, field_lines: dict[str, int],
+          problems: list[Problem], *, has_front_matter: bool) -> ModelCard:
+    """The typed ModelCard from the known fields; values of the wrong type become Problems."""
 
     def f(name: str) -> Origin:
         return origin.at(line=field_lines.get(name), field=name)
@@ -236,5 +260,5 @@ def parse_card(text: str, origin: Origin) -> ModelCard:
         body_line=body_line,
         field_lines=field_lines,
         problems=tuple(problems),
-        has_front_matter=has_fm,
+        has_front_matter=has_front_matter,
     )

@@ -37,9 +37,7 @@ def main() -> None:
     ap.add_argument("--no-lineage", action="store_true", help="skip base-model resolution (as `check --no-lineage`)")
     args = ap.parse_args()
 
-    from audit.api import Options, audit_loaded, load_inputs
-    from audit.policy.schema import load_policy
-    from audit.report.json import render
+    from audit.api import Options, audit, load_policy, render
 
     with tempfile.TemporaryDirectory() as tmp:
         generate(args.models, tmp)
@@ -47,10 +45,8 @@ def main() -> None:
         times = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            options = Options(online=False, lineage=not args.no_lineage)
-            loaded = load_inputs([tmp], options)
-            report = audit_loaded(loaded, policy, options)
-            text = render(report)
+            report = audit([tmp], policy, Options(offline=True, lineage=not args.no_lineage))
+            text = render(report, "json")
             times.append(time.perf_counter() - t0)
         assert len(report.models) == args.models, (len(report.models), report.errors[:3])
         best = min(times)

@@ -24,6 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
+
+Json = dict[str, Any]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -66,7 +69,7 @@ print(json.dumps(out))
 """
 
 
-def load_items(path: str) -> tuple[str, list[dict]]:
+def load_items(path: str) -> tuple[str, list[Json]]:
     import yaml
 
     with open(path, encoding="utf-8") as fh:
@@ -78,11 +81,11 @@ def load_items(path: str) -> tuple[str, list[dict]]:
     return base, items
 
 
-def is_ai(item: dict) -> bool:
+def is_ai(item: Json) -> bool:
     return (item["expected"].get("family") or "") not in NON_AI_FAMILIES
 
 
-def scancode_key(expression: str | None, matches: list) -> str | None:
+def scancode_key(expression: str | None, matches: list[tuple[str | None, float, int | None]]) -> str | None:
     """ScanCode's answer in catalog keys: the first match, in reading order, whose key we map."""
     from build_fingerprints import SCANCODE_REFS
 
@@ -94,7 +97,7 @@ def scancode_key(expression: str | None, matches: list) -> str | None:
     return None
 
 
-def run_mlaudit(items: list[dict], repeat: int) -> dict:
+def run_mlaudit(items: list[Json], repeat: int) -> Json:
     from audit.licenses import identify
 
     identify._data()
@@ -124,7 +127,7 @@ def run_mlaudit(items: list[dict], repeat: int) -> dict:
     return {"answers": answers, "held_out": held_out, "warm": statistics.mean(times), "cold": statistics.median(colds), "rss_kb": max(rss)}
 
 
-def run_scancode(items: list[dict], python: str) -> dict:
+def run_scancode(items: list[Json], python: str) -> Json:
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
         fh.write(SCANCODE_DRIVER)
         driver = fh.name
@@ -157,10 +160,10 @@ def expected_key(label: str) -> str:
         return label
 
 
-def score(items: list[dict], keys: list[str | None], confidences: list[float] | None = None) -> dict:
+def score(items: list[Json], keys: list[str | None], confidences: list[float] | None = None) -> Json:
     ok = [k == expected_key(it["expected"]["license_id"]) for k, it in zip(keys, items)]
     ai = [o for o, it in zip(ok, items) if is_ai(it)]
-    out = {"all": (sum(ok), len(ok)), "ai": (sum(ai), len(ai))}
+    out: Json = {"all": (sum(ok), len(ok)), "ai": (sum(ai), len(ai))}
     if confidences is not None:
         out["confident_wrong"] = sum(1 for o, c in zip(ok, confidences) if not o and c >= 0.5)
     return out

@@ -5,7 +5,7 @@
 
 Timing: 200 local model directories, each a fine-tune of a distinct Hub repo, which is itself a fine-tune of
 one of 10 foundation models on the same fake Hub (tests/hubserver.py, 50 ms added to every request): 210
-metadata requests. The full audit (audit.api.run_audit, default policy) is timed with the resolver's bounded
+metadata requests. The full audit (audit.api.audit, default policy) is timed with the resolver's bounded
 pool, and the same audit serially (one request at a time) for comparison.
 """
 from __future__ import annotations
@@ -59,9 +59,8 @@ def timing(n: int, latency: float, workers: int) -> None:
     # for the client's delayed ACK (~40 ms on Linux) on top of the latency we add. The real Hub does not.
     hubserver._Handler.disable_nagle_algorithm = True
 
-    from audit.api import Options, audit_snapshot, load_inputs, read_card, run_audit
+    from audit.api import Options, _Run, audit, load_policy
     from audit.lineage import Resolver
-    from audit.policy.schema import load_policy
     from audit.sources.hub import HubClient
 
     with FakeHub(latency=latency) as hub:
@@ -72,7 +71,7 @@ def timing(n: int, latency: float, workers: int) -> None:
         hub.clear_requests()
 
         t0 = time.perf_counter()
-        report = run_audit([root], None, options=Options(hub=client))
+        report = audit([root], None, Options(hub=client))
         concurrent = time.perf_counter() - t0
         requests = len(hub.requests)
         conflicts = sum(1 for f in report.findings if f.check == "lineage-conflict")
@@ -80,11 +79,11 @@ def timing(n: int, latency: float, workers: int) -> None:
 
         hub.clear_requests()
         policy = load_policy(None)
-        options = Options(hub=client)
         t0 = time.perf_counter()
-        resolver = Resolver(hub=client, use_cache=True, max_workers=1)
-        for snap in load_inputs([root], options):
-            audit_snapshot(snap, read_card(snap), policy, resolver, options)
+        run = _Run(Options(hub=client))
+        run._resolver = Resolver(hub=client, use_cache=True, max_workers=1)  # one request at a time
+        for _, snap in run.read([root]):
+            run.audit_one(snap, policy)
         serial = time.perf_counter() - t0
         serial_requests = len(hub.requests)
     print(f"{n} models, {requests} Hub requests at {latency * 1000:.0f} ms each, {conflicts} lineage conflicts")

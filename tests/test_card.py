@@ -6,20 +6,20 @@ import os
 import pytest
 
 from audit.card import parse_card
-from audit.model import Origin
+from audit.model import ModelCard, Origin
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "cards")
 
 
-def card(text: str):
+def card(text: str) -> ModelCard:
     return parse_card(text, Origin("card", "README.md", file="README.md"))
 
 
-def codes(c):
+def codes(c: ModelCard) -> list[str]:
     return [p.code for p in c.problems]
 
 
-def test_basic_fields_and_lines():
+def test_basic_fields_and_lines() -> None:
     c = card("---\nlicense: llama3.1\nbase_model:\n- meta-llama/Llama-3.1-8B\ndatasets: org/data\n---\n# Title\nbody\n")
     assert c.license == ("llama3.1",)
     assert c.base_models == ("meta-llama/Llama-3.1-8B",)
@@ -31,20 +31,20 @@ def test_basic_fields_and_lines():
     assert c.problems == ()
 
 
-def test_no_front_matter_is_a_problem_not_a_crash():
+def test_no_front_matter_is_a_problem_not_a_crash() -> None:
     c = card("# Just a title\n\nNo metadata.\n")
     assert c.license == () and not c.has_front_matter
     assert codes(c) == ["card-no-front-matter"]
 
 
-def test_malformed_yaml_records_line():
+def test_malformed_yaml_records_line() -> None:
     c = card("---\nlicense: mit\ntags: [a, b\n---\nbody\n")
     assert "card-malformed-yaml" in codes(c)
     p = next(p for p in c.problems if p.code == "card-malformed-yaml")
     assert p.origin.line and p.origin.line >= 2
 
 
-def test_alias_bomb_is_refused_quickly():
+def test_alias_bomb_is_refused_quickly() -> None:
     bomb = "---\na: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(9)
     ) + "license: mit\n---\n"
@@ -53,19 +53,33 @@ def test_alias_bomb_is_refused_quickly():
     assert c.license == ()
 
 
-def test_crlf_and_bom():
+def test_crlf_and_bom() -> None:
     c = card("\ufeff---\r\nlicense: apache-2.0\r\n---\r\n# Title\r\n")
     assert c.license == ("apache-2.0",)
     assert c.problems == ()
 
 
-def test_british_spelling_is_read_and_recorded():
+def test_british_spelling_is_read_and_recorded() -> None:
     c = card("---\nlicence: cc-by-4.0\n---\n")
     assert c.license == ("cc-by-4.0",)
     assert codes(c) == ["card-british-spelling"]
 
 
-def test_list_valued_license_and_wrong_types():
+def test_a_repeated_field_is_recorded_and_its_last_value_read() -> None:
+    c = card("---\nlicense: mit\ntags: [a]\nlicense: llama3.1\nwidget: 1\nwidget: 2\n---\n")
+    assert c.license == ("llama3.1",)
+    assert c.field_lines["license"] == 4  # the line of the value that was read
+    (dup,) = [p for p in c.problems if p.code == "card-duplicate-key"]  # 'widget' is not read: not recorded
+    assert (dup.origin.line, dup.origin.field) == (4, "license")
+    assert "set 2 times (lines 2, 4)" in dup.message
+
+
+def test_the_hub_spelling_keeps_its_line_beside_the_british_one() -> None:
+    c = card("---\nlicense: mit\nlicence: apache-2.0\n---\n")
+    assert c.license == ("mit",) and c.field_lines["license"] == 2
+
+
+def test_list_valued_license_and_wrong_types() -> None:
     c = card("---\nlicense:\n- mit\n- apache-2.0\nbase_model: 42\nlicense_name: [deepseek]\n---\n")
     assert c.license == ("mit", "apache-2.0")
     assert c.license_name == "deepseek"
@@ -73,12 +87,12 @@ def test_list_valued_license_and_wrong_types():
     assert {"card-license-list", "card-field-type"} <= set(codes(c))
 
 
-def test_front_matter_not_a_mapping():
+def test_front_matter_not_a_mapping() -> None:
     c = card("---\n- just\n- a list\n---\nbody\n")
     assert codes(c) == ["card-front-matter-type"]
 
 
-def test_unclosed_front_matter():
+def test_unclosed_front_matter() -> None:
     c = card("---\nlicense: mit\n# no closing fence\n")
     assert codes(c) == ["card-front-matter-unclosed"]
 
@@ -92,7 +106,7 @@ def test_unclosed_front_matter():
         ("leliuga-dr-samantha-7b", ("llama2",), ("Severus27/BeingWell_llama2_7b", "ParthasarathyShanmugam/llama-2-7b-samantha")),
     ],
 )
-def test_real_cards(name, expected_license, expected_bases):
+def test_real_cards(name: str, expected_license: tuple[str, ...], expected_bases: tuple[str, ...]) -> None:
     path = os.path.join(FIXTURES, name, "README.md")
     with open(path, encoding="utf-8") as fh:
         c = card(fh.read())
@@ -100,15 +114,16 @@ def test_real_cards(name, expected_license, expected_bases):
     assert c.base_models == expected_bases
 
 
-def test_real_card_without_front_matter():
+def test_real_card_without_front_matter() -> None:
     with open(os.path.join(FIXTURES, "leliuga-athena-v1", "README.md"), encoding="utf-8") as fh:
         c = card(fh.read())
     assert not c.has_front_matter and c.license == ()
 
 
-def test_lines_count_blank_lines_before_the_front_matter():
+def test_lines_count_blank_lines_before_the_front_matter() -> None:
     c = card("\n\n---\ntags: [x]\nlicense: mit\n---\nbody\n")
     assert c.license == ("mit",)
     assert c.field_lines["license"] == 5 and c.body_line == 7
     bad = card("\n---\nlicense: [mit\n---\n")
-    assert next(p for p in bad.problems if p.code == "card-malformed-yaml").origin.line >= 3
+    line = next(p for p in bad.problems if p.code == "card-malformed-yaml").origin.line
+    assert line is not None and line >= 3

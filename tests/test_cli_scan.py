@@ -7,11 +7,16 @@ from __future__ import annotations
 import io
 import json
 import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from audit.cli import main
+
+if TYPE_CHECKING:
+    from hubserver import FakeHub
 
 APP_PY = '''\
 import os
@@ -70,7 +75,7 @@ def _line(text: str, needle: str) -> int:
     return hits[0]
 
 
-def make_repo(root) -> None:
+def make_repo(root: Path) -> None:
     files = {
         "src/app.py": APP_PY,
         "configs/train.yaml": TRAIN_YAML,
@@ -98,28 +103,29 @@ EXPECTED = {
 
 
 @pytest.fixture
-def hub(fake_hub):
+def hub(fake_hub: FakeHub) -> FakeHub:
     for repo_id, card in CARDS.items():
-        revisions = {"v1": {"README.md": card + "\nversion 1\n"}} if repo_id == "acme/classifier" else None
+        revisions: dict[str, Any] | None = (
+            {"v1": {"README.md": card + "\nversion 1\n"}} if repo_id == "acme/classifier" else None)
         fake_hub.add_model(repo_id, {"README.md": card}, revisions=revisions)
     return fake_hub
 
 
-def run(*args, env=None):
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=False, env=env or {})
 
 
-def scan_json(root, *args, env=None):
+def scan_json(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[Result, dict[str, Any]]:
     res = run("scan", str(root), "--format", "json", *args, env=env)
     assert res.stdout, res.stderr
     return res, json.loads(res.stdout)
 
 
-def _refs(rep):
+def _refs(rep: dict[str, Any]) -> set[tuple[Any, ...]]:
     return {(r["file"], r["line"], r["kind"], r["model"], r["revision"]) for r in rep["references"]}
 
 
-def test_scan_finds_every_reference_and_audits_every_model(tmp_path, hub):
+def test_scan_finds_every_reference_and_audits_every_model(tmp_path: Path, hub: FakeHub) -> None:
     make_repo(tmp_path)
     res, rep = scan_json(tmp_path, "--endpoint", hub.url)
     assert _refs(rep) == EXPECTED  # every reference, at its line, and nothing else
@@ -143,7 +149,7 @@ def test_scan_finds_every_reference_and_audits_every_model(tmp_path, hub):
     assert res.exit_code == 1 and rep["passed"] is False
 
 
-def test_offline_scan_reads_the_models_from_the_cache_without_network(tmp_path, hub):
+def test_offline_scan_reads_the_models_from_the_cache_without_network(tmp_path: Path, hub: FakeHub) -> None:
     make_repo(tmp_path)
     online, rep_online = scan_json(tmp_path, "--endpoint", hub.url)
     hub.clear_requests()
@@ -157,7 +163,7 @@ def test_offline_scan_reads_the_models_from_the_cache_without_network(tmp_path, 
     assert [f["rule"] for f in rep["findings"]] == [f["rule"] for f in rep_online["findings"]]
 
 
-def test_offline_model_missing_from_cache_is_one_clear_line(tmp_path, hf_home):
+def test_offline_model_missing_from_cache_is_one_clear_line(tmp_path: Path, hf_home: Path) -> None:
     (tmp_path / "app.py").write_text('from transformers import AutoModel\nAutoModel.from_pretrained("acme/absent")\n')
     res = run("scan", str(tmp_path), "--offline", env={"HF_ENDPOINT": "http://127.0.0.1:9"})
     assert res.exit_code == 3
@@ -166,7 +172,7 @@ def test_offline_model_missing_from_cache_is_one_clear_line(tmp_path, hf_home):
     assert "hf download acme/absent" in lines[0]
 
 
-def test_offline_scan_uses_models_dir(tmp_path, hf_home):
+def test_offline_scan_uses_models_dir(tmp_path: Path, hf_home: Path) -> None:
     (tmp_path / "app.py").write_text('from transformers import AutoModel\nAutoModel.from_pretrained("acme/local-one")\n')
     models = tmp_path / "models" / "acme--local-one"
     models.mkdir(parents=True)
@@ -176,7 +182,7 @@ def test_offline_scan_uses_models_dir(tmp_path, hf_home):
     assert [(m["subject"], m["source"], m["license"]["keys"]) for m in rep["models"]] == [("acme/local-one", "local", ["mit"])]
 
 
-def test_sarif_results_sit_on_the_referencing_lines(tmp_path, hub):
+def test_sarif_results_sit_on_the_referencing_lines(tmp_path: Path, hub: FakeHub) -> None:
     make_repo(tmp_path)
     res = run("scan", str(tmp_path), "--endpoint", hub.url, "--format", "sarif")
     assert res.exit_code == 1
@@ -188,7 +194,7 @@ def test_sarif_results_sit_on_the_referencing_lines(tmp_path, hub):
     assert run_["originalUriBaseIds"]["%SRCROOT%"]["uri"] == f"file://{tmp_path}/"
 
 
-def test_write_several_formats_in_one_run_and_quiet(tmp_path, hub):
+def test_write_several_formats_in_one_run_and_quiet(tmp_path: Path, hub: FakeHub) -> None:
     make_repo(tmp_path)
     sarif, junit = tmp_path / "out" / "m.sarif", tmp_path / "out" / "junit.xml"
     (tmp_path / "out").mkdir()
@@ -203,7 +209,7 @@ def test_write_several_formats_in_one_run_and_quiet(tmp_path, hub):
     assert bad.exit_code == 2 and "FORMAT=FILE" in bad.stderr
 
 
-def test_text_report_lists_unresolved_references_and_verbose_shows_origins(tmp_path, hub):
+def test_text_report_lists_unresolved_references_and_verbose_shows_origins(tmp_path: Path, hub: FakeHub) -> None:
     make_repo(tmp_path)
     res = run("scan", str(tmp_path), "--endpoint", hub.url, "--verbose")
     assert res.exit_code == 1
@@ -219,20 +225,20 @@ def test_text_report_lists_unresolved_references_and_verbose_shows_origins(tmp_p
     assert "reference src/app.py:" in err and "? (function parameter 'name')" in err
 
 
-def test_scan_without_references_passes(tmp_path, hf_home):
+def test_scan_without_references_passes(tmp_path: Path, hf_home: Path) -> None:
     (tmp_path / "main.py").write_text("print('no models here')\n")
     res, rep = scan_json(tmp_path, "--offline")
     assert res.exit_code == 0 and rep["passed"] is True
     assert rep["references"] == [] and rep["models"] == [] and rep["errors"] == []
 
 
-def test_scan_of_a_missing_path_is_exit_3(tmp_path):
+def test_scan_of_a_missing_path_is_exit_3(tmp_path: Path) -> None:
     res = run("scan", str(tmp_path / "nope"))
     assert res.exit_code == 3
     assert res.stderr.strip() == f"mlaudit: {tmp_path / 'nope'}: does not exist"
 
 
-def test_a_policy_grades_unresolved_references(tmp_path, hf_home):
+def test_a_policy_grades_unresolved_references(tmp_path: Path, hf_home: Path) -> None:
     (tmp_path / "app.py").write_text("from transformers import AutoModel\n"
                                      "def f(n):\n    return AutoModel.from_pretrained(n)\n")
     policy = tmp_path / "p.yaml"
@@ -250,13 +256,13 @@ def test_a_policy_grades_unresolved_references(tmp_path, hf_home):
     assert res.exit_code == 1
 
 
-def test_progress_bar_only_on_a_terminal_and_for_many_models(monkeypatch):
+def test_progress_bar_only_on_a_terminal_and_for_many_models(monkeypatch: pytest.MonkeyPatch) -> None:
     import click
 
     from audit import cli
 
     class Tty(io.StringIO):
-        def isatty(self):
+        def isatty(self) -> bool:
             return True
 
     monkeypatch.setattr("sys.stderr", Tty())
@@ -277,7 +283,7 @@ def test_progress_bar_only_on_a_terminal_and_for_many_models(monkeypatch):
     assert bar({}, 100) is None
 
 
-def test_no_progress_output_when_stderr_is_not_a_terminal(tmp_path, hub):
+def test_no_progress_output_when_stderr_is_not_a_terminal(tmp_path: Path, hub: FakeHub) -> None:
     make_repo(tmp_path)
     res = run("scan", str(tmp_path), "--endpoint", hub.url, "--format", "json")
     assert res.stderr == ""  # five models, but CliRunner's stderr is not a terminal
@@ -286,7 +292,7 @@ def test_no_progress_output_when_stderr_is_not_a_terminal(tmp_path, hub):
 
 # --- the GitHub Action and the pre-commit hook ------------------------------------------------------------
 
-def _shim(tmp_path) -> str:
+def _shim(tmp_path: Path) -> str:
     """A `mlaudit` command on PATH that runs this checkout (the action installs the package instead)."""
     import sys
 
@@ -299,7 +305,7 @@ def _shim(tmp_path) -> str:
     return str(bindir)
 
 
-def _action_step(name: str) -> dict:
+def _action_step(name: str) -> dict[str, Any]:
     import yaml
 
     root = os.path.join(os.path.dirname(__file__), "..")
@@ -309,7 +315,7 @@ def _action_step(name: str) -> dict:
     return next(s for s in action["runs"]["steps"] if s.get("name") == name)
 
 
-def _run_action_script(tmp_path, workdir, **inputs) -> tuple[int, dict[str, str], str]:
+def _run_action_script(tmp_path: Path, workdir: Path, **inputs: str) -> tuple[int, dict[str, str], str]:
     import subprocess
 
     step = _action_step("Run mlaudit")
@@ -333,7 +339,7 @@ def _run_action_script(tmp_path, workdir, **inputs) -> tuple[int, dict[str, str]
     return proc.returncode, outputs, proc.stdout + proc.stderr
 
 
-def test_github_action_runs_the_scan_and_reports_the_exit_code(tmp_path):
+def test_github_action_runs_the_scan_and_reports_the_exit_code(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "app.py").write_text("from transformers import AutoModel\ndef f(n):\n    return AutoModel.from_pretrained(n)\n")
@@ -355,7 +361,7 @@ def test_github_action_runs_the_scan_and_reports_the_exit_code(tmp_path):
     assert 'exit "${MLAUDIT_EXIT:-3}"' in verdict
 
 
-def test_pre_commit_hook_definition():
+def test_pre_commit_hook_definition() -> None:
     import yaml
 
     root = os.path.join(os.path.dirname(__file__), "..")
@@ -367,7 +373,7 @@ def test_pre_commit_hook_definition():
     assert res.exit_code == 0 and "--locked" in res.stdout
 
 
-def test_reports_written_into_the_scanned_tree_are_not_scanned_next_time(tmp_path, hub):
+def test_reports_written_into_the_scanned_tree_are_not_scanned_next_time(tmp_path: Path, hub: FakeHub) -> None:
     make_repo(tmp_path)
     sarif = tmp_path / "mlaudit.sarif"
     first = run("scan", str(tmp_path), "--endpoint", hub.url, "--write", f"sarif={sarif}", "--format", "json",

@@ -5,18 +5,24 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from audit.errors import UsageError
 from audit.licenses.catalog import catalog
 from audit.lineage import registry_facts
-from audit.registry import REGISTRY_DIR, Registry, date_bounds, load_registry, name_key, parse_entries
+from audit.registry import REGISTRY_DIR, Entry, Registry, date_bounds, load_registry, name_key, parse_entries
+
+if TYPE_CHECKING:
+    from hubserver import FakeHub
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FACTS = os.path.join(ROOT, "..", "shared", "registry-facts.yaml")  # beside the checkout, where present
 
 
-def test_shipped_registry_covers_the_families():
+def test_shipped_registry_covers_the_families() -> None:
     reg = load_registry()
     assert len(reg.models) >= 200 and len(reg.datasets) >= 40
     ids = " ".join(reg.models).lower()
@@ -32,19 +38,24 @@ def test_shipped_registry_covers_the_families():
     assert mapped / len(reg.models) > 0.9
 
 
-def test_exact_lookup_is_case_insensitive():
+def test_exact_lookup_is_case_insensitive() -> None:
     reg = load_registry()
     e = reg.model("META-LLAMA/Llama-3.1-8B")
     assert e is not None and e.key == "llama3.1"
     assert reg.model("nobody/nothing") is None
 
 
-def test_reuploads_match_by_name():
+def _found(entry: Entry | None) -> Entry:
+    assert entry is not None
+    return entry
+
+
+def test_reuploads_match_by_name() -> None:
     reg = load_registry()
     assert name_key("unsloth/meta-llama-3.1-8b-bnb-4bit") == "llama-3.1-8b"
-    assert reg.by_name("unsloth/meta-llama-3.1-8b-bnb-4bit").key == "llama3.1"
-    assert reg.by_name("TheBloke/Llama-2-7B-Chat-GGUF").key == "llama2"
-    e = reg.by_name("unsloth/deepseek-r1-distill-llama-8b-unsloth-bnb-4bit")
+    assert _found(reg.by_name("unsloth/meta-llama-3.1-8b-bnb-4bit")).key == "llama3.1"
+    assert _found(reg.by_name("TheBloke/Llama-2-7B-Chat-GGUF")).key == "llama2"
+    e = _found(reg.by_name("unsloth/deepseek-r1-distill-llama-8b-unsloth-bnb-4bit"))
     assert e.id == "deepseek-ai/DeepSeek-R1-Distill-Llama-8B" and e.relation_to == "meta-llama/Llama-3.1-8B"
     assert reg.by_name("someone/my-own-model-GGUF") is None
 
@@ -61,27 +72,27 @@ def test_reuploads_match_by_name():
     ("Yi-34B", "yi"),
     ("falcon-180B-chat", "falcon-180b"),
 ])
-def test_families_named_in_text(text, label):
+def test_families_named_in_text(text: str, label: str) -> None:
     found = load_registry().by_family(text)
     assert found and found[0][0].label == label
 
 
 @pytest.mark.parametrize("text", ["Qwen 2.5", "Yi models are great", "you can opt to", "llama.cpp", "Llama-3.12"])
-def test_family_patterns_do_not_overmatch(text):
+def test_family_patterns_do_not_overmatch(text: str) -> None:
     labels = [r.label for r, _ in load_registry().by_family(text)]
     assert labels == [] or (text == "Llama-3.12" and "llama3.1" not in labels)
 
 
-def test_date_bounds():
+def test_date_bounds() -> None:
     assert date_bounds("2024") == (dt.date(2024, 1, 1), dt.date(2024, 12, 31))
     assert date_bounds("2024-02") == (dt.date(2024, 2, 1), dt.date(2024, 2, 29))
     assert date_bounds("2023-05-31") == (dt.date(2023, 5, 31), dt.date(2023, 5, 31))
     assert date_bounds(None) == (None, None) and date_bounds("unknown") == (None, None)
 
 
-def test_license_history_and_the_derivative_date():
+def test_license_history_and_the_derivative_date() -> None:
     reg = load_registry()
-    yi = reg.model("01-ai/Yi-34B")
+    yi = _found(reg.model("01-ai/Yi-34B"))
     assert yi.key == "apache-2.0" and yi.history and yi.history[0].from_key
     old_key = yi.history[0].from_key
     assert not catalog()[old_key].relicense
@@ -89,11 +100,11 @@ def test_license_history_and_the_derivative_date():
     assert registry_facts(yi, None).keys == (old_key,)
     assert registry_facts(yi, dt.date(2024, 6, 1)).keys == (old_key,)
     assert registry_facts(yi, dt.date(2025, 1, 2)).keys == ("apache-2.0",)
-    falcon = reg.model("tiiuae/falcon-7b")
+    falcon = _found(reg.model("tiiuae/falcon-7b"))
     assert registry_facts(falcon, dt.date(2023, 11, 1)).keys == ("apache-2.0",)
 
 
-def test_user_registry_overrides_and_extends(tmp_path, monkeypatch):
+def test_user_registry_overrides_and_extends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     user = tmp_path / "user"
     user.mkdir()
     (user / "mine.yaml").write_text(
@@ -102,19 +113,45 @@ def test_user_registry_overrides_and_extends(tmp_path, monkeypatch):
         "  evidence: re-checked\n  confidence: high\n  evidence_date: '2027-01-01'\n")
     monkeypatch.setenv("MLAUDIT_REGISTRY", str(user))
     reg = load_registry()
-    assert reg.model("acme/house-model").key == "mit"
-    assert reg.model("meta-llama/Llama-3.1-8B").evidence_date == "2027-01-01"
+    assert _found(reg.model("acme/house-model")).key == "mit"
+    assert _found(reg.model("meta-llama/Llama-3.1-8B")).evidence_date == "2027-01-01"
     assert len(reg.models) > 200
 
 
-def test_bad_registry_file_names_itself(tmp_path):
-    with pytest.raises(ValueError, match="bad.yaml"):
-        parse_entries({"models": [{"key": "mit"}]}, str(tmp_path / "bad.yaml"))
-    with pytest.raises(ValueError, match="bad.yaml"):
-        parse_entries(["not", "a", "mapping"], str(tmp_path / "bad.yaml"))
+def test_bad_registry_file_names_itself(tmp_path: Path) -> None:
+    bad = str(tmp_path / "bad.yaml")
+    with pytest.raises(UsageError) as err:
+        parse_entries({"models": [{"key": "mit"}]}, bad)
+    assert err.value.input == bad and "needs an 'id'" in err.value.message
+    with pytest.raises(UsageError) as err:
+        parse_entries(["not", "a", "mapping"], bad)
+    assert err.value.input == bad
 
 
-def test_family_rules_only_for_families_with_one_licensing():
+def test_a_user_registry_that_is_not_yaml_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "models.yaml").write_text("models: [unclosed\n", encoding="utf-8")
+    with pytest.raises(UsageError) as err:
+        load_registry([str(tmp_path)])
+    assert err.value.input == str(tmp_path / "models.yaml") and "not valid YAML" in err.value.message
+
+
+def test_the_cli_stops_on_a_broken_user_registry_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken user copy is a configuration error (exit 2), not a model whose ancestors could not be found."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    (tmp_path / "models.yaml").write_text("models: [unclosed\n", encoding="utf-8")
+    card = tmp_path / "card" / "README.md"
+    card.parent.mkdir()
+    card.write_text("---\nlicense: apache-2.0\nbase_model: meta-llama/Llama-3.1-8B\n---\n", encoding="utf-8")
+    monkeypatch.setenv("MLAUDIT_REGISTRY", str(tmp_path))
+    res = CliRunner().invoke(main, ["check", str(card.parent)])
+    assert res.exit_code == 2, res.output
+    assert str(tmp_path / "models.yaml") in res.output and "not valid YAML" in res.output
+
+
+def test_family_rules_only_for_families_with_one_licensing() -> None:
     reg = load_registry()
     labels = {r.label for r in reg.families()}
     assert "llama3.1" in labels and "gemma2" in labels
@@ -125,15 +162,15 @@ def test_family_rules_only_for_families_with_one_licensing():
 
 
 @pytest.mark.skipif(not os.path.exists(FACTS), reason="the shared facts file is not on this machine")
-def test_generated_registry_is_up_to_date():
+def test_generated_registry_is_up_to_date() -> None:
     out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build_registry.py"), FACTS, "--check"],
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert os.path.exists(os.path.join(REGISTRY_DIR, "models.yaml"))
 
 
-def test_registry_update_writes_the_user_copy(fake_hub, tmp_path, monkeypatch):
-    from audit.registry import update_user_registry
+def test_registry_update_writes_the_user_copy(fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit.registry_update import update_user_registry
     from audit.sources.hub import HubClient
 
     monkeypatch.setenv("MLAUDIT_REGISTRY", str(tmp_path / "reg"))
@@ -145,7 +182,7 @@ def test_registry_update_writes_the_user_copy(fake_hub, tmp_path, monkeypatch):
     assert path == str(tmp_path / "reg" / "models.yaml") and os.path.exists(path)
     assert len(errors) == 1 and errors[0].startswith("ghost/none")
     reg = load_registry()
-    new = reg.model("acme/new-model")
+    new = _found(reg.model("acme/new-model"))
     assert new.key == "gemma" and new.relation_to == "google/gemma-2-9b" and new.confidence == "high"
-    falcon = reg.model("tiiuae/falcon-7b")
+    falcon = _found(reg.model("tiiuae/falcon-7b"))
     assert falcon.key == "mit" and falcon.history[-1].from_key == "apache-2.0"  # the change is recorded

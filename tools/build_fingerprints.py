@@ -25,11 +25,16 @@ import os
 import re
 import sys
 from array import array
+from typing import Any
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from audit.licenses.identify import NGRAM, gram_hashes, tokenize, url_form  # noqa: E402
+from audit.licenses.identify import NGRAM, Tokens, gram_hashes, tokenize, url_form  # noqa: E402
+
+Json = dict[str, Any]
+# (reference entry, phrases (text, key, kind), urls (url, key), input record) of one reference text
+RefItem = tuple[Json, list[tuple[str, str, str]], list[tuple[str, str]], Json]
 
 DEFAULT_OUTPUT = os.path.join(REPO, "audit", "licenses", "data", "fingerprints.json")
 DEFAULT_CORPUS = os.path.join(os.path.dirname(REPO), "shared", "corpus")
@@ -293,7 +298,7 @@ def _find_phrase(words: tuple[str, ...], phrase: str, start: int = 0) -> int:
     return -1
 
 
-def _lines_of(tokens) -> list[tuple[int, int, int]]:
+def _lines_of(tokens: Tokens) -> list[tuple[int, int, int]]:
     """(line number, first token, end token) for each line that has tokens."""
     out: list[tuple[int, int, int]] = []
     for i, ln in enumerate(tokens.lines):
@@ -317,7 +322,7 @@ def _is_heading(raw: str, n_tokens: int) -> bool:
     return upper or capitalized or numbered or raw.lstrip().startswith("#") or s.endswith(":")
 
 
-def reference(ref_id: str, key: str, version: str | None, text: str) -> tuple[dict, list[tuple[str, str, str]], list[str]]:
+def reference(ref_id: str, key: str, version: str | None, text: str) -> tuple[Json, list[tuple[str, str, str]], list[str]]:
     """Fingerprint one reference text: (entry, phrases, header URLs)."""
     tokens = tokenize(text)
     words = tokens.words
@@ -387,7 +392,7 @@ def reference(ref_id: str, key: str, version: str | None, text: str) -> tuple[di
     return entry, phrases, header_urls
 
 
-def _read_labels(corpus: str) -> list[dict]:
+def _read_labels(corpus: str) -> list[Json]:
     import yaml
 
     with open(os.path.join(corpus, "labels.yaml"), encoding="utf-8") as fh:
@@ -395,9 +400,9 @@ def _read_labels(corpus: str) -> list[dict]:
     return [it for it in labels["items"] if it.get("kind") == "license"]
 
 
-def corpus_refs(corpus: str):
+def corpus_refs(corpus: str) -> list[RefItem]:
     """(entry, phrases, urls, input record) for each authentic full text of the corpus, by file name."""
-    out = []
+    out: list[RefItem] = []
     for item in sorted(_read_labels(corpus), key=lambda it: it["file"]):
         exp = item["expected"]
         if not exp.get("authentic_full_text"):
@@ -436,7 +441,7 @@ def find_scancode_data() -> str | None:
 
         spec = importlib.util.find_spec("licensedcode")
         if spec and spec.submodule_search_locations:
-            d = os.path.join(list(spec.submodule_search_locations)[0], "data")
+            d = os.path.join(next(iter(spec.submodule_search_locations)), "data")
             if os.path.isdir(d):
                 return d
     except Exception:
@@ -456,7 +461,7 @@ def _scancode_version(data_dir: str) -> str | None:
     return None
 
 
-def _split_front_matter(raw: str) -> tuple[dict, str]:
+def _split_front_matter(raw: str) -> tuple[Json, str]:
     import yaml
 
     if raw.startswith("---\n"):
@@ -466,8 +471,8 @@ def _split_front_matter(raw: str) -> tuple[dict, str]:
     return {}, raw
 
 
-def scancode_refs(data_dir: str):
-    out = []
+def scancode_refs(data_dir: str) -> list[RefItem]:
+    out: list[RefItem] = []
     for sc_key in sorted(SCANCODE_REFS):
         key, version = SCANCODE_REFS[sc_key]
         rel = sc_key if sc_key.startswith("rules/") else f"licenses/{sc_key}.LICENSE"
@@ -479,7 +484,7 @@ def scancode_refs(data_dir: str):
         meta, text = _split_front_matter(data.decode("utf-8"))
         ref_id = "scancode:" + (os.path.basename(sc_key) if sc_key.startswith("rules/") else sc_key)
         entry, phrases, _ = reference(ref_id, key, version, text)
-        urls = []
+        urls: list[tuple[str, str]] = []
         for u in [meta.get("homepage_url"), *(meta.get("text_urls") or [])]:
             if isinstance(u, str) and u.count("/") >= 4:  # a page, not a bare site
                 urls.append((url_form(u), key))
@@ -488,15 +493,15 @@ def scancode_refs(data_dir: str):
     return out
 
 
-def build(corpus: str, scancode: str | None) -> dict:
+def build(corpus: str, scancode: str | None) -> Json:
     items = corpus_refs(corpus)
-    sources = [{"name": "corpus", "path": "../shared/corpus"}]
+    sources: list[dict[str, str | None]] = [{"name": "corpus", "path": "../shared/corpus"}]
     if scancode:
         items += scancode_refs(scancode)
         sources.append({"name": "scancode", "version": _scancode_version(scancode)})
-    refs: list[dict] = []
-    inputs: list[dict] = []
-    seen_grams: dict[tuple[str, tuple[int, ...]], dict] = {}
+    refs: list[Json] = []
+    inputs: list[Json] = []
+    seen_grams: dict[tuple[str, tuple[int, ...]], Json] = {}
     phrase_keys: dict[str, set[str]] = {}
     phrase_kind: dict[str, str] = {}
     url_keys: dict[str, set[str]] = {}
@@ -556,7 +561,7 @@ def build(corpus: str, scancode: str | None) -> dict:
     }
 
 
-def dumps(data: dict) -> str:
+def dumps(data: Json) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 

@@ -15,10 +15,10 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))  # run from a checkout, mlaudit installed or not: the path goes first
 
-from audit.licenses.catalog import catalog
-from audit.registry import EVIDENCE_DATE, REGISTRY_DIR, Change, Entry, write_entries
+from audit.licenses.catalog import catalog  # noqa: E402
+from audit.registry import EVIDENCE_DATE, REGISTRY_DIR, Change, Entry, write_entries  # noqa: E402
 
 # the shared facts file sits beside the repository checkout (../shared)
 DEFAULT_FACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "registry-facts.yaml")

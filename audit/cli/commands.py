@@ -265,7 +265,7 @@ def registry_update(ids, endpoint, directory):
     """Refresh (or extend with IDS) a user copy of the registry from the Hub; it takes precedence over the
     shipped one. A license that changed since the known one is recorded in the entry's history."""
     from audit.errors import AuditError
-    from audit.registry import update_user_registry
+    from audit.registry_update import update_user_registry
     from audit.sources.hub import HubClient
 
     try:
