@@ -53,8 +53,8 @@ from audit.postprocess import lock as lockmod
 from audit.postprocess.baseline import Baseline, read_baseline, write_baseline
 from audit.postprocess.baseline import apply_baseline as _apply
 from audit.postprocess.lock import Lockfile, write_lock
-from audit.registry import load_registry
 from audit.provenance import provenance_evidence, provenance_facts
+from audit.registry import load_registry
 from audit.report import RenderOptions
 from audit.report import render as _render
 from audit.sources.codebase import scan_codebase
