@@ -216,6 +216,7 @@ class _Run:
         """Facts gathered for one model -> its verdict, findings and obligations."""
         from audit.datasets import dataset_evidence, resolve_datasets
         from audit.lineage import effective_license, lineage_evidence
+        from audit.openness import openness_evidence, openness_profile
         from audit.provenance import provenance_evidence, provenance_facts
 
         subject = snapshot.subject
@@ -226,8 +227,13 @@ class _Run:
         evidence += lineage_evidence(subject, card, facts, lineage, effective)
         evidence += dataset_evidence(subject, datasets)
         evidence += provenance_evidence(subject, provenance, policy.settings)
+        openness = openness_profile(snapshot, card, facts.keys, effective, datasets)
         findings = evaluate(policy, Subject(subject, facts, effective, tuple(evidence), _key_origins(facts, lineage)))
         findings = apply_waivers(findings, policy.waivers, self.options.today)
+        # the openness checks fire only when the policy's settings ask for them; graded like post-processor
+        # evidence, so a policy that asks without a rule for them still fails on them (fail closed)
+        findings += grade_evidence(policy, subject, openness_evidence(subject, openness, policy.settings),
+                                   facts=facts, effective=effective, today=self.options.today)
         result = ModelResult(
             subject=subject,
             revision=snapshot.revision,
@@ -238,6 +244,7 @@ class _Run:
             effective=effective,
             datasets=datasets,
             provenance=provenance,
+            openness=openness,
             passed=not any(failing(f, policy) for f in findings),
         )
         return result, findings, obligations_for(subject, effective)
