@@ -155,7 +155,7 @@ def test_class_rank_accepts_roman_and_arabic():
     assert class_rank(None) == 0 and class_rank("IV") == 0
 
 
-@pytest.mark.parametrize("fmt", ["json", "text", "markdown", "cyclonedx", "spdx"])
+@pytest.mark.parametrize("fmt", ["json", "text", "markdown", "cyclonedx", "spdx", "html"])
 def test_every_format_carries_the_profile(tmp_path, fmt):
     path = _model(tmp_path, FULL_CARD, {"config.json": "{}"})
     out = audit.render(_audit(tmp_path, path), fmt)
