@@ -62,7 +62,9 @@ _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.{1,200}?)\s*#*\s*$")
 _PAPER = re.compile(r"https?://(?:www\.)?(arxiv\.org/(?:abs|pdf)/[\w./-]{4,40}|doi\.org/10\.[\w./()-]{3,80}|"
                     r"openreview\.net/(?:forum|pdf)\?id=[\w-]{3,40}|aclanthology\.org/[\w.-]{3,40})", re.I)
 _REPORT = re.compile(r"technical\s+report|tech\s+report|white\s*paper", re.I)
-_CODE_REPO = re.compile(r"https?://(?:www\.)?((?:github\.com|gitlab\.com|codeberg\.org)/[\w.-]{1,100}/[\w.-]{1,100})", re.I)
+# a code repository link; one that points at a license file is a license link, not code (matched on the rest)
+_CODE_REPO = re.compile(r"https?://(?:www\.)?((?:github\.com|gitlab\.com|codeberg\.org)/[\w.-]{1,100}/[\w.-]{1,100})"
+                        r"(?!\S*licen[cs]e)", re.I)
 _MODEL_INDEX = re.compile(r"^model-index\s*:", re.M)
 _CODE_EXTS = (".py", ".ipynb", ".sh", ".js", ".ts", ".rs", ".go", ".c", ".cc", ".cpp", ".cu", ".java")
 
@@ -296,7 +298,12 @@ def openness_evidence(subject: str, profile: Openness | None, settings: Mapping[
         return []
     out: list[Evidence] = []
     wanted = settings.get("min_openness_class")
-    if wanted is not None and class_rank(profile.mof_class) < class_rank(wanted):
+    if wanted is not None and class_rank(wanted) == 0:
+        # a typo must not switch the gate off: until the policy schema refuses it, it fails closed here
+        out.append(Evidence("openness-below-class", subject, f"the policy's min_openness_class {wanted!r} is not "
+                            "one of I, II, III (or 1, 2, 3), so the class cannot be checked", (), unknown=True,
+                            data={"required": str(wanted)}))
+    elif wanted is not None and class_rank(profile.mof_class) < class_rank(wanted):
         weights = profile.component("weights")
         origins = tuple(o for c in profile.components for o in c.evidence[:1])
         have = f"class {profile.mof_class}" if profile.mof_class else "no MOF class"

@@ -178,3 +178,15 @@ def test_hostile_card_stays_text_in_chromium(browser, tmp_path):
     shot = tmp_path / "mlaudit-hostile.png"
     shot.write_bytes(browser.screenshot())
     _keep(shot)
+
+
+def test_hub_findings_link_to_their_card_lines_and_waivers_show():
+    from test_formats import FT, FT_REV, LLAMA, sample_report
+
+    out = audit.render(sample_report(), "html")
+    assert isinstance(out, str)
+    assert f'href="https://huggingface.co/{FT}/blob/{FT_REV}/README.md#L3"' in out
+    assert f"https://huggingface.co/{LLAMA}/blob/" in out  # evidence read from an ancestor links to its card
+    assert 'class="finding warning waived"' in out and "Waiver:</span> internal-only | not distributed &lt;" in out
+    # models built outside the pipeline (openness None) still render, without an openness section
+    assert out.count('<section class="model"') == 3 and "<h3>Openness</h3>" not in out

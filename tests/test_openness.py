@@ -150,6 +150,22 @@ def test_an_undecided_class_fails_closed(tmp_path):
     assert below and below[0].outcome.value == "unknown" and not report.passed
 
 
+def test_a_misspelt_min_openness_class_fails_closed(tmp_path):
+    path = _model(tmp_path, FULL_CARD, {"config.json": "{}", "modeling_acme.py": "x = 1\n"})
+    report = _audit(tmp_path, path, min_openness_class="class 3")
+    (below,) = [f for f in report.findings if f.check == "openness-below-class"]
+    assert below.outcome.value == "unknown" and "not one of I, II, III" in below.message and not report.passed
+
+
+def test_a_license_link_to_github_is_not_a_code_repository(tmp_path):
+    card = ("---\nlicense: mit\n---\n# m\n\nLicense: https://github.com/acme/m/blob/main/LICENSE\n"
+            "Code: https://github.com/acme/m-train\n")
+    o = _audit(tmp_path, _model(tmp_path, card)).models[0].openness
+    code = o.component("code") if o else None
+    assert code is not None and code.status == "linked" and "acme/m-train" in code.detail
+    assert "LICENSE" not in code.detail and [e.line for e in code.evidence] == [7]
+
+
 def test_class_rank_accepts_roman_and_arabic():
     assert class_rank("I") == 3 and class_rank("ii") == 2 and class_rank(3) == 1
     assert class_rank(None) == 0 and class_rank("IV") == 0
