@@ -77,6 +77,7 @@ def test_hub_evidence_links_to_the_card_line():
     o = Origin("hub", "org/model", "a" * 40, "README.md", 7)
     assert hub_line_url(o) == f"https://huggingface.co/org/model/blob/{'a' * 40}/README.md#L7"
     assert hub_line_url(Origin("local", "/tmp/x", None, "README.md", 7)) is None
+    assert hub_line_url(Origin("registry", "org/model", None, "audit/licenses/data/registry/models.yaml", 7)) is None
     assert hub_line_url(Origin("hub", "javascript:alert(1)", None, "README.md", 7)) is None
     assert hub_line_url(Origin("hub", "org/model", "x y", "a b#c.md", None)) == \
         "https://huggingface.co/org/model/blob/main/a%20b%23c.md"

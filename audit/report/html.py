@@ -34,7 +34,8 @@ from audit.report.common import (
 # C0 and C1 controls (an ANSI escape sequence starts with one) except tab and newline, and DEL
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _REVISION = re.compile(r"^[\w.-]{1,100}$")
-_HUB_SOURCES = (SourceKind.HUB.value, SourceKind.CACHE.value, SourceKind.REGISTRY.value)
+# where an origin's file is a file of the Hub repo named by its locator (a registry origin's file is mlaudit's own)
+_HUB_SOURCES = (SourceKind.HUB.value, SourceKind.CACHE.value)
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 _CSS = """
@@ -65,7 +66,9 @@ fill:#1f2328}svg text.lic{fill:var(--muted)}svg .node.conflict text.lic{fill:var
 svg .edge{stroke:#6b7280;stroke-width:1.5;fill:none}svg .edge.inferred{stroke-dasharray:6 4}
 svg text.rel{font-size:11px;fill:var(--muted)}.legend{font-size:.85rem;color:var(--muted)}
 footer{margin-top:2rem;font-size:.85rem;color:var(--muted)}
-@media (max-width:600px){body{padding:.5rem}dl{grid-template-columns:1fr}dt{margin-top:.3rem}}
+@media (max-width:600px){body{padding:.5rem}dl{grid-template-columns:1fr}dt{margin-top:.3rem}
+table.parts thead{display:none}table.parts tr,table.parts th,table.parts td{display:block;border:0}
+table.parts tr{border-bottom:1px solid var(--line);padding:.3rem 0}}
 @media print{nav{display:none}.verdict{color:#000;border:3px solid currentColor;background:none!important}
 .badge{color:#000;border:1px solid #000;background:none!important}section.model{break-inside:avoid-page}
 a{color:inherit;text-decoration:none}body{max-width:none}}
@@ -88,8 +91,7 @@ def _short(value: str, limit: int, *, tail: bool = False) -> str:
 
 
 def hub_line_url(o: Origin) -> str | None:
-    """The Hub page of a file's line, for evidence read from the Hub (or its cache, or a registry entry named by
-    its Hub id); None for anything else. Built from checked parts only: the card cannot choose the URL."""
+    """The Hub page of a file's line, for evidence read from the Hub (or its local cache); None for anything else. Built from checked parts only: the card cannot choose the URL."""
     if o.source not in _HUB_SOURCES or not is_hub_id(o.locator) or not o.file or o.file.startswith("/"):
         return None
     rev = o.revision if o.revision and _REVISION.match(o.revision) else "main"
@@ -155,7 +157,7 @@ def _openness(m: ModelResult) -> str:
     return (f'<h3>Openness</h3><p class="openness-class" data-class="{_t(o.mof_class or "")}"><strong>'
             f"{_t(summary(o))}</strong></p>"
             + (f'<p class="muted">Missing {_t(needs)}</p>' if needs else "")
-            + '<div class="scroll"><table><thead><tr><th>Part</th><th>Status</th><th>Evidence</th></tr></thead>'
+            + '<div class="scroll"><table class="parts"><thead><tr><th>Part</th><th>Status</th><th>Evidence</th></tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
