@@ -44,6 +44,7 @@ from audit.model import (
     SourceKind,
 )
 from audit.obligations import obligations_for
+from audit.openness import openness_evidence, openness_profile
 from audit.policy.engine import Subject, evaluate
 from audit.policy.grade import failing, grade_evidence, with_findings
 from audit.policy.schema import Policy
@@ -228,8 +229,13 @@ class _Run:
         evidence += lineage_evidence(subject, card, facts, lineage, effective, inheritance)
         evidence += dataset_evidence(subject, datasets)
         evidence += provenance_evidence(subject, provenance, policy.settings)
+        openness = openness_profile(snapshot, card, facts.keys, effective, datasets)
         findings = evaluate(policy, Subject(subject, facts, effective, tuple(evidence), _key_origins(facts, lineage)))
         findings = apply_waivers(findings, policy.waivers, self.options.today)
+        # the openness checks fire only when the policy's settings ask for them; graded like post-processor
+        # evidence, so a policy that asks without a rule for them still fails on them (fail closed)
+        findings += grade_evidence(policy, subject, openness_evidence(subject, openness, policy.settings),
+                                   facts=facts, effective=effective, today=self.options.today)
         result = ModelResult(
             subject=subject,
             revision=snapshot.revision,
@@ -240,6 +246,7 @@ class _Run:
             effective=effective,
             datasets=datasets,
             provenance=provenance,
+            openness=openness,
             passed=not any(failing(f, policy) for f in findings),
             notice_files=notice_files(snapshot),
         )

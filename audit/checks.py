@@ -40,6 +40,7 @@ _E, _W, _N = Severity.ERROR, Severity.WARNING, Severity.NOTE
 _LICENSE = ("audit.licenses.checks:license_evidence",)
 _DATASETS = ("audit.datasets:dataset_evidence",)
 _PROVENANCE = ("audit.provenance:provenance_evidence",)
+_OPENNESS = ("audit.openness:openness_evidence",)
 _LOCK = ("audit.postprocess.lock:verify", "audit.postprocess.lock:_newer_evidence")
 
 _TABLE: tuple[Check, ...] = (
@@ -96,6 +97,14 @@ _TABLE: tuple[Check, ...] = (
     Check("provenance-gated", "The model is gated: its terms must be accepted on the Hub.", _N, _PROVENANCE),
     Check("license-drift", "The license differs from the one mlaudit.lock recorded: the locked files changed, or the "
           "locked branch or tag now points to a revision under another license.", _E, _LOCK),
+    # openness-below-class and training-data-undisclosed fire only when a policy asks for them (settings
+    # min_openness_class, require_training_data), like provenance-unpinned
+    Check("openness-below-class", "The model's Model Openness Framework class (from its weights, code, data, "
+          "documentation and paper) is below the policy's min_openness_class, or cannot be decided.", _E, _OPENNESS,
+          "Pick a model that opens what the policy requires, or ask the publisher to release the missing parts."),
+    Check("training-data-undisclosed", "The model card names no training dataset (no datasets field in its front "
+          "matter) and the policy's require_training_data asks for one.", _E, _OPENNESS,
+          "Ask the publisher to name the training data, or pick a model that does."),
     Check("reference-unresolved", "The code loads a model whose id cannot be known without running it (a function "
           "parameter, an environment variable, an f-string), so it cannot be audited.", _E,
           ("audit.api:reference_findings",)),

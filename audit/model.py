@@ -372,6 +372,43 @@ class NoticeFile:
 
 
 @dataclass(frozen=True)
+class OpennessComponent:
+    """One part of a release (weights, code, data, documentation, paper): what is open of it, and why we think so."""
+
+    name: str  # weights | code | data | documentation | paper
+    status: str  # a word per component, e.g. weights: osi-approved | open | restricted | non-commercial | ...
+    open: bool  # counts as released openly toward a Model Openness Framework class
+    detail: str  # one line for a reader
+    licenses: tuple[str, ...] = ()  # catalog keys, where the component has a license
+    evidence: tuple[Origin, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "open": self.open, "detail": self.detail,
+                "licenses": list(self.licenses), "evidence": [o.to_dict() for o in self.evidence]}
+
+
+@dataclass(frozen=True)
+class Openness:
+    """What a release opens, mapped to the Model Openness Framework (MOF) classes where the evidence allows.
+
+    mof_class is "I" (open science), "II" (open tooling), "III" (open model) or None (no class); decided is False
+    when a fact the class depends on (the weights' license) could not be determined."""
+
+    components: tuple[OpennessComponent, ...]
+    mof_class: str | None
+    decided: bool
+    next_class: str | None  # the class above mof_class (None above class I)
+    missing: tuple[str, ...] = ()  # what the next class needs that the evidence does not show
+
+    def component(self, name: str) -> OpennessComponent | None:
+        return next((c for c in self.components if c.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"class": self.mof_class, "decided": self.decided, "next_class": self.next_class,
+                "missing": list(self.missing), "components": [c.to_dict() for c in self.components]}
+
+
+@dataclass(frozen=True)
 class ModelResult:
     subject: str
     revision: str | None
@@ -384,6 +421,7 @@ class ModelResult:
     provenance: Mapping[str, Any] = field(default_factory=dict)
     passed: bool = True
     notice_files: tuple[NoticeFile, ...] = ()  # the model's own NOTICE / LICENSE texts (for the NOTICE format)
+    openness: Openness | None = None  # None when the model was not profiled (a result built outside the pipeline)
 
 
 @dataclass(frozen=True)

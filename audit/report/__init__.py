@@ -49,6 +49,7 @@ FORMATS = {
     "cyclonedx": "cyclonedx",
     "spdx": "spdx",
     "notices": "notices",
+    "html": "html",
 }
 
 
@@ -66,6 +67,6 @@ def render(report: AuditReport, fmt: str = "text", options: RenderOptions | None
 
 
 if TYPE_CHECKING:  # mypy checks that every format module satisfies the Renderer protocol
-    from audit.report import cyclonedx, json, junit, markdown, notices, sarif, spdx, terminal
+    from audit.report import cyclonedx, html, json, junit, markdown, notices, sarif, spdx, terminal
 
-    _ALL: tuple[Renderer, ...] = (terminal, json, sarif, junit, markdown, cyclonedx, spdx, notices)
+    _ALL: tuple[Renderer, ...] = (terminal, json, sarif, junit, markdown, cyclonedx, spdx, notices, html)

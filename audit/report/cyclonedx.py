@@ -105,6 +105,7 @@ def _model_component(m: ModelResult, used: set[str]) -> Any:
     props.append(Property(name="mlaudit:effective-license", value=m.effective.expression or "unknown"))
     if m.lineage.relation:
         props.append(Property(name="mlaudit:relation", value=m.lineage.relation))
+    props += _openness_properties(m)
     ancestors = [_ancestor_component(m.subject, a, used) for a in sorted(m.lineage.ancestors, key=lambda a: a.depth)]
     return Component(
         type=ComponentType.MACHINE_LEARNING_MODEL,
@@ -116,6 +117,21 @@ def _model_component(m: ModelResult, used: set[str]) -> Any:
         properties=props,
         pedigree=Pedigree(ancestors=ancestors) if ancestors else None,
     )
+
+
+def _openness_properties(m: ModelResult) -> list[Any]:
+    """The openness profile as flat properties: the class, each component's status, what the next class needs."""
+    from cyclonedx.model import Property
+
+    o = m.openness
+    if o is None:
+        return []
+    props = [Property(name="mlaudit:openness-class", value=o.mof_class or ("none" if o.decided else "undecided"))]
+    props += [Property(name=f"mlaudit:openness-{c.name}", value=c.status) for c in o.components]
+    if o.next_class:
+        props.append(Property(name="mlaudit:openness-missing",
+                              value=f"class {o.next_class}: " + "; ".join(o.missing)))
+    return props
 
 
 def _ancestor_component(subject: str, a: Ancestor, used: set[str]) -> Any:

@@ -43,6 +43,7 @@ def model_dict(m: ModelResult) -> dict[str, Any]:
         "lineage": [a.to_dict() for a in m.lineage.ancestors],
         "datasets": [d.to_dict() for d in m.datasets],
         "provenance": dict(m.provenance),
+        "openness": m.openness.to_dict() if m.openness is not None else None,
         "problems": [p.to_dict() for p in (card.problems if card else ())]
         + [p.to_dict() for p in m.lineage.problems],
     }

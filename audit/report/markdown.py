@@ -61,6 +61,8 @@ def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str
                        f"{_MARK[m.passed]} {verdict(m.passed)} |")
         out.append("")
 
+    out += _openness(report)
+
     if report.errors:
         out += ["#### Inputs that could not be read", ""]
         out += [f"- {_code(e.input)}: {_md(e.message)}" for e in report.errors]
@@ -88,6 +90,25 @@ def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str
         cut = text.rfind("\n", 0, MAX_CHARS - 200)
         text = text[:cut] + "\n\n… truncated: run `mlaudit` with `--format json` for the full report.\n"
     return text
+
+
+def _openness(report: AuditReport) -> list[str]:
+    """One row per model: its MOF class, each component's status, and what the next class needs."""
+    from audit.openness import next_steps, summary
+
+    profiled = [m for m in report.models if m.openness is not None]
+    if not profiled:
+        return []
+    out = ["#### Openness", "", "| Model | Class | Weights | Code | Data | Docs | Paper | Next class needs |",
+           "|---|---|---|---|---|---|---|---|"]
+    for m in profiled:
+        o = m.openness
+        assert o is not None
+        cells = [_md(c.status) + (" ✅" if c.open else "") for c in o.components]
+        needs = next_steps(o)
+        out.append(f"| {_code(m.subject, table=True)} | {_md(summary(o))} | {' | '.join(cells)} | "
+                   f"{_md(needs) if needs else '—'} |")
+    return out + [""]
 
 
 def _finding(f: Finding) -> list[str]:

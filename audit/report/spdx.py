@@ -193,6 +193,7 @@ class _Builder:
                    f"verdict: {verdict(m.passed)}.")
         if m.license.reason:
             comment += f" {m.license.reason}"
+        comment += _openness_comment(m)
         self._package(
             spdx_id, m.subject, version=m.revision,
             declared=self._expression(m.license),
@@ -241,6 +242,18 @@ class _Builder:
     def _keys_expression(self, keys: tuple[str, ...]) -> Any:
         """Dataset licenses come as catalog keys: SPDX ids where the list has them, else LicenseRef-."""
         return self._expression(None, and_(_key_to_spdx(k) for k in keys) or "")
+
+
+def _openness_comment(m: ModelResult) -> str:
+    """SPDX 2.3 packages have no properties: the openness profile rides in the package comment."""
+    from audit.openness import next_steps, summary
+
+    o = m.openness
+    if o is None:
+        return ""
+    parts = ", ".join(f"{c.name} {c.status}" for c in o.components)
+    needs = next_steps(o)
+    return f" Openness: {summary(o)}; {parts}." + (f" Missing {needs}." if needs else "")
 
 
 def _key_to_spdx(key: str) -> str:

@@ -60,6 +60,7 @@ def _model_block(m: ModelResult, findings: list[Finding], owed: list[Obligation]
                      f"({a.relation}{inferred}; {keys}; {how})")
     if len(m.lineage.ancestors) > 6:
         lines.append(f"               ... and {len(m.lineage.ancestors) - 6} more ancestors")
+    lines.extend(_openness_lines(m))
     for f in findings:
         lines.extend(_finding_lines(f, color))
     if owed:
@@ -69,6 +70,20 @@ def _model_block(m: ModelResult, findings: list[Finding], owed: list[Obligation]
             lines.append(f"      * [{o.key}] {o.text}{via}")
         if len(owed) > 8:
             lines.append(f"      ... {len(owed) - 8} more (see --format json)")
+    return lines
+
+
+def _openness_lines(m: ModelResult) -> list[str]:
+    from audit.openness import next_steps, summary
+
+    o = m.openness
+    if o is None:
+        return []
+    lines = [f"    openness   {summary(o)}"]
+    lines.append("               " + ", ".join(f"{c.name} {c.status}" for c in o.components))
+    needs = next_steps(o)
+    if needs:
+        lines.append(f"               {needs}")
     return lines
 
 

@@ -1,0 +1,342 @@
+"""What a release opens: weights / code / data / docs / paper -> a Model Openness Framework (MOF) class.
+
+Open weights are not open source: a model under a community license ships its parameters, yet with use
+restrictions; a model under Apache-2.0 may say nothing of its training data. The profile says, per component,
+what the repo's files, card and links show, with the line that shows it, and maps that to the MOF classes
+(White et al., "The Model Openness Framework", 2024) as far as the evidence allows:
+
+    III open model    open weights, a model card (intended use, limitations), evaluation results, a paper or
+                      technical report, the training data disclosed (a data card), the architecture shipped
+    II  open tooling  III plus code in the repo under an OSI-approved license
+    I   open science  II plus every training dataset named and under an open license
+
+It claims less, never more: a linked repository whose license mlaudit cannot read does not count as open code,
+and an undetermined weights license leaves the class undecided (policies fail closed on it). Nothing here
+does I/O: the snapshot's texts were read by the source.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from audit.model import (
+    DatasetFacts,
+    Effective,
+    Evidence,
+    ModelCard,
+    Openness,
+    OpennessComponent,
+    Origin,
+    Snapshot,
+    Status,
+)
+
+CLASSES = ("III", "II", "I")  # from the entry class up to the top
+_CLASS_RANK = {None: 0, "III": 1, "II": 2, "I": 3}
+
+# SPDX ids the Open Source Initiative approved (the SPDX License List's isOsiApproved), for the catalog's
+# licenses. CC licenses, CC0, ODC, CDLA and OpenMDW are open content/data licenses, not OSI-approved.
+OSI_APPROVED = frozenset({
+    "AFL-3.0", "AGPL-3.0-only", "Apache-2.0", "Artistic-2.0", "BSD-2-Clause", "BSD-3-Clause", "BSL-1.0",
+    "ECL-2.0", "EPL-1.0", "EPL-2.0", "EUPL-1.1", "EUPL-1.2", "GPL-2.0-only", "GPL-3.0-only", "ISC",
+    "LGPL-2.1-only", "LGPL-3.0-only", "LPPL-1.3c", "MIT", "MPL-2.0", "MS-PL", "NCSA", "OFL-1.1", "OSL-3.0",
+    "PostgreSQL", "Unlicense", "Zlib",
+})
+_OPEN_CATEGORIES = ("permissive", "public-domain", "weak-copyleft", "copyleft")
+# limitations that make an otherwise open license "open with use restrictions"
+_RESTRICTIONS = ("field-of-use", "user-threshold", "revenue-threshold", "no-derivatives", "no-distribution",
+                 "no-training-other-models", "no-hosting", "outputs-restricted", "geographic")
+# weights levels from the most open to the least; several licenses: the least open one governs
+LEVELS = ("osi-approved", "open", "restricted", "non-commercial", "proprietary", "unknown")
+OPEN_LEVELS = ("osi-approved", "open")
+
+# card headings that show a part of the documentation (matched on the heading text, case-insensitive)
+_SECTIONS = {
+    "intended use": re.compile(r"\b(intended|direct|downstream)\s+uses?\b|^uses?$|\buse\s+cases?\b", re.I),
+    "limitations": re.compile(r"limitation|\bbias|\brisks?\b|out[- ]of[- ]scope|caveat", re.I),
+    "evaluation": re.compile(r"evaluat|\bresults?\b|benchmark|performance", re.I),
+}
+_TRAINING_DATA = re.compile(r"training\s+(data|set|corpus)|\bdatasets?\b|data\s+sources?|pre-?training\s+data", re.I)
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.{1,200}?)\s*#*\s*$")
+_PAPER = re.compile(r"https?://(?:www\.)?(arxiv\.org/(?:abs|pdf)/[\w./-]{4,40}|doi\.org/10\.[\w./()-]{3,80}|"
+                    r"openreview\.net/(?:forum|pdf)\?id=[\w-]{3,40}|aclanthology\.org/[\w.-]{3,40})", re.I)
+_REPORT = re.compile(r"technical\s+report|tech\s+report|white\s*paper", re.I)
+# a code repository link; one that points at a license file is a license link, not code (matched on the rest)
+_CODE_REPO = re.compile(r"https?://(?:www\.)?((?:github\.com|gitlab\.com|codeberg\.org)/[\w.-]{1,100}/[\w.-]{1,100})"
+                        r"(?!\S*licen[cs]e)", re.I)
+_MODEL_INDEX = re.compile(r"^model-index\s*:", re.M)
+_CODE_EXTS = (".py", ".ipynb", ".sh", ".js", ".ts", ".rs", ".go", ".c", ".cc", ".cpp", ".cu", ".java")
+
+
+def weights_level(keys: Iterable[str]) -> str:
+    """The openness of a set of licenses (catalog keys): the least open one governs; none known: unknown."""
+    from audit.licenses.catalog import catalog
+
+    cat = catalog()
+    levels = []
+    for key in keys:
+        lic = cat.get(key)
+        if lic is None or lic.ambiguous or lic.category == "unknown":
+            levels.append("unknown")
+        elif lic.category in ("non-commercial", "research-only") or lic.term("non-commercial") or lic.term("research-only"):
+            levels.append("non-commercial")
+        elif lic.category == "proprietary":
+            levels.append("proprietary")
+        elif lic.category not in _OPEN_CATEGORIES or any(lic.term(t) for t in _RESTRICTIONS):
+            levels.append("restricted")  # open-rail, community model licenses, use policies
+        else:
+            levels.append("osi-approved" if lic.spdx in OSI_APPROVED else "open")
+    return max(levels, key=LEVELS.index) if levels else "unknown"
+
+
+_LEVEL_WORDS = {
+    "osi-approved": "under an OSI-approved open source license",
+    "open": "under an open license that is not OSI-approved (an open content or data license)",
+    "restricted": "open weights with use restrictions: not an open source license",
+    "non-commercial": "non-commercial or research-only: not open",
+    "proprietary": "under a proprietary license: not open",
+    "unknown": "license undetermined",
+}
+
+
+class _Card:
+    """The card's text as lines numbered as in the file, for evidence that points at a line."""
+
+    def __init__(self, card: ModelCard | None, text: str | None):
+        self.card = card
+        self.text = text or ""
+        self.body_lines: list[tuple[int, str]] = []
+        if card is not None:
+            self.body_lines = [(card.body_line + i, line) for i, line in enumerate(card.body.splitlines())]
+
+    def at(self, line: int | None) -> tuple[Origin, ...]:
+        return (self.card.origin.at(line=line),) if self.card is not None else ()
+
+    def headings(self) -> list[tuple[int, str]]:
+        out = []
+        for n, line in self.body_lines:
+            m = _HEADING.match(line)
+            if m:
+                out.append((n, m.group(1)))
+        return out
+
+    def find(self, pattern: re.Pattern[str]) -> list[tuple[int, str]]:
+        """(line, match) for each line of the body matching, first match per line."""
+        out = []
+        for n, line in self.body_lines:
+            m = pattern.search(line)
+            if m:
+                out.append((n, m.group(1) if m.groups() else m.group(0)))
+        return out
+
+    def front_matter_line(self, pattern: re.Pattern[str]) -> int | None:
+        if self.card is None or not self.card.has_front_matter:
+            return None
+        m = pattern.search(self.text[: max(0, self.text.find("\n---", 3))])
+        return self.text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def openness_profile(snapshot: Snapshot, card: ModelCard | None, own_keys: Sequence[str], effective: Effective,
+                     datasets: Sequence[DatasetFacts]) -> Openness:
+    """The profile of one model from its snapshot, card, licenses and training datasets."""
+    text = snapshot.texts.get(snapshot.card_path) if snapshot.card_path else None
+    c = _Card(card, text)
+    documentation, documented = _documentation(c)
+    components = (_weights(snapshot, card, own_keys, effective), _code(snapshot, c, own_keys), _data(c, datasets),
+                  documentation, _paper(c))
+    return classify(components, architecture=_has_architecture(snapshot), documented=documented)
+
+
+def _weights(snapshot: Snapshot, card: ModelCard | None, own_keys: Sequence[str], effective: Effective) -> OpennessComponent:
+    """The weights are governed by the effective license: the model's own and what its ancestors impose."""
+    keys = effective.keys
+    level = weights_level(keys)
+    where = card.field_origin("license") if card is not None else snapshot.origin
+    via = " (its ancestors' terms applied)" if set(keys) != set(own_keys) else ""
+    detail = f"{', '.join(keys) or 'no license'}{via}: {_LEVEL_WORDS[level]}"
+    return OpennessComponent("weights", level, level in OPEN_LEVELS, detail, tuple(keys), (where,))
+
+
+def _code_files(snapshot: Snapshot) -> list[str]:
+    names = [f.path for f in snapshot.files] or list(snapshot.texts)
+    return sorted(n for n in names if n.lower().endswith(_CODE_EXTS))
+
+
+def _code(snapshot: Snapshot, c: _Card, own_keys: Sequence[str]) -> OpennessComponent:
+    files = _code_files(snapshot)
+    links = list(dict.fromkeys((n, u) for n, u in c.find(_CODE_REPO)))[:5]
+    link_origins = tuple(o for n, _ in links for o in c.at(n))
+    if files:
+        level = weights_level(own_keys)
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        detail = f"{len(files)} code file(s) in the repo ({shown}) under the repo's license: {_LEVEL_WORDS[level]}"
+        origins = tuple(snapshot.origin.at(file=f) for f in files[:3]) + link_origins
+        return OpennessComponent("code", "shipped", level == "osi-approved", detail, tuple(own_keys), origins)
+    if links:
+        urls = ", ".join(u for _, u in links[:3])
+        return OpennessComponent("code", "linked", False, f"the card links {urls}; its license is not verified "
+                                 "(mlaudit does not read linked repositories)", (), link_origins)
+    return OpennessComponent("code", "none", False, "no code in the repo and no code repository linked from the card")
+
+
+def _data(c: _Card, datasets: Sequence[DatasetFacts]) -> OpennessComponent:
+    if datasets:
+        keys = tuple(dict.fromkeys(k for d in datasets for k in d.keys))
+        unresolved = [d.id for d in datasets if d.status is not Status.RESOLVED or not d.keys]
+        closed = [d.id for d in datasets if d.keys and weights_level(d.keys) not in OPEN_LEVELS]
+        detail = f"{len(datasets)} dataset(s) named: {', '.join(d.id for d in datasets[:5])}"
+        if unresolved:
+            detail += f"; license undetermined for {', '.join(unresolved[:5])}"
+        if closed:
+            detail += f"; not openly licensed: {', '.join(closed[:5])}"
+        is_open = not unresolved and not closed
+        origins = (datasets[0].origin,)
+        return OpennessComponent("data", "named", is_open, detail, keys, origins)
+    sections = [(n, h) for n, h in c.headings() if _TRAINING_DATA.search(h)]
+    if sections:
+        n, heading = sections[0]
+        return OpennessComponent("data", "described", False, f"the card describes its training data ({heading!r}) "
+                                 "but names no dataset (no `datasets:` in the front matter)", (), c.at(n))
+    return OpennessComponent("data", "undisclosed", False, "the card neither names nor describes its training data")
+
+
+def _documentation(c: _Card) -> tuple[OpennessComponent, frozenset[str]]:
+    """The card's documentation, and which of intended use, limitations, evaluation it has."""
+    if c.card is None:
+        return OpennessComponent("documentation", "none", False, "no model card"), frozenset()
+    found: dict[str, int] = {}
+    for n, heading in c.headings():
+        for part, pattern in _SECTIONS.items():
+            if part not in found and pattern.search(heading):
+                found[part] = n
+    index_line = c.front_matter_line(_MODEL_INDEX)
+    if "evaluation" not in found and index_line is not None:
+        found["evaluation"] = index_line
+    missing = [p for p in _SECTIONS if p not in found]
+    status = "complete" if not missing else ("partial" if found else "minimal")
+    detail = (f"model card with {', '.join(found) or 'no section on intended use, limitations or evaluation'}"
+              + (f"; missing: {', '.join(missing)}" if missing and found else ""))
+    origins = tuple(o for n in sorted(set(found.values())) for o in c.at(n)) or (c.card.origin,)
+    return OpennessComponent("documentation", status, not missing, detail, (), origins), frozenset(found)
+
+
+def _paper(c: _Card) -> OpennessComponent:
+    links = c.find(_PAPER)
+    if links:
+        n, url = links[0]
+        return OpennessComponent("paper", "linked", True, f"the card links a paper: {url}", (), c.at(n))
+    tags = [t for t in (c.card.tags if c.card else ()) if t.lower().startswith(("arxiv:", "doi:"))]
+    if tags and c.card is not None:
+        return OpennessComponent("paper", "linked", True, f"the card is tagged with a paper: {tags[0]}", (),
+                                 (c.card.field_origin("tags"),))
+    reports = c.find(_REPORT)
+    if reports:
+        n, _ = reports[0]
+        return OpennessComponent("paper", "mentioned", False, "the card mentions a technical report but links no "
+                                 "paper (arXiv, DOI, OpenReview, ACL Anthology)", (), c.at(n))
+    return OpennessComponent("paper", "none", False, "no paper or technical report linked from the card")
+
+
+def _has_architecture(snapshot: Snapshot) -> bool:
+    """The architecture is shipped: a config naming it, or code. (Weights without either cannot be studied.)"""
+    names = {f.path for f in snapshot.files} | set(snapshot.texts)
+    return bool(names & {"config.json", "params.json", "adapter_config.json"}) or bool(_code_files(snapshot)) \
+        or any(n.lower().endswith(".gguf") for n in names)
+
+
+def classify(components: Sequence[OpennessComponent], *, architecture: bool,
+             documented: Iterable[str] = ()) -> Openness:
+    """Components -> the highest MOF class whose requirements all hold, and what the next class needs.
+    `documented`: the parts of the card found (intended use, limitations, evaluation)."""
+    by = {c.name: c for c in components}
+    weights = by["weights"]
+    requirements = _requirements(by, architecture, frozenset(documented))
+    reached: str | None = None
+    missing: tuple[str, ...] = ()
+    for cls in CLASSES:
+        gaps = tuple(why for ok, why in requirements[cls] if not ok)
+        if gaps:
+            missing = gaps
+            break
+        reached = cls
+    next_class = None if reached == "I" else CLASSES[CLASSES.index(reached) + 1 if reached else 0]
+    return Openness(tuple(components), reached, weights.status != "unknown", next_class, missing)
+
+
+def _requirements(by: Mapping[str, OpennessComponent], architecture: bool,
+                  documented: frozenset[str]) -> dict[str, list[tuple[bool, str]]]:
+    """Per class, (holds, what it needs) for each requirement beyond the class below."""
+    w, code, data, paper = by["weights"], by["code"], by["data"], by["paper"]
+    linked = " (the linked repository's license is not verified)" if code.status == "linked" else ""
+    return {
+        "III": [
+            (w.open, f"weights under an open license (now: {w.status})"),
+            (architecture, "the architecture in the repo (config.json or code)"),
+            ({"intended use", "limitations"} <= documented, "a model card stating intended use and limitations"),
+            ("evaluation" in documented, "evaluation results (a card section or model-index)"),
+            (paper.open, "a paper or technical report linked from the card"),
+            (data.status in ("named", "described"), "the training data disclosed (named or described on the card)"),
+        ],
+        "II": [(code.open, "code in the repo under an OSI-approved license" + linked)],
+        "I": [(data.status == "named", "every training dataset named (`datasets:` on the card)")
+              if data.status != "named" else (data.open, "every training dataset under an open license")],
+    }
+
+
+def class_rank(mof_class: Any) -> int:
+    """0 (no class) .. 3 (class I); a policy's min_openness_class may say III, II, I or 3, 2, 1."""
+    if isinstance(mof_class, int) and not isinstance(mof_class, bool):
+        mof_class = {3: "III", 2: "II", 1: "I"}.get(mof_class)
+    return _CLASS_RANK.get(str(mof_class).strip().upper() if mof_class is not None else None, 0)
+
+
+def openness_evidence(subject: str, profile: Openness | None, settings: Mapping[str, Any]) -> list[Evidence]:
+    """Evidence for the openness checks, only when the policy's settings ask for them (min_openness_class,
+    require_training_data): a policy that says nothing of openness gets no openness findings."""
+    if profile is None:
+        return []
+    out: list[Evidence] = []
+    wanted = settings.get("min_openness_class")
+    if wanted is not None and class_rank(wanted) == 0:
+        # a typo must not switch the gate off: until the policy schema refuses it, it fails closed here
+        out.append(Evidence("openness-below-class", subject, f"the policy's min_openness_class {wanted!r} is not "
+                            "one of I, II, III (or 1, 2, 3), so the class cannot be checked", (), unknown=True,
+                            data={"required": str(wanted)}))
+    elif wanted is not None and class_rank(profile.mof_class) < class_rank(wanted):
+        weights = profile.component("weights")
+        origins = tuple(o for c in profile.components for o in c.evidence[:1])
+        have = f"class {profile.mof_class}" if profile.mof_class else "no MOF class"
+        needs = "; ".join(profile.missing) or "more of the release opened"
+        if not profile.decided:
+            message = f"openness class undecided (the weights' license is unknown); the policy requires class {wanted}"
+        else:
+            message = f"is {have}, the policy requires class {wanted}; missing for class {profile.next_class}: {needs}"
+        out.append(Evidence("openness-below-class", subject, message, origins, unknown=not profile.decided,
+                            data={"class": profile.mof_class, "required": str(wanted), "missing": list(profile.missing),
+                                  "weights": weights.status if weights else None}))
+    data = profile.component("data")
+    if settings.get("require_training_data") and data is not None and data.status != "named":
+        out.append(Evidence("training-data-undisclosed", subject,
+                            f"names no training dataset: {data.detail}", data.evidence,
+                            data={"status": data.status}))
+    return out
+
+
+_CLASS_NAMES = {"I": "open science", "II": "open tooling", "III": "open model"}
+
+
+def summary(o: Openness) -> str:
+    """The class in words, the same in every format: 'MOF class III (open model)', or why there is none."""
+    if not o.decided:
+        return "MOF class undecided (the weights' license is unknown)"
+    if o.mof_class is None:
+        return "no MOF class"
+    return f"MOF class {o.mof_class} ({_CLASS_NAMES[o.mof_class]})"
+
+
+def next_steps(o: Openness) -> str | None:
+    """What the next class needs, in one line; None at class I."""
+    if o.next_class is None:
+        return None
+    return f"for class {o.next_class}: " + ("; ".join(o.missing) or "nothing the evidence shows is missing")
