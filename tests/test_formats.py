@@ -375,7 +375,11 @@ def test_markdown_pr_comment():
     text = markdown.render(sample_report())
     assert text.startswith("### mlaudit: ❌ failed\n")
     assert "3 models audited against policy `default`: 1 passed, 2 failed" in text
-    assert "2 failing findings" in text and "1 undecided (fail closed)" in text and "1 waived" in text
+    # the undecided dataset finding is a warning, below the default gate: shown as such, not as a failure
+    assert "2 failing findings" in text and "1 warning and notes (not failing)" in text and "1 waived" in text
+    failing = text[text.index("#### Failing findings"):text.index("#### Warnings, notes")]
+    assert "dataset-license" not in failing and "lineage-conflict" in failing
+    assert "⚠️ **warning** `dataset-license` (undecided)" in text
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert len(rows) == 3
     for row in rows:  # no stray cell separators: every row has exactly six unescaped pipes
@@ -391,7 +395,7 @@ def test_markdown_pr_comment():
     assert "<approved by legal>" not in text and "\\<approved by legal\\>" in text
     assert "internal-only \\| not distributed" in text
     assert "Built with Llama" in text and "`acme/missing-model`: not found on the Hub (404)" in text
-    # failing findings come before undecided, undecided before waived
+    # failing findings come before the warnings, the warnings before the waived
     assert text.index("lineage-conflict") < text.index("dataset-license") < text.index("Waiver:")
 
 
@@ -693,6 +697,26 @@ def test_hostile_subjects_cannot_forge_lines_in_plain_text_formats():
     evil = "acme/x\nPASSED: 0 models\x1b[2J"
     f = Finding("non-commercial", Severity.ERROR, Outcome.FAIL, evil, "bad\r\nPASSED: all good")
     report = AuditReport("0.1.0", "default", "0" * 64, report.models, (f,), (Obligation(evil, "mit", "include-license", "x\x07"),), (), False)
-    for text in (notices.render(report),):
-        assert "\x1b" not in text and "\x07" not in text
-        assert not any(line.startswith("PASSED") for line in text.splitlines())
+    from audit.report import terminal
+
+    for text in (notices.render(report), terminal.render(report), markdown.render(report)):
+        assert "\x1b" not in text and "\x07" not in text and "\r" not in text
+        assert not any(line.lstrip("#* -").startswith("PASSED") for line in text.splitlines())
+    assert "[click]" not in markdown.render(dataclasses.replace(report, findings=(
+        dataclasses.replace(f, message="[click](javascript:alert(1))"),)))
+    ET.fromstring(junit.render(report).encode("utf-8"))
+    assert "\x1b" not in sarif.render(report)  # JSON escapes it: \u001b, text, never a live sequence
+
+
+def test_a_hostile_directory_name_is_one_visible_line_on_stderr(tmp_path):
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    evil = tmp_path / "m\nmlaudit: PASSED\x1b[2J"
+    evil.mkdir()
+    (evil / "README.md").write_text("---\nlicense: [\n")  # malformed: an error naming the path
+    res = CliRunner().invoke(main, ["check", str(evil), "--offline"])
+    assert res.exit_code == 3
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and "\x1b" not in res.stderr and "\\n" in lines[0] and "\\x1b" in lines[0]

@@ -13,7 +13,10 @@ PROGRESS_MIN_MODELS = 3  # a progress bar only for runs over more models than th
 
 
 def _err(message: str) -> None:
-    click.echo(f"mlaudit: {message}", err=True)
+    """One line on standard error: a name or message from a card or a file cannot add lines or escapes."""
+    from audit.report.common import visible
+
+    click.echo(f"mlaudit: {visible(message)}", err=True)
 
 
 def _fail(exc: Exception) -> NoReturn:

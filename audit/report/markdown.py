@@ -9,23 +9,32 @@ import re
 
 from audit.model import AuditReport, Finding, Outcome
 from audit.report import DEFAULT_OPTIONS, RenderOptions
-from audit.report.common import by_subject, evidence_text, finding_order, run_verdict, subject_order, verdict
+from audit.report.common import (
+    by_subject,
+    evidence_text,
+    finding_order,
+    run_verdict,
+    subject_order,
+    verdict,
+    visible,
+)
 
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
 _ICON = {Outcome.FAIL: "❌", Outcome.UNKNOWN: "❓", Outcome.WAIVED: "⏭️"}
 _MARK = {True: "✅", False: "❌"}  # passed -> mark
+_BELOW = {"error": "⚠️", "warning": "⚠️", "note": "ℹ️"}  # a finding below the gate: shown, not failing
 
 
 def _md(text: object) -> str:
-    """Plain text made inert: no emphasis, links, HTML or table breaks; one line."""
-    s = " ".join(str(text).split()) if text is not None else ""
+    """Plain text made inert: no emphasis, links, HTML or table breaks, control characters shown; one line."""
+    s = " ".join(visible(str(text)).split()) if text is not None else ""
     s = _SPECIAL.sub(r"\\\1", s)
     return s.replace("&", "&amp;")
 
 
 def _code(text: object, *, table: bool = False) -> str:
-    s = " ".join(str(text).split()) if text is not None else ""
+    s = " ".join(visible(str(text)).split()) if text is not None else ""
     fence = "``" if "`" in s else "`"
     pad = " " if s.startswith("`") or s.endswith("`") else ""
     s = f"{fence}{pad}{s}{pad}{fence}"
@@ -33,8 +42,10 @@ def _code(text: object, *, table: bool = False) -> str:
 
 
 def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
-    failing = [f for f in report.findings if f.outcome is Outcome.FAIL]
-    unknown = [f for f in report.findings if f.outcome is Outcome.UNKNOWN]
+    # only what fails the gate (the policy's fail_on) is a failure; warnings and notes are shown as such
+    failing = [f for f in report.findings if report.fails(f)]
+    unknown = [f for f in failing if f.outcome is Outcome.UNKNOWN]
+    below = [f for f in report.findings if f.outcome is not Outcome.WAIVED and not report.fails(f)]
     waived = [f for f in report.findings if f.outcome is Outcome.WAIVED]
     n_pass = sum(1 for m in report.models if m.passed)
     out = [f"### mlaudit: {_MARK[report.passed]} {run_verdict(report.passed)}", ""]
@@ -42,7 +53,9 @@ def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str
               f"{_code(report.policy_name)}: {n_pass} passed, {len(report.models) - n_pass} failed")]
     parts.append(f"{len(failing)} failing finding{'s' if len(failing) != 1 else ''}")
     if unknown:
-        parts.append(f"{len(unknown)} undecided (fail closed)")
+        parts.append(f"{len(unknown)} of them undecided (fail closed)")
+    if below:
+        parts.append(f"{len(below)} warning{'s' if len(below) != 1 else ''} and notes (not failing)")
     if waived:
         parts.append(f"{len(waived)} waived")
     if report.errors:
@@ -68,10 +81,15 @@ def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str
         out += [f"- {_code(e.input)}: {_md(e.message)}" for e in report.errors]
         out.append("")
 
-    if report.findings:
-        out += ["#### Findings", ""]
-        for f in sorted(report.findings, key=finding_order):
-            out += _finding(f)
+    if failing:
+        out += [f"#### Failing findings (severity {report.fail_on.value} and above)", ""]
+        for f in sorted(failing, key=finding_order):
+            out += _finding(f, True)
+        out.append("")
+    if below or waived:
+        out += ["#### Warnings, notes and waived findings (they do not fail the gate)", ""]
+        for f in sorted(below + waived, key=finding_order):
+            out += _finding(f, False)
         out.append("")
 
     if report.obligations:
@@ -111,9 +129,11 @@ def _openness(report: AuditReport) -> list[str]:
     return out + [""]
 
 
-def _finding(f: Finding) -> list[str]:
-    label = {Outcome.FAIL: "", Outcome.UNKNOWN: " (undecided, fails closed)", Outcome.WAIVED: " (waived)"}
-    lines = [(f"- {_ICON[f.outcome]} **{f.severity.value}** {_code(f.rule)}{label[f.outcome]} · "
+def _finding(f: Finding, fails: bool) -> list[str]:
+    label = {Outcome.FAIL: "", Outcome.UNKNOWN: " (undecided, fails closed)" if fails else " (undecided)",
+             Outcome.WAIVED: " (waived)"}
+    icon = _ICON[f.outcome] if fails or f.outcome is Outcome.WAIVED else _BELOW[f.severity.value]
+    lines = [(f"- {icon} **{f.severity.value}** {_code(f.rule)}{label[f.outcome]} · "
               f"{_code(f.subject)}: {_md(f.message)}")]
     if f.evidence:
         lines.append("  - Evidence: " + ", ".join(_code(evidence_text(o, f.subject)) for o in f.evidence))

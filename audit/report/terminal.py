@@ -7,6 +7,7 @@ from audit.licenses.normalize import declared_keys
 from audit.model import AuditReport, Finding, ModelResult, Obligation, Outcome
 from audit.report import DEFAULT_OPTIONS, RenderOptions
 from audit.report.common import by_subject, run_verdict, verdict
+from audit.report.common import visible as v
 
 _MARK = {"error": "x", "warning": "!", "note": "-"}
 
@@ -31,33 +32,33 @@ def _finding_lines(f: Finding, color: bool) -> list[str]:
     elif f.outcome is Outcome.UNKNOWN:
         tag += " (undecided)"
     col = {"error": "red", "warning": "yellow", "note": "blue"}[sev] if f.outcome is not Outcome.WAIVED else "cyan"
-    lines = [f"    {_style(tag, color, fg=col, bold=True)}  {f.rule}: {f.message}"]
+    lines = [f"    {_style(tag, color, fg=col, bold=True)}  {v(f.rule)}: {v(f.message)}"]
     for o in f.evidence[:3]:
-        lines.append(f"        at {o}")
+        lines.append(f"        at {v(str(o))}")
     if f.waiver:
-        lines.append(f"        waiver: {f.waiver}")
+        lines.append(f"        waiver: {v(f.waiver)}")
     if f.remediation and f.outcome is not Outcome.WAIVED:
-        lines.append(f"        fix: {f.remediation}")
+        lines.append(f"        fix: {v(f.remediation)}")
     return lines
 
 
 def _model_block(m: ModelResult, findings: list[Finding], owed: list[Obligation], color: bool) -> list[str]:
     rev = f" @ {m.revision[:12]}" if m.revision else ""
-    lines = [f"{_verdict(verdict(m.passed), m.passed, color)}  {m.subject}{rev}"]
-    declared = ", ".join(declared_keys(m.license)) or "nothing"
-    lic = m.license.expression or "unknown"
+    lines = [f"{_verdict(verdict(m.passed), m.passed, color)}  {v(m.subject)}{v(rev)}"]
+    declared = v(", ".join(declared_keys(m.license)) or "nothing")
+    lic = v(m.license.expression or "unknown")
     lines.append(f"    license    {lic}  [{m.license.status.value}; declared: {declared}]")
     if m.license.status.value != "resolved" and m.license.reason:
-        lines.append(f"               {m.license.reason}")
+        lines.append(f"               {v(m.license.reason)}")
     if m.effective.keys != m.license.keys or m.effective.inferred_from_ancestors:
         eff = m.effective.expression or ", ".join(m.effective.keys) or "unknown"
-        lines.append(f"    effective  {eff}")
+        lines.append(f"    effective  {v(eff)}")
     for a in m.lineage.ancestors[:6]:
         keys = ", ".join(a.license.keys) if a.license and a.license.keys else "license unknown"
         how = a.resolved_from or (a.problem or "not found")
         inferred = ", inferred" if a.inferred else ""
-        lines.append(f"    {'lineage' if a is m.lineage.ancestors[0] else '       '}    {'  ' * (a.depth - 1)}<- {a.subject} "
-                     f"({a.relation}{inferred}; {keys}; {how})")
+        lines.append(f"    {'lineage' if a is m.lineage.ancestors[0] else '       '}    {'  ' * (a.depth - 1)}<- {v(a.subject)} "
+                     f"({a.relation}{inferred}; {v(keys)}; {v(str(how))})")
     if len(m.lineage.ancestors) > 6:
         lines.append(f"               ... and {len(m.lineage.ancestors) - 6} more ancestors")
     lines.extend(_openness_lines(m))
@@ -67,7 +68,7 @@ def _model_block(m: ModelResult, findings: list[Finding], owed: list[Obligation]
         lines.append("    you must:")
         for o in owed[:8]:
             via = f" (from {o.via})" if o.via else ""
-            lines.append(f"      * [{o.key}] {o.text}{via}")
+            lines.append(f"      * [{o.key}] {v(o.text)}{v(via)}")
         if len(owed) > 8:
             lines.append(f"      ... {len(owed) - 8} more (see --format json)")
     return lines
@@ -96,7 +97,7 @@ def _other_findings(report: AuditReport, grouped: dict[str, list[Finding]], colo
             continue
         open_ = [f for f in findings if f.outcome is not Outcome.WAIVED]
         mark = _verdict(verdict(False), False, color) if open_ else "OK  "
-        lines.append(f"{mark}  {subject}")
+        lines.append(f"{mark}  {v(subject)}")
         for f in findings:
             lines.extend(_finding_lines(f, color))
         lines.append("")
@@ -110,7 +111,7 @@ def _scan_summary(report: AuditReport) -> list[str]:
     models = {(r.model, r.revision) for r in refs if r.model}
     files = {r.file for r in refs}
     unresolved = sum(1 for r in refs if not r.model)
-    return [f"scanned {report.scan.root}: {len(refs)} model reference(s) in {len(files)} file(s), "
+    return [f"scanned {v(report.scan.root)}: {len(refs)} model reference(s) in {len(files)} file(s), "
             f"{len(models)} model(s), {unresolved} unresolved", ""]
 
 
@@ -128,7 +129,7 @@ def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str
     lines.extend(_scan_summary(report))
     if options.show_errors:
         for e in report.errors:
-            lines.append(f"{_style('ERROR', color, fg='red', bold=True)} {e.input}: {e.message}")
+            lines.append(f"{_style('ERROR', color, fg='red', bold=True)} {v(e.input)}: {v(e.message)}")
         if report.errors:
             lines.append("")
     lines.append(_verdict_line(report, color))
