@@ -55,6 +55,8 @@ class Entry:
     history: tuple[Change, ...] = ()
     source_file: str | None = None
     source_line: int | None = None  # 1-based line of the entry in source_file
+    also: tuple[str, ...] = ()  # other catalog keys the declaration names (Janus-Pro: mit for the code)
+    unresolved: str | None = None  # why `key` is None (the license is not catalogued, none declared, ...)
 
     def keys_between(self, since: _dt.date | None, until: _dt.date | None = None) -> tuple[tuple[str | None, str], ...]:
         """The licenses (key, as declared) the entry may have carried for a derivative dated within [since, until].
@@ -367,6 +369,8 @@ def parse_entries(data: Any, where: str) -> list[Entry]:
                     evidence_date=str(raw.get("evidence_date") or default_date),
                     history=tuple(_change(h) for h in hist if isinstance(h, dict)),
                     source_file=where,
+                    also=tuple(str(k) for k in raw.get("also") or ()),
+                    unresolved=raw.get("unresolved"),
                 )
             )
     return out
@@ -397,6 +401,29 @@ def _load_file(path: str) -> list[Entry]:
         if m:
             lines.setdefault((section, m.group(1)), no)
     return [dataclasses.replace(e, source_file=shown, source_line=lines.get((e.kind, e.id))) for e in entries]
+
+
+def org_of(repo_id: str) -> str:
+    """The Hub organisation of a repo id, lower-cased ('' for a bare name)."""
+    rid = repo_id.strip().strip("/")
+    return rid.split("/", 1)[0].lower() if "/" in rid else ""
+
+
+def same_licensor(a_repo_id: str, b_repo_id: str, key: str) -> bool:
+    """Are both repos published by the licensor of license `key`?
+
+    A licensor may relicense its own model: when an ancestor under `key` and its descendant are both
+    published under the licensor's Hub organisations (catalog field `licensor.orgs`), the descendant's own
+    license governs and the ancestor's terms stop there. A third party (any other org) cannot drop them.
+    False when `key` is unknown or names no licensor (generic licenses such as MIT or Apache-2.0)."""
+    from audit.licenses.catalog import catalog
+
+    lic = catalog().get(key)
+    if lic is None or not lic.licensor_orgs:
+        return False
+    orgs = {o.lower() for o in lic.licensor_orgs}
+    a, b = org_of(a_repo_id), org_of(b_repo_id)
+    return bool(a) and bool(b) and a in orgs and b in orgs
 
 
 def user_registry_dir() -> str:
@@ -446,6 +473,10 @@ def write_entries(path: str, models: Iterable[Entry], datasets: Iterable[Entry] 
             "evidence": e.evidence,
             "evidence_date": e.evidence_date,
         }
+        if e.also:
+            d["also"] = list(e.also)
+        if e.unresolved:
+            d["unresolved"] = e.unresolved
         if e.history:
             d["license_history"] = [
                 {"date": c.date, "from": c.from_license, "from_key": c.from_key, "to": c.to_license,
@@ -531,3 +562,12 @@ def update_user_registry(hub, ids: Iterable[str] | None = None, directory: str |
     write_entries(path, entries_out, (), note=f"user copy written by `mlaudit registry update` on {today}")
     _load.cache_clear()
     return path, entries, errors
+
+
+def unresolved_lines(reg: Registry) -> list[str]:
+    """One line per registry entry with no catalog key, with the reason (what `mlaudit registry` prints)."""
+    out = [f"{len(reg)} registry entries; these have no catalogued license:"]
+    for e in sorted([*reg.models.values(), *reg.datasets.values()], key=lambda e: (e.kind, e.id.lower())):
+        if e.key is None:
+            out.append(f"  {e.kind} {e.id}: {e.license or 'none declared'} - {e.unresolved or 'no reason recorded'}")
+    return out

@@ -108,9 +108,9 @@ def test_user_registry_overrides_and_extends(tmp_path, monkeypatch):
 
 
 def test_bad_registry_file_names_itself(tmp_path):
-    with pytest.raises(ValueError, match="bad.yaml"):
+    with pytest.raises(ValueError, match=r"bad\.yaml"):
         parse_entries({"models": [{"key": "mit"}]}, str(tmp_path / "bad.yaml"))
-    with pytest.raises(ValueError, match="bad.yaml"):
+    with pytest.raises(ValueError, match=r"bad\.yaml"):
         parse_entries(["not", "a", "mapping"], str(tmp_path / "bad.yaml"))
 
 
