@@ -436,7 +436,7 @@ def find_scancode_data() -> str | None:
 
         spec = importlib.util.find_spec("licensedcode")
         if spec and spec.submodule_search_locations:
-            d = os.path.join(list(spec.submodule_search_locations)[0], "data")
+            d = os.path.join(next(iter(spec.submodule_search_locations)), "data")
             if os.path.isdir(d):
                 return d
     except Exception:
@@ -488,11 +488,43 @@ def scancode_refs(data_dir: str):
     return out
 
 
+# categories of licenses written for software: their ScanCode texts come only through SCANCODE_REFS
+_SOFTWARE_CATEGORIES = ("permissive", "public-domain", "weak-copyleft", "copyleft", "unknown")
+
+
+def catalog_scancode_refs(data_dir: str, covered: set[str]):
+    """References for catalogued model licenses that have no reference text yet, from ScanCode's text for the
+    key the catalog entry names (`scancode:`). A catalog key whose ScanCode text is missing is reported on stderr
+    and left without a reference."""
+    from audit.licenses.catalog import catalog
+
+    out = []
+    for lic in sorted(catalog().all(), key=lambda x: x.key):
+        if lic.key in covered or lic.category in _SOFTWARE_CATEGORIES:
+            continue
+        rel = f"licenses/{lic.scancode}.LICENSE" if lic.scancode else None
+        path = os.path.join(data_dir, rel) if rel else None
+        if path is None or not os.path.exists(path):
+            why = f"ScanCode has no {rel}" if rel else "the catalog names no ScanCode key"
+            print(f"no reference text for {lic.key}: {why}", file=sys.stderr)
+            continue
+        with open(path, "rb") as fh:
+            data = fh.read()
+        meta, text = _split_front_matter(data.decode("utf-8"))
+        ref_id = "scancode:" + lic.scancode
+        entry, phrases, _ = reference(ref_id, lic.key, lic.version, text)
+        urls = [(url_form(u), lic.key) for u in [meta.get("homepage_url"), *(meta.get("text_urls") or [])]
+                if isinstance(u, str) and u.count("/") >= 4]
+        out.append((entry, phrases, urls, {"id": ref_id, "path": rel, "sha256": _sha256(data)}))
+    return out
+
+
 def build(corpus: str, scancode: str | None) -> dict:
     items = corpus_refs(corpus)
     sources = [{"name": "corpus", "path": "../shared/corpus"}]
     if scancode:
         items += scancode_refs(scancode)
+        items += catalog_scancode_refs(scancode, {it[0]["key"] for it in items})
         sources.append({"name": "scancode", "version": _scancode_version(scancode)})
     refs: list[dict] = []
     inputs: list[dict] = []

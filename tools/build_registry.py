@@ -23,8 +23,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from audit.licenses.catalog import catalog
-from audit.registry import EVIDENCE_DATE, REGISTRY_DIR, Change, Entry, write_entries
+from audit.licenses.catalog import catalog  # noqa: E402  (after the sys.path line above)
+from audit.registry import EVIDENCE_DATE, REGISTRY_DIR, Change, Entry, write_entries  # noqa: E402
 
 # the shared facts file sits beside the repository checkout (../shared)
 CORRECTIONS = os.path.join(HERE, "registry-corrections.yaml")
