@@ -502,7 +502,11 @@ def catalog_scancode_refs(data_dir: str, covered: set[str]):
     for lic in sorted(catalog().all(), key=lambda x: x.key):
         if lic.key in covered or lic.category in _SOFTWARE_CATEGORIES:
             continue
-        rel = f"licenses/{lic.scancode}.LICENSE" if lic.scancode else None
+        # a catalog `scancode:` value is a license key, or a rule file ("rules/<name>.RULE") for a text ScanCode
+        # holds only as a rule
+        rel = None
+        if lic.scancode:
+            rel = lic.scancode if lic.scancode.startswith("rules/") else f"licenses/{lic.scancode}.LICENSE"
         path = os.path.join(data_dir, rel) if rel else None
         if path is None or not os.path.exists(path):
             why = f"ScanCode has no {rel}" if rel else "the catalog names no ScanCode key"
@@ -511,7 +515,7 @@ def catalog_scancode_refs(data_dir: str, covered: set[str]):
         with open(path, "rb") as fh:
             data = fh.read()
         meta, text = _split_front_matter(data.decode("utf-8"))
-        ref_id = "scancode:" + lic.scancode
+        ref_id = "scancode:" + os.path.basename(lic.scancode or "")
         entry, phrases, _ = reference(ref_id, lic.key, lic.version, text)
         urls = [(url_form(u), lic.key) for u in [meta.get("homepage_url"), *(meta.get("text_urls") or [])]
                 if isinstance(u, str) and u.count("/") >= 4]
