@@ -10,6 +10,9 @@ Besides exact ids, the registry answers two weaker questions, both marked as gue
 - `by_family`: a family named in free text ("Llama 2", "Yi-34B", "CodeLlama", "Qwen") is matched against
   family patterns derived from the registry (only families whose members all share one licensing) plus a
   few hand-written rules for families the registry cannot hold (the original LLaMA).
+
+Why this module is long: the entry format, the name and family matching that read it, the licensor test and
+the user-copy update all work on the same entries; split, each part would import the others' internals.
 """
 from __future__ import annotations
 

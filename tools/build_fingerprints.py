@@ -13,6 +13,9 @@ version lines, URLs) that point at a license. No license text is written. The sa
 the same bytes (sorted, no timestamps), so tests can regenerate and compare.
 
 Usage: python tools/build_fingerprints.py [--corpus DIR] [--scancode DIR | --no-scancode] [--output FILE] [--check]
+
+Why this module is long: reading the corpus, reading ScanCode and fingerprinting a text are one build
+step with one output file; the fingerprint format is defined here and nowhere else.
 """
 from __future__ import annotations
 
