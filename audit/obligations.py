@@ -33,6 +33,8 @@ def _text(lic: License, term: Term) -> str:
             return f'Ship a notice with the model stating: "{p["text"]}".'
         return f"Keep the copyright and attribution notices of the {name} in what you distribute."
     if term.id == "attribution-text":
+        if p.get("duty"):  # the duty as the license states it (publications, public statements, documentation)
+            return str(p["duty"])
         return f'Display "{p.get("text", "the attribution the license names")}" with products or services built on the model.'
     if term.id == "name-prefix":
         return f'A model derived from it that you distribute must have a name starting with "{p.get("prefix")}".'

@@ -10,6 +10,9 @@ Besides exact ids, the registry answers two weaker questions, both marked as gue
 - `by_family`: a family named in free text ("Llama 2", "Yi-34B", "CodeLlama", "Qwen") is matched against
   family patterns derived from the registry (only families whose members all share one licensing) plus a
   few hand-written rules for families the registry cannot hold (the original LLaMA).
+
+Why this module is long: the entry format, the name and family matching that read it, the licensor test and
+the user-copy update all work on the same entries; split, each part would import the others' internals.
 """
 from __future__ import annotations
 
@@ -57,6 +60,8 @@ class Entry:
     history: tuple[Change, ...] = ()
     source_file: str | None = None
     source_line: int | None = None  # 1-based line of the entry in source_file
+    also: tuple[str, ...] = ()  # other catalog keys the declaration names (Janus-Pro: mit for the code)
+    unresolved: str | None = None  # why `key` is None (the license is not catalogued, none declared, ...)
 
     def keys_between(self, since: _dt.date | None, until: _dt.date | None = None) -> tuple[tuple[str | None, str], ...]:
         """The licenses (key, as declared) the entry may have carried for a derivative dated within [since, until].
@@ -369,6 +374,8 @@ def parse_entries(data: Any, where: str) -> list[Entry]:
                     evidence_date=str(raw.get("evidence_date") or default_date),
                     history=tuple(_change(h) for h in hist if isinstance(h, dict)),
                     source_file=where,
+                    also=tuple(str(k) for k in raw.get("also") or ()),
+                    unresolved=raw.get("unresolved"),
                 )
             )
     return out
@@ -408,6 +415,29 @@ def load_file(path: str) -> list[Entry]:
     return [dataclasses.replace(e, source_file=shown, source_line=lines.get((e.kind, e.id))) for e in entries]
 
 
+def org_of(repo_id: str) -> str:
+    """The Hub organisation of a repo id, lower-cased ('' for a bare name)."""
+    rid = repo_id.strip().strip("/")
+    return rid.split("/", 1)[0].lower() if "/" in rid else ""
+
+
+def same_licensor(a_repo_id: str, b_repo_id: str, key: str) -> bool:
+    """Are both repos published by the licensor of license `key`?
+
+    A licensor may relicense its own model: when an ancestor under `key` and its descendant are both
+    published under the licensor's Hub organisations (catalog field `licensor.orgs`), the descendant's own
+    license governs and the ancestor's terms stop there. A third party (any other org) cannot drop them.
+    False when `key` is unknown or names no licensor (generic licenses such as MIT or Apache-2.0)."""
+    from audit.licenses.catalog import catalog
+
+    lic = catalog().get(key)
+    if lic is None or not lic.licensor_orgs:
+        return False
+    orgs = {o.lower() for o in lic.licensor_orgs}
+    a, b = org_of(a_repo_id), org_of(b_repo_id)
+    return bool(a) and bool(b) and a in orgs and b in orgs
+
+
 def user_registry_dir() -> str:
     """Where `mlaudit registry update` writes the user copy (MLAUDIT_REGISTRY overrides)."""
     env = os.environ.get
@@ -440,42 +470,15 @@ def _load(extra_dirs: tuple[str, ...], user_dir: str) -> Registry:
     return Registry(entries.values())
 
 
-def write_entries(path: str, models: Iterable[Entry], datasets: Iterable[Entry] = (), note: str | None = None) -> None:
-    """Write entries in the registry format (used by tools/build_registry.py and `registry update`)."""
-    import yaml
+def forget_loaded() -> None:
+    """Drop the loaded registries: a file they were read from has just been replaced."""
+    _load.cache_clear()
 
-    def as_dict(e: Entry) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "id": e.id,
-            "key": e.key,
-            "license": e.license,
-            "family": e.family,
-            "relation_to": e.relation_to,
-            "confidence": e.confidence,
-            "evidence": e.evidence,
-            "evidence_date": e.evidence_date,
-        }
-        if e.history:
-            d["license_history"] = [
-                {"date": c.date, "from": c.from_license, "from_key": c.from_key, "to": c.to_license,
-                 "to_key": c.to_key, "source": c.source}
-                for c in e.history
-            ]
-        return d
 
-    data: dict[str, Any] = {"schema": 1}
-    if note:
-        data["note"] = note
-    data["evidence_date"] = EVIDENCE_DATE
-    models = list(models)
-    datasets = list(datasets)
-    if models:
-        data["models"] = [as_dict(e) for e in sorted(models, key=lambda e: e.id.lower())]
-    if datasets:
-        data["datasets"] = [as_dict(e) for e in sorted(datasets, key=lambda e: e.id.lower())]
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(data, fh, sort_keys=False, allow_unicode=True, width=120)
-    os.replace(tmp, path)
-    _load.cache_clear()  # a registry loaded before may have read the file just replaced
+def unresolved_lines(reg: Registry) -> list[str]:
+    """One line per registry entry with no catalog key, with the reason (what `mlaudit registry` prints)."""
+    out = [f"{len(reg)} registry entries; these have no catalogued license:"]
+    for e in sorted([*reg.models.values(), *reg.datasets.values()], key=lambda e: (e.kind, e.id.lower())):
+        if e.key is None:
+            out.append(f"  {e.kind} {e.id}: {e.license or 'none declared'} - {e.unresolved or 'no reason recorded'}")
+    return out

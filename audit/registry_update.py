@@ -1,4 +1,4 @@
-"""`mlaudit registry update`: refresh a user copy of the registry from the Hub.
+"""`mlaudit registry update` and the registry's writer: refresh a user copy from the Hub, write entries.
 
 Apart from audit.registry because it is the one part that talks to the Hub and writes: the registry itself
 only reads files and answers questions about them.
@@ -11,9 +11,19 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+import yaml
+
 from audit.errors import AuditError
 from audit.licenses.catalog import catalog
-from audit.registry import Change, Entry, load_file, load_registry, user_registry_dir, write_entries
+from audit.registry import (
+    EVIDENCE_DATE,
+    Change,
+    Entry,
+    forget_loaded,
+    load_file,
+    load_registry,
+    user_registry_dir,
+)
 
 
 class ModelInfoSource(Protocol):
@@ -81,3 +91,46 @@ def _hub_entry(repo_id: str, info: Mapping[str, Any], old: Entry | None, today: 
         confidence="high", evidence=f"Hub model info at {str(info.get('sha'))[:12]}",
         evidence_date=today, history=history,
     )
+
+
+def write_entries(path: str, models: Iterable[Entry], datasets: Iterable[Entry] = (), note: str | None = None) -> None:
+    """Write entries in the registry format (used by tools/build_registry.py and `registry update`)."""
+    def as_dict(e: Entry) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": e.id,
+            "key": e.key,
+            "license": e.license,
+            "family": e.family,
+            "relation_to": e.relation_to,
+            "confidence": e.confidence,
+            "evidence": e.evidence,
+            "evidence_date": e.evidence_date,
+        }
+        if e.also:
+            d["also"] = list(e.also)
+        if e.unresolved:
+            d["unresolved"] = e.unresolved
+        if e.history:
+            d["license_history"] = [
+                {"date": c.date, "from": c.from_license, "from_key": c.from_key, "to": c.to_license,
+                 "to_key": c.to_key, "source": c.source}
+                for c in e.history
+            ]
+        return d
+
+    data: dict[str, Any] = {"schema": 1}
+    if note:
+        data["note"] = note
+    data["evidence_date"] = EVIDENCE_DATE
+    models = list(models)
+    datasets = list(datasets)
+    if models:
+        data["models"] = [as_dict(e) for e in sorted(models, key=lambda e: e.id.lower())]
+    if datasets:
+        data["datasets"] = [as_dict(e) for e in sorted(datasets, key=lambda e: e.id.lower())]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(data, fh, sort_keys=False, allow_unicode=True, width=120)
+    os.replace(tmp, path)
+    forget_loaded()  # a registry loaded before may have read the file just replaced

@@ -63,6 +63,10 @@ EXAMPLES: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {
     "user-threshold": (("Llama-3.1-x", {"README.md": card("license: llama3.1\nbase_model: meta-llama/Llama-3.1-8B-Instruct")}), ("m", OK)),
     "revenue-threshold": (("m", {"README.md": card("license: other\nlicense_name: stabilityai-ai-community")}), ("m", OK)),
     "copyleft": (("m", {"README.md": card("license: gpl-3.0")}), ("m", OK)),
+    "no-hosting": (("m", {"README.md": card("license: other\nlicense_name: falcon-180b-tii-license-1.0")}), ("m", OK)),
+    "registration": (("m", {"README.md": card("license: other\nlicense_name: stabilityai-ai-community")}), ("m", OK)),
+    "eu-restriction": (("Llama-4-x", {"README.md": card("license: llama4")}), ("m", OK)),
+    "mrl-company-research": (("m", {"README.md": card("license: other\nlicense_name: mrl")}), ("m", OK)),
     "weak-copyleft": (("m", {"README.md": card("license: mpl-2.0")}), ("m", OK)),
     "use-restrictions": (("m", {"README.md": card("license: creativeml-openrail-m")}), ("m", OK)),
     "no-training-other-models": (("m", {"README.md": card("license: llama3")}), ("m", OK)),
@@ -73,6 +77,8 @@ EXAMPLES: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {
 }
 # Checks whose examples need more than a snapshot directory; tested where the facts are made.
 ELSEWHERE = {
+    "user-threshold-exceeded": "tests/test_knowledge.py (no catalogued license has a user threshold below the shipped "
+                               "5M; the test raises our user count: test_commercial_fails_user_thresholds_below_our_users)",
     "provenance-integrity": "tests/test_provenance.py (a corrupted download against the fake Hub)",
     "provenance-unpinned": "tests/test_provenance.py",
     "lineage-cycle": "tests/test_lineage.py (a cycle of local models)",

@@ -13,6 +13,9 @@ version lines, URLs) that point at a license. No license text is written. The sa
 the same bytes (sorted, no timestamps), so tests can regenerate and compare.
 
 Usage: python tools/build_fingerprints.py [--corpus DIR] [--scancode DIR | --no-scancode] [--output FILE] [--check]
+
+Why this module is long: reading the corpus, reading ScanCode and fingerprinting a text are one build
+step with one output file; the fingerprint format is defined here and nowhere else.
 """
 from __future__ import annotations
 
@@ -493,11 +496,47 @@ def scancode_refs(data_dir: str) -> list[RefItem]:
     return out
 
 
+# categories of licenses written for software: their ScanCode texts come only through SCANCODE_REFS
+_SOFTWARE_CATEGORIES = ("permissive", "public-domain", "weak-copyleft", "copyleft", "unknown")
+
+
+def catalog_scancode_refs(data_dir: str, covered: set[str]):
+    """References for catalogued model licenses that have no reference text yet, from ScanCode's text for the
+    key the catalog entry names (`scancode:`). A catalog key whose ScanCode text is missing is reported on stderr
+    and left without a reference."""
+    from audit.licenses.catalog import catalog
+
+    out = []
+    for lic in sorted(catalog().all(), key=lambda x: x.key):
+        if lic.key in covered or lic.category in _SOFTWARE_CATEGORIES:
+            continue
+        # a catalog `scancode:` value is a license key, or a rule file ("rules/<name>.RULE") for a text ScanCode
+        # holds only as a rule
+        rel = None
+        if lic.scancode:
+            rel = lic.scancode if lic.scancode.startswith("rules/") else f"licenses/{lic.scancode}.LICENSE"
+        path = os.path.join(data_dir, rel) if rel else None
+        if path is None or not os.path.exists(path):
+            why = f"ScanCode has no {rel}" if rel else "the catalog names no ScanCode key"
+            print(f"no reference text for {lic.key}: {why}", file=sys.stderr)
+            continue
+        with open(path, "rb") as fh:
+            data = fh.read()
+        meta, text = _split_front_matter(data.decode("utf-8"))
+        ref_id = "scancode:" + os.path.basename(lic.scancode or "")
+        entry, phrases, _ = reference(ref_id, lic.key, lic.version, text)
+        urls = [(url_form(u), lic.key) for u in [meta.get("homepage_url"), *(meta.get("text_urls") or [])]
+                if isinstance(u, str) and u.count("/") >= 4]
+        out.append((entry, phrases, urls, {"id": ref_id, "path": rel, "sha256": _sha256(data)}))
+    return out
+
+
 def build(corpus: str, scancode: str | None) -> Json:
     items = corpus_refs(corpus)
     sources: list[dict[str, str | None]] = [{"name": "corpus", "path": "../shared/corpus"}]
     if scancode:
         items += scancode_refs(scancode)
+        items += catalog_scancode_refs(scancode, {it[0]["key"] for it in items})
         sources.append({"name": "scancode", "version": _scancode_version(scancode)})
     refs: list[Json] = []
     inputs: list[Json] = []

@@ -7,6 +7,12 @@ and license history; the generator adds the catalog key (catalog().lookup() of t
 license_name when the Hub id is 'other') and the evidence date. Values with no catalog key are reported
 (and kept, with key: null, so the registry says "known model, license not in the catalog").
 --check exits 1 when the generated files differ from the ones in the tree (for CI).
+
+tools/registry-corrections.yaml is applied over the facts: each correction says why and where from. When a
+card declares a Hub id *and* a license_name naming two catalogued licenses (Janus-Pro: mit + deepseek), the
+model license governs (the generic one covers the code) and the other is kept as `also`. A license_link
+naming a catalogued text decides the key. A value with no key takes its reason from the corrections'
+`unresolved` map.
 """
 from __future__ import annotations
 
@@ -18,9 +24,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # run from a checkout, mlaudit installed or not: the path goes first
 
 from audit.licenses.catalog import catalog  # noqa: E402
-from audit.registry import EVIDENCE_DATE, REGISTRY_DIR, Change, Entry, write_entries  # noqa: E402
+from audit.registry import EVIDENCE_DATE, REGISTRY_DIR, Change, Entry  # noqa: E402
+from audit.registry_update import write_entries  # noqa: E402
 
 # the shared facts file sits beside the repository checkout (../shared)
+CORRECTIONS = os.path.join(HERE, "registry-corrections.yaml")
+# licenses written for software: when a card names one of these and a model license, the model license governs
+GENERIC_CATEGORIES = ("permissive", "public-domain", "weak-copyleft", "copyleft")
+_FACT_FIELDS = ("license", "license_name", "license_link", "family", "relation_to", "confidence", "evidence",
+                "license_history")
 DEFAULT_FACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "registry-facts.yaml")
 
 
@@ -50,11 +62,47 @@ def to_key(declared: str | None, unmapped: dict[str, list[str]], where: str) -> 
     return key
 
 
-def build(facts_path: str) -> tuple[list[Entry], list[Entry], dict[str, list[str]]]:
+def declared_keys(raw: dict, declared: str | None, unmapped: dict[str, list[str]]) -> tuple[str | None, tuple[str, ...]]:
+    """(governing key, other keys) for one fact: license_link first, then the Hub id and license_name."""
+    cat = catalog()
+    link = raw.get("license_link")
+    by_link = cat.by_link(link) if link else None
+    key = to_key(declared, unmapped, raw["id"]) if by_link is None else by_link
+    name = raw.get("license_name")
+    named = cat.lookup(name) if name and raw.get("license") not in (None, "other") else None
+    if by_link is None and key and named and named != key:
+        generic = cat[key].category in GENERIC_CATEGORIES
+        if generic and cat[named].category not in GENERIC_CATEGORIES:
+            return named, (key,)  # 'mit' + 'deepseek': MIT covers the code, the DeepSeek License the weights
+        return key, (named,)
+    return key, ()
+
+
+def apply_corrections(data: dict, corrections: dict) -> dict:
+    """The facts with each correction's fields set (an unknown id is added as a model)."""
+    models = [dict(m) for m in data.get("models") or []]
+    index = {m["id"].lower(): m for m in models}
+    for c in corrections.get("corrections") or []:
+        if not c.get("why") or not c.get("source"):
+            raise ValueError(f"correction for {c.get('id')} needs 'why' and 'source'")
+        target = index.get(c["id"].lower())
+        if target is None:
+            target = {"id": c["id"]}
+            models.append(target)
+            index[c["id"].lower()] = target
+        target.update({k: v for k, v in c.items() if k in _FACT_FIELDS})
+    return {**data, "models": models}
+
+
+def build(facts_path: str, corrections_path: str = CORRECTIONS) -> tuple[list[Entry], list[Entry], dict[str, list[str]]]:
     import yaml
 
     with open(facts_path, encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
+    with open(corrections_path, encoding="utf-8") as fh:
+        corrections = yaml.safe_load(fh) or {}
+    data = apply_corrections(data, corrections)
+    reasons: dict[str, str] = corrections.get("unresolved") or {}
     unmapped: dict[str, list[str]] = {}
     out: dict[str, list[Entry]] = {"model": [], "dataset": []}
     for kind, section in (("model", "models"), ("dataset", "datasets")):
@@ -74,8 +122,10 @@ def build(facts_path: str) -> tuple[list[Entry], list[Entry], dict[str, list[str
                     to_license=to, to_key=to_key(to, unmapped, f"{rid} (history)"),
                     source=h.get("source"),
                 ))
+            key, also = declared_keys(raw, declared, unmapped)
+            why = None if key else reasons.get(declared or "none")
             out[kind].append(Entry(
-                id=rid, kind=kind, key=to_key(declared, unmapped, rid), license=declared,
+                id=rid, kind=kind, key=key, also=also, unresolved=why, license=declared,
                 family=raw.get("family"), relation_to=raw.get("relation_to"),
                 confidence=str(raw.get("confidence") or "low"), evidence=raw.get("evidence"),
                 evidence_date=EVIDENCE_DATE, history=tuple(history),

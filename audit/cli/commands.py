@@ -178,19 +178,22 @@ def lock(ctx, inputs, scan_path, hf_cache, **params):
 
 
 @main.command()
-@click.argument("license_id")
+@click.argument("license_id", required=False)
+@click.option("--list", "list_all", is_flag=True, help="List every catalogued license with its category.")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def explain(license_id, fmt):
-    """What a license allows, requires and forbids (by key, Hub id, SPDX id or common name)."""
-    from audit.licenses.catalog import catalog
-    from audit.report.explain import render_license
+def explain(license_id, list_all, fmt):
+    """What a license allows, requires and forbids (by key, Hub id, SPDX id or common name; a family word such as
+    'mistral' lists the matches; a repo id explains its license from the offline registry)."""
+    from audit.report.explain import explain_text, render_list
 
-    cat = catalog()
-    key = license_id if license_id in cat else cat.lookup(license_id)
-    if key is None:
-        _err(f"{license_id}: not a license mlaudit knows (try a Hub id such as llama3.1, apache-2.0, gemma)")
+    if list_all or not license_id:
+        _echo(render_list(fmt))
+        sys.exit(EXIT_PASS)
+    text = explain_text(license_id, fmt)
+    if text is None:
+        _err(f"{license_id}: not a license mlaudit knows (try `mlaudit explain --list`, or a Hub id such as llama3.1)")
         sys.exit(EXIT_USAGE)
-    _echo(render_license(cat[key], fmt))
+    _echo(text)
 
 
 @main.group()
@@ -251,9 +254,15 @@ def _identify_fails(idents, fail_on: str) -> bool:
     return any(i.verdict != "exact" for i in idents)
 
 
-@main.group()
-def registry() -> None:
-    """The offline registry of well-known models and datasets."""
+@main.group(invoke_without_command=True)
+@click.pass_context
+def registry(ctx) -> None:
+    """The offline registry of well-known models and datasets; alone, it lists the entries with no catalogued
+    license and why."""
+    if ctx.invoked_subcommand is None:
+        from audit.registry import load_registry, unresolved_lines
+
+        _echo("".join(line + "\n" for line in unresolved_lines(load_registry())))
 
 
 @registry.command("update")

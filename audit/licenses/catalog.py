@@ -41,7 +41,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 CONDITIONS: dict[str, tuple[str, ...]] = {
     "include-license": (),
     "include-notice": ("text",),
-    "attribution-text": ("text",),
+    "attribution-text": ("text", "duty"),  # duty: the attribution duty as the license states it, in our words
     "name-prefix": ("prefix",),
     "pass-use-restrictions": (),
     "acceptable-use-policy": ("policy", "url"),
@@ -50,6 +50,7 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
     "network-use-disclose": (),
     "state-changes": (),
     "display-name": ("text", "users", "usd_per_month"),
+    "registration": ("url",),  # the licensor must be told (a form, an email) before some use, e.g. commercial use
 }
 LIMITATIONS: dict[str, tuple[str, ...]] = {
     "non-commercial": (),
@@ -93,7 +94,9 @@ ENTRY_FIELDS = {
     "derivatives": False,
     "sources": False,
     "notes": False,
+    "licensor": False,
 }
+LICENSOR_FIELDS = ("name", "orgs")
 DERIVATIVE_FIELDS = ("relicense", "allowed", "note")
 
 
@@ -131,6 +134,8 @@ class License:
     relicense: bool = True  # may a derivative be published under another license?
     allowed_derivative_licenses: tuple[str, ...] = ()  # other keys a derivative may carry
     derivative_note: str | None = None
+    licensor: str | None = None  # who grants the license (a model license's author), None for generic licenses
+    licensor_orgs: tuple[str, ...] = ()  # the Hub organisations the licensor publishes its models under
 
     def term(self, term_id: str) -> Term | None:
         for t in self.terms:
@@ -159,7 +164,7 @@ def validate_entry(data: Any, where: str) -> list[str]:
     if not isinstance(data, dict):
         return [f"{where}: an entry must be a mapping"]
     errs = [*_field_errors(data), *_identity_errors(data), *_value_errors(data), *_derivative_errors(data),
-            *_term_errors(data.get("terms"))]
+            *_licensor_errors(data), *_term_errors(data.get("terms"))]
     return [f"{where}: {e}" for e in errs]
 
 
@@ -210,6 +215,21 @@ def _derivative_errors(data: Mapping[str, Any]) -> list[str]:
     allowed = deriv.get("allowed", [])
     if not isinstance(allowed, list) or not all(isinstance(x, str) for x in allowed):
         errs.append("derivatives.allowed must be a list of keys")
+    return errs
+
+
+def _licensor_errors(data: Mapping[str, Any]) -> list[str]:
+    if "licensor" not in data:
+        return []
+    lic = data["licensor"]
+    if not isinstance(lic, dict):
+        return ["licensor must be a mapping with 'name' and 'orgs'"]
+    errs = [f"licensor has unknown field '{name}'" for name in lic if name not in LICENSOR_FIELDS]
+    if not isinstance(lic.get("name"), str) or not lic["name"].strip():
+        errs.append("licensor.name must be a non-empty string")
+    orgs = lic.get("orgs")
+    if not isinstance(orgs, list) or not orgs or not all(isinstance(o, str) and o.strip() and "/" not in o for o in orgs):
+        errs.append("licensor.orgs must be a non-empty list of Hub organisation names")
     return errs
 
 
@@ -272,6 +292,8 @@ def _entry(data: Mapping[str, Any]) -> License:
         relicense=bool(deriv.get("relicense", False)),  # unsaid: fail closed, derivatives keep the terms
         allowed_derivative_licenses=tuple(deriv.get("allowed") or ()),
         derivative_note=deriv.get("note"),
+        licensor=(data.get("licensor") or {}).get("name"),
+        licensor_orgs=tuple((data.get("licensor") or {}).get("orgs") or ()),
     )
 
 

@@ -67,3 +67,78 @@ def render_license(lic: License, fmt: str = "text") -> str:
         lines.append("  Note: this id names a family of licenses, not one license; mlaudit treats it as undecided.")
     lines.append("  (A summary of facts, not legal advice.)")
     return "\n".join(lines) + "\n"
+
+
+def render_list(fmt: str = "text") -> str:
+    """`mlaudit explain --list`: every catalogued license with its category."""
+    from audit.licenses.catalog import catalog
+
+    lics = sorted(catalog().all(), key=lambda lic: lic.key)
+    if fmt == "json":
+        return json.dumps([{"key": x.key, "name": x.name, "category": x.category} for x in lics], indent=2) + "\n"
+    width = max(len(x.key) for x in lics)
+    return "".join(f"{x.key:<{width}}  {x.category:<24}  {x.name}\n" for x in lics)
+
+
+def family_matches(word: str) -> list[License]:
+    """Catalogued licenses a family word names ('mistral', 'falcon'): the word starts a word of the key, family or
+    name. Empty for a word shorter than three letters."""
+    import re
+
+    from audit.licenses.catalog import catalog
+
+    w = word.strip().lower()
+    if len(w) < 3:
+        return []
+    rx = re.compile(rf"(?<![a-z0-9]){re.escape(w)}")
+    return sorted((x for x in catalog().all() if rx.search(" ".join((x.key, x.family or "", x.name)).lower())),
+                  key=lambda x: x.key)
+
+
+def explain_text(target: str, fmt: str = "text") -> str | None:
+    """What `mlaudit explain TARGET` prints: a license (key, Hub id, SPDX id or name), a registry repo id (its
+    license, offline), or the licenses a family word matches. None when nothing matches."""
+    from audit.licenses.catalog import catalog
+    from audit.registry import load_registry
+
+    cat = catalog()
+    key = target if target in cat else cat.lookup(target)
+    if key is not None:
+        return render_license(cat[key], fmt)
+    if "/" in target:
+        entry = load_registry().model(target) or load_registry().dataset(target)
+        if entry is not None:
+            return _render_repo(entry, fmt)
+    matches = family_matches(target)
+    if not matches:
+        return None
+    if fmt == "json":
+        return json.dumps([{"key": x.key, "name": x.name, "category": x.category} for x in matches], indent=2) + "\n"
+    lines = [f"'{target}' names {len(matches)} licenses; explain one by its key:"]
+    lines += [f"  {x.key:<40} {x.category:<24} {x.name}" for x in matches]
+    return "\n".join(lines) + "\n"
+
+
+def _render_repo(entry: Any, fmt: str) -> str:
+    from audit.licenses.catalog import catalog
+
+    cat = catalog()
+    info = {"repo": entry.id, "declared": entry.license, "key": entry.key, "also": list(entry.also),
+            "confidence": entry.confidence, "evidence": entry.evidence, "evidence_date": entry.evidence_date,
+            "unresolved": entry.unresolved,
+            "history": [{"date": c.date, "from": c.from_license, "from_key": c.from_key, "to": c.to_license}
+                        for c in entry.history]}
+    if fmt == "json":
+        if entry.key in cat:
+            info["license"] = license_dict(cat[entry.key])
+        return json.dumps(info, indent=2) + "\n"
+    head = [f"{entry.id}: declared {entry.license or 'no license'} (registry, {entry.confidence} confidence, "
+            f"facts of {entry.evidence_date}; offline)"]
+    if entry.also:
+        head.append(f"  the declaration also names: {', '.join(entry.also)} (the license below governs the weights)")
+    for c in entry.history:
+        head.append(f"  before {c.date or 'an unknown date'}: {c.from_license} ({c.from_key or 'not catalogued'})")
+    if entry.key not in cat:
+        head.append(f"  no catalogued license: {entry.unresolved or 'unknown'}")
+        return "\n".join(head) + "\n"
+    return "\n".join(head) + "\n\n" + render_license(cat[entry.key], fmt)

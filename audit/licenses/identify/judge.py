@@ -73,7 +73,7 @@ def judge_match(
     if weak:
         return _weak_match(data, tokens, m, reading.confidence, mk, card)
     reading.details.append(f"reference: {m.ref.id}")
-    _weigh_names(data, m, mk, reading)
+    _weigh_names(data, m, mk, reading, len(tokens.words))
     # near-identical references: the 5-grams only one of them has decide (Llama 3.1 vs 3.3)
     if reading.key == m.ref.key:
         reading.version, reading.confidence, reading.verdict = _versions(
@@ -156,21 +156,33 @@ def _weak_match(data: Data, tokens: Tokens, m: Match, confidence: float, mk: Mar
     return _ident(None, None, 0.0, "unknown", ["the wording matches no known license", closest], tokens, m)
 
 
-def _weigh_names(data: Data, m: Match, mk: Markers, r: _Reading) -> None:
+def _partial(m: Match, ntok: int) -> bool:
+    """Only a part of the reference matched (a shared warranty disclaimer, one clause), and it is not most of the
+    text: the wording cannot outweigh a title that names another license."""
+    return m.cov_r < PARTIAL_SHARE * m.ref_len or m.region_len < PARTIAL_SHARE * ntok
+
+
+PARTIAL_SHARE = 0.6
+
+
+def _weigh_names(data: Data, m: Match, mk: Markers, r: _Reading, ntok: int) -> None:
     """A title or version name of another license inside the wording of this one lowers the confidence,
-    or, for a license we hold no reference text for, names it."""
+    or, for a license we hold no reference text for, names it. A title naming a catalogued license also wins
+    over a match on a part of another license's wording (a disclaimer many licenses share is not MIT)."""
     ref = m.ref
     if mk.title_other and not mk.title_own:
-        if mk.title_other not in {x.key for x in data.refs}:
+        if mk.title_other not in {x.key for x in data.refs} or _partial(m, ntok):
             # e.g. a Qwen RESEARCH text: worded like Tongyi Qianwen RESEARCH, titled as a license we hold
             # no reference for; the title is the better evidence, the text cannot be checked
+            why = ("for which there is no reference text" if mk.title_other not in {x.key for x in data.refs}
+                   else f"and only {m.cov_r / max(1, m.ref_len):.0%} of {ref.key}'s wording is here")
             r.details.insert(
                 0,
-                f"the title names {mk.title_other} ('{mk.title_other_phrase}'), for which there is no reference "
-                f"text; the wording is {m.dice:.0%} like {ref.key}",
+                f"the title names {mk.title_other} ('{mk.title_other_phrase}'), {why}; the wording is "
+                f"{m.dice:.0%} like {ref.key}",
             )
             r.key, r.version = mk.title_other, None
-            r.confidence = min(r.confidence, 0.6)
+            r.confidence = min(r.confidence, 0.6 if mk.title_other not in {x.key for x in data.refs} else 0.45)
             r.verdict = "modified"
         else:
             r.details.append(f"the title names {mk.title_other} ('{mk.title_other_phrase}') but the wording is {ref.key}'s")
