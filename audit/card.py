@@ -1,8 +1,14 @@
-"""Model card text -> ModelCard: front matter (safely), typed fields, body, problems recorded.
+"""Model card text -> ModelCard: front matter (one real YAML parse), typed fields, body, problems recorded.
 
 Real cards are messy: no front matter, malformed YAML, CRLF, BOMs, `licence:`, list-valued licenses,
 YAML anchors. Each is handled and recorded as a Problem; only input we cannot decide on at all
 (binary, oversized) raises, and that happens in the source that read the bytes.
+
+The front matter is read once, by the YAML parser itself (libyaml's CSafeLoader where installed): no
+line-based pre-filter decides what the parser sees, because any such filter can disagree with YAML about
+where a key starts (a NEL or U+2028 is a line break to YAML and not to a regex on '\\n'). Every line break
+YAML knows is turned into '\\n' before anything else reads the text, so front-matter splitting, line numbers
+and body scanning all see the same lines. Aliases are refused, duplicate keys recorded.
 """
 from __future__ import annotations
 
@@ -14,12 +20,10 @@ import yaml
 from audit.model import ModelCard, Origin, Problem
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_PARSER = getattr(yaml, "CParser", None)
 
 MAX_FRONT_MATTER_BYTES = 256 * 1024
-# huggingface_hub's own rule: the card starts with '---' (after optional blank space) and the
-# block ends at the next line that is exactly '---'.
-_TOP_KEY = re.compile(r"^([A-Za-z_][\w.-]*)[ \t]*:", re.MULTILINE)
+# the line breaks YAML 1.1 (PyYAML, libyaml) knows; CRLF first so it becomes one break, not two
+_LINE_BREAK = re.compile("\r\n|[\r\x85\u2028\u2029]")
 
 # front-matter fields we copy out; everything else is ignored (cards carry arbitrary metadata)
 _BRITISH = {"licence": "license", "licence_name": "license_name", "licence_link": "license_link"}
@@ -41,19 +45,27 @@ KNOWN_FIELDS = (
     "new_version",
 )
 RELATIONS = ("adapter", "merge", "quantized", "finetune")
+# a license item that is not text (a number, a mapping, true): recorded as written, in these brackets, so the
+# license facts count it as an undecidable declaration instead of dropping it
+NOT_TEXT = "<not text: {}>"
+
+
+def normalize_line_breaks(text: str) -> str:
+    """The card with every line break YAML knows (CRLF, CR, NEL, U+2028, U+2029) turned into '\\n'."""
+    return _LINE_BREAK.sub("\n", text)
 
 
 def split_front_matter(text: str) -> tuple[str | None, str, int]:
-    """Return (yaml_text or None, body, body_line) where body_line is 1-based."""
+    """Return (yaml_text or None, body, body_line) where body_line is 1-based. `text` has '\\n' breaks only."""
     if text.startswith("\ufeff"):
         text = text[1:]
     start = len(text) - len(text.lstrip())
     if not text.startswith("---", start):
         return None, text, 1
     first = text.find("\n", start)
-    if first == -1 or text[start + 3:first].strip(" \t\r"):
+    if first == -1 or text[start + 3:first].strip(" \t"):
         return None, text, 1
-    # the block ends at the next line that is exactly '---' (trailing blanks allowed)
+    # huggingface_hub's rule: the block ends at the next line that is exactly '---' (trailing blanks allowed)
     pos = first
     while True:
         end = text.find("\n---", pos)
@@ -61,60 +73,70 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
             return None, text, 1
         line_end = text.find("\n", end + 4)
         rest = text[end + 4: line_end if line_end != -1 else len(text)]
-        if not rest.strip(" \t\r"):
+        if not rest.strip(" \t"):
             break
         pos = end + 1
-    yaml_text = text[first + 1: end].rstrip("\r")
+    yaml_text = text[first + 1: end]
     body_start = len(text) if line_end == -1 else line_end + 1
     body_line = text.count("\n", 0, body_start) + (1 if line_end != -1 else 2)
     return yaml_text, text[body_start:], body_line
 
 
-def _has_anchor_or_alias(yaml_text: str) -> bool:
-    """True when the YAML uses anchors or aliases (the alias-bomb vector). Cheap pre-check, then events."""
-    if "&" not in yaml_text and "*" not in yaml_text:
-        return False
-    events = yaml.parse(yaml_text, Loader=_LOADER)
-    for ev in events:
-        if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
-            return True
-    return False
+class FrontMatterRefused(Exception):
+    """The front matter uses a YAML feature mlaudit refuses (aliases): internal to this module."""
+
+    def __init__(self, message: str, line: int):
+        super().__init__(message)
+        self.line = line
 
 
-_READ_KEYS = frozenset(KNOWN_FIELDS) | frozenset(_BRITISH)
-_CONTINUATION = (" ", "\t", "-", "#")
+def load_front_matter(yaml_text: str) -> tuple[Any, dict[str, int], list[tuple[str, int]]]:
+    """One YAML parse -> (data, top-level key -> 0-based line, duplicate keys as (path, 0-based line)).
+
+    Raises yaml.YAMLError when the text is not YAML and FrontMatterRefused when it uses an alias (the
+    alias-bomb vector: refused wherever it is, also in fields mlaudit does not read)."""
+    loader = _LOADER(yaml_text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}, []
+        duplicates = _check_nodes(node)
+        top_lines: dict[str, int] = {}
+        if isinstance(node, yaml.MappingNode):
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    top_lines.setdefault(key.value, key.start_mark.line)
+        return loader.construct_document(node), top_lines, duplicates
+    finally:
+        loader.dispose()
 
 
-def _known_only(yaml_text: str) -> str | None:
-    """The front matter with every top-level field mlaudit does not read blanked out (line count kept, so
-    error lines stay right); None when the text is not a plain block mapping and must be parsed whole.
-
-    Cards carry large metadata mlaudit never reads (model-index, widget, eval results); building Python
-    objects for it is most of the cost of reading a card."""
-    out: list[str] = []
-    keep = None
-    dropped = False
-    for line in yaml_text.split("\n"):
-        if not line or line.startswith(_CONTINUATION):
-            if keep is None and line.strip() and not line.lstrip().startswith("#"):
-                return None  # content before any field: not a plain mapping
-            out.append(line if keep else "")
-            continue
-        m = _TOP_KEY.match(line)
-        if m is None:
-            return None  # a flow mapping, a document marker, a complex key...: parse it all
-        keep = m.group(1) in _READ_KEYS
-        dropped = dropped or not keep
-        out.append(line if keep else "")
-    return "\n".join(out) if dropped else yaml_text
-
-
-def _field_lines(yaml_text: str, first_line: int) -> dict[str, int]:
-    lines: dict[str, int] = {}
-    for m in _TOP_KEY.finditer(yaml_text):
-        key = _BRITISH.get(m.group(1), m.group(1))
-        lines.setdefault(key, first_line + yaml_text.count("\n", 0, m.start()))
-    return lines
+def _check_nodes(root: yaml.Node) -> list[tuple[str, int]]:
+    """Walk the composed nodes once: refuse aliases (a node reached twice), collect duplicate mapping keys.
+    Iterative, so a deeply nested card cannot exhaust the stack here."""
+    seen: set[int] = set()
+    duplicates: list[tuple[str, int]] = []
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            raise FrontMatterRefused("front matter uses YAML anchors/aliases, which are refused; not read",
+                                     node.start_mark.line)
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[tuple[str, str]] = set()
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                if name is not None and key.tag != "tag:yaml.org,2002:merge":
+                    canon = (key.tag, _BRITISH.get(name, name) if not path else name)
+                    if canon in keys:
+                        duplicates.append((f"{path}{name}", key.start_mark.line))
+                    keys.add(canon)
+                stack.append((key, path))
+                stack.append((value, f"{path}{name if name is not None else '?'}."))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, path) for item in node.value)
+    return duplicates
 
 
 def _str_list(value: Any, name: str, origin: Origin, problems: list[Problem]) -> tuple[str, ...]:
@@ -134,6 +156,25 @@ def _str_list(value: Any, name: str, origin: Origin, problems: list[Problem]) ->
     return ()
 
 
+def _license_values(value: Any, origin: Origin, problems: list[Problem]) -> tuple[str, ...]:
+    """Every item of the license field counts: a non-string item is kept (as NOT_TEXT) so it makes the license
+    undecided, and an empty value (`license:`, `license: []`) declares nothing a reader can decide on."""
+    if isinstance(value, str):
+        return (value.strip(),) if value.strip() else (NOT_TEXT.format("an empty value"),)
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not items:
+        items = [None]
+    out = []
+    for v in items:
+        if isinstance(v, str) and v.strip():
+            out.append(v.strip())
+        else:
+            what = "an empty value" if v is None or v == "" else f"a {type(v).__name__} {v!r}"[:80]
+            problems.append(Problem("card-field-type", f"license: {what} is not a license id", origin))
+            out.append(NOT_TEXT.format(what))
+    return tuple(out)
+
+
 def _str(value: Any, name: str, origin: Origin, problems: list[Problem]) -> str | None:
     if value is None:
         return None
@@ -146,14 +187,63 @@ def _str(value: Any, name: str, origin: Origin, problems: list[Problem]) -> str 
         problems.append(Problem("card-field-type", f"{name} is a number; read as text", origin))
         return str(value)
     problems.append(Problem("card-field-type", f"{name} should be a string, got {type(value).__name__}", origin))
-    return None
+    # kept as written: a license_name that is not text is still a declaration nobody can decide on
+    return NOT_TEXT.format(f"a {type(value).__name__}") if name in ("license_name", "license_link") else None
+
+
+def _read_yaml(yaml_text: str, fm_line: int, origin: Origin, problems: list[Problem]) -> tuple[Any, dict[str, int]]:
+    """Parse the front matter once; every failure is a Problem at its line. -> (data or None, field lines)."""
+    if len(yaml_text.encode("utf-8", "surrogatepass")) > MAX_FRONT_MATTER_BYTES:
+        problems.append(Problem("card-front-matter-too-large",
+                                f"front matter is over {MAX_FRONT_MATTER_BYTES // 1024} KiB; not read", origin.at(line=1)))
+        return None, {}
+    try:
+        loaded, top_lines, duplicates = load_front_matter(yaml_text)
+    except FrontMatterRefused as exc:
+        problems.append(Problem("card-yaml-alias", str(exc), origin.at(line=exc.line + fm_line)))
+        return None, {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + fm_line if mark is not None else fm_line
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problems.append(Problem("card-malformed-yaml", f"front matter is not valid YAML: {reason}", origin.at(line=line)))
+        return None, {}
+    except (RecursionError, MemoryError, ValueError, TypeError, OverflowError) as exc:
+        problems.append(Problem("card-malformed-yaml", f"front matter could not be read: {type(exc).__name__}",
+                                origin.at(line=fm_line)))
+        return None, {}
+    for path, line in duplicates:
+        problems.append(Problem("card-duplicate-key", f"front matter key '{path}' is given more than once; YAML readers "
+                                f"disagree about which value counts", origin.at(line=line + fm_line, field=path)))
+    field_lines: dict[str, int] = {}
+    for key, line in top_lines.items():
+        field_lines.setdefault(_BRITISH.get(key, key), line + fm_line)
+    return loaded, field_lines
+
+
+def _known_fields(loaded: dict[Any, Any], field_lines: dict[str, int], origin: Origin,
+                  problems: list[Problem]) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for key, value in loaded.items():
+        if not isinstance(key, str):
+            continue
+        name = _BRITISH.get(key, key)
+        if name != key:
+            problems.append(
+                Problem("card-british-spelling", f"'{key}' read as '{name}' (the Hub only reads '{name}')",
+                        origin.at(line=field_lines.get(name), field=key))
+            )
+            if name in raw or name in loaded:
+                continue  # the spelling the Hub reads wins (both at once is also a duplicate-key problem)
+        if name in KNOWN_FIELDS:
+            raw[name] = value
+    return raw
 
 
 def parse_card(text: str, origin: Origin) -> ModelCard:
     """Parse card text. Never raises on content: every oddity becomes a Problem on the card."""
     problems: list[Problem] = []
-    if "\r\n" in text:
-        text = text.replace("\r\n", "\n")
+    text = normalize_line_breaks(text)
     yaml_text, body, body_line = split_front_matter(text)
     raw: dict[str, Any] = {}
     field_lines: dict[str, int] = {}
@@ -164,55 +254,21 @@ def parse_card(text: str, origin: Origin) -> ModelCard:
             problems.append(Problem("card-front-matter-unclosed", "front matter starts with '---' but never ends", origin.at(line=1)))
         else:
             problems.append(Problem("card-no-front-matter", "card has no YAML front matter (no declared license)", origin.at(line=1)))
-    elif len(yaml_text) > MAX_FRONT_MATTER_BYTES:
-        problems.append(
-            Problem("card-front-matter-too-large", f"front matter is over {MAX_FRONT_MATTER_BYTES // 1024} KiB; not read", origin.at(line=1))
-        )
     else:
         fm_line = body_line - yaml_text.count("\n") - 2  # the card's line of the first front-matter line
-        field_lines = _field_lines(yaml_text, fm_line)
-        try:
-            # anchors anywhere are refused (an alias bomb in a field we skip is still a hostile card)
-            if _has_anchor_or_alias(yaml_text):
-                problems.append(
-                    Problem("card-yaml-alias", "front matter uses YAML anchors/aliases, which are refused; not read", origin.at(line=fm_line))
-                )
-                loaded = None
-            else:
-                loaded = yaml.load(_known_only(yaml_text) or yaml_text, Loader=_LOADER)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + fm_line if mark is not None else fm_line
-            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            problems.append(Problem("card-malformed-yaml", f"front matter is not valid YAML: {reason}", origin.at(line=line)))
-            loaded = None
-        except (RecursionError, MemoryError, ValueError, TypeError) as exc:
-            problems.append(Problem("card-malformed-yaml", f"front matter could not be read: {type(exc).__name__}", origin.at(line=fm_line)))
-            loaded = None
+        loaded, field_lines = _read_yaml(yaml_text, fm_line, origin, problems)
         if loaded is None:
             pass
         elif not isinstance(loaded, dict):
             problems.append(Problem("card-front-matter-type", "front matter is not a mapping of fields", origin.at(line=fm_line)))
         else:
-            for key, value in loaded.items():
-                if not isinstance(key, str):
-                    continue
-                name = _BRITISH.get(key, key)
-                if name != key:
-                    problems.append(
-                        Problem("card-british-spelling", f"'{key}' read as '{name}' (the Hub only reads '{name}')",
-                                origin.at(line=field_lines.get(name), field=key))
-                    )
-                    if name in raw:
-                        continue  # the spelling the Hub reads wins
-                if name in KNOWN_FIELDS:
-                    raw[name] = value
+            raw = _known_fields(loaded, field_lines, origin, problems)
 
     def f(name: str) -> Origin:
         return origin.at(line=field_lines.get(name), field=name)
 
-    license_values = _str_list(raw.get("license"), "license", f("license"), problems)
-    if isinstance(raw.get("license"), (list, tuple)):
+    license_values = _license_values(raw["license"], f("license"), problems) if "license" in raw else ()
+    if isinstance(raw.get("license"), (list, tuple)) and len(raw["license"]) > 1:
         problems.append(Problem("card-license-list", "license is a list; the Hub expects one id", f("license")))
     relation = _str(raw.get("base_model_relation"), "base_model_relation", f("base_model_relation"), problems)
     if relation is not None and relation.lower() not in RELATIONS:

@@ -176,6 +176,12 @@ def test_corpus_declared_keys(card_id):
 def test_body_statement_that_contradicts_the_front_matter_is_a_disagreement():
     f = facts_for("---\nlicense: apache-2.0\n---\n# M\n\nThis model is released under the Llama 2 Community License.\n")
     assert f.status is Status.RESOLVED and f.keys == ("apache-2.0",)
+    (dis,) = f.disagreements  # a scoped statement about this model; the loose body mention is not repeated
+    assert dis.b.kind == "statement" and dis.b.origin.line == 6 and "llama2" in dis.message
+
+
+def test_a_loose_body_mention_of_another_license_is_a_body_mismatch():
+    f = facts_for("---\nlicense: apache-2.0\n---\n# M\n\nLicense: Llama 2 Community License\n")
     (dis,) = f.disagreements
     assert dis.b.kind == "body" and dis.b.origin.line == 6 and "llama2" in dis.message
 

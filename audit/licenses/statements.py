@@ -1,0 +1,141 @@
+"""Statements about *this model's* license or permitted use, in prose: the card body, a gating prompt, a
+USE_POLICY file. "The model weights are released under CC-BY-NC-4.0", "This model is for non-commercial use
+only".
+
+A statement counts only when its scope is this model. The text is cut into clauses (sentences, then `,` `;`
+"while" "but" "whereas"), so "the code is MIT, the model is under the Model License" is two statements with
+two scopes. A clause is about this model when it names it ("this model", "the model", "our model", "the
+weights", "model weights", "the checkpoint") and names nothing else as its subject (code, datasets, data, a
+base/original/parent model, a demo) before it. Table rows are never statements about this model (a table of licenses
+is almost always a comparison with other models), nor are fenced code blocks (citations, snippets). In a
+gating prompt or a USE_POLICY file the subject is implied: the file is about this model.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from audit.licenses.catalog import Catalog, catalog
+from audit.model import Origin
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(*_\[])")
+_CLAUSE = re.compile(r"[;,]\s+|\s+(?:while|whereas|but|although)\s+|\s+-{1,2}\s+", re.IGNORECASE)
+_OURS = re.compile(
+    r"\b(?:this|the|our)\s+(?:\w+[-\s])?(?:model|weights|checkpoints?)\b|\bmodel\s+weights\b|\bthe\s+weights\b"
+    r"|\bthis\s+(?:repo|repository|release)\b",
+    re.IGNORECASE,
+)
+_OTHER_SCOPE = re.compile(
+    r"\b(?:code|codes|codebase|source\s+code|scripts?|software|library|datasets?|data|corpus|demo|space|app|"
+    r"(?:base|original|parent|upstream|teacher|reference|foundation)\s+models?|"
+    r"tokenizer|outputs?|generated\s+(?:text|content|images?))\b",
+    re.IGNORECASE,
+)
+_LICENSE_PHRASE = re.compile(
+    r"(?:licen[cs]ed\s+(?:under|as|with)|released\s+under|available\s+under|distributed\s+under|provided\s+under|"
+    r"governed\s+by|(?:is|are)\s+under|subject\s+to)\s+(?:the\s+terms\s+of\s+)?(?:the\s+|a\s+|an\s+)?\**\s*\[?"
+    r"([^\n;()\[\]|]{2,100})",
+    re.IGNORECASE,
+)
+_WORTH_READING = re.compile(r"licen[cs]|commercial|research|under|governed|subject\s+to", re.IGNORECASE)
+_MD_LINK = re.compile(r"\[([^\]]{1,200})\]\((https?://[^)\s]+)\)")
+_NC = r"non[-\u2010\u2011\s]?commercial"
+_RESTRICTIONS = (
+    ("non-commercial", re.compile(
+        rf"(?:only|solely|exclusively|strictly)\s+(?:be\s+used\s+)?(?:for\s+)?(?:\w+\s+)?{_NC}"
+        rf"|{_NC}\s+(?:[\w-]+\s+){{0,3}}only\b"
+        rf"|(?:limited|restricted)\s+to\s+(?:\w+\s+)?{_NC}"
+        r"|(?:not|never)\s+(?:be\s+)?(?:used\s+)?(?:for\s+)?(?:any\s+)?commercial(?:ly)?\s+(?:use|purposes?|applications?)"
+        r"|commercial\s+use\s+(?:is\s+)?(?:not\s+(?:permitted|allowed)|prohibited|forbidden)"
+        r"|\bno\s+commercial\s+use", re.IGNORECASE)),
+    ("research-only", re.compile(
+        r"(?:only|solely|exclusively|strictly)\s+(?:be\s+used\s+)?for\s+(?:\w+\s+){0,2}research"
+        r"|research\s+(?:and\s+[\w-]+\s+)?(?:purposes?\s+|use\s+|usage\s+)?only\b"
+        r"|(?:limited|restricted)\s+to\s+(?:\w+\s+)?research", re.IGNORECASE)),
+)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One clause that says this model is under a license (`keys`) or may only be used so (`restriction`)."""
+
+    text: str  # the clause as written (cut to 200 characters)
+    origin: Origin
+    keys: tuple[str, ...] = ()  # the license it names
+    restriction: str | None = None  # "non-commercial" | "research-only"
+
+
+def statements(text: str, origin: Origin, first_line: int = 1, implied_subject: bool = False) -> list[Statement]:
+    """Every statement about this model's license or use in `text` ('\\n' line breaks). `first_line` is the
+    line of `text` in its file; `implied_subject` when the whole text is about this model (gating prompt,
+    USE_POLICY), so a clause need not name the model to count."""
+    cat = catalog()
+    out: list[Statement] = []
+    fenced = False
+    for n, line in enumerate(text.split("\n")):
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced or line.count("|") >= 2 or not line.strip():
+            continue
+        if not _WORTH_READING.search(line):
+            continue  # most of a card: nothing to read
+        for sentence in _SENTENCE.split(line):
+            for clause in _CLAUSE.split(sentence):
+                st = _statement(clause, origin.at(line=first_line + n), implied_subject, cat)
+                if st is not None:
+                    out.append(st)
+    return out
+
+
+def _statement(clause: str, origin: Origin, implied: bool, cat: Catalog) -> Statement | None:
+    scope = _scope(clause)
+    if scope == "other" or (scope is None and not implied):
+        return None
+    for restriction, pattern in _RESTRICTIONS:
+        if pattern.search(clause):
+            return Statement(clause.strip()[:200], origin, restriction=restriction)
+    keys = _named_licenses(clause, cat)
+    return Statement(clause.strip()[:200], origin, keys=keys) if keys else None
+
+
+def _named_licenses(clause: str, cat: Catalog) -> tuple[str, ...]:
+    found: list[str] = []
+    for m in _MD_LINK.finditer(clause):
+        key = cat.by_link(m.group(2)) or lookup_prefix(m.group(1), cat)
+        if key:
+            found.append(key)
+    for m in _LICENSE_PHRASE.finditer(clause):
+        key = lookup_prefix(m.group(1), cat)
+        if key:
+            found.append(key)
+    return tuple(k for k in dict.fromkeys(found) if not cat[k].ambiguous)
+
+
+def lookup_prefix(phrase: str, cat: Catalog) -> str | None:
+    """Longest leading run of words in `phrase` that names a catalog license."""
+    words = re.sub(r"[*_`\"“”]", " ", phrase).replace("licence", "license").split()
+    for n in range(min(len(words), 9), 0, -1):
+        cand = " ".join(words[:n]).strip(" .,:")
+        if len(cand) < 3:
+            continue
+        key = cat.lookup(cand)
+        if key and not (n == 1 and cand.lower() in {"license", "open", "free"}):
+            return key
+    return None
+
+
+def _scope(text: str) -> str | None:
+    """Whose statement this is: its subject is the first thing it names. "This model was trained on public
+    data and is licensed under X" is about the model; "The training code of this model is MIT" is not."""
+    ours, other = _OURS.search(text), _OTHER_SCOPE.search(text)
+    if ours is None:
+        return None if other is None else "other"
+    return "other" if other is not None and other.start() < ours.start() else "ours"
+
+
+def other_scope(line: str) -> bool:
+    """True when a line speaks first of something other than the model (code, data, a base model), or is a
+    table row."""
+    return line.count("|") >= 2 or _scope(line) == "other"
