@@ -42,6 +42,8 @@ GENERIC = {
     "tbd",
     "more-information-needed",
 }
+# generic values that point elsewhere for the license (license_name, license_link, the repo's license files)
+DEFERRING = frozenset({"other", "license", "licence", "custom", "custom-license", "see-license", "see-license-file"})
 _EXPR_OPERATOR = re.compile(r"\s(AND|OR|WITH)\s|[()]", re.IGNORECASE)
 _URL = re.compile(r"https?://[^\s)\]>\"'`]+", re.IGNORECASE)
 _MD_LINK = re.compile(r"\[([^\]]{1,200})\]\((https?://[^)\s]+)\)")
@@ -266,7 +268,7 @@ def _link_declarations(card: ModelCard, snapshot: Snapshot | None) -> tuple[list
     origin = card.field_origin("license_link")
     path = _repo_path(link)
     if path is None:
-        key = cat.by_link(link) or _hub_file_license(link)
+        key = cat.by_link(link) or _hub_file_license(link) or _directory_license(link)
         return [Declaration("license-link", link, (key,) if key else (), origin, cat[key].spdx if key else None,
                             None if key else "a link mlaudit cannot check offline")], None
     text, note = _snapshot_text(snapshot, path)
@@ -276,6 +278,16 @@ def _link_declarations(card: ModelCard, snapshot: Snapshot | None) -> tuple[list
     found = _file_declarations(match, content, origin, "license-link")
     return found or [Declaration("license-link", link, (), origin,
                                  note=f"{match} is not a license text we recognise")], match
+
+
+_DIRECTORY = re.compile(r"^(?:https?://)?(?:www\.)?(?:choosealicense\.com|opensource\.org|spdx\.org)/licen[cs]es/"
+                        r"([A-Za-z0-9.+-]+?)(?:\.html)?/?$", re.IGNORECASE)
+
+
+def _directory_license(link: str) -> str | None:
+    """A license directory's page for one license (choosealicense.com/licenses/apache-2.0/) -> its key."""
+    m = _DIRECTORY.match(link.strip())
+    return catalog().lookup(m.group(1)) if m else None
 
 
 def _hub_file_license(link: str) -> str | None:
@@ -378,10 +390,11 @@ def decide(decls: list[Declaration]) -> LicenseFacts:
 
 
 def _undecided(decls: list[Declaration]) -> list[Declaration]:
-    """Declarations of the card's own fields that name no license we can decide on. A lone `license: other` is
-    the Hub's way of saying "see license_name / license_link / the files" and is not one; in a list it is (the
-    list claims several licenses and one is unnamed) unless license_name or license_link names it. Any other
-    placeholder (`unknown`, `see-license`, `tbd`) is not a Hub id and says the publisher did not decide."""
+    """Declarations of the card's own fields that name no license we can decide on. A lone `license: other`
+    (or `see-license`, `license`: DEFERRING) is the Hub's way of saying "see license_name / license_link / the
+    files" and is not one; in a list it is (the list claims several licenses and one is unnamed) unless
+    license_name or license_link names it. Any other placeholder (`unknown`, `tbd`, `none`) says the publisher
+    did not decide."""
     front = [d for d in decls if d.kind == "front-matter"]
     named = any(d.keys for d in decls if d.kind in ("license-name", "license-link"))
     known_front = any(d.keys for d in front)
@@ -390,7 +403,7 @@ def _undecided(decls: list[Declaration]) -> list[Declaration]:
     for d in decls:
         if d.kind not in _DECLARED or d.keys:
             continue
-        if d.kind in ("front-matter", "hub-tag") and _form(d.value) == "other":
+        if d.kind in ("front-matter", "hub-tag") and _form(d.value) in DEFERRING:
             if d.kind == "front-matter" and len(front) > 1 and not named:
                 out.append(d)
             continue

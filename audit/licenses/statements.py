@@ -132,7 +132,7 @@ def _scope(text: str) -> str | None:
     ours, other = _OURS.search(text), _OTHER_SCOPE.search(text)
     if ours is None:
         return None if other is None else "other"
-    return "other" if other is not None and other.start() < ours.start() else "ours"
+    return "other" if other is not None and other.start() < ours.end() else "ours"  # "the base model": other
 
 
 def other_scope(line: str) -> bool:
