@@ -97,11 +97,17 @@ def test_relative_license_link_missing_file_is_unknown_and_says_why():
 
 
 def test_body_statement_is_fallback():
-    f = facts_for("---\nlicense: other\n---\n## License\nThis model is released under the Llama 3.1 Community License.\n")
+    f = facts_for("---\nlicense: other\n---\n## License\nThis model is released under the Nexusflow Community License.\n")
     assert declared_keys(f) == ()
-    assert f.keys == ("llama3.1",) and f.status is Status.RESOLVED
+    assert f.keys == ("nexusflow-community",) and f.status is Status.RESOLVED
     body = [d for d in f.declarations if d.kind == "body"]
     assert body and body[0].origin.line == 5
+
+
+def test_other_is_not_named_by_prose_that_names_a_hub_license():
+    # `other` says "not one of the Hub's ids"; prose naming llama3.1 (a Hub id) cannot be what it defers to
+    f = facts_for("---\nlicense: other\n---\n## License\nThis model is released under the Llama 3.1 Community License.\n")
+    assert f.status is Status.UNKNOWN and "points elsewhere" in f.reason
 
 
 def test_body_badge_and_link():

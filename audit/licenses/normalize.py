@@ -18,7 +18,8 @@ from audit.errors import AuditError
 from audit.licenses.catalog import Catalog, catalog
 from audit.licenses.exceptions import exception_problem
 from audit.licenses.expression import of_keys
-from audit.licenses.statements import Statement, lookup_prefix, other_scope, statements
+from audit.licenses.links import link_key
+from audit.licenses.statements import lookup_prefix, other_scope, statement_declarations
 from audit.model import Declaration, Disagreement, LicenseFacts, ModelCard, Origin, Snapshot, SourceKind, Status
 from audit.sources.base import CARD_NAMES, MAX_TEXT_BYTES, is_license_like, read_text_file
 
@@ -236,7 +237,7 @@ def license_facts(card: ModelCard | None, snapshot: Snapshot | None = None) -> L
 
     if card is not None:
         decls.extend(body_statements(card.body, card.body_line, card.origin))
-    decls.extend(_statement_declarations(card, snapshot))
+    decls.extend(statement_declarations(card, snapshot))
     return decide(decls)
 
 
@@ -256,10 +257,6 @@ def _front_matter_declarations(card: ModelCard) -> list[Declaration]:
     return out
 
 
-_HUB_FILE = re.compile(r"^(?:https?://)?(?:www\.)?huggingface\.co/([\w.-]+/[\w.-]+)/(?:blob|resolve|raw)/[^/]+/(.+)$",
-                       re.IGNORECASE)
-
-
 def _link_declarations(card: ModelCard, snapshot: Snapshot | None) -> tuple[list[Declaration], str | None]:
     """license_link -> what it names: a known license URL, a Hub repo's license file (its registry license),
     or a file of this snapshot, read whatever its name. -> (declarations, the snapshot path it read)."""
@@ -268,7 +265,7 @@ def _link_declarations(card: ModelCard, snapshot: Snapshot | None) -> tuple[list
     origin = card.field_origin("license_link")
     path = _repo_path(link)
     if path is None:
-        key = cat.by_link(link) or _hub_file_license(link) or _directory_license(link)
+        key = link_key(link)
         return [Declaration("license-link", link, (key,) if key else (), origin, cat[key].spdx if key else None,
                             None if key else "a link mlaudit cannot check offline")], None
     text, note = _snapshot_text(snapshot, path)
@@ -278,27 +275,6 @@ def _link_declarations(card: ModelCard, snapshot: Snapshot | None) -> tuple[list
     found = _file_declarations(match, content, origin, "license-link")
     return found or [Declaration("license-link", link, (), origin,
                                  note=f"{match} is not a license text we recognise")], match
-
-
-_DIRECTORY = re.compile(r"^(?:https?://)?(?:www\.)?(?:choosealicense\.com|opensource\.org|spdx\.org)/licen[cs]es/"
-                        r"([A-Za-z0-9.+-]+?)(?:\.html)?/?$", re.IGNORECASE)
-
-
-def _directory_license(link: str) -> str | None:
-    """A license directory's page for one license (choosealicense.com/licenses/apache-2.0/) -> its key."""
-    m = _DIRECTORY.match(link.strip())
-    return catalog().lookup(m.group(1)) if m else None
-
-
-def _hub_file_license(link: str) -> str | None:
-    """A link to a file of a Hub repo the offline registry knows -> that repo's license key."""
-    m = _HUB_FILE.match(link.strip())
-    if m is None:
-        return None
-    from audit.registry import load_registry
-
-    entry = load_registry().model(m.group(1))
-    return entry.key if entry is not None and entry.key and entry.key in catalog() else None
 
 
 def _snapshot_text(snapshot: Snapshot | None, path: str) -> tuple[tuple[str, str] | None, str]:
@@ -339,29 +315,6 @@ def _other_card_declarations(snapshot: Snapshot) -> list[Declaration]:
     return out
 
 
-def _statement_declarations(card: ModelCard | None, snapshot: Snapshot | None) -> list[Declaration]:
-    """Prose that puts this model under a license or limits its use: the card body, the gating prompt, a
-    USE_POLICY file. Kind 'statement'; `note` holds the restriction when the statement is one."""
-    found: list[Statement] = []
-    if card is not None:
-        found.extend(statements(card.body, card.origin, card.body_line))
-        prompt = card.front_matter.get("extra_gated_prompt")
-        if isinstance(prompt, str):
-            where = card.field_origin("extra_gated_prompt")
-            found.extend(statements(prompt, where, where.line or 1, implied_subject=True))
-    if snapshot is not None:
-        for path, text in sorted(snapshot.texts.items()):
-            if _USE_POLICY.search(path.rsplit("/", 1)[-1]):
-                found.extend(statements(text, snapshot.origin.at(file=path), 1, implied_subject=True))
-    cat = catalog()
-    return [Declaration("statement", st.text, st.keys, st.origin,
-                        cat[st.keys[0]].spdx if st.keys else None, st.restriction) for st in found]
-
-
-_USE_POLICY = re.compile(r"use[-_ ]?policy", re.IGNORECASE)
-# a line number in a gating prompt is the prompt field's line: good enough to find it
-
-
 _DECLARED = ("front-matter", "license-name", "license-link", "hub-tag")
 
 
@@ -393,18 +346,22 @@ def _undecided(decls: list[Declaration]) -> list[Declaration]:
     """Declarations of the card's own fields that name no license we can decide on. A lone `license: other`
     (or `see-license`, `license`: DEFERRING) is the Hub's way of saying "see license_name / license_link / the
     files" and is not one; in a list it is (the list claims several licenses and one is unnamed) unless
-    license_name or license_link names it. Any other placeholder (`unknown`, `tbd`, `none`) says the publisher
-    did not decide."""
+    license_name or license_link names it, and alone it needs the fields, a license file, or prose naming a
+    license the Hub has no id for (`other` says "not one of the Hub's ids": prose that names llama3.1 contradicts
+    it, prose that names the Nexusflow Community License does not). Any other placeholder (`unknown`, `tbd`, `none`) says the publisher did not decide."""
     front = [d for d in decls if d.kind == "front-matter"]
     named = any(d.keys for d in decls if d.kind in ("license-name", "license-link"))
     known_front = any(d.keys for d in front)
     linked = any(d.keys for d in decls if d.kind == "license-link")
+    in_files = any(d.keys for d in decls if d.kind == "license-file")
+    in_prose = _prose_names_a_license_without_hub_id(decls)
     out = []
     for d in decls:
         if d.kind not in _DECLARED or d.keys:
             continue
         if d.kind in ("front-matter", "hub-tag") and _form(d.value) in DEFERRING:
-            if d.kind == "front-matter" and len(front) > 1 and not named:
+            # prose in the body is not where a deferred license is named: only the fields or a license file
+            if d.kind == "front-matter" and not named and (len(front) > 1 or not (in_files or in_prose)):
                 out.append(d)
             continue
         if d.kind in ("license-name", "license-link") and known_front:
@@ -413,6 +370,12 @@ def _undecided(decls: list[Declaration]) -> list[Declaration]:
             continue  # `other` + a name of its own + license_link to its text: the text decides
         out.append(d)
     return out
+
+
+def _prose_names_a_license_without_hub_id(decls: list[Declaration]) -> bool:
+    cat = catalog()
+    prose = [k for d in decls if d.kind in ("body", "statement") for k in d.keys]
+    return bool(prose) and all(k in cat and cat[k].hub_id is None for k in prose)
 
 
 def _unrecognised_beside_known(decls: list[Declaration]) -> list[Disagreement]:
@@ -528,6 +491,10 @@ def _unknown_reason(decls: list[Declaration]) -> str:
     for d in decls:
         if d.note:
             return f"{d.kind} {d.value!r}: {d.note}"
+    for d in decls:
+        if d.kind == "front-matter" and _form(d.value) in DEFERRING:
+            return (f"license {d.value!r} points elsewhere, but no license_name, license_link or license file "
+                    f"names the license")
     values = ", ".join(repr(d.value) for d in decls[:3])
     return f"license {values} is not one we recognise"
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from audit.licenses.catalog import Catalog, catalog
-from audit.model import Origin
+from audit.model import Declaration, ModelCard, Origin, Snapshot
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(*_\[])")
@@ -39,18 +39,19 @@ _LICENSE_PHRASE = re.compile(
     re.IGNORECASE,
 )
 _WORTH_READING = re.compile(r"licen[cs]|commercial|research|under|governed|subject\s+to", re.IGNORECASE)
+_USE_POLICY = re.compile(r"use[-_ ]?policy", re.IGNORECASE)
 _MD_LINK = re.compile(r"\[([^\]]{1,200})\]\((https?://[^)\s]+)\)")
 _NC = r"non[-\u2010\u2011\s]?commercial"
 _RESTRICTIONS = (
     ("non-commercial", re.compile(
-        rf"(?:only|solely|exclusively|strictly)\s+(?:be\s+used\s+)?(?:for\s+)?(?:\w+\s+)?{_NC}"
+        rf"(?<!not\s)(?:only|solely|exclusively|strictly)\s+(?:be\s+used\s+)?(?:for\s+)?(?:\w+\s+)?{_NC}"
         rf"|{_NC}\s+(?:[\w-]+\s+){{0,3}}only\b"
         rf"|(?:limited|restricted)\s+to\s+(?:\w+\s+)?{_NC}"
         r"|(?:not|never)\s+(?:be\s+)?(?:used\s+)?(?:for\s+)?(?:any\s+)?commercial(?:ly)?\s+(?:use|purposes?|applications?)"
         r"|commercial\s+use\s+(?:is\s+)?(?:not\s+(?:permitted|allowed)|prohibited|forbidden)"
         r"|\bno\s+commercial\s+use", re.IGNORECASE)),
     ("research-only", re.compile(
-        r"(?:only|solely|exclusively|strictly)\s+(?:be\s+used\s+)?for\s+(?:\w+\s+){0,2}research"
+        r"(?<!not\s)(?:only|solely|exclusively|strictly)\s+(?:be\s+used\s+)?for\s+(?:\w+\s+){0,2}research"
         r"|research\s+(?:and\s+[\w-]+\s+)?(?:purposes?\s+|use\s+|usage\s+)?only\b"
         r"|(?:limited|restricted)\s+to\s+(?:\w+\s+)?research", re.IGNORECASE)),
 )
@@ -139,3 +140,23 @@ def other_scope(line: str) -> bool:
     """True when a line speaks first of something other than the model (code, data, a base model), or is a
     table row."""
     return line.count("|") >= 2 or _scope(line) == "other"
+
+
+def statement_declarations(card: ModelCard | None, snapshot: Snapshot | None) -> list[Declaration]:
+    """Prose that puts this model under a license or limits its use: the card body, the gating prompt, a
+    USE_POLICY file, as Declarations of kind 'statement' (`note` holds the restriction when the statement is one).
+    A gating prompt's statements are placed at the prompt field's line."""
+    found: list[Statement] = []
+    if card is not None:
+        found.extend(statements(card.body, card.origin, card.body_line))
+        prompt = card.front_matter.get("extra_gated_prompt")
+        if isinstance(prompt, str):
+            where = card.field_origin("extra_gated_prompt")
+            found.extend(statements(prompt, where, where.line or 1, implied_subject=True))
+    if snapshot is not None:
+        for path, text in sorted(snapshot.texts.items()):
+            if _USE_POLICY.search(path.rsplit("/", 1)[-1]):
+                found.extend(statements(text, snapshot.origin.at(file=path), 1, implied_subject=True))
+    cat = catalog()
+    return [Declaration("statement", st.text, st.keys, st.origin,
+                        cat[st.keys[0]].spdx if st.keys else None, st.restriction) for st in found]
