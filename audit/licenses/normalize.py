@@ -19,7 +19,7 @@ from audit.licenses.catalog import Catalog, catalog
 from audit.licenses.exceptions import exception_problem
 from audit.licenses.expression import of_keys
 from audit.licenses.links import link_key
-from audit.licenses.statements import lookup_prefix, other_scope, statement_declarations
+from audit.licenses.statements import body_statements, statement_declarations
 from audit.model import Declaration, Disagreement, LicenseFacts, ModelCard, Origin, Snapshot, SourceKind, Status
 from audit.sources.base import CARD_NAMES, MAX_TEXT_BYTES, is_license_like, read_text_file
 
@@ -46,16 +46,6 @@ GENERIC = {
 # generic values that point elsewhere for the license (license_name, license_link, the repo's license files)
 DEFERRING = frozenset({"other", "license", "licence", "custom", "custom-license", "see-license", "see-license-file"})
 _EXPR_OPERATOR = re.compile(r"\s(AND|OR|WITH)\s|[()]", re.IGNORECASE)
-_URL = re.compile(r"https?://[^\s)\]>\"'`]+", re.IGNORECASE)
-_MD_LINK = re.compile(r"\[([^\]]{1,200})\]\((https?://[^)\s]+)\)")
-_BADGE = re.compile(r"shields\.io/badge/licen[cs]e-([A-Za-z0-9._%+]+?)-", re.IGNORECASE)
-_PHRASE = re.compile(
-    r"(?:licen[cs]ed\s+(?:under|as|with)|released\s+under|available\s+under|distributed\s+under|"
-    r"governed\s+by|subject\s+to|licen[cs]e\s*(?:is|:|：|\*\*:?|\|))\s*(?:the\s+|a\s+|an\s+)?\**\s*\[?([^\n;()\[\]|]{2,100})",
-    re.IGNORECASE,
-)
-_LICEN = re.compile(r"licen[cs]", re.IGNORECASE)
-_PLACEHOLDER = re.compile(r"more information needed|\[?todo\]?|to be (?:added|announced)", re.IGNORECASE)
 
 
 def _form(text: str) -> str:
@@ -142,56 +132,6 @@ def _file_declarations(
         expr = cat[keys[0]].spdx if keys and keys[0] in cat else None
         out.append(Declaration(kind, ident.key or "unidentified text", keys, line_origin, expr, note))
     return out
-
-
-def body_statements(body: str, body_line: int, origin: Origin) -> list[Declaration]:
-    """License statements in the card body: 'licensed under X', 'License: X', badges, license links."""
-    cat = catalog()
-    out: list[Declaration] = []
-    seen: set[tuple[str, int]] = set()
-    end = -1
-    idx, counted_to = 0, 0
-    for hit in _LICEN.finditer(body):  # only lines that mention a license are read (most of a card does not)
-        if hit.start() < end:
-            continue  # another mention on a line already read
-        start = body.rfind("\n", 0, hit.start()) + 1
-        end = body.find("\n", hit.start())
-        end = len(body) if end == -1 else end
-        line = body[start:end]
-        idx += body.count("\n", counted_to, start)
-        counted_to = start
-        if (_PLACEHOLDER.search(line) and not _URL.search(line)) or other_scope(line):
-            continue  # a placeholder, a table row, or a line about the code, the data or another model
-        lineno = body_line + idx
-        found: list[tuple[str, str]] = []  # (key, value as written)
-        for m in _BADGE.finditer(line):
-            val = m.group(1).replace("_", " ").replace("%20", " ")
-            key = cat.lookup(val)
-            if key:
-                found.append((key, val))
-        for m in _MD_LINK.finditer(line):
-            key = cat.by_link(m.group(2)) or _lookup_prefix(m.group(1), cat)
-            if key:
-                found.append((key, m.group(0)))
-        if not found:
-            for m in _URL.finditer(line):
-                key = cat.by_link(m.group(0))
-                if key:
-                    found.append((key, m.group(0)))
-        if not found:
-            for m in _PHRASE.finditer(line):
-                key = _lookup_prefix(m.group(1), cat)
-                if key:
-                    found.append((key, m.group(1).strip()))
-        for key, value in found:
-            if (key, lineno) in seen or cat[key].ambiguous:
-                continue
-            seen.add((key, lineno))
-            out.append(Declaration("body", value[:200], (key,), origin.at(line=lineno), cat[key].spdx))
-    return out
-
-
-_lookup_prefix = lookup_prefix  # kept under its old name for callers of this module
 
 
 def _same_license(a: Iterable[str], b: Iterable[str], cat: Catalog) -> bool:

@@ -9,6 +9,10 @@ weights", "model weights", "the checkpoint") and names nothing else as its subje
 base/original/parent model, a demo) before it. Table rows are never statements about this model (a table of licenses
 is almost always a comparison with other models), nor are fenced code blocks (citations, snippets). In a
 gating prompt or a USE_POLICY file the subject is implied: the file is about this model.
+
+`body_statements` is the looser reading of the body the license facts fall back on when the front matter names
+no license (and report as `license-body-mismatch` when it names another): any line mentioning a license
+("License: X", a badge, a license link), unless the line speaks first of code, data or another model.
 """
 from __future__ import annotations
 
@@ -55,6 +59,17 @@ _RESTRICTIONS = (
         r"|research\s+(?:and\s+[\w-]+\s+)?(?:purposes?\s+|use\s+|usage\s+)?only\b"
         r"|(?:limited|restricted)\s+to\s+(?:\w+\s+)?research", re.IGNORECASE)),
 )
+
+
+_URL = re.compile(r"https?://[^\s)\]>\"'`]+", re.IGNORECASE)
+_BADGE = re.compile(r"shields\.io/badge/licen[cs]e-([A-Za-z0-9._%+]+?)-", re.IGNORECASE)
+_PHRASE = re.compile(
+    r"(?:licen[cs]ed\s+(?:under|as|with)|released\s+under|available\s+under|distributed\s+under|"
+    r"governed\s+by|subject\s+to|licen[cs]e\s*(?:is|:|：|\*\*:?|\|))\s*(?:the\s+|a\s+|an\s+)?\**\s*\[?([^\n;()\[\]|]{2,100})",
+    re.IGNORECASE,
+)
+_LICEN = re.compile(r"licen[cs]", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"more information needed|\[?todo\]?|to be (?:added|announced)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -160,3 +175,50 @@ def statement_declarations(card: ModelCard | None, snapshot: Snapshot | None) ->
     cat = catalog()
     return [Declaration("statement", st.text, st.keys, st.origin,
                         cat[st.keys[0]].spdx if st.keys else None, st.restriction) for st in found]
+
+
+def body_statements(body: str, body_line: int, origin: Origin) -> list[Declaration]:
+    """License statements in the card body: 'licensed under X', 'License: X', badges, license links."""
+    cat = catalog()
+    out: list[Declaration] = []
+    seen: set[tuple[str, int]] = set()
+    end = -1
+    idx, counted_to = 0, 0
+    for hit in _LICEN.finditer(body):  # only lines that mention a license are read (most of a card does not)
+        if hit.start() < end:
+            continue  # another mention on a line already read
+        start = body.rfind("\n", 0, hit.start()) + 1
+        end = body.find("\n", hit.start())
+        end = len(body) if end == -1 else end
+        line = body[start:end]
+        idx += body.count("\n", counted_to, start)
+        counted_to = start
+        if (_PLACEHOLDER.search(line) and not _URL.search(line)) or other_scope(line):
+            continue  # a placeholder, a table row, or a line about the code, the data or another model
+        lineno = body_line + idx
+        found: list[tuple[str, str]] = []  # (key, value as written)
+        for m in _BADGE.finditer(line):
+            val = m.group(1).replace("_", " ").replace("%20", " ")
+            key = cat.lookup(val)
+            if key:
+                found.append((key, val))
+        for m in _MD_LINK.finditer(line):
+            key = cat.by_link(m.group(2)) or lookup_prefix(m.group(1), cat)
+            if key:
+                found.append((key, m.group(0)))
+        if not found:
+            for m in _URL.finditer(line):
+                key = cat.by_link(m.group(0))
+                if key:
+                    found.append((key, m.group(0)))
+        if not found:
+            for m in _PHRASE.finditer(line):
+                key = lookup_prefix(m.group(1), cat)
+                if key:
+                    found.append((key, m.group(1).strip()))
+        for key, value in found:
+            if (key, lineno) in seen or cat[key].ambiguous:
+                continue
+            seen.add((key, lineno))
+            out.append(Declaration("body", value[:200], (key,), origin.at(line=lineno), cat[key].spdx))
+    return out
