@@ -320,3 +320,9 @@ def test_a_gating_prompt_or_use_policy_that_limits_use_contradicts_a_commercial_
     assert any(d.b.kind == "statement" and d.b.origin.file == "USE_POLICY.md" for d in policy.disagreements)
     nc = facts_for("---\nlicense: cc-by-nc-4.0\n---\nThis model is for non-commercial use only.\n")
     assert not any(d.b.kind == "statement" for d in nc.disagreements)
+
+
+def test_a_use_policy_with_unicode_line_breaks_is_read_line_by_line():
+    f = facts_for("---\nlicense: mit\n---\n", {"USE_POLICY.md": "Terms\u2028This model is for research use only.\u2029"})
+    (dis,) = [d for d in f.disagreements if d.b.kind == "statement"]
+    assert dis.b.origin.line == 2

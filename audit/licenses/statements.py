@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from audit.card import normalize_line_breaks
 from audit.licenses.catalog import Catalog, catalog
 from audit.model import Declaration, ModelCard, Origin, Snapshot
 
@@ -89,7 +90,8 @@ def statements(text: str, origin: Origin, first_line: int = 1, implied_subject: 
     cat = catalog()
     out: list[Statement] = []
     fenced = False
-    for n, line in enumerate(text.split("\n")):
+    # a USE_POLICY file or a gating prompt may break lines as the card may (NEL, U+2028...): the same lines
+    for n, line in enumerate(normalize_line_breaks(text).split("\n")):
         if _FENCE.match(line):
             fenced = not fenced
             continue
