@@ -82,37 +82,32 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
     return yaml_text, text[body_start:], body_line
 
 
-class FrontMatterRefused(Exception):
-    """The front matter uses a YAML feature mlaudit refuses (aliases): internal to this module."""
+def load_front_matter(yaml_text: str) -> tuple[Any, dict[str, int], list[tuple[str, int]], int | None]:
+    """One YAML parse -> (data, top-level key -> 0-based line, duplicate keys as (path, 0-based line), the
+    0-based line of the first alias or None). With an alias the data is not built and is None: aliases are the
+    alias-bomb vector and are refused wherever they are, also in fields mlaudit does not read.
 
-    def __init__(self, message: str, line: int):
-        super().__init__(message)
-        self.line = line
-
-
-def load_front_matter(yaml_text: str) -> tuple[Any, dict[str, int], list[tuple[str, int]]]:
-    """One YAML parse -> (data, top-level key -> 0-based line, duplicate keys as (path, 0-based line)).
-
-    Raises yaml.YAMLError when the text is not YAML and FrontMatterRefused when it uses an alias (the
-    alias-bomb vector: refused wherever it is, also in fields mlaudit does not read)."""
+    Raises yaml.YAMLError when the text is not YAML."""
     loader = _LOADER(yaml_text)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None, {}, []
-        duplicates = _check_nodes(node)
+            return None, {}, [], None
+        duplicates, alias_line = _check_nodes(node)
+        if alias_line is not None:
+            return None, {}, duplicates, alias_line
         top_lines: dict[str, int] = {}
         if isinstance(node, yaml.MappingNode):
             for key, _ in node.value:
                 if isinstance(key, yaml.ScalarNode):
                     top_lines.setdefault(key.value, key.start_mark.line)
-        return loader.construct_document(node), top_lines, duplicates
+        return loader.construct_document(node), top_lines, duplicates, None
     finally:
         loader.dispose()
 
 
-def _check_nodes(root: yaml.Node) -> list[tuple[str, int]]:
-    """Walk the composed nodes once: refuse aliases (a node reached twice), collect duplicate mapping keys.
+def _check_nodes(root: yaml.Node) -> tuple[list[tuple[str, int]], int | None]:
+    """Walk the composed nodes once: find the first alias (a node reached twice) and the duplicate mapping keys.
     Iterative, so a deeply nested card cannot exhaust the stack here."""
     seen: set[int] = set()
     duplicates: list[tuple[str, int]] = []
@@ -120,8 +115,7 @@ def _check_nodes(root: yaml.Node) -> list[tuple[str, int]]:
     while stack:
         node, path = stack.pop()
         if id(node) in seen:
-            raise FrontMatterRefused("front matter uses YAML anchors/aliases, which are refused; not read",
-                                     node.start_mark.line)
+            return duplicates, node.start_mark.line
         seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             keys: set[tuple[str, str]] = set()
@@ -136,7 +130,7 @@ def _check_nodes(root: yaml.Node) -> list[tuple[str, int]]:
                 stack.append((value, f"{path}{name if name is not None else '?'}."))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend((item, path) for item in node.value)
-    return duplicates
+    return duplicates, None
 
 
 def _str_list(value: Any, name: str, origin: Origin, problems: list[Problem]) -> tuple[str, ...]:
@@ -198,10 +192,7 @@ def _read_yaml(yaml_text: str, fm_line: int, origin: Origin, problems: list[Prob
                                 f"front matter is over {MAX_FRONT_MATTER_BYTES // 1024} KiB; not read", origin.at(line=1)))
         return None, {}
     try:
-        loaded, top_lines, duplicates = load_front_matter(yaml_text)
-    except FrontMatterRefused as exc:
-        problems.append(Problem("card-yaml-alias", str(exc), origin.at(line=exc.line + fm_line)))
-        return None, {}
+        loaded, top_lines, duplicates, alias_line = load_front_matter(yaml_text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + fm_line if mark is not None else fm_line
@@ -211,6 +202,10 @@ def _read_yaml(yaml_text: str, fm_line: int, origin: Origin, problems: list[Prob
     except (RecursionError, MemoryError, ValueError, TypeError, OverflowError) as exc:
         problems.append(Problem("card-malformed-yaml", f"front matter could not be read: {type(exc).__name__}",
                                 origin.at(line=fm_line)))
+        return None, {}
+    if alias_line is not None:
+        problems.append(Problem("card-yaml-alias", "front matter uses YAML anchors/aliases, which are refused; not read",
+                                origin.at(line=alias_line + fm_line)))
         return None, {}
     for path, line in duplicates:
         problems.append(Problem("card-duplicate-key", f"front matter key '{path}' is given more than once; YAML readers "
