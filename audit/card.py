@@ -1,8 +1,14 @@
-"""Model card text -> ModelCard: front matter (safely), typed fields, body, problems recorded.
+"""Model card text -> ModelCard: front matter (one real YAML parse), typed fields, body, problems recorded.
 
 Real cards are messy: no front matter, malformed YAML, CRLF, BOMs, `licence:`, list-valued licenses,
 YAML anchors. Each is handled and recorded as a Problem; only input we cannot decide on at all
 (binary, oversized) raises, and that happens in the source that read the bytes.
+
+The front matter is read once, by the YAML parser itself (libyaml's CSafeLoader where installed): no
+line-based pre-filter decides what the parser sees, because any such filter can disagree with YAML about
+where a key starts (a NEL or U+2028 is a line break to YAML and not to a regex on '\\n'). Every line break
+YAML knows is turned into '\\n' before anything else reads the text, so front-matter splitting, line numbers
+and body scanning all see the same lines. Aliases are refused, duplicate keys recorded.
 """
 from __future__ import annotations
 
@@ -14,12 +20,10 @@ import yaml
 from audit.model import ModelCard, Origin, Problem
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_PARSER = getattr(yaml, "CParser", None)
 
 MAX_FRONT_MATTER_BYTES = 256 * 1024
-# huggingface_hub's own rule: the card starts with '---' (after optional blank space) and the
-# block ends at the next line that is exactly '---'.
-_TOP_KEY = re.compile(r"^([A-Za-z_][\w.-]*)[ \t]*:", re.MULTILINE)
+# the line breaks YAML 1.1 (PyYAML, libyaml) knows; CRLF first so it becomes one break, not two
+_LINE_BREAK = re.compile("\r\n|[\r\x85\u2028\u2029]")
 
 # front-matter fields we copy out; everything else is ignored (cards carry arbitrary metadata)
 _BRITISH = {"licence": "license", "licence_name": "license_name", "licence_link": "license_link"}
@@ -41,19 +45,27 @@ KNOWN_FIELDS = (
     "new_version",
 )
 RELATIONS = ("adapter", "merge", "quantized", "finetune")
+# a license item that is not text (a number, a mapping, true): recorded as written, in these brackets, so the
+# license facts count it as an undecidable declaration instead of dropping it
+NOT_TEXT = "<not text: {}>"
+
+
+def normalize_line_breaks(text: str) -> str:
+    """The card with every line break YAML knows (CRLF, CR, NEL, U+2028, U+2029) turned into '\\n'."""
+    return _LINE_BREAK.sub("\n", text)
 
 
 def split_front_matter(text: str) -> tuple[str | None, str, int]:
-    """Return (yaml_text or None, body, body_line) where body_line is 1-based."""
+    """Return (yaml_text or None, body, body_line) where body_line is 1-based. `text` has '\\n' breaks only."""
     if text.startswith("\ufeff"):
         text = text[1:]
     start = len(text) - len(text.lstrip())
     if not text.startswith("---", start):
         return None, text, 1
     first = text.find("\n", start)
-    if first == -1 or text[start + 3:first].strip(" \t\r"):
+    if first == -1 or text[start + 3:first].strip(" \t"):
         return None, text, 1
-    # the block ends at the next line that is exactly '---' (trailing blanks allowed)
+    # huggingface_hub's rule: the block ends at the next line that is exactly '---' (trailing blanks allowed)
     pos = first
     while True:
         end = text.find("\n---", pos)
@@ -61,69 +73,64 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
             return None, text, 1
         line_end = text.find("\n", end + 4)
         rest = text[end + 4: line_end if line_end != -1 else len(text)]
-        if not rest.strip(" \t\r"):
+        if not rest.strip(" \t"):
             break
         pos = end + 1
-    yaml_text = text[first + 1: end].rstrip("\r")
+    yaml_text = text[first + 1: end]
     body_start = len(text) if line_end == -1 else line_end + 1
     body_line = text.count("\n", 0, body_start) + (1 if line_end != -1 else 2)
     return yaml_text, text[body_start:], body_line
 
 
-def _has_anchor_or_alias(yaml_text: str) -> bool:
-    """True when the YAML uses anchors or aliases (the alias-bomb vector). Cheap pre-check, then events."""
-    if "&" not in yaml_text and "*" not in yaml_text:
-        return False
-    return any(
-        isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None) for ev in yaml.parse(yaml_text, Loader=_LOADER)
-    )
+def load_front_matter(yaml_text: str) -> tuple[Any, dict[str, int], list[tuple[str, int]], int | None]:
+    """One YAML parse -> (data, top-level key -> 0-based line, duplicate keys as (path, 0-based line), the
+    0-based line of the first alias or None). With an alias the data is not built and is None: aliases are the
+    alias-bomb vector and are refused wherever they are, also in fields mlaudit does not read.
+
+    Raises yaml.YAMLError when the text is not YAML."""
+    loader = _LOADER(yaml_text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}, [], None
+        duplicates, alias_line = _check_nodes(node)
+        if alias_line is not None:
+            return None, {}, duplicates, alias_line
+        top_lines: dict[str, int] = {}
+        if isinstance(node, yaml.MappingNode):
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    top_lines[key.value] = key.start_mark.line  # a repeated key: the line of the value YAML reads
+        return loader.construct_document(node), top_lines, duplicates, None
+    finally:
+        loader.dispose()
 
 
-_READ_KEYS = frozenset(KNOWN_FIELDS) | frozenset(_BRITISH)
-_CONTINUATION = (" ", "\t", "-", "#")
-
-
-def _known_only(yaml_text: str) -> str | None:
-    """The front matter with every top-level field mlaudit does not read blanked out (line count kept, so
-    error lines stay right); None when the text is not a plain block mapping and must be parsed whole.
-
-    Cards carry large metadata mlaudit never reads (model-index, widget, eval results); building Python
-    objects for it is most of the cost of reading a card."""
-    out: list[str] = []
-    keep = None
-    dropped = False
-    for line in yaml_text.split("\n"):
-        if not line or line.startswith(_CONTINUATION):
-            if keep is None and line.strip() and not line.lstrip().startswith("#"):
-                return None  # content before any field: not a plain mapping
-            out.append(line if keep else "")
-            continue
-        m = _TOP_KEY.match(line)
-        if m is None:
-            return None  # a flow mapping, a document marker, a complex key...: parse it all
-        keep = m.group(1) in _READ_KEYS
-        dropped = dropped or not keep
-        out.append(line if keep else "")
-    return "\n".join(out) if dropped else yaml_text
-
-
-def _field_lines(yaml_text: str, first_line: int, origin: Origin, problems: list[Problem]) -> dict[str, int]:
-    """Field -> the card line of the value YAML reads (a repeated key's last one; the Hub's spelling over the
-    British one). A field mlaudit reads that is set more than once is recorded: readers disagree on which wins."""
-    seen: dict[str, list[int]] = {}
-    for m in _TOP_KEY.finditer(yaml_text):
-        seen.setdefault(m.group(1), []).append(first_line + yaml_text.count("\n", 0, m.start()))
-    lines: dict[str, int] = {}
-    for key, at in seen.items():
-        name = _BRITISH.get(key, key)
-        if name == key or name not in seen:
-            lines[name] = at[-1]
-        if len(at) > 1 and key in _READ_KEYS:
-            problems.append(Problem(
-                "card-duplicate-key",
-                f"'{key}' is set {len(at)} times (lines {', '.join(map(str, at))}); the last one is read",
-                origin.at(line=at[-1], field=key)))
-    return lines
+def _check_nodes(root: yaml.Node) -> tuple[list[tuple[str, int]], int | None]:
+    """Walk the composed nodes once: find the first alias (a node reached twice) and the duplicate mapping keys.
+    Iterative, so a deeply nested card cannot exhaust the stack here."""
+    seen: set[int] = set()
+    duplicates: list[tuple[str, int]] = []
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            return duplicates, node.start_mark.line
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[tuple[str, str]] = set()
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                if name is not None and key.tag != "tag:yaml.org,2002:merge":
+                    canon = (key.tag, _BRITISH.get(name, name) if not path else name)
+                    if canon in keys:
+                        duplicates.append((f"{path}{name}", key.start_mark.line))
+                    keys.add(canon)
+                stack.append((key, path))
+                stack.append((value, f"{path}{name if name is not None else '?'}."))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, path) for item in node.value)
+    return duplicates, None
 
 
 def _str_list(value: Any, name: str, origin: Origin, problems: list[Problem]) -> tuple[str, ...]:
@@ -143,6 +150,25 @@ def _str_list(value: Any, name: str, origin: Origin, problems: list[Problem]) ->
     return ()
 
 
+def _license_values(value: Any, origin: Origin, problems: list[Problem]) -> tuple[str, ...]:
+    """Every item of the license field counts: a non-string item is kept (as NOT_TEXT) so it makes the license
+    undecided, and an empty value (`license:`, `license: []`) declares nothing a reader can decide on."""
+    if isinstance(value, str):
+        return (value.strip(),) if value.strip() else (NOT_TEXT.format("an empty value"),)
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not items:
+        items = [None]
+    out = []
+    for v in items:
+        if isinstance(v, str) and v.strip():
+            out.append(v.strip())
+        else:
+            what = "an empty value" if v is None or v == "" else f"a {type(v).__name__} {v!r}"[:80]
+            problems.append(Problem("card-field-type", f"license: {what} is not a license id", origin))
+            out.append(NOT_TEXT.format(what))
+    return tuple(out)
+
+
 def _str(value: Any, name: str, origin: Origin, problems: list[Problem]) -> str | None:
     if value is None:
         return None
@@ -155,62 +181,43 @@ def _str(value: Any, name: str, origin: Origin, problems: list[Problem]) -> str 
         problems.append(Problem("card-field-type", f"{name} is a number; read as text", origin))
         return str(value)
     problems.append(Problem("card-field-type", f"{name} should be a string, got {type(value).__name__}", origin))
-    return None
+    # kept as written: a license_name that is not text is still a declaration nobody can decide on
+    return NOT_TEXT.format(f"a {type(value).__name__}") if name in ("license_name", "license_link") else None
 
 
-def parse_card(text: str, origin: Origin) -> ModelCard:
-    """Parse card text. Never raises on content: every oddity becomes a Problem on the card."""
-    problems: list[Problem] = []
-    if "\r\n" in text:
-        text = text.replace("\r\n", "\n")
-    yaml_text, body, body_line = split_front_matter(text)
-    raw: dict[str, Any] = {}
-    field_lines: dict[str, int] = {}
-    if yaml_text is None:
-        if text.lstrip("\ufeff \t\n").startswith("---"):
-            problems.append(Problem("card-front-matter-unclosed", "front matter starts with '---' but never ends", origin.at(line=1)))
-        else:
-            problems.append(Problem("card-no-front-matter", "card has no YAML front matter (no declared license)", origin.at(line=1)))
-    elif len(yaml_text) > MAX_FRONT_MATTER_BYTES:
-        problems.append(
-            Problem("card-front-matter-too-large", f"front matter is over {MAX_FRONT_MATTER_BYTES // 1024} KiB; not read", origin.at(line=1))
-        )
-    else:
-        fm_line = body_line - yaml_text.count("\n") - 2  # the card's line of the first front-matter line
-        field_lines = _field_lines(yaml_text, fm_line, origin, problems)
-        loaded = _load_front_matter(yaml_text, fm_line, origin, problems)
-        raw = _known_fields(loaded, field_lines, origin, fm_line, problems)
-    return _card(origin, raw, body, body_line, field_lines, problems, has_front_matter=yaml_text is not None)
-
-
-def _load_front_matter(yaml_text: str, fm_line: int, origin: Origin, problems: list[Problem]) -> Any:
-    """The front matter as Python objects (only the fields mlaudit reads); None, with a Problem, when unreadable."""
+def _read_yaml(yaml_text: str, fm_line: int, origin: Origin, problems: list[Problem]) -> tuple[Any, dict[str, int]]:
+    """Parse the front matter once; every failure is a Problem at its line. -> (data or None, field lines)."""
+    if len(yaml_text.encode("utf-8", "surrogatepass")) > MAX_FRONT_MATTER_BYTES:
+        problems.append(Problem("card-front-matter-too-large",
+                                f"front matter is over {MAX_FRONT_MATTER_BYTES // 1024} KiB; not read", origin.at(line=1)))
+        return None, {}
     try:
-        # anchors anywhere are refused (an alias bomb in a field we skip is still a hostile card)
-        if _has_anchor_or_alias(yaml_text):
-            problems.append(
-                Problem("card-yaml-alias", "front matter uses YAML anchors/aliases, which are refused; not read", origin.at(line=fm_line))
-            )
-            return None
-        return yaml.load(_known_only(yaml_text) or yaml_text, Loader=_LOADER)
+        loaded, top_lines, duplicates, alias_line = load_front_matter(yaml_text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + fm_line if mark is not None else fm_line
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         problems.append(Problem("card-malformed-yaml", f"front matter is not valid YAML: {reason}", origin.at(line=line)))
-    except (RecursionError, MemoryError, ValueError, TypeError) as exc:
-        problems.append(Problem("card-malformed-yaml", f"front matter could not be read: {type(exc).__name__}", origin.at(line=fm_line)))
-    return None
+        return None, {}
+    except (RecursionError, MemoryError, ValueError, TypeError, OverflowError) as exc:
+        problems.append(Problem("card-malformed-yaml", f"front matter could not be read: {type(exc).__name__}",
+                                origin.at(line=fm_line)))
+        return None, {}
+    if alias_line is not None:
+        problems.append(Problem("card-yaml-alias", "front matter uses YAML anchors/aliases, which are refused; not read",
+                                origin.at(line=alias_line + fm_line)))
+        return None, {}
+    for path, line in duplicates:
+        problems.append(Problem("card-duplicate-key", f"front matter key '{path}' is given more than once; YAML readers "
+                                f"disagree about which value counts", origin.at(line=line + fm_line, field=path)))
+    field_lines: dict[str, int] = {}
+    for key, line in top_lines.items():
+        field_lines.setdefault(_BRITISH.get(key, key), line + fm_line)
+    return loaded, field_lines
 
 
-def _known_fields(loaded: Any, field_lines: dict[str, int], origin: Origin, fm_line: int,
+def _known_fields(loaded: dict[Any, Any], field_lines: dict[str, int], origin: Origin,
                   problems: list[Problem]) -> dict[str, Any]:
-    """The KNOWN_FIELDS of the loaded front matter, British spellings read as the Hub's."""
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        problems.append(Problem("card-front-matter-type", "front matter is not a mapping of fields", origin.at(line=fm_line)))
-        return {}
     raw: dict[str, Any] = {}
     for key, value in loaded.items():
         if not isinstance(key, str):
@@ -221,22 +228,42 @@ def _known_fields(loaded: Any, field_lines: dict[str, int], origin: Origin, fm_l
                 Problem("card-british-spelling", f"'{key}' read as '{name}' (the Hub only reads '{name}')",
                         origin.at(line=field_lines.get(name), field=key))
             )
-            if name in raw:
-                continue  # the spelling the Hub reads wins
+            if name in raw or name in loaded:
+                continue  # the spelling the Hub reads wins (both at once is also a duplicate-key problem)
         if name in KNOWN_FIELDS:
             raw[name] = value
     return raw
 
 
-def _card(origin: Origin, raw: dict[str, Any], body: str, body_line: int, field_lines: dict[str, int],
-          problems: list[Problem], *, has_front_matter: bool) -> ModelCard:
-    """The typed ModelCard from the known fields; values of the wrong type become Problems."""
+def parse_card(text: str, origin: Origin) -> ModelCard:
+    """Parse card text. Never raises on content: every oddity becomes a Problem on the card."""
+    problems: list[Problem] = []
+    text = normalize_line_breaks(text)
+    yaml_text, body, body_line = split_front_matter(text)
+    raw: dict[str, Any] = {}
+    field_lines: dict[str, int] = {}
+    has_fm = yaml_text is not None
+    if yaml_text is None:
+        stripped = text.lstrip("\ufeff \t\n")
+        if stripped.startswith("---"):
+            problems.append(Problem("card-front-matter-unclosed", "front matter starts with '---' but never ends", origin.at(line=1)))
+        else:
+            problems.append(Problem("card-no-front-matter", "card has no YAML front matter (no declared license)", origin.at(line=1)))
+    else:
+        fm_line = body_line - yaml_text.count("\n") - 2  # the card's line of the first front-matter line
+        loaded, field_lines = _read_yaml(yaml_text, fm_line, origin, problems)
+        if loaded is None:
+            pass
+        elif not isinstance(loaded, dict):
+            problems.append(Problem("card-front-matter-type", "front matter is not a mapping of fields", origin.at(line=fm_line)))
+        else:
+            raw = _known_fields(loaded, field_lines, origin, problems)
 
     def f(name: str) -> Origin:
         return origin.at(line=field_lines.get(name), field=name)
 
-    license_values = _str_list(raw.get("license"), "license", f("license"), problems)
-    if isinstance(raw.get("license"), (list, tuple)):
+    license_values = _license_values(raw["license"], f("license"), problems) if "license" in raw else ()
+    if isinstance(raw.get("license"), (list, tuple)) and len(raw["license"]) > 1:
         problems.append(Problem("card-license-list", "license is a list; the Hub expects one id", f("license")))
     relation = _str(raw.get("base_model_relation"), "base_model_relation", f("base_model_relation"), problems)
     if relation is not None and relation.lower() not in RELATIONS:
@@ -260,5 +287,5 @@ def _card(origin: Origin, raw: dict[str, Any], body: str, body_line: int, field_
         body_line=body_line,
         field_lines=field_lines,
         problems=tuple(problems),
-        has_front_matter=has_front_matter,
+        has_front_matter=has_fm,
     )

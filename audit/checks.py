@@ -57,6 +57,13 @@ _TABLE: tuple[Check, ...] = (
           "Check which license governs the weights; the repo file and the card must agree."),
     Check("license-body-mismatch", "A license statement in the card body names a different license than the front "
           "matter.", _W, _LICENSE),
+    Check("license-statement-conflict", "The card body, the gating prompt or a USE_POLICY file says this model's "
+          "weights are under another license, or limits them to non-commercial or research use, against the "
+          "declared license.", _E, _LICENSE,
+          "Ask the publisher which terms govern the weights; downgrade this check only once someone has read "
+          "the statement and decided."),
+    Check("card-duplicate-key", "The card's front matter gives a key more than once, so YAML readers disagree about "
+          "its value.", _E, _LICENSE, "Fix the card so every key is given once."),
     Check("license-text-modified", "A license file is a modified, truncated, translated or stub copy of a known "
           "license.", _W, _LICENSE,
           "Read the changed clauses: a modified license is a different license."),

@@ -73,7 +73,10 @@ def _mutations(rng: random.Random, case: Case, lines: list[str]) -> list[str]:
     if rng.random() < 0.08:
         case.poison.append("YAML anchors and aliases")
         lines = ["base: &b cc-by-nc-4.0"] + lines + ["license_name: *b"]
-    if rng.random() < 0.1 and not any(x.startswith(("license: other", "license_name")) for x in lines):
+    # `other` and `see-license` defer to license_name (the Hub convention): a license_name beside them names the
+    # license, it does not contradict one, so the mutation is only applied beside a license that names one
+    if rng.random() < 0.1 and not any(x.startswith(("license: other", "license: see-license", "license_name"))
+                                      for x in lines):
         case.poison.append("license_name that names another license")
         lines = lines + [f"license_name: {rng.choice(CONTRADICTING)}"]
     if rng.random() < 0.08:

@@ -115,3 +115,22 @@ def test_one_bad_model_does_not_hide_the_others(tmp_path):
     rep = json.loads(res.stdout)
     assert [m["subject"] for m in rep["models"]] == [str(tmp_path / "good")]
     assert len(rep["errors"]) == 1 and "bad" in rep["errors"][0]["input"]
+
+
+def test_a_model_card_md_that_disagrees_with_readme_fails_and_does_not_replace_it(tmp_path):
+    d = snapshot(tmp_path, "two-cards", "---\nlicense: mit\n---\n# card\n")
+    (d / "MODEL_CARD.md").write_text("---\nlicense: cc-by-nc-4.0\n---\n", encoding="utf-8")
+    res = run("check", str(d), "--offline")
+    assert res.returncode == 1 and "MODEL_CARD.md declares license 'cc-by-nc-4.0'" in res.stdout, res.stdout
+
+
+def test_a_duplicate_key_hidden_behind_a_unicode_line_break_fails_at_its_line(tmp_path):
+    d = snapshot(tmp_path, "dup", "---\nlicense: mit\u2028license: cc-by-nc-4.0\n---\n# card\n")
+    res = run("check", str(d), "--offline")
+    assert res.returncode == 1 and "card-duplicate-key" in res.stdout and "README.md:3" in res.stdout, res.stdout
+
+
+def test_a_deeply_nested_front_matter_is_one_clear_line_or_a_decision(tmp_path):
+    d = snapshot(tmp_path, "deep", "---\nlicense: mit\nx: " + "[" * 5000 + "]" * 5000 + "\n---\n")
+    res = run("check", str(d), "--offline")
+    assert res.returncode in (0, 1, 3) and "Traceback" not in res.stderr, res.stderr

@@ -69,9 +69,9 @@ def test_a_repeated_field_is_recorded_and_its_last_value_read() -> None:
     c = card("---\nlicense: mit\ntags: [a]\nlicense: llama3.1\nwidget: 1\nwidget: 2\n---\n")
     assert c.license == ("llama3.1",)
     assert c.field_lines["license"] == 4  # the line of the value that was read
-    (dup,) = [p for p in c.problems if p.code == "card-duplicate-key"]  # 'widget' is not read: not recorded
-    assert (dup.origin.line, dup.origin.field) == (4, "license")
-    assert "set 2 times (lines 2, 4)" in dup.message
+    dups = [p for p in c.problems if p.code == "card-duplicate-key"]  # anywhere, read by mlaudit or not
+    assert sorted(p.origin.line for p in dups) == [4, 6]
+    assert any("license" in p.message for p in dups) and any("widget" in p.message for p in dups)
 
 
 def test_the_hub_spelling_keeps_its_line_beside_the_british_one() -> None:
@@ -127,3 +127,54 @@ def test_lines_count_blank_lines_before_the_front_matter() -> None:
     bad = card("\n---\nlicense: [mit\n---\n")
     line = next(p for p in bad.problems if p.code == "card-malformed-yaml").origin.line
     assert line is not None and line >= 3
+
+
+# --- one reading of the card (issue "Fail closed, everywhere", item 1) ---
+
+@pytest.mark.parametrize("brk", ["\u0085", "\u2028", "\u2029", "\r", "\r\n"])
+def test_every_yaml_line_break_is_a_line_break_everywhere(brk):
+    # a second license key hidden behind a break only YAML knows is seen, as a duplicate, at its own line
+    text = f"---{brk}license: mit{brk}license: cc-by-nc-4.0{brk}---{brk}# T{brk}body{brk}"
+    c = card(text)
+    assert c.license == ("cc-by-nc-4.0",)
+    dup = [p for p in c.problems if p.code == "card-duplicate-key"]
+    assert len(dup) == 1 and dup[0].origin.line == 3 and "license" in dup[0].message
+    assert c.field_lines["license"] == 3 and c.body_line == 5 and c.body == "# T\nbody\n"
+
+
+def test_duplicate_keys_anywhere_are_recorded_with_their_path():
+    c = card("---\nlicense: mit\nmodel-index:\n- name: m\n  results: 1\n  results: 2\n---\n")
+    (dup,) = [p for p in c.problems if p.code == "card-duplicate-key"]
+    assert "model-index.results" in dup.message and dup.origin.line == 6
+
+
+def test_licence_and_license_together_are_a_duplicate():
+    c = card("---\nlicense: mit\nlicence: cc-by-nc-4.0\n---\n")
+    assert c.license == ("mit",) and "card-duplicate-key" in codes(c)
+
+
+def test_an_alias_in_a_field_mlaudit_does_not_read_is_refused():
+    c = card("---\nlicense: mit\nwidget: &w {text: hi}\nother_widget: *w\n---\n")
+    assert codes(c) == ["card-yaml-alias"] and c.license == ()
+
+
+def test_an_unused_anchor_alone_is_not_an_alias():
+    c = card("---\nlicense: &l mit\n---\n")
+    assert c.license == ("mit",) and "card-yaml-alias" not in codes(c)
+
+
+def test_front_matter_is_parsed_whole_not_filtered_by_lines():
+    # a flow mapping at the top level: a line-based filter could not tell where `license` is; the parser can
+    c = card("---\n{license: mit, base_model: org/base}\n---\n")
+    assert c.license == ("mit",) and c.base_models == ("org/base",)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("42", ("<not text: a int 42>",)),
+    ("[mit, 3]", ("mit", "<not text: a int 3>")),
+    ("null", ("<not text: an empty value>",)),
+    ("[]", ("<not text: an empty value>",)),
+    ("{name: mit}", ("<not text: a dict {'name': 'mit'}>",)),
+])
+def test_every_license_item_is_kept_even_when_it_is_not_text(value, expected):
+    assert card(f"---\nlicense: {value}\n---\n").license == expected

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,10 @@ from audit.model import Origin, Snapshot, Status
 from audit.sources.local import read_snapshot_dir
 
 CARDS = os.path.join(os.path.dirname(__file__), "fixtures", "cards")
+_TEXTS = os.path.join(os.path.dirname(__file__), "fixtures", "licenses", "corpus", "licenses")
+MIT_TEXT = Path(os.path.dirname(__file__), "..", "examples", "models", "other-license-with-file",
+                "LICENSE").read_text(encoding="utf-8")
+CC_BY_NC_TEXT = Path(_TEXTS, "cc-by-nc-4.0.txt").read_text(encoding="utf-8")
 
 
 def facts_for(card_text: str, files: dict[str, str] | None = None):
@@ -92,11 +97,17 @@ def test_relative_license_link_missing_file_is_unknown_and_says_why():
 
 
 def test_body_statement_is_fallback():
-    f = facts_for("---\nlicense: other\n---\n## License\nThis model is released under the Llama 3.1 Community License.\n")
+    f = facts_for("---\nlicense: other\n---\n## License\nThis model is released under the Nexusflow Community License.\n")
     assert declared_keys(f) == ()
-    assert f.keys == ("llama3.1",) and f.status is Status.RESOLVED
+    assert f.keys == ("nexusflow-community",) and f.status is Status.RESOLVED
     body = [d for d in f.declarations if d.kind == "body"]
     assert body and body[0].origin.line == 5
+
+
+def test_other_is_not_named_by_prose_that_names_a_hub_license():
+    # `other` says "not one of the Hub's ids"; prose naming llama3.1 (a Hub id) cannot be what it defers to
+    f = facts_for("---\nlicense: other\n---\n## License\nThis model is released under the Llama 3.1 Community License.\n")
+    assert f.status is Status.UNKNOWN and "points elsewhere" in f.reason
 
 
 def test_body_badge_and_link():
@@ -176,6 +187,12 @@ def test_corpus_declared_keys(card_id):
 def test_body_statement_that_contradicts_the_front_matter_is_a_disagreement():
     f = facts_for("---\nlicense: apache-2.0\n---\n# M\n\nThis model is released under the Llama 2 Community License.\n")
     assert f.status is Status.RESOLVED and f.keys == ("apache-2.0",)
+    (dis,) = f.disagreements  # a scoped statement about this model; the loose body mention is not repeated
+    assert dis.b.kind == "statement" and dis.b.origin.line == 6 and "llama2" in dis.message
+
+
+def test_a_loose_body_mention_of_another_license_is_a_body_mismatch():
+    f = facts_for("---\nlicense: apache-2.0\n---\n# M\n\nLicense: Llama 2 Community License\n")
     (dis,) = f.disagreements
     assert dis.b.kind == "body" and dis.b.origin.line == 6 and "llama2" in dis.message
 
@@ -206,3 +223,106 @@ def test_unversioned_family_names_stay_unknown():
 def test_expression_with_exception_keeps_the_exception():
     keys, expr = resolve_id("GPL-2.0 WITH Classpath-exception-2.0")
     assert keys == ("gpl-2.0",) and expr == "GPL-2.0 WITH Classpath-exception-2.0"
+
+
+# --- every declaration counts (issue "Fail closed, everywhere", item 2) ---
+
+@pytest.mark.parametrize("fm", [
+    "license:\n- mit\n- acme-proprietary-9",
+    "license:\n- apache-2.0\n- other",
+    "license:\n- mit\n- 3",
+    "license: 42",
+    "license: 'mit WITH acme-exception-1.0'",
+    "license: '(mit OR nonsense-4.2)'",
+    "license: TBD",
+    "license: other\nlicense_name: acme-model-license",
+])
+def test_one_undecidable_item_leaves_the_license_undecided(fm):
+    f = facts_for(f"---\n{fm}\n---\n# M\n", {"LICENSE": MIT_TEXT})
+    assert f.status is Status.UNKNOWN, (fm, f.keys, f.reason)
+
+
+def test_a_list_of_known_licenses_shows_every_alternative():
+    f = facts_for("---\nlicense:\n- mit\n- cc-by-nc-4.0\n---\n")
+    assert f.status is Status.RESOLVED and set(f.keys) == {"mit", "cc-by-nc-4.0"}
+
+
+def test_other_in_a_list_is_named_by_license_name():
+    f = facts_for("---\nlicense:\n- apache-2.0\n- other\nlicense_name: llama3.1\n---\n")
+    assert f.status is not Status.UNKNOWN
+
+
+@pytest.mark.parametrize("expr, ok", [("Apache-2.0 WITH LLVM-exception", True), ("GPL-2.0-only WITH Classpath-exception-2.0", True),
+                                      ("MIT WITH Commons-Clause", False), ("Apache-2.0 WITH acme-nc-exception", False)])
+def test_with_exceptions_are_decided(expr, ok):
+    keys, expression = resolve_id(expr)
+    assert bool(keys) is ok and (not ok or "WITH" in (expression or ""))
+
+
+@pytest.mark.parametrize("field", ["license_name: acme-model-license", "license_link: https://example.com/our-terms"])
+def test_an_unrecognised_name_or_link_beside_a_known_license_is_a_conflict(field):
+    f = facts_for(f"---\nlicense: mit\n{field}\n---\n")
+    assert f.status is Status.CONFLICT and "not a license mlaudit recognises" in f.reason
+
+
+def test_license_link_to_a_hub_repo_file_uses_the_registry_and_a_license_directory_page_its_id():
+    assert facts_for("---\nlicense: mit\nlicense_link: https://huggingface.co/microsoft/phi-2/resolve/main/LICENSE\n"
+                     "---\n").status is Status.RESOLVED
+    assert facts_for("---\nlicense: apache-2.0\nlicense_link: https://choosealicense.com/licenses/apache-2.0/\n"
+                     "---\n").status is Status.RESOLVED
+
+
+def test_license_link_reads_a_local_file_whatever_its_name(tmp_path):
+    (tmp_path / "README.md").write_text("---\nlicense: mit\nlicense_link: terms/our-terms.md\n---\n# M\n")
+    (tmp_path / "terms").mkdir()
+    (tmp_path / "terms" / "our-terms.md").write_text(CC_BY_NC_TEXT)
+    snap = read_snapshot_dir(str(tmp_path))
+    card = parse_card(snap.texts["README.md"], snap.origin.at(file="README.md"))
+    f = license_facts(card, snap)
+    assert f.status is Status.CONFLICT and "cc-by-nc-4.0" in f.reason
+
+
+def test_a_model_card_file_that_disagrees_with_readme_is_a_conflict_not_a_replacement():
+    f = facts_for("---\nlicense: mit\n---\n", {"MODEL_CARD.md": "---\nlicense: cc-by-nc-4.0\n---\n"})
+    assert f.keys == ("mit",) and f.status is Status.CONFLICT and "MODEL_CARD.md" in f.reason
+    assert facts_for("---\nlicense: mit\n---\n", {"MODEL_CARD.md": "---\nlicense: mit\n---\n"}).status is Status.RESOLVED
+
+
+@pytest.mark.parametrize("body", [
+    "The model weights are released under CC-BY-NC-4.0.",
+    "This model may be used for non-commercial purposes only.",
+    "The code is MIT, the model is under the Llama 3.1 Community License.",
+    "This model was trained on public data and is licensed under GPL-3.0.",
+])
+def test_a_statement_about_this_models_weights_contradicts_its_license(body):
+    f = facts_for(f"---\nlicense: apache-2.0\n---\n# M\n\n## License\n\n{body}\n")
+    assert any(d.b.kind == "statement" for d in f.disagreements), body
+
+
+@pytest.mark.parametrize("body", [
+    "The training code in this repository is released under the MIT license.",
+    "The code is MIT; the model is under the Apache 2.0 license.",
+    "| Model | License |\n|---|---|\n| Llama 2 | Llama 2 Community License |\n| Mistral | non-commercial only |",
+    "The base model is released under the Llama 2 Community License.",
+    "The dataset is for research purposes only.",
+    "This model can be used for commercial and non-commercial purposes.",
+    "```\nThis model is for research use only\n```",
+])
+def test_statements_about_something_else_are_not_about_this_model(body):
+    f = facts_for(f"---\nlicense: apache-2.0\n---\n# M\n\n{body}\n")
+    assert not any(d.b.kind == "statement" for d in f.disagreements), body
+
+
+def test_a_gating_prompt_or_use_policy_that_limits_use_contradicts_a_commercial_license():
+    gated = facts_for("---\nlicense: mit\nextra_gated_prompt: This model is for non-commercial research use only.\n---\n")
+    assert any(d.b.kind == "statement" and d.b.origin.field == "extra_gated_prompt" for d in gated.disagreements)
+    policy = facts_for("---\nlicense: mit\n---\n", {"USE_POLICY.md": "You may use it for research purposes only.\n"})
+    assert any(d.b.kind == "statement" and d.b.origin.file == "USE_POLICY.md" for d in policy.disagreements)
+    nc = facts_for("---\nlicense: cc-by-nc-4.0\n---\nThis model is for non-commercial use only.\n")
+    assert not any(d.b.kind == "statement" for d in nc.disagreements)
+
+
+def test_a_use_policy_with_unicode_line_breaks_is_read_line_by_line():
+    f = facts_for("---\nlicense: mit\n---\n", {"USE_POLICY.md": "Terms\u2028This model is for research use only.\u2029"})
+    (dis,) = [d for d in f.disagreements if d.b.kind == "statement"]
+    assert dis.b.origin.line == 2

@@ -33,6 +33,8 @@ def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
         for p in card.problems:
             if p.code in _REPORTED_PROBLEMS:
                 out.append(Evidence("card-problem", subject, p.message, (p.origin,)))
+            elif p.code == "card-duplicate-key":  # which value counts depends on the reader: undecidable
+                out.append(Evidence("card-duplicate-key", subject, p.message, (p.origin,), unknown=True))
     if facts.status is Status.UNKNOWN:
         origins = tuple(d.origin for d in facts.declarations[:3]) or ((card.origin,) if card else ())
         out.append(Evidence("license-unknown", subject, f"license unknown: {facts.reason}", origins, unknown=True))
@@ -42,6 +44,8 @@ def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
             out.append(Evidence("license-file-mismatch", subject, dis.message, where))
         elif dis.b.kind == "body":
             out.append(Evidence("license-body-mismatch", subject, dis.message, where))
+        elif dis.b.kind == "statement":  # prose about this model's weights contradicts its declared license
+            out.append(Evidence("license-statement-conflict", subject, dis.message, where, unknown=True))
         else:  # the front-matter fields contradict each other: nothing can be decided
             out.append(Evidence("license-conflict", subject, dis.message, where, unknown=True))
     for d in facts.declarations:

@@ -13,10 +13,15 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from audit.card import NOT_TEXT, parse_card
+from audit.errors import AuditError
 from audit.licenses.catalog import Catalog, catalog
+from audit.licenses.exceptions import exception_problem
 from audit.licenses.expression import of_keys
-from audit.model import Declaration, Disagreement, LicenseFacts, ModelCard, Origin, Snapshot, Status
-from audit.sources.base import is_license_like
+from audit.licenses.links import link_key
+from audit.licenses.statements import body_statements, statement_declarations
+from audit.model import Declaration, Disagreement, LicenseFacts, ModelCard, Origin, Snapshot, SourceKind, Status
+from audit.sources.base import CARD_NAMES, MAX_TEXT_BYTES, is_license_like, read_text_file
 
 if TYPE_CHECKING:
     from audit.licenses.identify import Identification
@@ -38,17 +43,9 @@ GENERIC = {
     "tbd",
     "more-information-needed",
 }
+# generic values that point elsewhere for the license (license_name, license_link, the repo's license files)
+DEFERRING = frozenset({"other", "license", "licence", "custom", "custom-license", "see-license", "see-license-file"})
 _EXPR_OPERATOR = re.compile(r"\s(AND|OR|WITH)\s|[()]", re.IGNORECASE)
-_URL = re.compile(r"https?://[^\s)\]>\"'`]+", re.IGNORECASE)
-_MD_LINK = re.compile(r"\[([^\]]{1,200})\]\((https?://[^)\s]+)\)")
-_BADGE = re.compile(r"shields\.io/badge/licen[cs]e-([A-Za-z0-9._%+]+?)-", re.IGNORECASE)
-_PHRASE = re.compile(
-    r"(?:licen[cs]ed\s+(?:under|as|with)|released\s+under|available\s+under|distributed\s+under|"
-    r"governed\s+by|subject\s+to|licen[cs]e\s*(?:is|:|：|\*\*:?|\|))\s*(?:the\s+|a\s+|an\s+)?\**\s*\[?([^\n;()\[\]|]{2,100})",
-    re.IGNORECASE,
-)
-_LICEN = re.compile(r"licen[cs]", re.IGNORECASE)
-_PLACEHOLDER = re.compile(r"more information needed|\[?todo\]?|to be (?:added|announced)", re.IGNORECASE)
 
 
 def _form(text: str) -> str:
@@ -89,6 +86,9 @@ def _resolve_expression(text: str, cat: Catalog) -> tuple[tuple[str, ...], str |
     for sym in expr.get_literals():
         # "X WITH exception": the license is X; the exception is kept as written
         lic_sym = getattr(sym, "license_symbol", sym)
+        exc_sym = getattr(sym, "exception_symbol", None)
+        if exc_sym is not None and exception_problem(str(exc_sym.key)):
+            return (), None  # an exception we cannot vouch for: the expression is undecided
         key = cat.lookup(str(lic_sym.key))
         if key is None:
             return (), None  # one unknown part makes the whole expression unknown
@@ -134,66 +134,6 @@ def _file_declarations(
     return out
 
 
-def body_statements(body: str, body_line: int, origin: Origin) -> list[Declaration]:
-    """License statements in the card body: 'licensed under X', 'License: X', badges, license links."""
-    cat = catalog()
-    out: list[Declaration] = []
-    seen: set[tuple[str, int]] = set()
-    end = -1
-    idx, counted_to = 0, 0
-    for hit in _LICEN.finditer(body):  # only lines that mention a license are read (most of a card does not)
-        if hit.start() < end:
-            continue  # another mention on a line already read
-        start = body.rfind("\n", 0, hit.start()) + 1
-        end = body.find("\n", hit.start())
-        end = len(body) if end == -1 else end
-        line = body[start:end]
-        idx += body.count("\n", counted_to, start)
-        counted_to = start
-        if _PLACEHOLDER.search(line) and not _URL.search(line):
-            continue
-        lineno = body_line + idx
-        found: list[tuple[str, str]] = []  # (key, value as written)
-        for m in _BADGE.finditer(line):
-            val = m.group(1).replace("_", " ").replace("%20", " ")
-            key = cat.lookup(val)
-            if key:
-                found.append((key, val))
-        for m in _MD_LINK.finditer(line):
-            key = cat.by_link(m.group(2)) or _lookup_prefix(m.group(1), cat)
-            if key:
-                found.append((key, m.group(0)))
-        if not found:
-            for m in _URL.finditer(line):
-                key = cat.by_link(m.group(0))
-                if key:
-                    found.append((key, m.group(0)))
-        if not found:
-            for m in _PHRASE.finditer(line):
-                key = _lookup_prefix(m.group(1), cat)
-                if key:
-                    found.append((key, m.group(1).strip()))
-        for key, value in found:
-            if (key, lineno) in seen or cat[key].ambiguous:
-                continue
-            seen.add((key, lineno))
-            out.append(Declaration("body", value[:200], (key,), origin.at(line=lineno), cat[key].spdx))
-    return out
-
-
-def _lookup_prefix(phrase: str, cat: Catalog) -> str | None:
-    """Longest leading run of words in `phrase` that names a catalog license."""
-    words = re.sub(r"[*_`\"“”]", " ", phrase).replace("licence", "license").split()
-    for n in range(min(len(words), 9), 0, -1):
-        cand = " ".join(words[:n]).strip(" .,:")
-        if len(cand) < 3:
-            continue
-        key = cat.lookup(cand)
-        if key and not (n == 1 and cand.lower() in {"license", "open", "free"}):
-            return key
-    return None
-
-
 def _same_license(a: Iterable[str], b: Iterable[str], cat: Catalog) -> bool:
     """Do two key sets name the same licensing (allowing a license and its companion documents)?"""
     sa, sb = set(a), set(b)
@@ -213,39 +153,15 @@ def _same_license(a: Iterable[str], b: Iterable[str], cat: Catalog) -> bool:
 
 
 def license_facts(card: ModelCard | None, snapshot: Snapshot | None = None) -> LicenseFacts:
-    cat = catalog()
     decls: list[Declaration] = []
     texts = snapshot.texts if snapshot is not None else {}
     linked_path = None
 
     if card is not None:
-        for value in card.license:
-            keys, expr = ((), None) if is_generic(value) else resolve_id(value)
-            decls.append(Declaration("front-matter", value, keys, card.field_origin("license"), expr))
-        if card.license_name and not is_generic(card.license_name):
-            keys, expr = resolve_id(card.license_name)
-            decls.append(Declaration("license-name", card.license_name, keys, card.field_origin("license_name"), expr))
+        decls.extend(_front_matter_declarations(card))
         if card.license_link:
-            origin = card.field_origin("license_link")
-            path = _repo_path(card.license_link)
-            if path is None:
-                key = cat.by_link(card.license_link)
-                decls.append(
-                    Declaration("license-link", card.license_link, (key,) if key else (), origin,
-                                cat[key].spdx if key else None)
-                )
-            else:
-                match = next((p for p in texts if p.lower() == path.lower()), None)
-                if match is None:
-                    decls.append(
-                        Declaration("license-link", card.license_link, (), origin,
-                                    note=f"links to {path}, which is not in the snapshot")
-                    )
-                else:
-                    linked_path = match
-                    found = _file_declarations(match, texts[match], origin, "license-link")
-                    decls.extend(found or [Declaration("license-link", card.license_link, (), origin,
-                                                       note=f"{match} is not a license text we recognise")])
+            found, linked_path = _link_declarations(card, snapshot)
+            decls.extend(found)
 
     if snapshot is not None:
         for tag in snapshot.info.get("tags", ()) or ():
@@ -257,30 +173,189 @@ def license_facts(card: ModelCard | None, snapshot: Snapshot | None = None) -> L
             if path == linked_path or not is_license_like(path):
                 continue
             decls.extend(_file_declarations(path, texts[path], snapshot.origin, "license-file"))
+        decls.extend(_other_card_declarations(snapshot))
 
     if card is not None:
         decls.extend(body_statements(card.body, card.body_line, card.origin))
+    decls.extend(statement_declarations(card, snapshot))
     return decide(decls)
+
+
+def _front_matter_declarations(card: ModelCard) -> list[Declaration]:
+    """Every item of `license` (as written, a non-string item included) and a specific license_name."""
+    out = []
+    for value in card.license:
+        if value.startswith(NOT_TEXT.split("{", 1)[0]):
+            out.append(Declaration("front-matter", value, (), card.field_origin("license"),
+                                   note="not a license id"))
+            continue
+        keys, expr = ((), None) if is_generic(value) else resolve_id(value)
+        out.append(Declaration("front-matter", value, keys, card.field_origin("license"), expr))
+    if card.license_name and not is_generic(card.license_name):
+        keys, expr = resolve_id(card.license_name)
+        out.append(Declaration("license-name", card.license_name, keys, card.field_origin("license_name"), expr))
+    return out
+
+
+def _link_declarations(card: ModelCard, snapshot: Snapshot | None) -> tuple[list[Declaration], str | None]:
+    """license_link -> what it names: a known license URL, a Hub repo's license file (its registry license),
+    or a file of this snapshot, read whatever its name. -> (declarations, the snapshot path it read)."""
+    cat = catalog()
+    link = card.license_link or ""
+    origin = card.field_origin("license_link")
+    path = _repo_path(link)
+    if path is None:
+        key = link_key(link)
+        return [Declaration("license-link", link, (key,) if key else (), origin, cat[key].spdx if key else None,
+                            None if key else "a link mlaudit cannot check offline")], None
+    text, note = _snapshot_text(snapshot, path)
+    if text is None:
+        return [Declaration("license-link", link, (), origin, note=note)], None
+    match, content = text
+    found = _file_declarations(match, content, origin, "license-link")
+    return found or [Declaration("license-link", link, (), origin,
+                                 note=f"{match} is not a license text we recognise")], match
+
+
+def _snapshot_text(snapshot: Snapshot | None, path: str) -> tuple[tuple[str, str] | None, str]:
+    """The text of a snapshot file at `path` (any name: license_link may point anywhere in the repo), read
+    from the snapshot's texts or, for a local file the source did not read, from disk within the snapshot."""
+    if snapshot is None:
+        return None, f"links to {path}, which is not in the snapshot"
+    match = next((p for p in snapshot.texts if p.lower() == path.lower()), None)
+    if match is not None:
+        return (match, snapshot.texts[match]), ""
+    repo_file = next((f for f in snapshot.files if f.path.lower() == path.lower()), None)
+    if repo_file is None or repo_file.local_path is None:
+        return None, f"links to {path}, which is not in the snapshot"
+    try:
+        within = snapshot.origin.locator if snapshot.origin.source == SourceKind.LOCAL else None
+        return (repo_file.path, read_text_file(repo_file.local_path, limit=MAX_TEXT_BYTES, within=within)), ""
+    except AuditError as exc:
+        return None, f"links to {path}, which could not be read: {exc.message}"
+
+
+def _other_card_declarations(snapshot: Snapshot) -> list[Declaration]:
+    """Other card files of the snapshot (MODEL_CARD.md beside README.md): README.md is the card, so what they
+    declare is only compared with it, never used instead of it."""
+    out = []
+    for path, text in sorted(snapshot.texts.items()):
+        if path == snapshot.card_path or path not in CARD_NAMES:
+            continue
+        other = parse_card(text, snapshot.origin.at(file=path))
+        values = ", ".join(other.license) or "no license"
+        keys: list[str] = []
+        decided = bool(other.license)
+        for value in other.license:
+            k, _ = ((), None) if is_generic(value) or value.startswith("<") else resolve_id(value)
+            keys.extend(k)
+            decided = decided and bool(k)
+        out.append(Declaration("other-card", values, tuple(dict.fromkeys(keys)) if decided else (),
+                               other.field_origin("license"), note=None if decided else "undecided"))
+    return out
 
 
 _DECLARED = ("front-matter", "license-name", "license-link", "hub-tag")
 
 
 def decide(decls: list[Declaration]) -> LicenseFacts:
-    """Weigh the declarations: front matter first, then repo files, then the card body."""
+    """Weigh the declarations: front matter first, then repo files, then the card body. Every declaration
+    counts: one that cannot be decided leaves the license undecided, one that contradicts makes it a conflict."""
     cat = catalog()
     specific = [d for d in decls if d.kind in _DECLARED and d.keys]
     files = [d for d in decls if d.kind == "license-file"]
     body = [d for d in decls if d.kind == "body"]
-    disagreements = _front_matter_disagreements(specific, cat)
+    disagreements = _front_matter_disagreements(specific, cat) + _unrecognised_beside_known(decls)
     keys, expression, reason = _governing(specific, files, body)
     if specific:
         disagreements.extend(_cross_checks(specific[0], keys, files, body, cat))
+    if keys:
+        prose = _prose_and_card_checks(decls, keys, cat)
+        # a line read both as a loose body mention and as a scoped statement is reported once, as the statement
+        stated = {(x.b.origin.file, x.b.origin.line) for x in prose if x.b.kind == "statement"}
+        disagreements = [x for x in disagreements
+                         if not (x.b.kind == "body" and (x.b.origin.file, x.b.origin.line) in stated)] + prose
     if keys and expression is None:
         # companion documents (acceptable use policies) are part of the main license, not a separate one
         expression = of_keys(keys, drop_companions=True)
     status, reason = _status(keys, disagreements, decls, reason, cat)
     return LicenseFacts(tuple(decls), expression, keys, status, tuple(disagreements), reason)
+
+
+def _undecided(decls: list[Declaration]) -> list[Declaration]:
+    """Declarations of the card's own fields that name no license we can decide on. A lone `license: other`
+    (or `see-license`, `license`: DEFERRING) is the Hub's way of saying "see license_name / license_link / the
+    files" and is not one; in a list it is (the list claims several licenses and one is unnamed) unless
+    license_name or license_link names it, and alone it needs the fields, a license file, or prose naming a
+    license the Hub has no id for (`other` says "not one of the Hub's ids": prose that names llama3.1 contradicts
+    it, prose that names the Nexusflow Community License does not). Any other placeholder (`unknown`, `tbd`, `none`) says the publisher did not decide."""
+    front = [d for d in decls if d.kind == "front-matter"]
+    named = any(d.keys for d in decls if d.kind in ("license-name", "license-link"))
+    known_front = any(d.keys for d in front)
+    linked = any(d.keys for d in decls if d.kind == "license-link")
+    in_files = any(d.keys for d in decls if d.kind == "license-file")
+    in_prose = _prose_names_a_license_without_hub_id(decls)
+    out = []
+    for d in decls:
+        if d.kind not in _DECLARED or d.keys:
+            continue
+        if d.kind in ("front-matter", "hub-tag") and _form(d.value) in DEFERRING:
+            # prose in the body is not where a deferred license is named: only the fields or a license file
+            if d.kind == "front-matter" and not named and (len(front) > 1 or not (in_files or in_prose)):
+                out.append(d)
+            continue
+        if d.kind in ("license-name", "license-link") and known_front:
+            continue  # beside a known license it is a contradiction (_unrecognised_beside_known), not a gap
+        if d.kind == "license-name" and linked:
+            continue  # `other` + a name of its own + license_link to its text: the text decides
+        out.append(d)
+    return out
+
+
+def _prose_names_a_license_without_hub_id(decls: list[Declaration]) -> bool:
+    cat = catalog()
+    prose = [k for d in decls if d.kind in ("body", "statement") for k in d.keys]
+    return bool(prose) and all(k in cat and cat[k].hub_id is None for k in prose)
+
+
+def _unrecognised_beside_known(decls: list[Declaration]) -> list[Disagreement]:
+    """A license_name or license_link we cannot recognise next to a known `license` says something else than
+    that license, or nothing we can check: either way the card contradicts itself until a human reads it."""
+    known = next((d for d in decls if d.kind == "front-matter" and d.keys), None)
+    if known is None:
+        return []
+    out = []
+    for d in decls:
+        if d.kind in ("license-name", "license-link") and not d.keys:
+            why = f" ({d.note})" if d.note else ""
+            field = d.kind.replace("-", "_")
+            out.append(Disagreement(f"{field} {d.value!r} is not a license mlaudit recognises{why}, but license "
+                                    f"says {known.value!r}", known, d))
+    return out
+
+
+_LIMITING_TERMS = ("non-commercial", "research-only")
+
+
+def _prose_and_card_checks(decls: list[Declaration], keys: tuple[str, ...], cat: Catalog) -> list[Disagreement]:
+    """Statements about this model (body, gating prompt, USE_POLICY) and other card files, against the keys."""
+    out: list[Disagreement] = []
+    declared = next((d for d in decls if d.kind in _DECLARED and d.keys), None) or \
+        next(d for d in decls if d.keys)
+    names = ", ".join(keys)
+    limited = any(cat[k].has(t) for k in keys if k in cat for t in _LIMITING_TERMS)
+    for d in decls:
+        where = f"{d.origin.file or 'the card'}" + (f" line {d.origin.line}" if d.origin.line else "")
+        if d.kind == "statement" and d.note and not limited:
+            out.append(Disagreement(f"{where} limits this model to {d.note} use ({d.value!r}), but its license "
+                                    f"{names} does not", declared, d))
+        elif d.kind == "statement" and d.keys and not _same_license(keys, d.keys, cat):
+            out.append(Disagreement(f"{where} says this model is under {', '.join(d.keys)} ({d.value!r}), but its "
+                                    f"license is {names}", declared, d))
+        elif d.kind == "other-card" and (not d.keys or not _same_license(keys, d.keys, cat)):
+            out.append(Disagreement(f"{d.origin.file} declares license {d.value!r}, but README.md (the card) "
+                                    f"declares {names}", declared, d))
+    return out
 
 
 def _front_matter_disagreements(specific: list[Declaration], cat: Catalog) -> list[Disagreement]:
@@ -336,9 +411,12 @@ def _status(
     keys: tuple[str, ...], disagreements: list[Disagreement], decls: list[Declaration], reason: str | None,
     cat: Catalog,
 ) -> tuple[Status, str | None]:
-    front_disagree = [x for x in disagreements if x.b.kind not in ("license-file", "body")]
+    front_disagree = [x for x in disagreements if x.b.kind not in ("license-file", "body", "statement")]
     if front_disagree:
         return Status.CONFLICT, front_disagree[0].message
+    undecided = _undecided(decls)
+    if undecided:
+        return Status.UNKNOWN, _unknown_reason(undecided)
     if not keys:
         return Status.UNKNOWN, _unknown_reason(decls)
     ambiguous = [k for k in keys if k in cat and cat[k].ambiguous]
@@ -353,6 +431,10 @@ def _unknown_reason(decls: list[Declaration]) -> str:
     for d in decls:
         if d.note:
             return f"{d.kind} {d.value!r}: {d.note}"
+    for d in decls:
+        if d.kind == "front-matter" and _form(d.value) in DEFERRING:
+            return (f"license {d.value!r} points elsewhere, but no license_name, license_link or license file "
+                    f"names the license")
     values = ", ".join(repr(d.value) for d in decls[:3])
     return f"license {values} is not one we recognise"
 

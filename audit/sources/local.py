@@ -78,7 +78,7 @@ def read_snapshot_dir(path: str, subject: str | None = None) -> Snapshot:
     card_path = next((n for n in CARD_NAMES if any(f.path == n for f in files)), None)
     unread: list[Problem] = []
     for f in files:
-        if not is_wanted_text(f.path) or (f.path in CARD_NAMES and f.path != card_path):
+        if not is_wanted_text(f.path):  # other card files too: compared with the card, never used instead
             continue
         is_card = f.path == card_path
         where = os.path.join(path, f.path)

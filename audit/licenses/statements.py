@@ -1,0 +1,226 @@
+"""Statements about *this model's* license or permitted use, in prose: the card body, a gating prompt, a
+USE_POLICY file. "The model weights are released under CC-BY-NC-4.0", "This model is for non-commercial use
+only".
+
+A statement counts only when its scope is this model. The text is cut into clauses (sentences, then `,` `;`
+"while" "but" "whereas"), so "the code is MIT, the model is under the Model License" is two statements with
+two scopes. A clause is about this model when it names it ("this model", "the model", "our model", "the
+weights", "model weights", "the checkpoint") and names nothing else as its subject (code, datasets, data, a
+base/original/parent model, a demo) before it. Table rows are never statements about this model (a table of licenses
+is almost always a comparison with other models), nor are fenced code blocks (citations, snippets). In a
+gating prompt or a USE_POLICY file the subject is implied: the file is about this model.
+
+`body_statements` is the looser reading of the body the license facts fall back on when the front matter names
+no license (and report as `license-body-mismatch` when it names another): any line mentioning a license
+("License: X", a badge, a license link), unless the line speaks first of code, data or another model.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from audit.card import normalize_line_breaks
+from audit.licenses.catalog import Catalog, catalog
+from audit.model import Declaration, ModelCard, Origin, Snapshot
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(*_\[])")
+_CLAUSE = re.compile(r"[;,]\s+|\s+(?:while|whereas|but|although)\s+|\s+-{1,2}\s+", re.IGNORECASE)
+_OURS = re.compile(
+    r"\b(?:this|the|our)\s+(?:\w+[-\s])?(?:model|weights|checkpoints?)\b|\bmodel\s+weights\b|\bthe\s+weights\b"
+    r"|\bthis\s+(?:repo|repository|release)\b",
+    re.IGNORECASE,
+)
+_OTHER_SCOPE = re.compile(
+    r"\b(?:code|codes|codebase|source\s+code|scripts?|software|library|datasets?|data|corpus|demo|space|app|"
+    r"(?:base|original|parent|upstream|teacher|reference|foundation)\s+models?|"
+    r"tokenizer|outputs?|generated\s+(?:text|content|images?))\b",
+    re.IGNORECASE,
+)
+_LICENSE_PHRASE = re.compile(
+    r"(?:licen[cs]ed\s+(?:under|as|with)|released\s+under|available\s+under|distributed\s+under|provided\s+under|"
+    r"governed\s+by|(?:is|are)\s+under|subject\s+to)\s+(?:the\s+terms\s+of\s+)?(?:the\s+|a\s+|an\s+)?\**\s*\[?"
+    r"([^\n;()\[\]|]{2,100})",
+    re.IGNORECASE,
+)
+_WORTH_READING = re.compile(r"licen[cs]|commercial|research|under|governed|subject\s+to", re.IGNORECASE)
+_USE_POLICY = re.compile(r"use[-_ ]?policy", re.IGNORECASE)
+_MD_LINK = re.compile(r"\[([^\]]{1,200})\]\((https?://[^)\s]+)\)")
+_NC = r"non[-\u2010\u2011\s]?commercial"
+_RESTRICTIONS = (
+    ("non-commercial", re.compile(
+        rf"(?<!not\s)(?:only|solely|exclusively|strictly)\s+(?:be\s+used\s+)?(?:for\s+)?(?:\w+\s+)?{_NC}"
+        rf"|{_NC}\s+(?:[\w-]+\s+){{0,3}}only\b"
+        rf"|(?:limited|restricted)\s+to\s+(?:\w+\s+)?{_NC}"
+        r"|(?:not|never)\s+(?:be\s+)?(?:used\s+)?(?:for\s+)?(?:any\s+)?commercial(?:ly)?\s+(?:use|purposes?|applications?)"
+        r"|commercial\s+use\s+(?:is\s+)?(?:not\s+(?:permitted|allowed)|prohibited|forbidden)"
+        r"|\bno\s+commercial\s+use", re.IGNORECASE)),
+    ("research-only", re.compile(
+        r"(?<!not\s)(?:only|solely|exclusively|strictly)\s+(?:be\s+used\s+)?for\s+(?:\w+\s+){0,2}research"
+        r"|research\s+(?:and\s+[\w-]+\s+)?(?:purposes?\s+|use\s+|usage\s+)?only\b"
+        r"|(?:limited|restricted)\s+to\s+(?:\w+\s+)?research", re.IGNORECASE)),
+)
+
+
+_URL = re.compile(r"https?://[^\s)\]>\"'`]+", re.IGNORECASE)
+_BADGE = re.compile(r"shields\.io/badge/licen[cs]e-([A-Za-z0-9._%+]+?)-", re.IGNORECASE)
+_PHRASE = re.compile(
+    r"(?:licen[cs]ed\s+(?:under|as|with)|released\s+under|available\s+under|distributed\s+under|"
+    r"governed\s+by|subject\s+to|licen[cs]e\s*(?:is|:|：|\*\*:?|\|))\s*(?:the\s+|a\s+|an\s+)?\**\s*\[?([^\n;()\[\]|]{2,100})",
+    re.IGNORECASE,
+)
+_LICEN = re.compile(r"licen[cs]", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"more information needed|\[?todo\]?|to be (?:added|announced)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One clause that says this model is under a license (`keys`) or may only be used so (`restriction`)."""
+
+    text: str  # the clause as written (cut to 200 characters)
+    origin: Origin
+    keys: tuple[str, ...] = ()  # the license it names
+    restriction: str | None = None  # "non-commercial" | "research-only"
+
+
+def statements(text: str, origin: Origin, first_line: int = 1, implied_subject: bool = False) -> list[Statement]:
+    """Every statement about this model's license or use in `text` ('\\n' line breaks). `first_line` is the
+    line of `text` in its file; `implied_subject` when the whole text is about this model (gating prompt,
+    USE_POLICY), so a clause need not name the model to count."""
+    cat = catalog()
+    out: list[Statement] = []
+    fenced = False
+    # a USE_POLICY file or a gating prompt may break lines as the card may (NEL, U+2028...): the same lines
+    for n, line in enumerate(normalize_line_breaks(text).split("\n")):
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced or line.count("|") >= 2 or not line.strip():
+            continue
+        if not _WORTH_READING.search(line):
+            continue  # most of a card: nothing to read
+        for sentence in _SENTENCE.split(line):
+            for clause in _CLAUSE.split(sentence):
+                st = _statement(clause, origin.at(line=first_line + n), implied_subject, cat)
+                if st is not None:
+                    out.append(st)
+    return out
+
+
+def _statement(clause: str, origin: Origin, implied: bool, cat: Catalog) -> Statement | None:
+    scope = _scope(clause)
+    if scope == "other" or (scope is None and not implied):
+        return None
+    for restriction, pattern in _RESTRICTIONS:
+        if pattern.search(clause):
+            return Statement(clause.strip()[:200], origin, restriction=restriction)
+    keys = _named_licenses(clause, cat)
+    return Statement(clause.strip()[:200], origin, keys=keys) if keys else None
+
+
+def _named_licenses(clause: str, cat: Catalog) -> tuple[str, ...]:
+    found: list[str] = []
+    for m in _MD_LINK.finditer(clause):
+        key = cat.by_link(m.group(2)) or lookup_prefix(m.group(1), cat)
+        if key:
+            found.append(key)
+    for m in _LICENSE_PHRASE.finditer(clause):
+        key = lookup_prefix(m.group(1), cat)
+        if key:
+            found.append(key)
+    return tuple(k for k in dict.fromkeys(found) if not cat[k].ambiguous)
+
+
+def lookup_prefix(phrase: str, cat: Catalog) -> str | None:
+    """Longest leading run of words in `phrase` that names a catalog license."""
+    words = re.sub(r"[*_`\"“”]", " ", phrase).replace("licence", "license").split()
+    for n in range(min(len(words), 9), 0, -1):
+        cand = " ".join(words[:n]).strip(" .,:")
+        if len(cand) < 3:
+            continue
+        key = cat.lookup(cand)
+        if key and not (n == 1 and cand.lower() in {"license", "open", "free"}):
+            return key
+    return None
+
+
+def _scope(text: str) -> str | None:
+    """Whose statement this is: its subject is the first thing it names. "This model was trained on public
+    data and is licensed under X" is about the model; "The training code of this model is MIT" is not."""
+    ours, other = _OURS.search(text), _OTHER_SCOPE.search(text)
+    if ours is None:
+        return None if other is None else "other"
+    return "other" if other is not None and other.start() < ours.end() else "ours"  # "the base model": other
+
+
+def other_scope(line: str) -> bool:
+    """True when a line speaks first of something other than the model (code, data, a base model), or is a
+    table row."""
+    return line.count("|") >= 2 or _scope(line) == "other"
+
+
+def statement_declarations(card: ModelCard | None, snapshot: Snapshot | None) -> list[Declaration]:
+    """Prose that puts this model under a license or limits its use: the card body, the gating prompt, a
+    USE_POLICY file, as Declarations of kind 'statement' (`note` holds the restriction when the statement is one).
+    A gating prompt's statements are placed at the prompt field's line."""
+    found: list[Statement] = []
+    if card is not None:
+        found.extend(statements(card.body, card.origin, card.body_line))
+        prompt = card.front_matter.get("extra_gated_prompt")
+        if isinstance(prompt, str):
+            where = card.field_origin("extra_gated_prompt")
+            found.extend(statements(prompt, where, where.line or 1, implied_subject=True))
+    if snapshot is not None:
+        for path, text in sorted(snapshot.texts.items()):
+            if _USE_POLICY.search(path.rsplit("/", 1)[-1]):
+                found.extend(statements(text, snapshot.origin.at(file=path), 1, implied_subject=True))
+    cat = catalog()
+    return [Declaration("statement", st.text, st.keys, st.origin,
+                        cat[st.keys[0]].spdx if st.keys else None, st.restriction) for st in found]
+
+
+def body_statements(body: str, body_line: int, origin: Origin) -> list[Declaration]:
+    """License statements in the card body: 'licensed under X', 'License: X', badges, license links."""
+    cat = catalog()
+    out: list[Declaration] = []
+    seen: set[tuple[str, int]] = set()
+    end = -1
+    idx, counted_to = 0, 0
+    for hit in _LICEN.finditer(body):  # only lines that mention a license are read (most of a card does not)
+        if hit.start() < end:
+            continue  # another mention on a line already read
+        start = body.rfind("\n", 0, hit.start()) + 1
+        end = body.find("\n", hit.start())
+        end = len(body) if end == -1 else end
+        line = body[start:end]
+        idx += body.count("\n", counted_to, start)
+        counted_to = start
+        if (_PLACEHOLDER.search(line) and not _URL.search(line)) or other_scope(line):
+            continue  # a placeholder, a table row, or a line about the code, the data or another model
+        lineno = body_line + idx
+        found: list[tuple[str, str]] = []  # (key, value as written)
+        for m in _BADGE.finditer(line):
+            val = m.group(1).replace("_", " ").replace("%20", " ")
+            key = cat.lookup(val)
+            if key:
+                found.append((key, val))
+        for m in _MD_LINK.finditer(line):
+            key = cat.by_link(m.group(2)) or lookup_prefix(m.group(1), cat)
+            if key:
+                found.append((key, m.group(0)))
+        if not found:
+            for m in _URL.finditer(line):
+                key = cat.by_link(m.group(0))
+                if key:
+                    found.append((key, m.group(0)))
+        if not found:
+            for m in _PHRASE.finditer(line):
+                key = lookup_prefix(m.group(1), cat)
+                if key:
+                    found.append((key, m.group(1).strip()))
+        for key, value in found:
+            if (key, lineno) in seen or cat[key].ambiguous:
+                continue
+            seen.add((key, lineno))
+            out.append(Declaration("body", value[:200], (key,), origin.at(line=lineno), cat[key].spdx))
+    return out
