@@ -118,7 +118,7 @@ def _check_nodes(root: yaml.Node) -> tuple[list[tuple[str, int]], int | None]:
             return duplicates, node.start_mark.line
         seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
-            keys: set[tuple[str, str]] = set()
+            keys: set[tuple[object, object]] = set()
             for key, value in node.value:
                 name = key.value if isinstance(key, yaml.ScalarNode) else None
                 if name is not None and key.tag != "tag:yaml.org,2002:merge":
