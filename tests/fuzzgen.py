@@ -20,6 +20,7 @@ UNKNOWN_IDS = ("acme-proprietary-9", "see-license", "TBD", "free", "closed", "un
 SPDX_EXPRESSIONS_POISON = ("mit WITH acme-exception-1.0", "apache-2.0 AND acme-eula", "(mit OR nonsense-4.2)")
 OTHER_NAMES_UNKNOWN = ("acme-model-license", "internal use only", "custom")
 CONTRADICTING = ("cc-by-nc-4.0", "llama3.1", "gpl-3.0")
+SOFTWARE_OTHER = ("gpl-3.0", "agpl-3.0", "mpl-2.0")  # software licenses that none of CLEAN_LICENSES is
 LINE_BREAKS = ("\u0085", "\u2028", "\u2029", "\r")
 
 
@@ -77,8 +78,10 @@ def _mutations(rng: random.Random, case: Case, lines: list[str]) -> list[str]:
     # license, it does not contradict one, so the mutation is only applied beside a license that names one
     if rng.random() < 0.1 and not any(x.startswith(("license: other", "license: see-license", "license_name"))
                                       for x in lines):
-        case.poison.append("license_name that names another license")
-        lines = lines + [f"license_name: {rng.choice(CONTRADICTING)}"]
+        # another software license: a model license beside a code license names two scopes (the weights' license
+        # governs: Janus-Pro's `license: mit` + `license_name: deepseek`), which is not a contradiction
+        case.poison.append("license_name that names another software license")
+        lines = lines + [f"license_name: {rng.choice(SOFTWARE_OTHER)}"]
     if rng.random() < 0.08:
         case.poison.append("license_link to another license's text")
         lines = lines + ["license_link: LICENSE-OTHER.txt"]

@@ -68,10 +68,12 @@ def test_resolve_garbage_never_raises(text):
 
 
 def test_conflict_between_license_and_license_name():
-    f = facts_for("---\nlicense: mit\nlicense_name: deepseek\n---\n")
+    # two software licenses in the two fields contradict each other (a code license beside a model license
+    # does not: see test_a_code_license_beside_a_model_license_names_two_scopes_and_the_weights_govern)
+    f = facts_for("---\nlicense: mit\nlicense_name: gpl-3.0\n---\n")
     assert f.status is Status.CONFLICT
-    assert set(f.keys) == {"mit", "deepseek-license"}
-    assert "deepseek" in f.reason and f.disagreements
+    assert set(f.keys) == {"mit", "gpl-3.0"}
+    assert "gpl-3.0" in f.reason and f.disagreements
 
 
 def test_other_resolved_from_license_name_and_link():
@@ -279,7 +281,9 @@ def test_license_link_reads_a_local_file_whatever_its_name(tmp_path):
     snap = read_snapshot_dir(str(tmp_path))
     card = parse_card(snap.texts["README.md"], snap.origin.at(file="README.md"))
     f = license_facts(card, snap)
-    assert f.status is Status.CONFLICT and "cc-by-nc-4.0" in f.reason
+    # the linked text is read whatever its name: a content license for the weights beside MIT for the code
+    assert f.status is Status.RESOLVED and f.keys == ("cc-by-nc-4.0", "mit")
+    assert "cc-by-nc-4.0 for the weights (governing)" in (f.reason or "")
 
 
 def test_a_model_card_file_that_disagrees_with_readme_is_a_conflict_not_a_replacement():
@@ -326,3 +330,13 @@ def test_a_use_policy_with_unicode_line_breaks_is_read_line_by_line():
     f = facts_for("---\nlicense: mit\n---\n", {"USE_POLICY.md": "Terms\u2028This model is for research use only.\u2029"})
     (dis,) = [d for d in f.disagreements if d.b.kind == "statement"]
     assert dis.b.origin.line == 2
+
+
+def test_a_code_license_beside_a_model_license_names_two_scopes_and_the_weights_govern():
+    # Janus-Pro's card: `license: mit` (the code) + `license_name: deepseek` (the weights)
+    facts = license_facts(parse_card("---\nlicense: mit\nlicense_name: deepseek\n---\n", Origin("card", "c")), None)
+    assert facts.status.value == "resolved" and facts.keys == ("deepseek-license", "mit")
+    assert not facts.disagreements and "deepseek-license for the weights (governing)" in (facts.reason or "")
+    # two software licenses are still a contradiction
+    other = license_facts(parse_card("---\nlicense: mit\nlicense_name: apache-2.0\n---\n", Origin("card", "c")), None)
+    assert other.status.value == "conflict"

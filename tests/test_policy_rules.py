@@ -26,7 +26,7 @@ OK = {"README.md": card("license: mit"), "model.safetensors": "weights"}
 # rule id -> (name, files) that must make it fire, and (name, files) that must not.
 EXAMPLES: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {
     "license-unknown": (("m", {"README.md": card("library_name: transformers")}), ("m", OK)),
-    "license-conflict": (("m", {"README.md": card("license: mit\nlicense_name: deepseek")}), ("m", OK)),
+    "license-conflict": (("m", {"README.md": card("license: mit\nlicense_name: apache-2.0")}), ("m", OK)),
     "license-file-mismatch": (("m", {"README.md": card("license: apache-2.0"), "LICENSE": MIT_TEXT}),
                               ("m", {"README.md": card("license: mit"), "LICENSE": MIT_TEXT})),
     "license-body-mismatch": (("m", {"README.md": card("license: apache-2.0", "## License\nLicense: Llama 2 Community License\n")}),

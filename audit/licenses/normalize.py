@@ -358,6 +358,21 @@ def _prose_and_card_checks(decls: list[Declaration], keys: tuple[str, ...], cat:
     return out
 
 
+# categories of licenses written for software (code), as opposed to licenses written for model weights
+SOFTWARE_CATEGORIES = ("permissive", "public-domain", "weak-copyleft", "copyleft")
+
+
+def two_scopes(a: Declaration, b: Declaration, cat: Catalog) -> bool:
+    """`license: mit` beside `license_name: deepseek` is how Hub cards say "the code is under MIT, the weights
+    under the DeepSeek License": a software license in the license field and a model license in license_name or
+    license_link are two scopes, not a contradiction, and the weights' license governs."""
+    if a.kind != "front-matter" or b.kind not in ("license-name", "license-link"):
+        return False
+    soft = all(k in cat and cat[k].category in SOFTWARE_CATEGORIES for k in a.keys)
+    model = all(k in cat and cat[k].category not in SOFTWARE_CATEGORIES for k in b.keys)
+    return bool(a.keys and b.keys) and soft and model
+
+
 def _front_matter_disagreements(specific: list[Declaration], cat: Catalog) -> list[Disagreement]:
     """The front-matter fields must agree with each other (license vs license_name vs license_link vs Hub tag)."""
     out: list[Disagreement] = []
@@ -365,6 +380,8 @@ def _front_matter_disagreements(specific: list[Declaration], cat: Catalog) -> li
         for b in specific[i + 1:]:
             if a.kind == b.kind == "front-matter":
                 continue  # a list-valued license field names several licenses on purpose
+            if two_scopes(a, b, cat):
+                continue
             if not _same_license(a.keys, b.keys, cat):
                 out.append(Disagreement(f"{a.kind} says {a.value!r} but {b.kind} says {b.value!r}", a, b))
     return out
@@ -379,6 +396,13 @@ def _governing(
 ) -> tuple[tuple[str, ...], str | None, str | None]:
     """The keys that govern the model, their expression when the declarations give one, and why."""
     if specific:
+        cat = catalog()
+        weights = [b for b in specific[1:] if two_scopes(specific[0], b, cat)]
+        if weights:  # the weights' license governs; the code's license applies as well
+            keys = _keys(weights + [specific[0]] + [d for d in specific[1:] if d not in weights])
+            code = ", ".join(specific[0].keys)
+            return keys, None, (f"the card names two licenses: {', '.join(_keys(weights))} for the weights "
+                                f"(governing) and {code} for the code")
         same = len({d.expression for d in specific}) == 1
         return _keys(specific), specific[0].expression if same else None, "declared in the card's front matter"
     confident_files = [d for d in files if d.keys]
