@@ -6,6 +6,7 @@ Repos are defined in Python:
     hub = FakeHub().start()
     repo = hub.add_model("acme/tiny", {"README.md": b"---\\nlicense: mit\\n---\\n", "LICENSE": b"..."})
     repo.rate_limit = 2            # answer 429 twice, then succeed
+    repo.drip = 0.05               # send headers, then the body one byte every 0.05 s (for at most drip_for s)
     ...
     hub.stop()
 
@@ -16,6 +17,7 @@ Every request is recorded (without its Authorization header) so tests can assert
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -119,6 +121,11 @@ class FakeRepo:
     drop: float = 0  # close the connection without answering on this many requests
     drop_scope: str = "all"
     latency: float = 0.0  # seconds added to every request for this repo
+    drip: float = 0.0  # send the headers, then the body one byte every `drip` seconds ...
+    drip_scope: str = "all"
+    drip_for: float = 3.0  # ... and hang up after this many seconds, so a test never waits longer
+    dripped: int = 0  # body bytes sent by dripping (all requests)
+    missing: set[str] = field(default_factory=set)  # files listed but answered 404 EntryNotFound on download
     corrupt: dict[str, bytes | None] = field(default_factory=dict)  # path -> bytes served instead (None: flipped)
 
     @property
@@ -166,6 +173,7 @@ class FakeHub:
         self.repos: dict[tuple[str, str], FakeRepo] = {}
         self.requests: list[Request] = []
         self.latency = latency
+        self.invalid_tokens: set[str] = set()  # tokens answered 401 "Invalid credentials" (rejected by the Hub)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -358,6 +366,7 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def _dispatch(self) -> None:
+        self._drip_repo: FakeRepo | None = None
         self._status: int | None = None
         self._recorded = False
         self._req_token = self._token()
@@ -385,7 +394,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
         if self.command != "HEAD" and body:
+            if self._drip_repo is not None:
+                return self._drip(self._drip_repo, body)
             self.wfile.write(body)
+
+    def _drip(self, repo: FakeRepo, body: bytes) -> None:
+        """A byte at a time, every repo.drip seconds; hang up after repo.drip_for seconds or when the client does."""
+        self.wfile.flush()
+        stop = time.monotonic() + repo.drip_for
+        for i in range(len(body)):
+            if time.monotonic() > stop:
+                break
+            try:
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+            except OSError:
+                break
+            with self.hub._lock:
+                repo.dripped += 1
+            time.sleep(repo.drip)
+        self.close_connection = True
 
     def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(data).encode(), {"Content-Type": "application/json", **(headers or {})})
@@ -399,10 +427,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _drop(self) -> None:
         self._record_now()
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     # -- routing ---------------------------------------------------------------------------------------
     def _route(self, token: str | None) -> None:
@@ -412,6 +438,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/api/agent-harnesses":
             return self._error(404, None, "Not Found")
+        if token is not None and token in hub.invalid_tokens:
+            return self._error(401, None, "Invalid credentials in Authorization header")
 
         m = _API.match(path)
         scope = "api"
@@ -442,6 +470,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(429, None, "Too Many Requests", h)
             if repo.status is not None:
                 return self._error(repo.status, repo.error_code, f"Forced status {repo.status}")
+            if repo.drip and repo.drip_scope in (scope, "all"):
+                self._drip_repo = repo
 
         # Missing, and private without a token that may read it, look the same from outside.
         allowed = repo is not None and (not repo.private or (token is not None and token in repo.allowed_tokens))
@@ -548,7 +578,7 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"Access to model {repo.repo_id} is restricted. You must have access to it and be authenticated."
             return self._error(403 if token else 401, "GatedRepo", message)
         f = commit.files.get(path)
-        if f is None:
+        if f is None or path in repo.missing:
             return self._error(404, "EntryNotFound", f"{path} does not exist", {"X-Repo-Commit": commit.sha})
         body = f.data
         if path in repo.corrupt:

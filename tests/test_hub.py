@@ -5,14 +5,23 @@ import hashlib
 import os
 import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from hubserver import FOREVER, git_blob_sha1
 
-from audit.errors import InputUnreadable, UsageError
+from audit.errors import (
+    HubError,
+    HubGated,
+    HubNotFound,
+    HubRateLimited,
+    HubRevisionNotFound,
+    HubUnauthorized,
+    HubUnreachable,
+    InputUnreadable,
+    UsageError,
+)
 from audit.sources import base
 from audit.sources.hub import HubClient
 from audit.sources.ids import looks_like_repo_id, parse_repo_spec
@@ -44,7 +53,29 @@ def tiny_files(**extra: bytes | str) -> dict[str, bytes | str]:
     return files
 
 
-def client(hub, **kwargs) -> HubClient:
+class FakeTime:
+    """An injected clock and sleep: sleeping moves the clock; every sleep is recorded, none is real.
+    `tick` also moves the clock on every reading, to make a deadline pass after a counted number of reads."""
+
+    def __init__(self, tick: float = 0.0):
+        self.now = 1000.0
+        self.tick = tick
+        self.sleeps: list[float] = []
+        self.reads = 0
+
+    def clock(self) -> float:
+        self.reads += 1
+        self.now += self.tick
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def client(hub, fake: FakeTime | None = None, **kwargs) -> HubClient:
+    if fake is not None:
+        kwargs.update(sleep=fake.sleep, clock=fake.clock)
     kwargs.setdefault("token", False)
     kwargs.setdefault("base_delay", 0.001)
     kwargs.setdefault("max_delay", 0.01)
@@ -262,28 +293,41 @@ def test_rate_limited_twice_then_succeeds(fake_hub):
     assert [r.status for r in fake_hub.requests if r.route.startswith("/api/")] == [429, 429, 200]
 
 
-def test_rate_limited_forever_gives_up_quickly(fake_hub):
+def test_rate_limited_forever_gives_up_after_bounded_waits(fake_hub):
     repo = fake_hub.add_model("acme/tiny", tiny_files())
-    repo.rate_limit = FOREVER
-    start = time.monotonic()
-    with pytest.raises(InputUnreadable) as err:
-        client(fake_hub, max_retries=3).snapshot("acme/tiny")
-    assert time.monotonic() - start < 2
+    repo.rate_limit, repo.retry_after = FOREVER, None  # no server wait: our backoff, doubling up to max_delay
+    t = FakeTime()
+    with pytest.raises(HubRateLimited) as err:
+        client(fake_hub, t, max_retries=3, base_delay=0.5, max_delay=1.5).snapshot("acme/tiny")
     assert err.value.message == f"rate limited by {fake_hub.url} after 4 attempts while fetching model acme/tiny"
+    assert t.sleeps == [0.5, 1.0, 1.5]
     assert len(fake_hub.requests) == 4
 
 
 @pytest.mark.parametrize(
-    "retry_after, ratelimit",
-    [("0", None), (None, '"api";r=0;t=0'), ("3600", None), (None, '"api";r=0;t=3600')],
+    "retry_after, ratelimit, waited",
+    [("0", None, 0.0), (None, '"api";r=0;t=0', 0.0), ("3", None, 3.0), (None, '"api";r=0;t=2', 2.0),
+     ("3600", None, 5.0), (None, '"api";r=0;t=3600', 5.0)],
 )
-def test_server_wait_is_honoured_and_capped(fake_hub, retry_after, ratelimit):
-    # base_delay is long: a quick success shows the server's (capped) wait was used instead of the backoff
+def test_server_wait_is_honoured_and_capped(fake_hub, retry_after, ratelimit, waited):
+    # base_delay is long: the recorded wait is the server's (capped), not the backoff
     repo = fake_hub.add_model("acme/tiny", tiny_files())
     repo.rate_limit, repo.retry_after, repo.ratelimit_header = 1, retry_after, ratelimit
-    start = time.monotonic()
-    info = client(fake_hub, base_delay=30, max_delay=30, max_retry_after=0.05).model_info("acme/tiny")
-    assert info["sha"] == repo.sha and time.monotonic() - start < 2
+    t = FakeTime()
+    info = client(fake_hub, t, base_delay=30, max_delay=30, max_retry_after=5).model_info("acme/tiny")
+    assert info["sha"] == repo.sha
+    assert t.sleeps == [waited]
+
+
+def test_rate_limited_downloads_use_the_capped_retry_not_the_libraries(fake_hub):
+    # huggingface_hub would retry a 429 on a file by itself, sleeping Retry-After + 1 s, uncapped
+    repo = fake_hub.add_model("acme/tiny", tiny_files())
+    repo.rate_limit, repo.rate_limit_scope, repo.retry_after = 2, "file", "3600"
+    t = FakeTime()
+    snap = client(fake_hub, t, max_retry_after=5, workers=1).snapshot("acme/tiny")
+    assert snap.texts["LICENSE"] == LICENSE
+    assert t.sleeps == [5, 5]
+    assert [r.status for r in resolve_requests(fake_hub)].count(429) == 2
 
 
 def test_server_error_is_retried_then_explained(fake_hub):
@@ -300,13 +344,13 @@ def test_server_error_is_retried_then_explained(fake_hub):
 def test_dropped_connection(fake_hub):
     repo = fake_hub.add_model("acme/tiny", tiny_files())
     repo.drop = FOREVER
-    start = time.monotonic()
-    with pytest.raises(InputUnreadable) as err:
-        client(fake_hub, max_retries=2).snapshot("acme/tiny")
-    assert time.monotonic() - start < 3
+    t = FakeTime()
+    with pytest.raises(HubUnreachable) as err:
+        client(fake_hub, t, max_retries=2, base_delay=0.25, max_delay=8).snapshot("acme/tiny")
     assert err.value.message == (
         f"cannot reach {fake_hub.url}: the server closed the connection without answering after 3 attempts"
     )
+    assert t.sleeps == [0.25, 0.5]
     assert [r.status for r in fake_hub.requests] == [None, None, None]
 
     repo.drop = 1  # a single dropped connection is retried
@@ -364,6 +408,184 @@ def test_fake_hub_speaks_enough_for_hfapi(fake_hub):
     info = api.model_info("acme/tiny", expand=["baseModels", "sha"])
     assert info.sha == repo.sha
     assert any(r.path.endswith("expand=baseModels&expand=sha") for r in fake_hub.requests)
+
+
+# -- typed errors ------------------------------------------------------------------------------------------
+def _closed_port() -> str:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def _gated(hub):
+    hub.add_model("acme/m", tiny_files(), gated=True)
+    return client(hub), "acme/m", 401  # metadata is public; the file download is refused
+
+
+def _bad_token(hub):
+    hub.add_model("acme/m", tiny_files())
+    hub.invalid_tokens.add(SECRET)
+    return client(hub, token=SECRET), "acme/m", 401
+
+
+def _forbidden(hub):
+    hub.add_model("acme/m", tiny_files()).status = 403
+    return client(hub, token=SECRET), "acme/m", 403
+
+
+def _missing(hub):
+    return client(hub), "acme/m", 401
+
+
+def _missing_with_token(hub):
+    return client(hub, token=SECRET), "acme/m", 404
+
+
+def _private(hub):
+    hub.add_model("acme/m", tiny_files(), private=True, allowed_tokens={"hf_someone_else"})
+    return client(hub), "acme/m", 401
+
+
+def _bad_revision(hub):
+    hub.add_model("acme/m", tiny_files())
+    return client(hub), "acme/m@v9", 404
+
+
+def _rate_limited(hub):
+    hub.add_model("acme/m", tiny_files()).rate_limit = FOREVER
+    return client(hub, FakeTime(), max_retries=1), "acme/m", 429
+
+
+def _server_error(hub):
+    hub.add_model("acme/m", tiny_files()).status = 502
+    return client(hub, FakeTime(), max_retries=1), "acme/m", 502
+
+
+def _dropped(hub):
+    hub.add_model("acme/m", tiny_files()).drop = FOREVER
+    return client(hub, FakeTime(), max_retries=1), "acme/m", None
+
+
+def _timed_out(hub):
+    hub.add_model("acme/m", tiny_files()).latency = 0.5
+    return client(hub, timeout=0.1, max_retries=0), "acme/m", None
+
+
+def _refused(hub):
+    return HubClient(endpoint=_closed_port(), token=False, max_retries=0), "acme/m", None
+
+
+def _offline(hub):
+    hub.add_model("acme/m", tiny_files())
+    return client(hub, offline=True), "acme/m", None
+
+
+def _disabled(hub):
+    hub.add_model("acme/m", tiny_files()).disabled = True
+    return client(hub), "acme/m", 403
+
+
+def _teapot(hub):
+    hub.add_model("acme/m", tiny_files()).status = 418
+    return client(hub), "acme/m", 418
+
+
+@pytest.mark.parametrize(
+    "case, cls, fragment",
+    [
+        (_gated, HubGated, "is gated: accept its terms"),
+        (_bad_token, HubUnauthorized, "rejected HF_TOKEN (invalid credentials)"),
+        (_forbidden, HubUnauthorized, "refused access to model acme/m (HTTP 403)"),
+        (_missing, HubNotFound, "model acme/m not found on"),
+        (_missing_with_token, HubNotFound, "HF_TOKEN gives no access to it"),
+        (_private, HubNotFound, "(or private: set HF_TOKEN)"),
+        (_bad_revision, HubRevisionNotFound, "revision 'v9' of model acme/m not found"),
+        (_rate_limited, HubRateLimited, "rate limited by"),
+        (_server_error, HubUnreachable, "failed with HTTP 502 after 2 attempts"),
+        (_dropped, HubUnreachable, "closed the connection without answering after 2 attempts"),
+        (_timed_out, HubUnreachable, "no answer within 0.1 s"),
+        (_refused, HubUnreachable, "connection refused"),
+        (_offline, HubUnreachable, "HF_HUB_OFFLINE is set"),
+        (_disabled, HubError, "model acme/m is disabled on"),
+        (_teapot, HubError, "answered HTTP 418 while fetching model acme/m"),
+    ],
+    ids=lambda v: v.__name__.strip("_") if callable(v) and not isinstance(v, type) else None,
+)
+def test_each_failure_raises_its_class(fake_hub, case, cls, fragment):
+    c, spec, status = case(fake_hub)
+    with pytest.raises(HubError) as err:
+        c.snapshot(spec)
+    e = err.value
+    assert type(e) is cls and isinstance(e, InputUnreadable) and e.exit_code == 3
+    assert fragment in e.message and "\n" not in e.message and SECRET not in str(e)
+    assert e.input == spec and str(e) == f"{spec}: {e.message}"
+    assert e.repo_id == "acme/m" and e.revision == ("v9" if "@" in spec else None)
+    assert e.status == status
+
+
+def test_a_revision_not_found_is_also_a_not_found(fake_hub):
+    fake_hub.add_model("acme/tiny", tiny_files())
+    with pytest.raises(HubNotFound) as err:  # callers that only care "is it there" catch the parent
+        client(fake_hub).model_info("acme/tiny", "v9")
+    assert type(err.value) is HubRevisionNotFound and err.value.revision == "v9"
+
+
+def test_a_file_that_cannot_be_downloaded_is_recorded_not_fatal(fake_hub):
+    repo = fake_hub.add_model("acme/tiny", tiny_files())
+    repo.missing.add("LICENSE")  # listed, but the download answers 404 EntryNotFound
+    snap = client(fake_hub).snapshot("acme/tiny")
+    assert "LICENSE" not in snap.texts and snap.texts["README.md"] == CARD
+    [problem] = snap.info["skipped"]
+    assert problem.code == "file-missing" and problem.origin.file == "LICENSE"
+
+
+# -- deadlines ---------------------------------------------------------------------------------------------
+def test_slow_drip_metadata_is_cut_off_at_the_request_deadline(fake_hub):
+    # headers at once, then a byte every 20 ms; every clock reading counts 1 s, so the 5 s deadline passes
+    # after a handful of bytes however fast or slow this machine is
+    repo = fake_hub.add_model("acme/tiny", tiny_files())
+    repo.drip, repo.drip_scope = 0.02, "api"
+    t = FakeTime(tick=1.0)
+    with pytest.raises(HubUnreachable) as err:
+        client(fake_hub, t, request_deadline=5, max_retries=3).model_info("acme/tiny")
+    assert err.value.message == f"cannot reach {fake_hub.url}: no complete answer within the 5 s deadline for one request"
+    assert t.sleeps == []  # a trickle is not retried
+    assert [r.route for r in fake_hub.requests] == ["/api/models/acme/tiny"]
+    assert 0 < repo.dripped < 20  # the body (hundreds of bytes) was not read to its end
+
+
+def test_slow_drip_download_is_cut_off_at_the_request_deadline(fake_hub):
+    repo = fake_hub.add_model("acme/tiny", {"README.md": CARD})
+    repo.drip, repo.drip_scope = 0.02, "file"
+    t = FakeTime(tick=1.0)
+    with pytest.raises(HubUnreachable) as err:
+        client(fake_hub, t, request_deadline=8).snapshot("acme/tiny")
+    assert "no complete answer within the 8 s deadline for one request" in err.value.message
+    assert 0 < repo.dripped < len(CARD)
+    assert len([r for r in resolve_requests(fake_hub) if r.method == "GET"]) == 1  # not retried by the library
+
+
+def test_run_budget_bounds_all_waiting_then_calls_fail_fast(fake_hub):
+    repo = fake_hub.add_model("acme/tiny", tiny_files())
+    repo.rate_limit, repo.retry_after = FOREVER, "4"
+    t = FakeTime()
+    c = client(fake_hub, t, deadline=10, max_retries=100, max_retry_after=60)
+    with pytest.raises(HubRateLimited) as err:
+        c.model_info("acme/tiny")
+    assert t.sleeps == [4, 4]  # a third wait of 4 s would not fit in the 2 s left
+    assert "after 3 attempts" in err.value.message
+
+    t.tick = 1.0  # from now on time passes while the client works: the first request spends what is left
+    repo.rate_limit, repo.drip, repo.drip_scope = 0, 0.02, "api"
+    with pytest.raises(HubUnreachable) as err:
+        c.model_info("acme/tiny")
+    spent = f"stopped waiting on {fake_hub.url}: the 10 s this run may wait on the Hub are spent"
+    assert err.value.message == spent
+    fake_hub.clear_requests()
+    with pytest.raises(HubUnreachable) as err:
+        c.dataset_info("acme/pile")
+    assert err.value.message == spent and err.value.input == "acme/pile"
+    assert fake_hub.requests == []  # failed without asking
 
 
 # -- offline and configuration --------------------------------------------------------------------------
@@ -539,12 +761,15 @@ def test_unreachable_endpoint_fails_every_later_call_at_once():
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    hub = HubClient(endpoint=f"http://127.0.0.1:{port}", token=False, max_retries=2, base_delay=0.01)
-    with pytest.raises(InputUnreadable) as first:
+    t = FakeTime()
+    hub = HubClient(endpoint=f"http://127.0.0.1:{port}", token=False, max_retries=2, base_delay=0.01,
+                    sleep=t.sleep, clock=t.clock)
+    with pytest.raises(HubUnreachable) as first:
         hub.model_info("acme/a")
     assert "connection refused" in first.value.message
-    start = time.monotonic()
-    with pytest.raises(InputUnreadable) as second:
+    assert t.sleeps == [0.01, 0.02]  # retried twice
+    with pytest.raises(HubUnreachable) as second:
         hub.dataset_info("acme/data")
-    assert time.monotonic() - start < 0.05
+    assert t.sleeps == [0.01, 0.02]  # no retry, no wait: it failed at once
     assert second.value.input == "acme/data" and "connection refused" in second.value.message
+    assert second.value.repo_id == "acme/data"

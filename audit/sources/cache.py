@@ -154,7 +154,7 @@ def _pick_commit(repo_path: str, revision: str | None) -> str | None:
 def _snapshot_mtime(path: str) -> float:
     # Same notion of "newest" as scan_cache_dir: the newest blob a snapshot links to.
     newest = None
-    for rel, full in _walk(path):
+    for _rel, full in _walk(path):
         try:
             m = os.stat(full).st_mtime
         except OSError:
@@ -273,7 +273,7 @@ def _read_snapshot(repo_id: str, repo_path: str, commit: str, root: str) -> Snap
 
     refs = {}
     refs_dir = os.path.join(repo_path, "refs")
-    for rel, full in _walk(refs_dir) if os.path.isdir(refs_dir) else []:
+    for rel, _full in _walk(refs_dir) if os.path.isdir(refs_dir) else []:
         c = _read_ref(repo_path, rel)
         if c:
             refs[rel] = c

@@ -6,8 +6,12 @@ every file is then downloaded at that sha, so a branch that moves mid-audit cann
 huggingface_hub is imported only when the Hub is used (it costs ~0.3 s). It reads HF_ENDPOINT, HF_HUB_OFFLINE
 and the cache paths once, at import, so this module reads the environment itself, at call time, and passes
 endpoint=, token= and cache_dir= explicitly. The client does not retry metadata calls, so model_info has its
-own bounded retry with backoff. Every failure becomes one InputUnreadable sentence naming the repo; no
-huggingface_hub exception, traceback or token leaves this module.
+own bounded retry with backoff. Every failure becomes one typed HubError sentence naming the repo (see
+hub_errors); no huggingface_hub exception, traceback or token leaves this module.
+
+Nothing waits unboundedly: each metadata request has an overall deadline (request_deadline), each read a
+time-out, each retry wait a cap (max_retry_after), and the client a per-run budget (deadline) of time spent
+waiting on the Hub, after which every call fails at once with HubUnreachable. Clock and sleep are injected.
 """
 from __future__ import annotations
 
@@ -16,13 +20,27 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from audit.errors import AuditError, InputUnreadable, UsageError
+from audit.errors import AuditError, HubError, HubUnreachable, InputUnreadable, UsageError
 from audit.model import Origin, Problem, RepoFile, Snapshot
 from audit.sources import base
+from audit.sources.hub_errors import (
+    NO_ROUTE,
+    RETRY_STATUS,
+    HubCall,
+    Where,
+    budget_spent_message,
+    explain,
+    is_transient,
+    net_reason,
+    request_deadline_message,
+    server_wait,
+    status_of,
+)
+from audit.sources.hub_time import Budget, Limit, limited
 from audit.sources.ids import COMMIT_SHA, check_repo_id, check_revision, parse_repo_spec
 
 __all__ = ["HubClient", "parse_repo_spec"]
@@ -32,17 +50,8 @@ T = TypeVar("T")
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _MIB = 1024 * 1024
 
-_RATELIMIT_T = re.compile(r"(?:^|;)\s*t\s*=\s*(\d+)")
 _RELATIONS = ("finetune", "adapter", "quantized", "merge")
-_RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 _TRUE = ("1", "true", "yes", "on")
-
-# Exception classes of the HTTP stacks huggingface_hub has used, named so none of them must be importable.
-_NET_MODULES = ("httpx2", "httpx", "httpcore", "requests", "urllib3")
-_TRANSIENT = {
-    "TimeoutException", "NetworkError", "RemoteProtocolError", "ReadError", "WriteError", "ConnectError",
-    "ConnectionError", "Timeout", "ProtocolError", "ChunkedEncodingError",
-}
 
 
 # -- environment ---------------------------------------------------------------------------------------------
@@ -76,26 +85,15 @@ def _quiet_tqdm() -> Any:
     """A progress-bar class that never draws: the audit's output is its report."""
     global _QUIET_TQDM
     if _QUIET_TQDM is None:
-        from huggingface_hub.utils import tqdm as hf_tqdm
+        from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
 
-        class _Quiet(hf_tqdm):  # type: ignore[misc, valid-type]
+        class _Quiet(hf_tqdm):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 kwargs["disable"] = True
-                super().__init__(*args, **kwargs)
+                super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
 
         _QUIET_TQDM = _Quiet
     return _QUIET_TQDM
-
-
-@dataclass(frozen=True)
-class _Call:
-    """What a Hub call was about, for its error message."""
-
-    input: str  # the spec as the user gave it; becomes the error's input
-    kind: str  # model | dataset
-    repo_id: str
-    revision: str | None = None
-    file: str | None = None
 
 
 # -- the client ----------------------------------------------------------------------------------------------
@@ -115,11 +113,21 @@ class HubClient:
         max_retry_after: float = 60.0,
         cache_dir: str | None = None,
         workers: int = 4,
+        request_deadline: float = 60.0,
+        deadline: float = 900.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ):
         """endpoint/token/offline default to HF_ENDPOINT, HF_TOKEN (else the stored login token) and
         HF_HUB_OFFLINE as they are now. token=False means anonymous. A metadata call is tried 1 + max_retries
         times on 429, 5xx and connection errors, waiting base_delay doubling up to max_delay, or what the
-        server asks (Retry-After, RateLimit t=) up to max_retry_after seconds."""
+        server asks (Retry-After, RateLimit t=) up to max_retry_after seconds.
+
+        Time limits: `timeout` bounds each connect and read; `request_deadline` bounds one metadata request from
+        start to last byte (a server that trickles its answer is cut off); `deadline` is the run's budget: the
+        wall time this client may spend waiting on the Hub (requests, downloads and retry waits; concurrent
+        calls overlap). Once it is spent every call raises HubUnreachable without a request. `sleep` and
+        `clock` (time.sleep, time.monotonic) are what the retries wait with and the limits are measured by."""
         env_endpoint = os.environ.get("HF_ENDPOINT")
         chosen = (endpoint or env_endpoint or DEFAULT_ENDPOINT).strip().rstrip("/")
         if not re.match(r"^https?://[^/\s]+", chosen):
@@ -137,6 +145,11 @@ class HubClient:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.max_retry_after = max_retry_after
+        self.request_deadline = request_deadline
+        self.deadline = deadline
+        self._sleep = sleep
+        self._clock = clock
+        self._budget = Budget(deadline, clock)
         from audit.sources.cache import cache_dir as _cache_dir
 
         self.cache_dir = _cache_dir(cache_dir)
@@ -175,17 +188,18 @@ class HubClient:
         data = self._get_json(f"/api/datasets/{dataset_id}", revision, {}, call)
         return self._normalize_info(data, call)
 
-    def _call(self, kind: str, repo_id: str, revision: str | None, input: str | None) -> _Call:
+    def _call(self, kind: str, repo_id: str, revision: str | None, input: str | None) -> HubCall:
         label = input or (f"{repo_id}@{revision}" if revision else repo_id)
         check_repo_id(repo_id, label)
         if revision is not None:
             check_revision(revision, label)
-        return _Call(label, kind, repo_id, revision)
+        return HubCall(label, kind, repo_id, revision)
 
-    def _get_json(self, path: str, revision: str | None, params: dict[str, str], call: _Call) -> Any:
+    def _get_json(self, path: str, revision: str | None, params: dict[str, str], call: HubCall) -> Any:
         self._refuse_offline(call)
         _import_hf()
-        from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+        from huggingface_hub import get_session, hf_raise_for_status
+        from huggingface_hub.utils._headers import build_hf_headers
 
         from audit import __version__
 
@@ -195,21 +209,25 @@ class HubClient:
         headers = build_hf_headers(token=self.token or False, library_name="mlaudit", library_version=__version__)
 
         def get() -> Any:
-            response = get_session().get(url, headers=headers, params=params, timeout=self.timeout)
+            with self._limited():
+                response = get_session().get(url, headers=headers, params=params, timeout=self.timeout)
             hf_raise_for_status(response)
             try:
                 return response.json()
             except ValueError:
-                raise InputUnreadable(call.input, f"{self.endpoint} answered with something that is not JSON") from None
+                raise HubError(call.input, f"{self.endpoint} answered with something that is not JSON",
+                               repo_id=call.repo_id, revision=call.revision, status=response.status_code) from None
 
         return self._with_retries(get, call)
 
-    def _normalize_info(self, data: Any, call: _Call) -> dict[str, Any]:
+    def _normalize_info(self, data: Any, call: HubCall) -> dict[str, Any]:
         if not isinstance(data, dict):
-            raise InputUnreadable(call.input, f"{self.endpoint} answered with unexpected JSON (not an object)")
+            raise HubError(call.input, f"{self.endpoint} answered with unexpected JSON (not an object)",
+                           repo_id=call.repo_id, revision=call.revision)
         sha = data.get("sha")
         if not (isinstance(sha, str) and COMMIT_SHA.match(sha)):
-            raise InputUnreadable(call.input, f"{self.endpoint} did not give the commit sha of this {call.kind}")
+            raise HubError(call.input, f"{self.endpoint} did not give the commit sha of this {call.kind}",
+                           repo_id=call.repo_id, revision=call.revision)
         tags = [t for t in data.get("tags") or [] if isinstance(t, str)]
         card_data = data.get("cardData")
         siblings = []
@@ -278,15 +296,16 @@ class HubClient:
                 continue
             wanted.append(path)
 
-        local = self._download_all(repo_id, sha, wanted, _Call(label, "model", repo_id, revision))
+        local = self._download_all(repo_id, sha, wanted, HubCall(label, "model", repo_id, revision))
         texts: dict[str, str] = {}
         for path in wanted:
-            if local.get(path) is None:
+            local_path = local.get(path)
+            if local_path is None:
                 skipped.append(Problem("file-missing", f"{path} is listed by the Hub but could not be downloaded at {sha[:12]}", origin.at(file=path)))
                 continue
             limit = base.MAX_CARD_BYTES if path == card_path else base.MAX_TEXT_BYTES
             try:
-                texts[path] = base.read_text_file(local[path], limit=limit, input=f"{repo_id}/{path}")
+                texts[path] = base.read_text_file(local_path, limit=limit, input=f"{repo_id}/{path}")
             except InputUnreadable as exc:
                 if path == card_path:
                     raise InputUnreadable(label, f"model card {path} {exc.message}") from None
@@ -298,7 +317,7 @@ class HubClient:
             RepoFile(
                 path=s["rfilename"],
                 size=_sibling_size(s),
-                local_path=os.path.realpath(local[s["rfilename"]]) if local.get(s["rfilename"]) else None,
+                local_path=_real(local.get(s["rfilename"])),
                 blob_id=s["blobId"],
                 sha256=(s["lfs"] or {}).get("sha256"),
             )
@@ -313,7 +332,7 @@ class HubClient:
             info={**info, "skipped": skipped},
         )
 
-    def _download_all(self, repo_id: str, sha: str, paths: list[str], call: _Call) -> dict[str, str | None]:
+    def _download_all(self, repo_id: str, sha: str, paths: list[str], call: HubCall) -> dict[str, str | None]:
         if not paths:
             return {}
         if len(paths) == 1 or self.workers == 1:
@@ -324,9 +343,9 @@ class HubClient:
             results = list(pool.map(lambda p: self._download(repo_id, sha, p, call), paths))
         return dict(zip(paths, results))
 
-    def _download(self, repo_id: str, sha: str, path: str, call: _Call) -> str | None:
+    def _download(self, repo_id: str, sha: str, path: str, call: HubCall) -> str | None:
         """Local path of one file at the pinned sha (from the cache if there), None if the Hub has no such file."""
-        call = _Call(call.input, call.kind, repo_id, call.revision, path)
+        call = HubCall(call.input, call.kind, repo_id, call.revision, path)
         self._refuse_offline(call)
         _import_hf()
         from huggingface_hub import hf_hub_download
@@ -334,25 +353,25 @@ class HubClient:
 
         from audit import __version__
 
-        try:
-            return hf_hub_download(
-                repo_id,
-                path,
-                revision=sha,
-                endpoint=self.endpoint,
-                token=self.token or False,
-                cache_dir=self.cache_dir,
-                etag_timeout=self.timeout,
-                library_name="mlaudit",
-                library_version=__version__,
-                tqdm_class=_quiet_tqdm(),
-            )
-        except RemoteEntryNotFoundError:
-            return None
-        except AuditError:
-            raise
-        except Exception as exc:
-            raise self._explain(exc, call, attempts=None) from None
+        def download() -> str | None:
+            try:
+                with self._limited():
+                    return hf_hub_download(
+                        repo_id,
+                        path,
+                        revision=sha,
+                        endpoint=self.endpoint,
+                        token=self.token or False,
+                        cache_dir=self.cache_dir,
+                        etag_timeout=self.timeout,
+                        library_name="mlaudit",
+                        library_version=__version__,
+                        tqdm_class=_quiet_tqdm(),
+                    )
+            except RemoteEntryNotFoundError:
+                return None
+
+        return self._with_retries(download, call)
 
     def _remember_ref(self, repo_id: str, revision: str | None, sha: str) -> None:
         """Record in the cache which commit the branch/tag pointed to, as hf_hub_download(revision=branch)
@@ -373,154 +392,71 @@ class HubClient:
             pass  # the ref is a convenience for later offline runs; the audit itself has what it needs
 
     # -- retries and errors -------------------------------------------------------------------------------
-    def _refuse_offline(self, call: _Call) -> None:
-        if self.offline:
-            raise InputUnreadable(call.input, f"HF_HUB_OFFLINE is set: cannot fetch {call.kind} {call.repo_id} from {self.endpoint}")
+    def _where(self) -> Where:
+        return Where(self.endpoint, self.token, self.timeout, self.cache_dir)
 
-    def _with_retries(self, fn: Callable[[], T], call: _Call) -> T:
-        if self._unreachable is not None:
-            raise InputUnreadable(call.input, self._unreachable)
+    def _refuse_offline(self, call: HubCall) -> None:
+        if self.offline:
+            raise HubUnreachable(call.input, f"HF_HUB_OFFLINE is set: cannot fetch {call.kind} {call.repo_id} from {self.endpoint}",
+                                 repo_id=call.repo_id, revision=call.revision)
+
+    def _limited(self) -> AbstractContextManager[Limit]:
+        """The limits of one attempt: the request deadline, or what is left of the run's budget if less."""
+        left = self._budget.left()
+        if left < self.request_deadline:
+            seconds, message = left, budget_spent_message(self.endpoint, self.deadline)
+        else:
+            seconds, message = self.request_deadline, request_deadline_message(self.endpoint, self.request_deadline)
+        return limited(Limit(self._clock() + seconds, message, self.timeout, self._clock))
+
+    def _refuse_spent(self, call: HubCall) -> None:
+        """Fail fast, without a request, once the endpoint is known unreachable or the run's budget is spent."""
+        reason = self._unreachable
+        if reason is None and self._budget.left() <= 0:
+            reason = budget_spent_message(self.endpoint, self.deadline)
+        if reason is not None:
+            raise HubUnreachable(call.input, reason, repo_id=call.repo_id, revision=call.revision)
+
+    def _with_retries(self, fn: Callable[[], T], call: HubCall) -> T:
+        self._refuse_spent(call)
         attempt = 0
         while True:
             attempt += 1
             try:
-                return fn()
+                with self._budget.running():
+                    return fn()
             except AuditError:
                 raise
             except Exception as exc:
                 wait = self._retry_wait(exc, attempt)
-                if wait is None or attempt > self.max_retries:
-                    err = self._explain(exc, call, attempts=attempt)
-                    if _status_of(exc) is None and self._net_reason(exc) in _NO_ROUTE:
-                        self._unreachable = f"cannot reach {self.endpoint}: {self._net_reason(exc)}"
+                if wait is None or attempt > self.max_retries or wait >= self._budget.left():
+                    err = explain(exc, call, self._where(), attempts=attempt)
+                    if status_of(exc) is None and net_reason(exc, self.timeout) in NO_ROUTE:
+                        self._unreachable = f"cannot reach {self.endpoint}: {net_reason(exc, self.timeout)}"
                     raise err from None
-            time.sleep(wait)
+            with self._budget.running():
+                self._sleep(wait)
 
     def _retry_wait(self, exc: Exception, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None when the error will not go away by waiting."""
-        status = _status_of(exc)
-        if status is None and not _is_transient(exc):
+        status = status_of(exc)
+        if status is None and not is_transient(exc):
             return None
-        if status is None and self._net_reason(exc) == "host name not found":
+        if status is None and net_reason(exc, self.timeout) == "host name not found":
             return None  # waiting does not make a host name resolve
-        if status is not None and status not in _RETRY_STATUS:
+        if status is not None and status not in RETRY_STATUS:
             return None
         backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         if status in (429, 503):
-            asked = _server_wait(getattr(exc, "response", None))
+            asked = server_wait(getattr(exc, "response", None))
             if asked is not None:
                 return min(asked, self.max_retry_after)
-        return backoff
-
-    def _explain(self, exc: BaseException, call: _Call, attempts: int | None) -> InputUnreadable:
-        """One sentence for the user. Only names: the endpoint, the repo, the revision, the file; never the token."""
-        from huggingface_hub import errors as hf_errors
-
-        cause = exc
-        if isinstance(exc, hf_errors.LocalEntryNotFoundError) and exc.__cause__ is not None:
-            cause = exc.__cause__  # the download's HEAD failed: explain that failure
-        where = self.endpoint
-        what = f"{call.kind} {call.repo_id}"
-        tries = f" after {attempts} attempts" if attempts and attempts > 1 else ""
-        status = _status_of(cause)
-        server_message = ""
-        response = getattr(cause, "response", None)
-        if response is not None:
-            server_message = (getattr(response, "headers", None) or {}).get("X-Error-Message") or ""
-
-        if isinstance(cause, hf_errors.OfflineModeIsEnabled):
-            msg = f"HF_HUB_OFFLINE is set: cannot fetch {what} from {where}"
-        elif isinstance(cause, hf_errors.GatedRepoError):  # before RepositoryNotFoundError: it is a subclass
-            how = "with the account HF_TOKEN belongs to" if self.token else "and set HF_TOKEN"
-            msg = f"{what} is gated: accept its terms on the Hub ({where}) {how}"
-        elif isinstance(cause, hf_errors.RevisionNotFoundError):
-            msg = f"revision {call.revision or 'main'!r} of {what} not found on {where}"
-        elif isinstance(cause, hf_errors.DisabledRepoError):
-            msg = f"{what} is disabled on {where}"
-        elif isinstance(cause, hf_errors.RemoteEntryNotFoundError):
-            msg = f"file {call.file} of {what} not found on {where}"
-        elif status == 401 and server_message == "Invalid credentials in Authorization header":
-            msg = f"{where} rejected HF_TOKEN (invalid credentials) while fetching {what}"
-        elif isinstance(cause, hf_errors.RepositoryNotFoundError) or status in (401, 404):
-            hint = "or private, and HF_TOKEN gives no access to it" if self.token else "or private: set HF_TOKEN"
-            msg = f"{what} not found on {where} ({hint})"
-        elif status == 403:
-            msg = f"{where} refused access to {what} (HTTP 403): check that HF_TOKEN may read it"
-        elif status == 429:
-            msg = f"rate limited by {where}{tries} while fetching {what}"
-        elif status is not None and status >= 500:
-            msg = f"{where} failed with HTTP {status}{tries} while fetching {what}"
-        elif status is not None:
-            msg = f"{where} answered HTTP {status} while fetching {what}"
-        elif isinstance(cause, hf_errors.FileMetadataError):
-            msg = f"{where} does not answer like a Hugging Face Hub (no file metadata headers) for {what}"
-        elif _is_transient(cause) or isinstance(cause, (ConnectionError, TimeoutError)):
-            msg = f"cannot reach {where}: {self._net_reason(cause)}{tries}"
-        elif isinstance(cause, OSError):
-            msg = f"cannot store {what} in the HF cache {self.cache_dir}: {cause.strerror or cause}"
-        else:
-            first = (str(cause).strip().splitlines() or [""])[0][:200]
-            msg = f"unexpected error from huggingface_hub while fetching {what} ({type(cause).__name__}: {first})"
-        if call.revision and call.revision not in msg and not isinstance(cause, hf_errors.OfflineModeIsEnabled):
-            msg += f" (revision {call.revision})"
-        if self.token:
-            msg = msg.replace(self.token, "***")
-        return InputUnreadable(call.input, msg)
-
-    def _net_reason(self, exc: BaseException) -> str:
-        name = type(exc).__name__
-        text = str(exc).strip()
-        low = text.lower()
-        if "timeout" in name.lower() or isinstance(exc, TimeoutError):
-            return f"no answer within {self.timeout:g} s"
-        if "refused" in low:
-            return "connection refused"
-        if name == "RemoteProtocolError" or "disconnected" in low or "without sending" in low:
-            return "the server closed the connection without answering"
-        if "reset" in low:
-            return "connection reset"
-        if "name or service not known" in low or "nodename nor servname" in low or "getaddrinfo" in low:
-            return "host name not found"
-        return (text.splitlines() or [name])[0][:200] or name
+        return float(backoff)
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
-_NO_ROUTE = ("host name not found", "connection refused")
-def _status_of(exc: BaseException) -> int | None:
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    return status if isinstance(status, int) else None
-
-
-def _is_transient(exc: BaseException) -> bool:
-    for cls in type(exc).__mro__:
-        if cls.__module__.split(".")[0] in _NET_MODULES and cls.__name__ in _TRANSIENT:
-            return True
-    return isinstance(exc, (ConnectionRefusedError, ConnectionResetError, ConnectionAbortedError, TimeoutError))
-
-
-def _server_wait(response: Any) -> float | None:
-    """Seconds the server asked us to wait: Retry-After (seconds or a date), or RateLimit's t=."""
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    ratelimit = headers.get("RateLimit") or headers.get("ratelimit")
-    if ratelimit:
-        m = _RATELIMIT_T.search(ratelimit)
-        if m:
-            return float(m.group(1))
-    value = (headers.get("Retry-After") or "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime
-
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+def _real(path: str | None) -> str | None:
+    return os.path.realpath(path) if path else None
 
 
 def _sibling_size(sibling: dict[str, Any]) -> int | None:
