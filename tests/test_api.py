@@ -169,3 +169,19 @@ def test_offline_unknown_repo_suggests_fetching_only_card_and_license_files(hf_h
     [error] = report.errors
     assert "hf download acme/not-a-registry-model --revision v2 --include" in error.message
     assert "LICENSE*" in error.message
+
+
+def test_an_unreachable_hub_is_said_once_with_the_offline_hint(hf_home):
+    res = CliRunner().invoke(main, ["check", "acme/a", "acme/b", "acme/c", "--endpoint", "http://127.0.0.1:9",
+                                    "--no-lineage"])
+    assert res.exit_code == 3
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mlaudit: 3 inputs (acme/a, acme/b, acme/c): cannot reach")
+    assert "--offline" in lines[0]
+
+
+def test_a_license_file_the_hub_lists_but_too_big_to_read_fails_closed(fake_hub):
+    fake_hub.add_model("acme/big", {"README.md": MIT_CARD, "LICENSE": "terms " * 200_000})
+    report = audit.audit(["acme/big"], endpoint=fake_hub.url, lineage=False)
+    assert [f.rule for f in report.findings if f.rule == "file-unreadable"] == ["file-unreadable"]
+    assert not report.passed

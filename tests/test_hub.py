@@ -322,7 +322,7 @@ def test_server_wait_is_honoured_and_capped(fake_hub, retry_after, ratelimit, wa
 def test_rate_limited_downloads_use_the_capped_retry_not_the_libraries(fake_hub):
     # huggingface_hub would retry a 429 on a file by itself, sleeping Retry-After + 1 s, uncapped
     repo = fake_hub.add_model("acme/tiny", tiny_files())
-    repo.rate_limit, repo.rate_limit_scope, repo.retry_after = 2, "file", "3600"
+    repo.rate_limit, repo.rate_limit_scope, repo.retry_after = 2, "file", "7"  # a regression sleeps 8 s per try: slow, not a hang
     t = FakeTime()
     snap = client(fake_hub, t, max_retry_after=5, workers=1).snapshot("acme/tiny")
     assert snap.texts["LICENSE"] == LICENSE

@@ -174,8 +174,8 @@ def _finish(report, policy, s: dict) -> NoReturn:
         baseline = s["baseline"]
     if baseline is not None:
         report = apply_baseline(report, baseline, policy)
-    for e in report.errors:
-        _err(f"{e.input}: {e.message}")
+    for line in _error_lines(report.errors):
+        _err(line)
     forced = True if s["fmt"] == "text" and use_color(s.get("color"), sys.stdout.isatty()) else None
     _write(_render(report, s["fmt"], s.get("output"), s), s.get("output"), color=forced)
     for fmt, path in s.get("writes") or ():
@@ -187,6 +187,27 @@ def _finish(report, policy, s: dict) -> NoReturn:
     if report.errors:
         sys.exit(EXIT_INPUT)
     sys.exit(EXIT_PASS if report.passed else EXIT_FAIL)
+
+
+def _error_lines(errors) -> list[str]:
+    """One line per error; the same failure for many inputs (an unreachable Hub) is said once, naming them."""
+    import re
+
+    by_message: dict[str, list[str]] = {}
+    said: dict[str, str] = {}
+    for e in errors:
+        key = re.sub(r" after \d+ attempts", "", e.message)  # the first input tried, the rest failed fast
+        by_message.setdefault(key, []).append(e.input)
+        said.setdefault(key, e.message)
+    lines = []
+    for key, inputs in by_message.items():
+        message = said[key]
+        if len(inputs) == 1:
+            lines.append(f"{inputs[0]}: {message}")
+        else:
+            shown = ", ".join(inputs[:5]) + (f" and {len(inputs) - 5} more" if len(inputs) > 5 else "")
+            lines.append(f"{len(inputs)} inputs ({shown}): {message}")
+    return lines
 
 
 def _inputs_of(report, s: dict) -> frozenset[str]:

@@ -295,6 +295,7 @@ def _read_snapshot(repo_id: str, repo_path: str, commit: str, root: str) -> Snap
         texts=texts,
         card_path=card_path,
         info=info,
+        unread=tuple(p for p in skipped if base.is_license_like(p.origin.file or "")),
     )
 
 

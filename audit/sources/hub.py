@@ -90,7 +90,7 @@ def _quiet_tqdm() -> Any:
         class _Quiet(hf_tqdm):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 kwargs["disable"] = True
-                super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+                super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call,unused-ignore]
 
         _QUIET_TQDM = _Quiet
     return _QUIET_TQDM
@@ -330,6 +330,8 @@ class HubClient:
             texts=texts,
             card_path=card_path if card_path in texts else None,
             info={**info, "skipped": skipped},
+            # a license-like file that could not be read may hold the terms: the audit fails closed on it
+            unread=tuple(p for p in skipped if base.is_license_like(p.origin.file or "")),
         )
 
     def _download_all(self, repo_id: str, sha: str, paths: list[str], call: HubCall) -> dict[str, str | None]:

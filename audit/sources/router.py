@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Protocol
 
-from audit.errors import AuditError, InputUnreadable, UsageError
+from audit.errors import AuditError, HubUnreachable, InputUnreadable, UsageError
 from audit.lineage import index_models_dirs
 from audit.model import Origin, Skipped, Snapshot, SourceKind
 from audit.registry import load_registry
@@ -32,6 +32,9 @@ class Progress(Protocol):
     def start(self, total: int) -> None: ...
 
     def advance(self, spec: str) -> None: ...
+
+
+OFFLINE_HINT = "run with --offline to audit from the HF cache, --models-dir and the offline registry"
 
 
 class InputKind(str, Enum):
@@ -58,7 +61,11 @@ class HubSource:
         self._client = client
 
     def read(self, spec: str) -> list[Snapshot | AuditError | Skipped]:
-        return [self._client().snapshot(spec)]
+        try:
+            return [self._client().snapshot(spec)]
+        except HubUnreachable as exc:
+            raise HubUnreachable(exc.input, f"{exc.message}; {OFFLINE_HINT}", repo_id=exc.repo_id,
+                                 revision=exc.revision, status=exc.status) from None
 
 
 class OfflineRepoSource:
