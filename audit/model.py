@@ -2,6 +2,9 @@
 
 Data flows one way: Snapshot -> ModelCard -> LicenseFacts -> Lineage -> Findings/Obligations -> AuditReport.
 Nothing here does I/O.
+
+Why this module is long: it holds every core type of the data flow, so that a reader sees the whole contract in
+one place; each is a small frozen dataclass or enum with no logic beyond its own serialisation.
 """
 from __future__ import annotations
 

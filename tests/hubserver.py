@@ -172,6 +172,8 @@ class FakeHub:
     def __init__(self, *, latency: float = 0.0):
         self.repos: dict[tuple[str, str], FakeRepo] = {}
         self.requests: list[Request] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests answered at the same time
         self.latency = latency
         self.invalid_tokens: set[str] = set()  # tokens answered 401 "Invalid credentials" (rejected by the Hub)
         self._lock = threading.Lock()
@@ -432,6 +434,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routing ---------------------------------------------------------------------------------------
     def _route(self, token: str | None) -> None:
+        hub = self.hub
+        with hub._lock:  # how many requests the server is answering at once (tests assert concurrency by it)
+            hub.in_flight += 1
+            hub.max_in_flight = max(hub.max_in_flight, hub.in_flight)
+        try:
+            self._route_counted(token)
+        finally:
+            with hub._lock:
+                hub.in_flight -= 1
+
+    def _route_counted(self, token: str | None) -> None:
         hub = self.hub
         if hub.latency:
             time.sleep(hub.latency)

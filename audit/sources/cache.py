@@ -258,25 +258,10 @@ def _read_snapshot(repo_id: str, repo_path: str, commit: str, root: str) -> Snap
         if base.is_wanted_text(rel):
             skipped.append(Problem("cache-file-not-downloaded", f"{rel} is in the repo but not in the HF cache", origin.at(file=rel)))
 
-    texts: dict[str, str] = {}
-    cards = [f.path for f in files if f.path in base.CARD_NAMES and f.local_path]
-    card_candidate = next((n for n in base.CARD_NAMES if n in cards), None)
-    for f in files:
-        if not f.local_path or not base.is_wanted_text(f.path):
-            continue
-        limit = base.MAX_CARD_BYTES if f.path == card_candidate else base.MAX_TEXT_BYTES
-        try:
-            texts[f.path] = base.read_text_file(f.local_path, limit=limit, input=f"{repo_id}/{f.path}")
-        except InputUnreadable as exc:
-            skipped.append(Problem("file-skipped", f"{f.path} {exc.message}; not read", origin.at(file=f.path)))
+    texts = _read_texts(repo_id, files, origin, skipped)
     card_path = next((n for n in base.CARD_NAMES if n in texts), None)
 
-    refs = {}
-    refs_dir = os.path.join(repo_path, "refs")
-    for rel, _full in _walk(refs_dir) if os.path.isdir(refs_dir) else []:
-        c = _read_ref(repo_path, rel)
-        if c:
-            refs[rel] = c
+    refs = _refs(repo_path)
     info: dict[str, Any] = {
         "id": repo_id,
         "sha": commit,
@@ -297,6 +282,33 @@ def _read_snapshot(repo_id: str, repo_path: str, commit: str, root: str) -> Snap
         info=info,
         unread=tuple(p for p in skipped if base.is_license_like(p.origin.file or "")),
     )
+
+
+def _read_texts(repo_id: str, files: list[RepoFile], origin: Origin, skipped: list[Problem]) -> dict[str, str]:
+    """The card, license-like files and configs that are on disk; one that cannot be read goes to `skipped`."""
+    texts: dict[str, str] = {}
+    cards = [f.path for f in files if f.path in base.CARD_NAMES and f.local_path]
+    card_candidate = next((n for n in base.CARD_NAMES if n in cards), None)
+    for f in files:
+        if not f.local_path or not base.is_wanted_text(f.path):
+            continue
+        limit = base.MAX_CARD_BYTES if f.path == card_candidate else base.MAX_TEXT_BYTES
+        try:
+            texts[f.path] = base.read_text_file(f.local_path, limit=limit, input=f"{repo_id}/{f.path}")
+        except InputUnreadable as exc:
+            skipped.append(Problem("file-skipped", f"{f.path} {exc.message}; not read", origin.at(file=f.path)))
+    return texts
+
+
+def _refs(repo_path: str) -> dict[str, str]:
+    """Branch and tag name -> the commit the cache last saw it at."""
+    refs = {}
+    refs_dir = os.path.join(repo_path, "refs")
+    for rel, _full in _walk(refs_dir) if os.path.isdir(refs_dir) else []:
+        c = _read_ref(repo_path, rel)
+        if c:
+            refs[rel] = c
+    return refs
 
 
 def _expected_size(entry: dict[str, Any] | None) -> int | None:
