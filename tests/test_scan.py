@@ -392,3 +392,108 @@ def test_a_new_file_kind_is_one_row_and_every_matching_row_runs(tmp_path: Path, 
         ("serve.yaml", 1, "config-key", "org/configured"),
         ("serve.yaml", 2, "env", "org/both"),
     ]
+
+
+# --- deployment files ------------------------------------------------------------------------------------------
+
+DEPLOY = Path(__file__).parent / "fixtures" / "deploy"
+SHA = "0e9e39f249a16976918f6564b8830bc894c89659"
+
+
+def _at(rel: str, needle: str) -> int:
+    return _line((DEPLOY / rel).read_text(encoding="utf-8"), needle)
+
+
+def test_scan_finds_deployment_references_with_their_pins(tmp_path: Path) -> None:
+    """Shell, Makefile, Dockerfile, compose, Kubernetes, Helm, workflows, .env, Modelfile, vLLM config and a
+    Python dict: every model at its line, pinned where the file pins it; local paths, GGUF files, docker
+    images, datasets, Ollama library models, API-provider models and served names are not references."""
+    import shutil
+
+    shutil.copytree(DEPLOY, tmp_path / "repo")
+    refs = scan_codebase(str(tmp_path / "repo"))
+    got = {_key(r) for r in refs if r.model}
+    llama8 = "meta-llama/Llama-3.1-8B-Instruct"
+    mistral = "mistralai/Mistral-7B-Instruct-v0.3"
+    expected = {
+        ("serve.sh", 3, "env", llama8, None),
+        ("serve.sh", _at("serve.sh", "huggingface-cli download"), "command", llama8, SHA),
+        ("serve.sh", _at("serve.sh", "hf download Qwen"), "command", "Qwen/Qwen2.5-7B-Instruct-GGUF", None),
+        ("serve.sh", _at("serve.sh", "vllm serve"), "command", llama8, SHA),  # pinned two lines below
+        ("serve.sh", _at("serve.sh", "--tokenizer"), "command", mistral, None),
+        ("serve.sh", _at("serve.sh", "llama-server -hf"), "command", "bartowski/Llama-3.2-3B-Instruct-GGUF", None),
+        ("serve.sh", _at("serve.sh", "ollama run hf.co"), "command", "bartowski/gemma-2-2b-it-GGUF", None),
+        ("serve.sh", _at("serve.sh", "ollama run hf.co"), "url", "bartowski/gemma-2-2b-it-GGUF", None),
+        ("Dockerfile", 2, "env", mistral, None),  # ARG HF_MODEL_ID=...
+        ("Dockerfile", 3, "env", mistral, None),  # ENV MODEL_NAME=${HF_MODEL_ID}: the file's own ARG
+        ("Dockerfile", 5, "env", mistral, None),  # ENV NAME value (the old form)
+        ("Dockerfile", 6, "command", mistral, None),  # RUN huggingface-cli download ${HF_MODEL_ID}
+        ("Dockerfile", 9, "command", "microsoft/Phi-3-mini-4k-instruct", None),  # CMD in exec (JSON) form
+        ("docker-compose.yml", 4, "command", "Qwen/Qwen2.5-14B-Instruct", "9c2e84d5b8dd5fdb1bb43f2d4e9d1d2bcd6ee6f9"),
+        ("docker-compose.yml", 7, "env", "BAAI/bge-m3", None),
+        ("docker-compose.yml", 12, "env", "google/gemma-2-9b-it", None),
+        ("k8s/deployment.yaml", 13, "command", "meta-llama/Llama-3.2-1B-Instruct",
+         "9213176726f574b556790deb65791e0c5aa438b6"),
+        ("k8s/deployment.yaml", 20, "env", "Qwen/Qwen2.5-0.5B-Instruct", None),
+        ("k8s/deployment.yaml", 22, "env", "Qwen/Qwen2.5-0.5B-Instruct", None),  # value: $(HF_MODEL)
+        ("chart/values.yaml", 1, "config-key", "microsoft/Phi-3.5-mini-instruct", None),
+        (".github/workflows/eval.yml", 9, "env", "google/gemma-2-2b-it", None),
+        (".github/workflows/eval.yml", 16, "command", "google/gemma-2-2b-it", None),  # ${{ env.BASE_MODEL }}
+        (".gitlab-ci.yml", 2, "env", "mistralai/Mistral-Nemo-Instruct-2407", None),
+        (".gitlab-ci.yml", 6, "command", "mistralai/Mistral-Nemo-Instruct-2407",
+         "4b1f1ab0bd7a5fb5d35e7e9d37cbf2e3cfcdbd7b"),
+        (".env", 2, "env", "meta-llama/Llama-3.1-70B-Instruct", None),
+        (".env", 3, "env", "acme/private-model", None),
+        (".env", 3, "url", "acme/private-model", None),
+        ("Makefile", 1, "env", "Qwen/Qwen2.5-Coder-7B-Instruct", None),
+        ("Makefile", 5, "command", "Qwen/Qwen2.5-Coder-7B-Instruct", None),
+        ("Makefile", 8, "command", "Qwen/Qwen2.5-Coder-7B-Instruct", None),
+        ("Modelfile", 1, "modelfile", "bartowski/Llama-3.2-1B-Instruct-GGUF", None),
+        ("Modelfile", 1, "url", "bartowski/Llama-3.2-1B-Instruct-GGUF", None),
+        ("configs/vllm.yaml", 1, "config-key", llama8, SHA),
+        ("configs/vllm.yaml", 2, "config-key", llama8, SHA),
+        ("configs/vllm.yaml", 3, "config-key", "meta-llama/Llama-3.2-1B-Instruct", SHA),
+        ("src/client.py", 3, "dict-key", "acme/served-llm", None),
+    }
+    assert got == expected
+    unresolved = {(r.file, r.line, r.kind, r.reason) for r in refs if r.model is None}
+    assert unresolved == {
+        ("serve.sh", _at("serve.sh", "--speculative-model"), "command",
+         "variable DRAFT_MODEL is set outside this file, at deploy time"),
+        ("serve.sh", _at("serve.sh", "docker run"), "command",
+         "variable SERVE_MODEL is set at deploy time (default 'microsoft/phi-4' not assumed)"),
+        ("docker-compose.yml", 10, "command", "variable TGI_MODEL_ID is set outside this file, at deploy time"),
+        ("chart/templates/deployment.yaml", 13, "command", "template value {{ .Values.model }} is filled in at deploy time"),
+        ("chart/templates/deployment.yaml", 15, "command",
+         "template value {{ .Values.tokenizer | default .Values.model | quote }} is filled in at deploy time"),
+        ("chart/templates/deployment.yaml", 18, "env", "template value {{ .Values.model | quote }} is filled in at deploy time"),
+        (".github/workflows/eval.yml", 19, "command",
+         "workflow expression ${{ inputs.model }} is filled in at deploy time"),
+    }
+    assert all(not r.resolved for r in refs if r.model is None)
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    # option forms, and what a value is not
+    ("run.sh", "vllm serve --model=org/served --tokenizer-revision v2 --tokenizer org/tok\n",
+     {(1, "org/served", None), (1, "org/tok", "v2")}),
+    ("run.sh", "text-generation-launcher --model-id org/tgi@abc123\n", {(1, "org/tgi", "abc123")}),
+    ("run.sh", f"vllm serve org/pinned:{REV}\n", {(1, "org/pinned", REV)}),
+    ("run.sh", "vllm serve gpt2 --port 8000\n", {(1, "gpt2", None)}),  # a canonical id after `vllm serve`
+    ("run.sh", "vllm serve ./models/x\nvllm serve /models/x\nllama-cli -m model-q4_k_m.gguf\n", set()),
+    ("run.sh", "docker run vllm/vllm-openai:latest --port 8000\n--model vllm/vllm-openai:v0.6\n", set()),
+    ("run.sh", "ollama run llama3:8b\nollama pull qwen2.5\n--model openai/gpt-4o\n", set()),
+    ("run.sh", "hf download org/data --repo-type=dataset\necho vllm serve\n", set()),
+    ("run.sh", "MODEL=org/a\nMODEL=org/b\nvllm serve $MODEL\n", {(1, "org/a", None), (2, "org/b", None),
+                                                               (3, None, None)}),
+    ("run.sh", "export HUB_MODEL_ID=org/pushed SERVED_MODEL_NAME=org/alias\n", set()),  # names, not loads
+    ("run.sh", "python serve.py --model org/one && python serve.py --model org/two\n",
+     {(1, "org/one", None), (1, "org/two", None)}),
+    (".env.production", "TOKENIZER=org/tok\nRERANKER_MODEL_ID='org/rerank'\n",
+     {(1, "org/tok", None), (2, "org/rerank", None)}),
+])
+def test_deployment_command_lines(tmp_path: Path, name: str, text: str,
+                                  expected: set[tuple[int, str | None, str | None]]) -> None:
+    _write(tmp_path, name, text)
+    got = {(r.line, r.model, r.revision) for r in scan_codebase(str(tmp_path)) if r.kind != "url"}
+    assert got == expected

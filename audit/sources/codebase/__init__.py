@@ -13,6 +13,7 @@ import os
 from audit.errors import InputUnreadable
 from audit.model import Reference
 from audit.sources.codebase.configs import scan_json, scan_toml, scan_yaml
+from audit.sources.codebase.deploy import scan_deploy, scan_modelfile
 from audit.sources.codebase.notebook import scan_notebook
 from audit.sources.codebase.python import scan_python_file
 from audit.sources.codebase.sourcefile import Extractor, ScanStats, SourceFile
@@ -21,6 +22,12 @@ from audit.sources.codebase.walk import read_text, walk
 
 __all__ = ["FILE_KINDS", "Extractor", "Reference", "ScanStats", "SourceFile", "hub_id", "scan_codebase"]
 
+# Shell scripts, Makefiles, Dockerfiles, YAML manifests and workflows, .env files: read as command lines
+DEPLOY_GLOBS = (
+    "*.sh", "*.bash", "*.zsh", "makefile", "gnumakefile", "*.mk", "justfile", "procfile",
+    "dockerfile", "dockerfile.*", "*.dockerfile", "containerfile", "containerfile.*",
+    "*.yaml", "*.yml", "*.tpl", ".env", ".env.*", "*.env",
+)
 # (base-name globs, matched against the lower-cased file name; the extractor for such files). Every row
 # whose globs match runs, so a file may be read by more than one extractor. hf.co URLs are looked for in
 # every text file besides.
@@ -30,6 +37,8 @@ FILE_KINDS: tuple[tuple[tuple[str, ...], Extractor], ...] = (
     (("*.yaml", "*.yml"), scan_yaml),
     (("*.json",), scan_json),
     (("*.toml",), scan_toml),
+    (DEPLOY_GLOBS, scan_deploy),
+    (("modelfile", "modelfile.*", "*.modelfile"), scan_modelfile),
 )
 
 

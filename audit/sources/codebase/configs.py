@@ -22,6 +22,7 @@ from audit.sources.codebase.urls import hub_id
 CONFIG_KEYS = frozenset({
     "model", "model_name", "model_name_or_path", "model_id", "base_model", "pretrained_model_name_or_path",
     "repo_id", "base_model_name_or_path",
+    "tokenizer", "tokenizer_name", "speculative_model", "draft_model",  # vLLM engine configs
 })
 _KEYS_ALTERNATION = "|".join(sorted(CONFIG_KEYS, key=len, reverse=True))  # longest first, for regexes
 # Config values such as "openai/gpt-4o" name an API provider's model (LiteLLM style), not a Hub repo.
