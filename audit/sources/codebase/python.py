@@ -50,7 +50,7 @@ def scan_python(code: str, code_lines: Sequence[str], file: SourceFile, stats: S
     fix = _line_fixer(line_map)
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError) as exc:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return _scan_unparsable(exc, code_lines, file, fix)
     return [
         file.ref(fix(line), kind, model, revision, reason)
@@ -64,11 +64,14 @@ def _line_fixer(line_map: Sequence[int] | None) -> Callable[[int], int]:
     return lambda n: line_map[n - 1] if 0 < n <= len(line_map) else 1
 
 
-def _scan_unparsable(exc: SyntaxError | ValueError, code_lines: Sequence[str], file: SourceFile,
+def _scan_unparsable(exc: Exception, code_lines: Sequence[str], file: SourceFile,
                      fix: Callable[[int], int]) -> list[Reference]:
     where = fix(getattr(exc, "lineno", None) or 1)
-    refs = [file.ref(where, "parse-error", None, reason=(
-        f"Python syntax error ({getattr(exc, 'msg', exc)}); only literal calls and URLs were scanned"))]
+    if isinstance(exc, (RecursionError, MemoryError)):
+        what = "Python nested too deeply to parse"
+    else:
+        what = f"Python syntax error ({getattr(exc, 'msg', exc)})"
+    refs = [file.ref(where, "parse-error", None, reason=f"{what}; only literal calls and URLs were scanned")]
     for i, line in enumerate(code_lines, 1):
         for m in _PY_CALL_RE.finditer(line):
             model = hub_id(m.group("value"), allow_single=True)
