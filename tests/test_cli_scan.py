@@ -219,7 +219,12 @@ def test_text_report_lists_unresolved_references_and_verbose_shows_origins(tmp_p
     out = res.stdout
     assert "FAIL  src/app.py" in out and "reference-unresolved" in out
     assert f"at src/app.py:{_line(APP_PY, 'from_pretrained(name)')}" in out
-    assert "6 model reference(s) in 4 file(s), 5 model(s), 1 unresolved" in out
+    assert "6 model reference(s) in 4 file(s), 5 model(s), 1 unresolved; 2 path(s) not read, 0 failing closed" in out
+    # each model with the file:line of its references, then what was not read
+    chat = _line(APP_PY, "from_pretrained(CHAT)")
+    assert any(ln.split() == ["acme/chat-7b", f"src/app.py:{chat}"] for ln in out.splitlines()), out
+    assert any(ln.split() == ["acme/classifier", "@", "v1", f"src/app.py:{chat + 1}"] for ln in out.splitlines())
+    assert "- not read  .venv: directory a virtualenv, not code of this repository; not scanned" in out
     assert out.rstrip().splitlines()[-1].startswith("FAILED: 5 model(s), 4 passed, 1 failed")
     err = res.stderr
     assert "acme/nc-summarizer @ " in err and "declared  front-matter 'cc-by-nc-4.0' -> cc-by-nc-4.0" in err

@@ -101,7 +101,9 @@ def _scan_summary(report: AuditReport) -> list[str]:
     for r in refs:
         if r.model:
             label = f"{r.model} @ {r.revision[:12]}" if r.revision else r.model
-            places.setdefault(label, []).append(f"{r.file}:{r.line}")
+            where = places.setdefault(label, [])
+            if f"{r.file}:{r.line}" not in where:  # one line may name a model twice (a command and its URL)
+                where.append(f"{r.file}:{r.line}")
     unresolved = sum(1 for r in refs if not r.model)
     line = (f"scanned {report.scan.root}: {len(refs)} model reference(s) in {len({r.file for r in refs})} file(s), "
             f"{len({(r.model, r.revision) for r in refs if r.model})} model(s), {unresolved} unresolved")
