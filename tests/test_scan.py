@@ -640,3 +640,25 @@ def test_hostile_nesting_is_a_per_file_finding_not_a_hang_or_an_abort(tmp_path: 
     assert any(w in (bad[0].reason or "") for w in ("nested", "aliases")), bad[0].reason
     if found:  # what could still be read line by line was
         assert (name, found) in {(r.file, r.model) for r in refs}
+
+
+def test_ci_script_items_are_separate_commands_and_kubernetes_env_from_elsewhere_is_unresolved(tmp_path: Path) -> None:
+    _write(tmp_path, ".gitlab-ci.yml", """\
+serve:
+  script:
+    - hf download org/pinned --revision v1
+    - hf download org/unpinned
+    - hf download org/my-dataset-tools
+    - hf download org/data --repo-type dataset
+""")
+    _write(tmp_path, "k8s.yaml", """\
+env:
+  - name: MODEL_ID
+    valueFrom:
+      configMapKeyRef: {name: llm, key: model}
+""")
+    _write(tmp_path, "Modelfile", "from hf.co/org/lower-case:Q4_K_M\n")
+    got = {(r.file, r.line, r.model, r.revision) for r in scan_codebase(str(tmp_path)) if r.kind != "url"}
+    assert got == {(".gitlab-ci.yml", 3, "org/pinned", "v1"), (".gitlab-ci.yml", 4, "org/unpinned", None),
+                   (".gitlab-ci.yml", 5, "org/my-dataset-tools", None), ("k8s.yaml", 3, None, None),
+                   ("Modelfile", 1, "org/lower-case", None)}

@@ -52,7 +52,7 @@ class Command:
     words: tuple[str, ...]  # the command's words; the first is matched by base name (/usr/bin/vllm)
     allow_single: bool  # a bare "name" is a canonical Hub id here (`vllm serve gpt2`)
     hub_prefix: bool  # only an hf.co/ORG/NAME argument is a Hub model (else an Ollama library model)
-    refused_by: tuple[str, ...] = ()  # words that make it something other than a model ("--repo-type=dataset")
+    refused_by: tuple[str, ...] = ()  # --repo-type values that make it something other than a model
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -122,25 +122,27 @@ def _split_line(line: str) -> list[str]:
 
 
 def statements(lines: list[str]) -> list[list[_Word]]:
-    """Words grouped into statements: backslash continuations join lines, so does a run of YAML list
-    items at one indent (a container's `args:`); `&&`, `;` and `|` end one."""
+    """Words grouped into statements: backslash continuations join lines, so does a run of one-word YAML
+    list items at one indent (a container's `args:`, one argument per item); `&&`, `;` and `|` end one.
+    A list item of several words (a CI `script:` line) is a command of its own."""
     out: list[list[_Word]] = []
     current: list[_Word] = []
     continued = False
-    list_indent: int | None = None
+    argv_indent: int | None = None  # indent of the run of one-word list items being joined
     for number, line in enumerate(lines, 1):
         stripped = line.strip()
         indent = len(line) - len(line.lstrip())
         is_item = stripped.startswith("- ") or stripped == "-"
-        joins = continued or (is_item and list_indent == indent)
-        if not joins and current:
-            out.append(current)
-            current = []
-        list_indent = indent if is_item else None
-        continued = stripped.endswith("\\")
         words = _split_line(stripped.removesuffix("\\"))
         if is_item and words and words[0] == "-":
             words = words[1:]
+        argv_item = is_item and len(words) == 1
+        joins = continued or (argv_item and argv_indent == indent)
+        if not joins and current:
+            out.append(current)
+            current = []
+        argv_indent = indent if argv_item else None
+        continued = stripped.endswith("\\")
         for w in words:
             if w in _SEPARATORS:
                 if current:
@@ -326,17 +328,27 @@ def _command_refs(file: SourceFile, words: list[_Word], variables: _Variables, m
     for cmd in commands:
         n = len(cmd.words)
         for i in range(len(texts) - n):
-            if texts[i].rsplit("/", 1)[-1] != cmd.words[0] or tuple(texts[i + 1:i + n]) != cmd.words[1:]:
-                continue
-            if modelfile and cmd is MODELFILE_FROM and i != 0:
+            if cmd is MODELFILE_FROM:
+                if i != 0 or texts[0].upper() != "FROM":  # Modelfile instructions are case-insensitive
+                    continue
+            elif texts[i].rsplit("/", 1)[-1] != cmd.words[0] or tuple(texts[i + 1:i + n]) != cmd.words[1:]:
                 continue
             arg = words[i + n]
-            if arg.text.startswith("-") or any(r in t for r in cmd.refused_by for t in texts[i + n:]):
+            if arg.text.startswith("-") or _repo_type(words[i + n:]) in cmd.refused_by:
                 continue
             kind = "modelfile" if cmd is MODELFILE_FROM else "command"
             add(arg, kind, _resolve(arg.text, variables, allow_single=cmd.allow_single, hub_prefix=cmd.hub_prefix),
                 "--revision")
     return refs
+
+
+def _repo_type(words: list[_Word]) -> str | None:
+    """The value of `--repo-type` among a command's words (hf download ... --repo-type dataset)."""
+    for i in range(len(words)):
+        v = _option_value(words, i, "--repo-type")
+        if v is not None:
+            return v.text
+    return None
 
 
 def _is_model_env(name: str) -> bool:
@@ -370,6 +382,10 @@ def _env_refs(file: SourceFile, words: list[_Word], variables: _Variables) -> li
 
 def _k8s_env_ref(file: SourceFile, prev: list[_Word], stmt: list[_Word], variables: _Variables) -> list[Reference]:
     """`- name: MODEL_ID` then `value: org/name` on the next line (a Kubernetes container's env)."""
+    if len(prev) == 2 and prev[0].text == "name:" and _is_model_env(prev[1].text) and stmt \
+            and stmt[0].text == "valueFrom:":
+        return [file.ref(stmt[0].line, "env", None, reason=(
+            f"{prev[1].text} is taken from a ConfigMap, Secret or field at deploy time"))]
     pair = _k8s_pair(prev, stmt)
     if pair and _is_model_env(pair[0]):
         found = _resolve(pair[1].text, variables)
