@@ -662,3 +662,18 @@ env:
     assert got == {(".gitlab-ci.yml", 3, "org/pinned", "v1"), (".gitlab-ci.yml", 4, "org/unpinned", None),
                    (".gitlab-ci.yml", 5, "org/my-dataset-tools", None), ("k8s.yaml", 3, None, None),
                    ("Modelfile", 1, "org/lower-case", None)}
+
+
+@pytest.mark.parametrize("line", ["MODEL=" + "{{ " * 300_000, "{{" + " " * 1_000_000, "x" * 1_900_000,
+                                  "--model '" + "a" * 1_000_000])
+def test_a_hostile_line_in_a_deploy_file_is_read_in_linear_time(tmp_path: Path, line: str) -> None:
+    _write(tmp_path, "run.sh", line + "\nvllm serve org/after\n")
+    assert [(r.line, r.model) for r in scan_codebase(str(tmp_path))] == [(2, "org/after")]
+
+
+def test_deep_json_is_read_without_parsing(tmp_path: Path) -> None:
+    """The JSON scan tokenises rather than parses, so nesting costs it nothing; the own-report check that
+    does parse survives a RecursionError."""
+    _write(tmp_path, "deep.json", '{"model_id": "org/deep-json", "by": "mlaudit", "x": '
+           + "[" * NEST + "]" * NEST + "}\n")
+    assert [(r.file, r.model) for r in scan_codebase(str(tmp_path))] == [("deep.json", "org/deep-json")]

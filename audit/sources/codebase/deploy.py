@@ -79,7 +79,8 @@ _WHOLE_VAR = re.compile(
     rf"^(?:\$(?P<a>{_VAR_NAME})|\$\{{(?P<b>{_VAR_NAME})\}}|\$\((?P<c>{_VAR_NAME})\)|\$\{{\{{env\.(?P<d>{_VAR_NAME})\}}\}})$"
 )
 _DEFAULTED_VAR = re.compile(rf"^\$\{{(?P<name>{_VAR_NAME}):?[-=](?P<default>[^}}]*)\}}$")  # ${NAME:-default}
-_TEMPLATE = re.compile(r"\$?\{\{\s*(.*?)\s*\}\}")  # {{ .Values.model }} and ${{ inputs.model }}
+# {{ .Values.model }} and ${{ inputs.model }}; [^{}] (not .*?) keeps a line of unclosed "{{" linear
+_TEMPLATE = re.compile(r"\$?\{\{([^{}]*)\}\}")
 _HUB_PREFIX = re.compile(rf"^(?:https?://)?{HUB_HOST}/", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
@@ -92,6 +93,7 @@ class _Word:
 
 # --- reading a file into statements -------------------------------------------------------------------------
 
+MAX_SHLEX_LINE = 4096  # shlex grows a word one character at a time (quadratic); longer lines split on spaces
 _HIDDEN = {" ": "\x01", "|": "\x02", "&": "\x03", ";": "\x04", "'": "\x05", '"': "\x06"}
 
 
@@ -106,12 +108,14 @@ def _unhide(word: str) -> str:
 
 def _split_line(line: str) -> list[str]:
     """Shell words of one line; templates kept whole, YAML/JSON list punctuation dropped."""
-    line = _TEMPLATE.sub(lambda m: ("$" if m.group(0).startswith("$") else "") + "{{" + _hide(m.group(1)) + "}}", line)
-    lex = shlex.shlex(line, posix=True, punctuation_chars=";&|")
-    lex.whitespace_split = True
+    line = _TEMPLATE.sub(lambda m: ("$" if m.group(0).startswith("$") else "") + "{{" + _hide(m.group(1).strip()) + "}}", line)
     try:
+        if len(line) > MAX_SHLEX_LINE:
+            raise ValueError("too long for shlex")
+        lex = shlex.shlex(line, posix=True, punctuation_chars=";&|")
+        lex.whitespace_split = True
         raw = list(lex)
-    except ValueError:  # an unbalanced quote: YAML prose, a Makefile quirk
+    except ValueError:  # an unbalanced quote (YAML prose, a Makefile quirk) or a very long line
         raw = [w.strip("'\"") for w in line.split() if not w.startswith("#")]
     words = []
     for w in raw:
@@ -248,7 +252,7 @@ def _resolve(raw: str, variables: _Variables, *, allow_single: bool = False, hub
     if defaulted:
         return _Value(None, reason=f"variable {defaulted.group('name')} is set at deploy time "
                                    f"(default {defaulted.group('default')!r} not assumed)")
-    template = re.search(r"(\$?)\{\{(.*?)\}\}", value)
+    template = re.search(r"(\$?)\{\{([^{}]*)\}\}", value)
     if template:
         what = "workflow expression" if template.group(1) else "template value"
         expr = _unhide(template.group(2)).strip()
