@@ -163,10 +163,15 @@ def scan_json(file: SourceFile, stats: ScanStats) -> list[Reference]:
     return refs
 
 
+_REVISION_WINDOW = 4096
+
+
 def _nearby_revision(text: str, pos: int) -> str | None:
     """A "revision" key in the same JSON object as the model key, if there is one."""
-    start = text.rfind("{", 0, pos)
-    end = text.find("}", pos)
+    # within a bounded window: an object's revision sits beside its model key, and unbounded searches made
+    # a file of many keys without braces quadratic
+    start = text.rfind("{", max(0, pos - _REVISION_WINDOW), pos)
+    end = text.find("}", pos, pos + _REVISION_WINDOW)
     if start < 0 or end < 0:
         return None
     chunk = text[start:end]
