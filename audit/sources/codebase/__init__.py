@@ -1,9 +1,11 @@
-"""Find the models a codebase uses: Hub references in Python code, notebooks, configs and URLs, with file and line.
+"""Find the models a codebase uses: Hub references in Python code, notebooks, configs, deployment files and
+URLs, with file and line.
 
-One module per job: `walk` picks the files, `python` and `notebook` read code with `ast`, `configs` reads
-YAML/JSON/TOML model keys, `urls` finds hf.co links and decides what a Hub id is. This module routes each
-file to its extractors through FILE_KINDS; a new kind of file (Dockerfiles, shell scripts, manifests)
-is one extractor module and one row there.
+One module per job: `walk` picks the files (and reports what it passes over), `python` and `notebook` read
+code with `ast`, `configs` reads YAML/JSON/TOML model keys, `deploy` reads shell, Makefiles, Dockerfiles,
+manifests, workflows, .env files and Modelfiles as command lines, `urls` finds hf.co links and decides what
+a Hub id is, `reports` recognises mlaudit's own output. This module routes each file to its extractors
+through FILE_KINDS; a new kind of file is one extractor module and one row there.
 """
 from __future__ import annotations
 

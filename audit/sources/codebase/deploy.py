@@ -3,13 +3,17 @@ manifests and Helm charts, CI workflows, .env files and Ollama Modelfiles.
 
 Every such file is read the same way, as command lines. Each line is split into shell words (YAML list
 items, JSON exec arrays and `key:` prefixes become words too); words are grouped into statements (a line
-with its backslash continuations, or a run of YAML list items such as a container's `args:`), and each
+with its backslash continuations, or a run of one-word YAML list items such as a container's `args:`), and each
 statement is matched against the tables below: options whose value is a model (`--model`), commands whose
 argument is one (`vllm serve`, `hf download`, `ollama run`) and environment variables that name one
 (`MODEL_ID=`). A value read from a variable is looked up among the file's own assignments when the file
 sets it once; anything else (`$MODEL` from outside, `${MODEL:-default}`, `{{ .Values.model }}`,
 `${{ inputs.model }}`) is an unresolved reference, never a guess. A local path, a GGUF file name, a docker
 image (`vllm/vllm-openai:latest`) or an Ollama library model (`llama3:8b`) is not a Hub reference.
+
+Pins: `--revision` (`--tokenizer-revision` for `--tokenizer`) in the same command, `ORG/NAME@REV`, and
+`ORG/NAME:SHA` when the tag is a full commit sha. Any other `:TAG` after an hf.co/ model or a llama.cpp
+`-hf` repo picks a GGUF quantisation, not a revision, so the reference is unpinned.
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ MODEL_OPTIONS: dict[str, str | None] = {
     "--model-name-or-path": "--revision",
     "--model_name_or_path": "--revision",
     "--tokenizer": "--tokenizer-revision",  # vLLM
-    "--speculative-model": "--speculative-model-revision",
+    "--speculative-model": None,
     "--draft-model": None,
     "--hf-repo": None,  # llama.cpp
     "-hf": None,
