@@ -470,7 +470,7 @@ def reference_findings(references: Iterable[Reference], root: str, policy: Polic
     The subject is the file, so a baseline entry survives the line moving."""
     by_file: dict[str, list[Evidence]] = {}
     for r in references:
-        if r.model is not None:
+        if r.model is not None or r.resolved:  # resolved without a model: a skipped venv, reported, not failing
             continue
         message = f"{r.kind} reference whose model cannot be known without running the code: {r.reason}"
         origin = Origin(SourceKind.CODEBASE, root, file=r.file, line=r.line)

@@ -99,6 +99,9 @@ EXPECTED = {
     ("configs/train.yaml", 2, "config-key", "acme/base-llm", None),
     ("pyproject.toml", 5, "config-key", "acme/embedder", None),
     ("configs/serve.json", 2, "config-key", "acme/nc-summarizer", None),
+    # reported, not read, not failing: a virtualenv and the VCS metadata
+    (".git", 1, "skipped", None, None),
+    (".venv", 1, "skipped", None, None),
 }
 
 
@@ -130,7 +133,7 @@ def test_scan_finds_every_reference_and_audits_every_model(tmp_path: Path, hub: 
     res, rep = scan_json(tmp_path, "--endpoint", hub.url)
     assert _refs(rep) == EXPECTED  # every reference, at its line, and nothing else
     assert rep["scan_root"] == str(tmp_path)
-    unresolved = [r for r in rep["references"] if r["model"] is None]
+    unresolved = [r for r in rep["references"] if r["model"] is None and r["kind"] != "skipped"]
     assert unresolved[0]["reason"] == "function parameter 'name'"
 
     models = {m["subject"]: m for m in rep["models"]}
@@ -216,7 +219,12 @@ def test_text_report_lists_unresolved_references_and_verbose_shows_origins(tmp_p
     out = res.stdout
     assert "FAIL  src/app.py" in out and "reference-unresolved" in out
     assert f"at src/app.py:{_line(APP_PY, 'from_pretrained(name)')}" in out
-    assert "6 model reference(s) in 4 file(s), 5 model(s), 1 unresolved" in out
+    assert "6 model reference(s) in 4 file(s), 5 model(s), 1 unresolved; 2 path(s) not read, 0 failing closed" in out
+    # each model with the file:line of its references, then what was not read
+    chat = _line(APP_PY, "from_pretrained(CHAT)")
+    assert any(ln.split() == ["acme/chat-7b", f"src/app.py:{chat}"] for ln in out.splitlines()), out
+    assert any(ln.split() == ["acme/classifier", "@", "v1", f"src/app.py:{chat + 1}"] for ln in out.splitlines())
+    assert "- not read  .venv: directory a virtualenv, not code of this repository; not scanned" in out
     assert out.rstrip().splitlines()[-1].startswith("FAILED: 5 model(s), 4 passed, 1 failed")
     err = res.stderr
     assert "acme/nc-summarizer @ " in err and "declared  front-matter 'cc-by-nc-4.0' -> cc-by-nc-4.0" in err
@@ -407,3 +415,25 @@ def test_github_action_writes_a_job_summary_and_pins_its_actions(tmp_path):
     assert run["working-directory"] == "${{ inputs.working-directory }}"
     cache = next(s for s in action["runs"]["steps"] if "actions/cache@" in s.get("uses", ""))
     assert "inputs.locked == 'true'" in cache["if"] and "huggingface" in cache["with"]["path"]
+
+
+def test_mlaudit_output_in_the_tree_is_recognised_by_its_content(tmp_path: Path, hf_home: Path) -> None:
+    """Every format mlaudit writes, copied into the scanned tree under names that say nothing, is not read
+    as references (the JSON report lists the models, SARIF and JUnit name them) and does not fail the gate."""
+    repo, out = tmp_path / "repo", tmp_path / "out"
+    repo.mkdir()
+    out.mkdir()
+    (repo / "serve.sh").write_text("vllm serve acme/secret-model\n")
+    formats = ("sarif", "junit", "markdown", "cyclonedx", "spdx")
+    writes = [a for f in formats for a in ("--write", f"{f}={out / f}")]
+    first, rep = scan_json(repo, "--offline", *writes)
+    (out / "json").write_text(first.stdout)
+    run("lock", "--offline", "--scan", str(repo), "--lockfile", str(out / "lock"))
+    for i, path in enumerate(sorted(out.iterdir())):
+        (repo / "ci" / f"artifact-{i}{'.json' if i % 2 else '.txt'}").parent.mkdir(exist_ok=True)
+        (repo / "ci" / f"artifact-{i}{'.json' if i % 2 else '.txt'}").write_bytes(path.read_bytes())
+    second, rep2 = scan_json(repo, "--offline")
+    assert [(r["file"], r["model"]) for r in rep2["references"] if r["model"]] == [("serve.sh", "acme/secret-model")]
+    skipped = [r for r in rep2["references"] if r["kind"] == "skipped"]
+    assert len(skipped) == len(list(out.iterdir())) and all("written by mlaudit" in r["reason"] for r in skipped)
+    assert {f["subject"] for f in rep2["findings"]} == {f["subject"] for f in rep["findings"]}  # none about ci/

@@ -206,7 +206,17 @@ def test_scan_finds_every_reference_and_nothing_else(repo: Path) -> None:
         ("src/app.py", app("gpt2 ="), "from_pretrained", "gpt2", None),
         ("src/legacy/broken.py", 1, "parse-error", None, None),
         ("src/legacy/broken.py", 2, "from_pretrained", "google/flan-t5-base", None),
+        # what was not read is reported (the walk does not descend into these, nor read the others)
+        (".git", 1, "skipped", None, None),
+        (".venv", 1, "skipped", None, None),
+        ("node_modules", 1, "skipped", None, None),
+        ("src/__pycache__", 1, "skipped", None, None),
+        ("env311", 1, "skipped", None, None),
+        ("data/notes.txt", 1, "unreadable", None, None),
+        ("data/huge.md", 1, "skipped", None, None),
     }
+    if hasattr(os, "mkfifo"):
+        expected.add(("src/pipe.py", 1, "skipped", None, None))
     got = [_key(r) for r in refs]
     assert len(got) == len(set(got)), "duplicate references"
     assert set(got) - expected == set(), "unexpected references"
@@ -254,8 +264,10 @@ def test_tokens_never_reach_the_text(tmp_path: Path) -> None:
 
 
 def test_exclude_patterns(repo: Path) -> None:
-    refs = scan_codebase(str(repo), exclude=("src/legacy", "*.ipynb", "configs/*.json"))
-    files = {r.file for r in refs}
+    refs = scan_codebase(str(repo), exclude=("src/legacy", "*.ipynb", "configs/*.json", "data", "src/pipe.py"))
+    files = {r.file for r in refs if r.kind not in ("skipped", "unreadable")}
+    assert {r.file for r in refs if r.kind in ("skipped", "unreadable")} == {
+        ".git", ".venv", "node_modules", "src/__pycache__", "env311"}  # an excluded path is not reported
     assert files == {"README.md", "configs/train.yaml", "pyproject.toml", "src/app.py"}
 
 
@@ -392,3 +404,276 @@ def test_a_new_file_kind_is_one_row_and_every_matching_row_runs(tmp_path: Path, 
         ("serve.yaml", 1, "config-key", "org/configured"),
         ("serve.yaml", 2, "env", "org/both"),
     ]
+
+
+# --- deployment files ------------------------------------------------------------------------------------------
+
+DEPLOY = Path(__file__).parent / "fixtures" / "deploy"
+SHA = "0e9e39f249a16976918f6564b8830bc894c89659"
+
+
+def _at(rel: str, needle: str) -> int:
+    return _line((DEPLOY / rel).read_text(encoding="utf-8"), needle)
+
+
+def test_scan_finds_deployment_references_with_their_pins(tmp_path: Path) -> None:
+    """Shell, Makefile, Dockerfile, compose, Kubernetes, Helm, workflows, .env, Modelfile, vLLM config and a
+    Python dict: every model at its line, pinned where the file pins it; local paths, GGUF files, docker
+    images, datasets, Ollama library models, API-provider models and served names are not references."""
+    import shutil
+
+    shutil.copytree(DEPLOY, tmp_path / "repo")
+    refs = scan_codebase(str(tmp_path / "repo"))
+    got = {_key(r) for r in refs if r.model}
+    llama8 = "meta-llama/Llama-3.1-8B-Instruct"
+    mistral = "mistralai/Mistral-7B-Instruct-v0.3"
+    expected = {
+        ("serve.sh", 3, "env", llama8, None),
+        ("serve.sh", _at("serve.sh", "huggingface-cli download"), "command", llama8, SHA),
+        ("serve.sh", _at("serve.sh", "hf download Qwen"), "command", "Qwen/Qwen2.5-7B-Instruct-GGUF", None),
+        ("serve.sh", _at("serve.sh", "vllm serve"), "command", llama8, SHA),  # pinned two lines below
+        ("serve.sh", _at("serve.sh", "--tokenizer"), "command", mistral, None),
+        ("serve.sh", _at("serve.sh", "llama-server -hf"), "command", "bartowski/Llama-3.2-3B-Instruct-GGUF", None),
+        ("serve.sh", _at("serve.sh", "ollama run hf.co"), "command", "bartowski/gemma-2-2b-it-GGUF", None),
+        ("serve.sh", _at("serve.sh", "ollama run hf.co"), "url", "bartowski/gemma-2-2b-it-GGUF", None),
+        ("Dockerfile", 2, "env", mistral, None),  # ARG HF_MODEL_ID=...
+        ("Dockerfile", 3, "env", mistral, None),  # ENV MODEL_NAME=${HF_MODEL_ID}: the file's own ARG
+        ("Dockerfile", 5, "env", mistral, None),  # ENV NAME value (the old form)
+        ("Dockerfile", 6, "command", mistral, None),  # RUN huggingface-cli download ${HF_MODEL_ID}
+        ("Dockerfile", 9, "command", "microsoft/Phi-3-mini-4k-instruct", None),  # CMD in exec (JSON) form
+        ("docker-compose.yml", 4, "command", "Qwen/Qwen2.5-14B-Instruct", "9c2e84d5b8dd5fdb1bb43f2d4e9d1d2bcd6ee6f9"),
+        ("docker-compose.yml", 7, "env", "BAAI/bge-m3", None),
+        ("docker-compose.yml", 12, "env", "google/gemma-2-9b-it", None),
+        ("k8s/deployment.yaml", 13, "command", "meta-llama/Llama-3.2-1B-Instruct",
+         "9213176726f574b556790deb65791e0c5aa438b6"),
+        ("k8s/deployment.yaml", 20, "env", "Qwen/Qwen2.5-0.5B-Instruct", None),
+        ("k8s/deployment.yaml", 22, "env", "Qwen/Qwen2.5-0.5B-Instruct", None),  # value: $(HF_MODEL)
+        ("chart/values.yaml", 1, "config-key", "microsoft/Phi-3.5-mini-instruct", None),
+        (".github/workflows/eval.yml", 9, "env", "google/gemma-2-2b-it", None),
+        (".github/workflows/eval.yml", 16, "command", "google/gemma-2-2b-it", None),  # ${{ env.BASE_MODEL }}
+        (".gitlab-ci.yml", 2, "env", "mistralai/Mistral-Nemo-Instruct-2407", None),
+        (".gitlab-ci.yml", 6, "command", "mistralai/Mistral-Nemo-Instruct-2407",
+         "4b1f1ab0bd7a5fb5d35e7e9d37cbf2e3cfcdbd7b"),
+        (".env", 2, "env", "meta-llama/Llama-3.1-70B-Instruct", None),
+        (".env", 3, "env", "acme/private-model", None),
+        (".env", 3, "url", "acme/private-model", None),
+        ("Makefile", 1, "env", "Qwen/Qwen2.5-Coder-7B-Instruct", None),
+        ("Makefile", 5, "command", "Qwen/Qwen2.5-Coder-7B-Instruct", None),
+        ("Makefile", 8, "command", "Qwen/Qwen2.5-Coder-7B-Instruct", None),
+        ("Modelfile", 1, "modelfile", "bartowski/Llama-3.2-1B-Instruct-GGUF", None),
+        ("Modelfile", 1, "url", "bartowski/Llama-3.2-1B-Instruct-GGUF", None),
+        ("configs/vllm.yaml", 1, "config-key", llama8, SHA),
+        ("configs/vllm.yaml", 2, "config-key", llama8, SHA),
+        ("configs/vllm.yaml", 3, "config-key", "meta-llama/Llama-3.2-1B-Instruct", SHA),
+        ("src/client.py", 3, "dict-key", "acme/served-llm", None),
+    }
+    assert got == expected
+    unresolved = {(r.file, r.line, r.kind, r.reason) for r in refs if r.model is None}
+    assert unresolved == {
+        ("serve.sh", _at("serve.sh", "--speculative-model"), "command",
+         "variable DRAFT_MODEL is set outside this file, at deploy time"),
+        ("serve.sh", _at("serve.sh", "docker run"), "command",
+         "variable SERVE_MODEL is set at deploy time (default 'microsoft/phi-4' not assumed)"),
+        ("docker-compose.yml", 10, "command", "variable TGI_MODEL_ID is set outside this file, at deploy time"),
+        ("chart/templates/deployment.yaml", 13, "command", "template value {{ .Values.model }} is filled in at deploy time"),
+        ("chart/templates/deployment.yaml", 15, "command",
+         "template value {{ .Values.tokenizer | default .Values.model | quote }} is filled in at deploy time"),
+        ("chart/templates/deployment.yaml", 18, "env", "template value {{ .Values.model | quote }} is filled in at deploy time"),
+        (".github/workflows/eval.yml", 19, "command",
+         "workflow expression ${{ inputs.model }} is filled in at deploy time"),
+    }
+    assert all(not r.resolved for r in refs if r.model is None)
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    # option forms, and what a value is not
+    ("run.sh", "vllm serve --model=org/served --tokenizer-revision v2 --tokenizer org/tok\n",
+     {(1, "org/served", None), (1, "org/tok", "v2")}),
+    ("run.sh", "text-generation-launcher --model-id org/tgi@abc123\n", {(1, "org/tgi", "abc123")}),
+    ("run.sh", f"vllm serve org/pinned:{REV}\n", {(1, "org/pinned", REV)}),
+    ("run.sh", "vllm serve gpt2 --port 8000\n", {(1, "gpt2", None)}),  # a canonical id after `vllm serve`
+    ("run.sh", "vllm serve ./models/x\nvllm serve /models/x\nllama-cli -m model-q4_k_m.gguf\n", set()),
+    ("run.sh", "docker run vllm/vllm-openai:latest --port 8000\n--model vllm/vllm-openai:v0.6\n", set()),
+    ("run.sh", "ollama run llama3:8b\nollama pull qwen2.5\n--model openai/gpt-4o\n", set()),
+    ("run.sh", "hf download org/data --repo-type=dataset\necho vllm serve\n", set()),
+    ("run.sh", "MODEL=org/a\nMODEL=org/b\nvllm serve $MODEL\n", {(1, "org/a", None), (2, "org/b", None),
+                                                               (3, None, None)}),
+    ("run.sh", "export HUB_MODEL_ID=org/pushed SERVED_MODEL_NAME=org/alias\n", set()),  # names, not loads
+    ("run.sh", "python serve.py --model org/one && python serve.py --model org/two\n",
+     {(1, "org/one", None), (1, "org/two", None)}),
+    (".env.production", "TOKENIZER=org/tok\nRERANKER_MODEL_ID='org/rerank'\n",
+     {(1, "org/tok", None), (2, "org/rerank", None)}),
+])
+def test_deployment_command_lines(tmp_path: Path, name: str, text: str,
+                                  expected: set[tuple[int, str | None, str | None]]) -> None:
+    _write(tmp_path, name, text)
+    got = {(r.line, r.model, r.revision) for r in scan_codebase(str(tmp_path)) if r.kind != "url"}
+    assert got == expected
+
+
+# --- what the scan does not read ------------------------------------------------------------------------------
+
+def _not_read(refs: list[Reference]) -> dict[str, tuple[str, bool, str]]:
+    return {r.file: (r.kind, r.resolved, r.reason or "") for r in refs if r.kind in ("skipped", "unreadable")}
+
+
+def test_nothing_unread_is_silent_and_what_could_hold_a_reference_fails_closed(repo: Path, tmp_path_factory:
+                                                                             pytest.TempPathFactory) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "serve.yaml").write_text("model: org/outside\n")
+    os.symlink(outside / "serve.yaml", repo / "linked.yaml")  # a file link leaving the root
+    os.symlink(outside, repo / "shared")  # a directory link leaving the root
+    os.symlink(repo / "src", repo / "src-link")  # a directory link inside it: scanned where it is
+    os.symlink(repo / "gone.py", repo / "dangling.py")
+    _write(repo, "big.py", "x = 1\n" * (400 * 1024))  # over the 2 MiB cap
+    _write(repo, "blob.yaml", b"model: org/x\n\x00\x00")  # binary content under a config's name
+    refs = scan_codebase(str(repo))
+    got = _not_read(refs)
+    assert got.pop(".venv") == ("skipped", True, "directory a virtualenv, not code of this repository; not scanned")
+    assert got.pop("env311")[:2] == ("skipped", True)  # any directory holding pyvenv.cfg
+    assert got.pop("src-link")[:2] == ("skipped", True)
+    for benign in (".git", "node_modules", "src/__pycache__", "data/huge.md", "data/notes.txt"):
+        assert got.pop(benign)[1] is True, benign  # not code: reported, need not fail
+    kind, resolved, reason = got.pop("shared")
+    assert (kind, resolved) == ("skipped", False) and "outside the scanned root" in reason
+    assert got.pop("linked.yaml")[:2] == ("skipped", False)
+    assert got.pop("dangling.py")[:2] == ("unreadable", False)
+    kind, resolved, reason = got.pop("big.py")
+    assert (kind, resolved) == ("skipped", False) and "over the 2 MiB limit" in reason
+    kind, resolved, reason = got.pop("blob.yaml")
+    assert (kind, resolved) == ("unreadable", False) and "binary" in reason
+    if hasattr(os, "mkfifo"):
+        kind, resolved, reason = got.pop("src/pipe.py")  # refused without opening it (it would block)
+        assert (kind, resolved) == ("skipped", False) and "FIFO" in reason
+    assert got == {}
+    assert not any(r.model == "org/outside" for r in refs)
+    assert all(r.model is None for r in refs if r.kind in ("skipped", "unreadable"))
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root reads any directory")
+def test_a_directory_that_cannot_be_listed_fails_closed(tmp_path: Path) -> None:
+    _write(tmp_path, "private/app.py", 'AutoModel.from_pretrained("org/x")\n')
+    (tmp_path / "private").chmod(0)
+    try:
+        refs = scan_codebase(str(tmp_path))
+    finally:
+        (tmp_path / "private").chmod(0o755)
+    assert [(r.file, r.kind, r.resolved) for r in refs] == [("private", "unreadable", False)]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")
+def test_a_device_given_as_the_root_is_refused_without_blocking() -> None:
+    (ref,) = scan_codebase("/dev/null")
+    assert (ref.kind, ref.resolved, ref.model) == ("unreadable", False, None)
+    assert "device" in (ref.reason or "")
+
+
+def test_gitignore_files_are_respected_root_and_nested(tmp_path: Path) -> None:
+    load = 'from transformers import AutoModel\nAutoModel.from_pretrained("{}")\n'
+    _write(tmp_path, ".gitignore", "build/\n*.generated.py\noutputs/*\n!outputs/keep.py\n")
+    _write(tmp_path, "build/lib/app.py", load.format("org/built"))
+    _write(tmp_path, "src/x.generated.py", load.format("org/generated"))
+    _write(tmp_path, "outputs/run.py", load.format("org/output"))
+    _write(tmp_path, "outputs/keep.py", load.format("org/kept"))
+    _write(tmp_path, "svc/.gitignore", "local.env\n/scratch\n")
+    _write(tmp_path, "svc/local.env", "MODEL_ID=org/local-only\n")
+    _write(tmp_path, "svc/scratch/try.sh", "vllm serve org/scratch\n")
+    _write(tmp_path, "svc/prod.env", "MODEL_ID=org/prod\n")
+    _write(tmp_path, "scratch/try.sh", "vllm serve org/not-anchored-here\n")  # /scratch is svc's, not the root's
+    got = {(r.file, r.model) for r in scan_codebase(str(tmp_path))}
+    assert got == {("outputs/keep.py", "org/kept"), ("svc/prod.env", "org/prod"),
+                   ("scratch/try.sh", "org/not-anchored-here")}
+
+
+def test_mlaudit_reports_are_recognised_by_content_not_name(tmp_path: Path) -> None:
+    report = {"schema": "mlaudit.report/1", "tool": {"name": "mlaudit", "version": "0.1.0"},
+              "references": [{"model": "org/reported", "file": "a.py", "line": 1}]}
+    sarif = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "mlaudit"}},
+                                           "results": [{"message": {"text": "https://huggingface.co/org/in-sarif"}}]}]}
+    _write(tmp_path, "ci/out-1.json", json.dumps(report))
+    _write(tmp_path, "ci/findings.txt", json.dumps(sarif))
+    _write(tmp_path, "ci/lock-copy.json", json.dumps({"schema": "mlaudit.lock/1", "models": [{"model_id": "org/locked"}]}))
+    _write(tmp_path, "ci/junit.xml", '<?xml version="1.0"?>\n<testsuites name="mlaudit" tests="1">\n'
+                                     '<testcase name="https://huggingface.co/org/in-junit"/></testsuites>\n')
+    _write(tmp_path, "ci/summary.md", "### mlaudit: ❌ failed\n\n- https://huggingface.co/org/in-md\n\n"
+                                      "<sub>mlaudit 0.1.0 · policy sha256 `cff52d79b2db`</sub>\n")
+    _write(tmp_path, "ci/sbom.spdx", "SPDXVersion: SPDX-2.3\nCreator: Tool: mlaudit-0.1.0\n"
+                                     "PackageDownloadLocation: https://huggingface.co/org/in-spdx\n")
+    # a config that merely mentions mlaudit is still read
+    _write(tmp_path, "serve.json", '{"model_id": "org/served", "note": "audited by mlaudit"}\n')
+    refs = scan_codebase(str(tmp_path))
+    assert [(r.file, r.model) for r in refs if r.model] == [("serve.json", "org/served")]
+    skipped = _not_read(refs)
+    assert set(skipped) == {"ci/out-1.json", "ci/findings.txt", "ci/lock-copy.json", "ci/junit.xml",
+                            "ci/summary.md", "ci/sbom.spdx"}
+    assert all(resolved for _, resolved, _ in skipped.values())  # reported, never failing
+    assert "mlaudit.report/1" in skipped["ci/out-1.json"][2]
+
+
+def _alias_bomb() -> str:
+    lines = ["a0: &a0 [model, model, model, model, model, model, model, model, model]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 12)]  # 9**12 nodes
+    return "\n".join(lines) + "\nmodel: org/after-the-bomb\n"
+
+
+NEST = 100_000
+
+
+@pytest.mark.parametrize(("name", "text", "found"), [
+    ("bomb.yaml", _alias_bomb(), "org/after-the-bomb"),
+    ("deep.yaml", "model: org/deep-yaml\nx:\n" + "".join("  " * i + "-\n" for i in range(150)), "org/deep-yaml"),
+    ("deep.toml", 'model = "org/deep-toml"\nx = ' + "[" * NEST + "]" * NEST + "\n", "org/deep-toml"),
+    ("deep.py", 'from transformers import AutoModel\nAutoModel.from_pretrained("org/deep-py")\nx = '
+     + "+".join(["a"] * NEST) + "\n", "org/deep-py"),
+    ("brackets.py", 'from transformers import AutoModel\nAutoModel.from_pretrained("org/brackets")\nx = '
+     + "[" * NEST + "]" * NEST + "\n", "org/brackets"),
+    ("deep.ipynb", '{"cells": [], "from_pretrained": ' + "[" * NEST + "]" * NEST + "}\n", None),
+])
+def test_hostile_nesting_is_a_per_file_finding_not_a_hang_or_an_abort(tmp_path: Path, name: str, text: str,
+                                                                      found: str | None) -> None:
+    _write(tmp_path, name, text)
+    _write(tmp_path, "ok.py", 'from transformers import AutoModel\nAutoModel.from_pretrained("org/still-scanned")\n')
+    refs = scan_codebase(str(tmp_path))
+    assert ("ok.py", "org/still-scanned") in {(r.file, r.model) for r in refs}  # the scan went on
+    bad = [r for r in refs if r.file == name and r.model is None]
+    assert len(bad) == 1 and not bad[0].resolved, bad  # one fail-closed finding for the file
+    assert any(w in (bad[0].reason or "") for w in ("nested", "aliases")), bad[0].reason
+    if found:  # what could still be read line by line was
+        assert (name, found) in {(r.file, r.model) for r in refs}
+
+
+def test_ci_script_items_are_separate_commands_and_kubernetes_env_from_elsewhere_is_unresolved(tmp_path: Path) -> None:
+    _write(tmp_path, ".gitlab-ci.yml", """\
+serve:
+  script:
+    - hf download org/pinned --revision v1
+    - hf download org/unpinned
+    - hf download org/my-dataset-tools
+    - hf download org/data --repo-type dataset
+""")
+    _write(tmp_path, "k8s.yaml", """\
+env:
+  - name: MODEL_ID
+    valueFrom:
+      configMapKeyRef: {name: llm, key: model}
+""")
+    _write(tmp_path, "Modelfile", "from hf.co/org/lower-case:Q4_K_M\n")
+    got = {(r.file, r.line, r.model, r.revision) for r in scan_codebase(str(tmp_path)) if r.kind != "url"}
+    assert got == {(".gitlab-ci.yml", 3, "org/pinned", "v1"), (".gitlab-ci.yml", 4, "org/unpinned", None),
+                   (".gitlab-ci.yml", 5, "org/my-dataset-tools", None), ("k8s.yaml", 3, None, None),
+                   ("Modelfile", 1, "org/lower-case", None)}
+
+
+@pytest.mark.parametrize("line", ["MODEL=" + "{{ " * 300_000, "{{" + " " * 1_000_000, "x" * 1_900_000,
+                                  "--model '" + "a" * 1_000_000])
+def test_a_hostile_line_in_a_deploy_file_is_read_in_linear_time(tmp_path: Path, line: str) -> None:
+    _write(tmp_path, "run.sh", line + "\nvllm serve org/after\n")
+    assert [(r.line, r.model) for r in scan_codebase(str(tmp_path))] == [(2, "org/after")]
+
+
+def test_deep_json_is_read_without_parsing(tmp_path: Path) -> None:
+    """The JSON scan tokenises rather than parses, so nesting costs it nothing; the own-report check that
+    does parse survives a RecursionError."""
+    _write(tmp_path, "deep.json", '{"model_id": "org/deep-json", "by": "mlaudit", "x": '
+           + "[" * NEST + "]" * NEST + "}\n")
+    assert [(r.file, r.model) for r in scan_codebase(str(tmp_path))] == [("deep.json", "org/deep-json")]

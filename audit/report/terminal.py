@@ -104,15 +104,36 @@ def _other_findings(report: AuditReport, grouped: dict[str, list[Finding]], colo
     return lines
 
 
+_NOT_READ = ("skipped", "unreadable")  # kinds of the references a scan makes of what it did not read
+
+
 def _scan_summary(report: AuditReport) -> list[str]:
+    """The scan: its counts, each model with the file:line of its references, and what was not read."""
     if report.scan is None:
         return []
-    refs = report.scan.references
-    models = {(r.model, r.revision) for r in refs if r.model}
-    files = {r.file for r in refs}
+    refs = [r for r in report.scan.references if r.kind not in _NOT_READ]
+    not_read = [r for r in report.scan.references if r.kind in _NOT_READ]
+    places: dict[str, list[str]] = {}
+    for r in refs:
+        if r.model:
+            label = f"{r.model} @ {r.revision[:12]}" if r.revision else r.model
+            where = places.setdefault(label, [])
+            if f"{r.file}:{r.line}" not in where:  # one line may name a model twice (a command and its URL)
+                where.append(f"{r.file}:{r.line}")
     unresolved = sum(1 for r in refs if not r.model)
-    return [f"scanned {v(report.scan.root)}: {len(refs)} model reference(s) in {len(files)} file(s), "
-            f"{len(models)} model(s), {unresolved} unresolved", ""]
+    line = (f"scanned {v(report.scan.root)}: {len(refs)} model reference(s) in {len({r.file for r in refs})} file(s), "
+            f"{len({(r.model, r.revision) for r in refs if r.model})} model(s), {unresolved} unresolved")
+    if not_read:
+        line += f"; {len(not_read)} path(s) not read, {sum(1 for r in not_read if not r.resolved)} failing closed"
+    lines = [line]
+    width = max((len(label) for label in places), default=0)
+    for label in sorted(places):
+        shown = places[label][:5]
+        more = f" (+{len(places[label]) - 5} more)" if len(places[label]) > 5 else ""
+        lines.append(f"    {v(label).ljust(width)}  {v(', '.join(shown))}{more}")
+    for r in not_read:
+        lines.append(f"    {'x' if not r.resolved else '-'} not read  {v(r.file)}: {v(r.reason or '')}")
+    return lines + [""]
 
 
 def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:

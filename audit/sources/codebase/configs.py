@@ -22,6 +22,7 @@ from audit.sources.codebase.urls import hub_id
 CONFIG_KEYS = frozenset({
     "model", "model_name", "model_name_or_path", "model_id", "base_model", "pretrained_model_name_or_path",
     "repo_id", "base_model_name_or_path",
+    "tokenizer", "tokenizer_name", "speculative_model", "draft_model",  # vLLM engine configs
 })
 _KEYS_ALTERNATION = "|".join(sorted(CONFIG_KEYS, key=len, reverse=True))  # longest first, for regexes
 # Config values such as "openai/gpt-4o" name an API provider's model (LiteLLM style), not a Hub repo.
@@ -49,9 +50,13 @@ def scan_yaml(file: SourceFile, stats: ScanStats) -> list[Reference]:
     if not any(k in file.text for k in CONFIG_KEYS):
         return []
     try:
-        docs = list(yaml.compose_all(file.text, Loader=_LOADER))
+        refused = _refuse_yaml(file.text)
+        docs = [] if refused else list(yaml.compose_all(file.text, Loader=_LOADER))
     except yaml.YAMLError:
         return _scan_config_lines(file)  # templated YAML (Helm, Jinja): read key lines one by one
+    if refused:
+        line, why = refused
+        return [file.ref(line, "parse-error", None, reason=f"{why}; only key lines were read")] + _scan_config_lines(file)
     refs: list[Reference] = []
     todo: list[yaml.Node] = [d for d in docs if d is not None]
     while todo:
@@ -62,6 +67,29 @@ def scan_yaml(file: SourceFile, stats: ScanStats) -> list[Reference]:
         elif isinstance(node, yaml.SequenceNode):
             todo.extend(node.value)
     return refs
+
+
+MAX_YAML_DEPTH = 100  # a config nests a few levels; 100,000 would exhaust the composer's stack
+
+
+def _line(event: yaml.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark is not None else 1
+
+
+def _refuse_yaml(text: str) -> tuple[int, str] | None:
+    """(line, why) when the YAML must not be composed: it uses aliases (an alias bomb expands without bound)
+    or nests deeper than MAX_YAML_DEPTH. Read as a stream of events, which takes no stack."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            return _line(event), "YAML aliases are refused (an alias can multiply a document without bound)"
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                return _line(event), f"YAML nested deeper than {MAX_YAML_DEPTH} levels is refused"
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return None
 
 
 def _yaml_mapping_refs(file: SourceFile, node: yaml.MappingNode) -> list[Reference]:
@@ -139,10 +167,15 @@ def scan_json(file: SourceFile, stats: ScanStats) -> list[Reference]:
     return refs
 
 
+_REVISION_WINDOW = 4096
+
+
 def _nearby_revision(text: str, pos: int) -> str | None:
     """A "revision" key in the same JSON object as the model key, if there is one."""
-    start = text.rfind("{", 0, pos)
-    end = text.find("}", pos)
+    # within a bounded window: an object's revision sits beside its model key, and unbounded searches made
+    # a file of many keys without braces quadratic
+    start = text.rfind("{", max(0, pos - _REVISION_WINDOW), pos)
+    end = text.find("}", pos, pos + _REVISION_WINDOW)
     if start < 0 or end < 0:
         return None
     chunk = text[start:end]
@@ -172,6 +205,9 @@ def scan_toml(file: SourceFile, stats: ScanStats) -> list[Reference]:
         data = tomllib.loads(file.text)
     except (tomllib.TOMLDecodeError, ValueError):
         return _scan_config_lines(file)
+    except (RecursionError, MemoryError):
+        return [file.ref(1, "parse-error", None, reason="TOML nested too deeply to parse; only key lines were read"),
+                *_scan_config_lines(file)]
     pairs: list[tuple[str, str, str | None]] = []
     _toml_pairs(data, pairs)
     refs = []

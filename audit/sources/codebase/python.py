@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit.model import Reference
+from audit.sources.codebase.configs import config_id
 from audit.sources.codebase.sourcefile import ScanStats, SourceFile
 from audit.sources.codebase.urls import hub_id
 
@@ -21,9 +22,13 @@ from audit.sources.codebase.urls import hub_id
 # plain transformers architectures keep their canonical single-segment id.
 _ST_BASIC = re.compile(r"^(albert|bert|camembert|ctrl|distil\w*|gpt2|openai-gpt|roberta|t5|xlm|xlnet)(-|$)", re.IGNORECASE)
 
+# Keys of a dict literal whose string value names a model: {"model_id": "org/name"} (a serving config, a
+# request to a local vLLM server). Only a literal (or a constant) counts: such a dict is not always a load.
+DICT_KEYS = frozenset({"model", "model_id", "model_name", "model_name_or_path", "pretrained_model_name_or_path",
+                       "base_model", "repo_id", "tokenizer", "speculative_model"})
 # Python calls worth parsing a file for; a file mentioning none of them is skipped without `ast`.
 PY_TRIGGERS = ("from_pretrained", "pipeline", "SentenceTransformer", "CrossEncoder", "hf_hub_download",
-               "snapshot_download", "LLM", "EngineArgs")
+               "snapshot_download", "LLM", "EngineArgs", *(f"{q}{k}{q}" for k in DICT_KEYS for q in "\"'"))
 # Fallback for a file `ast` cannot parse: calls with a literal first argument.
 _PY_CALL_RE = re.compile(
     r"""(?P<call>\.from_pretrained|SentenceTransformer|CrossEncoder|hf_hub_download|snapshot_download)\s*\(\s*"""
@@ -45,7 +50,7 @@ def scan_python(code: str, code_lines: Sequence[str], file: SourceFile, stats: S
     fix = _line_fixer(line_map)
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError) as exc:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return _scan_unparsable(exc, code_lines, file, fix)
     return [
         file.ref(fix(line), kind, model, revision, reason)
@@ -59,11 +64,14 @@ def _line_fixer(line_map: Sequence[int] | None) -> Callable[[int], int]:
     return lambda n: line_map[n - 1] if 0 < n <= len(line_map) else 1
 
 
-def _scan_unparsable(exc: SyntaxError | ValueError, code_lines: Sequence[str], file: SourceFile,
+def _scan_unparsable(exc: Exception, code_lines: Sequence[str], file: SourceFile,
                      fix: Callable[[int], int]) -> list[Reference]:
     where = fix(getattr(exc, "lineno", None) or 1)
-    refs = [file.ref(where, "parse-error", None, reason=(
-        f"Python syntax error ({getattr(exc, 'msg', exc)}); only literal calls and URLs were scanned"))]
+    if isinstance(exc, (RecursionError, MemoryError)):
+        what = "Python nested too deeply to parse"
+    else:
+        what = f"Python syntax error ({getattr(exc, 'msg', exc)})"
+    refs = [file.ref(where, "parse-error", None, reason=f"{what}; only literal calls and URLs were scanned")]
     for i, line in enumerate(code_lines, 1):
         for m in _PY_CALL_RE.finditer(line):
             model = hub_id(m.group("value"), allow_single=True)
@@ -204,6 +212,24 @@ class _PyScanner:
                     self._visit_scope(child, outer + [self._scope_info(child, params)])
             elif isinstance(child, ast.ClassDef):
                 self._visit_scope(child, scopes + [self._scope_info(child, (), is_class=True)])
+            elif isinstance(child, ast.Dict):
+                self._inspect_dict(child, scopes)
+
+    def _inspect_dict(self, node: ast.Dict, scopes: list[_Scope]) -> None:
+        """{"model_id": "org/name"}: a model id under a model key, when the value is known without running."""
+        revision = None
+        for key, value in zip(node.keys, node.values):
+            if isinstance(key, ast.Constant) and key.value == "revision" and isinstance(value, ast.Constant):
+                revision = value.value if isinstance(value.value, str) and value.value else None
+        for key, value in zip(node.keys, node.values):
+            if not (isinstance(key, ast.Constant) and key.value in DICT_KEYS):
+                continue
+            try:
+                model = config_id(self._value(value, scopes))
+            except (_Unresolved, _Skip):
+                continue  # {"model": model}: often a request to an API, not a load; the load itself is scanned
+            if model:
+                self.found.append((value.lineno, "dict-key", model, revision, None))
 
     # --- calls
 
