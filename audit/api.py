@@ -41,6 +41,7 @@ from audit.model import (
 )
 from audit.obligations import obligations_for
 from audit.policy.engine import Subject, evaluate
+from audit.policy.floor import apply_floor
 from audit.policy.grade import failing, grade_evidence, with_findings
 from audit.policy.schema import Policy
 from audit.policy.schema import load_policy as _load_policy_file
@@ -227,6 +228,7 @@ class _Run:
         evidence += dataset_evidence(subject, datasets)
         evidence += provenance_evidence(subject, provenance, policy.settings)
         findings = evaluate(policy, Subject(subject, facts, effective, tuple(evidence), _key_origins(facts, lineage)))
+        findings = apply_floor(policy, subject, evidence, findings)  # fail closed whatever the rules say
         findings = apply_waivers(findings, policy.waivers, self.options.today)
         result = ModelResult(
             subject=subject,

@@ -98,7 +98,7 @@ def test_extends_a_file_next_to_the_policy(tmp_path):
     p = load_policy(str(tmp_path / "ours.yaml"))
     assert [r.id for r in p.rules] == ["license-unknown"] and p.fail_on is Severity.WARNING
     before = p.sha256
-    (tmp_path / "base.yaml").write_text("name: base\nrules:\n  - {id: license-unknown, severity: note}\n")
+    (tmp_path / "base.yaml").write_text("name: base\nrules:\n  - {id: license-unknown, severity: error}\n  - {id: card-missing, severity: note}\n")
     assert load_policy(str(tmp_path / "ours.yaml")).sha256 != before  # the hash covers the base
 
 

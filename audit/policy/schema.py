@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import hashlib
 import os
 from collections.abc import Collection, Mapping
@@ -11,6 +12,7 @@ from typing import Any
 import yaml
 
 from audit.checks import CHECKS as _REGISTRY
+from audit.checks import FLOORS
 from audit.errors import PolicyError
 from audit.licenses.catalog import CATEGORIES, TERM_KINDS
 from audit.model import Severity
@@ -20,7 +22,7 @@ MAX_POLICY_BYTES = 1024 * 1024
 
 # id -> description of the built-in checks, for callers that want only the text (audit.api's rule
 
-_TOP = {"name", "description", "version", "fail_on", "settings", "rules", "waivers", "extends"}
+_TOP = {"name", "description", "version", "fail_on", "settings", "rules", "waivers", "extends", "allow"}
 _RULE = {"id", "severity", "check", "when", "message", "remediation", "references", "scope", "enabled"}
 _WHEN = {"check", "term", "param", "below", "above", "equals", "category", "not_category", "license", "not_license",
          "all", "any", "not"}
@@ -61,6 +63,13 @@ class Policy:
     fail_on: Severity = Severity.ERROR
     settings: Mapping[str, Any] = field(default_factory=dict)
     description: str | None = None
+    # check id -> the severity this policy explicitly lowers that check's fail-closed floor to (`allow:`)
+    allow: Mapping[str, Severity] = field(default_factory=dict)
+
+
+def _did_you_mean(word: object, options: Collection[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 class _Lines:
@@ -139,7 +148,8 @@ class _Doc:
     def refuse_unknown(self, mapping: Mapping[str, Any], allowed: Collection[str], what: str) -> None:
         for k in mapping:
             if k not in allowed:
-                raise self.error(f"unknown {what} '{k}' (one of: {', '.join(sorted(allowed))})",
+                raise self.error(f"unknown {what} '{k}'{_did_you_mean(k, allowed)} (one of: "
+                                 f"{', '.join(sorted(allowed))})",
                                  self.lines.field(mapping, k))
 
 
@@ -157,9 +167,11 @@ def _as_list(value: Any) -> list[Any]:
 def _check_condition_value(k: str, v: Any, doc: _Doc, line: int | None) -> None:
     """One key of a condition whose value names something: a check, a term, categories, license keys."""
     if k == "check" and v not in _REGISTRY:
-        raise doc.error(f"unknown check '{v}' (see policies/README.md for the list)", line)
+        raise doc.error(f"unknown check '{v}'{_did_you_mean(v, _REGISTRY)} (see policies/README.md for the list)",
+                        line)
     if k == "term" and v not in _TERMS:
-        raise doc.error(f"unknown term '{v}' (one of: {', '.join(sorted(_TERMS))})", line)
+        raise doc.error(f"unknown term '{v}'{_did_you_mean(v, _TERMS)} (one of: {', '.join(sorted(_TERMS))})",
+                        line)
     if k in ("category", "not_category"):
         for c in _as_list(v):
             if c not in CATEGORIES:
@@ -184,7 +196,8 @@ def _check_when(when: Any, doc: _Doc, line: int | None) -> None:
     for k, v in when.items():
         kl = lines.field(when, k) or line
         if k not in _WHEN:
-            raise doc.error(f"unknown condition '{k}' (one of: {', '.join(sorted(_WHEN))})", kl)
+            raise doc.error(f"unknown condition '{k}'{_did_you_mean(k, _WHEN)} (one of: "
+                            f"{', '.join(sorted(_WHEN))})", kl)
         _check_condition_value(k, v, doc, kl)
         if k in ("all", "any"):
             if not isinstance(v, list) or not v:
@@ -309,6 +322,40 @@ def _waivers(data: Mapping[str, Any], rule_ids: set[str], doc: _Doc) -> tuple[Wa
     return tuple(_waiver(raw, rule_ids, doc) for raw in raw_waivers)
 
 
+def _allow(data: Mapping[str, Any], doc: _Doc) -> dict[str, Severity]:
+    """`allow: {check-id: severity}`: the explicit lowering of a check's fail-closed floor."""
+    raw = data.get("allow")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise doc.error("'allow' must be a mapping of check id to severity, e.g. {license-unknown: note}",
+                        doc.lines.field(data, "allow"))
+    out: dict[str, Severity] = {}
+    for k, v in raw.items():
+        line = doc.lines.field(raw, k)
+        if k not in FLOORS:
+            raise doc.error(f"allow: '{k}' has no fail-closed floor to lower{_did_you_mean(k, FLOORS)} "
+                            f"(one of: {', '.join(sorted(FLOORS))})", line)
+        out[k] = _severity(v, doc, line)
+    return out
+
+
+def _check_floor(rules: tuple[Rule, ...], allow: Mapping[str, Severity], doc: _Doc) -> None:
+    """A rule that grades a floor check below its floor is refused unless `allow:` lowers the floor: a policy
+    never fails open by accident. (Rules that name a floor check inside all/any are held to the floor when
+    findings are graded, by audit.policy.floor.)"""
+    for r in rules:
+        check = r.when.get("check") if set(r.when) == {"check"} else None
+        floor = FLOORS.get(check) if isinstance(check, str) else None
+        if floor is None or check is None:
+            continue
+        lowest = allow.get(check, floor)
+        if r.severity.rank < lowest.rank:
+            raise doc.error(
+                f"rule '{r.id}' grades {check} at {r.severity.value}, below its fail-closed floor "
+                f"({lowest.value}); to lower it say so: `allow: {{{check}: {r.severity.value}}}`", r.line)
+
+
 _MAX_EXTENDS = 8  # a longer chain of base policies is a mistake
 
 
@@ -353,12 +400,14 @@ def _parse(text: str, path: str, chain: tuple[str, ...]) -> Policy:
     settings = _settings(data, doc)
     fail_on = _severity(data.get("fail_on", Severity.ERROR.value), doc, lines.field(data, "fail_on"))
     rules, rule_ids = _rules(data, doc, required=base is None)
+    allow = {**(base.allow if base else {}), **_allow(data, doc)}
+    _check_floor(rules, allow, doc)
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     description = data.get("description")
     if base is None:
         waivers = _waivers(data, rule_ids, doc)
         return Policy(name, path, sha, rules, waivers, fail_on, settings,
-                      None if description is None else str(description))
+                      None if description is None else str(description), allow)
     waivers = _waivers(data, rule_ids | {r.id for r in base.rules}, doc)
     return Policy(
         name, path,
@@ -368,6 +417,7 @@ def _parse(text: str, path: str, chain: tuple[str, ...]) -> Policy:
         fail_on if "fail_on" in data else base.fail_on,
         {**base.settings, **settings},
         base.description if description is None else str(description),
+        allow,
     )
 
 
