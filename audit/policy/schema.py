@@ -5,6 +5,7 @@ import datetime as _dt
 import difflib
 import hashlib
 import os
+import string
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,11 @@ _WHEN = {"check", "term", "param", "below", "above", "equals", "category", "not_
 _WAIVER = {"rule", "subject", "reason", "expires", "approved_by", "ticket"}
 _SETTINGS = {"monthly_active_users", "annual_revenue_usd", "inferred_lineage_can_fail", "allowed_authors", "require_pinned"}
 _TERMS = {t for vocab in TERM_KINDS.values() for t in vocab}
+_TERM_PARAMS: dict[str, tuple[str, ...]] = {t: ps for vocab in TERM_KINDS.values() for t, ps in vocab.items()}
+# settings a `below`/`above` may name, so the policy's numbers drive the threshold rules
+NUMERIC_SETTINGS = ("monthly_active_users", "annual_revenue_usd")
+_PLACEHOLDERS = {"subject", "detail", "license"}  # what audit.policy.engine fills into a rule's message
+SHIPPED_POLICIES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "policies")
 
 
 @dataclass(frozen=True)
@@ -89,9 +95,12 @@ class _Lines:
 
 def _to_python(node: yaml.Node, lines: _Lines, path: str) -> Any:
     if isinstance(node, yaml.ScalarNode):
-        return yaml.SafeLoader(  # resolve the scalar the way safe_load would (int, bool, date, ...)
-            ""
-        ).construct_object(node, deep=True)
+        try:
+            return yaml.SafeLoader(  # resolve the scalar the way safe_load would (int, bool, date, ...)
+                ""
+            ).construct_object(node, deep=True)
+        except ValueError as exc:  # a date that does not exist (2027-02-30) reaches datetime as a ValueError
+            raise PolicyError(path, f"'{node.value}' is not a valid value: {exc}", node.start_mark.line + 1) from None
     if isinstance(node, yaml.SequenceNode):
         out = [_to_python(n, lines, path) for n in node.value]
         lines.nodes[id(out)] = node.start_mark.line + 1
@@ -185,8 +194,11 @@ def _check_condition_value(k: str, v: Any, doc: _Doc, line: int | None) -> None:
         unknown = [x for x in vals if x not in catalog() and not x.endswith("*")]
         if unknown:
             raise doc.error(f"'{k}': unknown license key(s) {', '.join(unknown)} (see `mlaudit explain`)", line)
-    if k in ("below", "above") and not isinstance(v, (int, float)):
-        raise doc.error(f"'{k}' takes a number", line)
+    if k in ("below", "above") and (isinstance(v, bool) or not isinstance(v, (int, float, str))):
+        raise doc.error(f"'{k}' takes a number or a setting ({', '.join(NUMERIC_SETTINGS)})", line)
+    if k in ("below", "above") and isinstance(v, str) and v not in NUMERIC_SETTINGS:
+        raise doc.error(f"'{k}: {v}': not a number nor a setting{_did_you_mean(v, NUMERIC_SETTINGS)} "
+                        f"(one of: {', '.join(NUMERIC_SETTINGS)})", line)
 
 
 def _check_when(when: Any, doc: _Doc, line: int | None) -> None:
@@ -208,6 +220,13 @@ def _check_when(when: Any, doc: _Doc, line: int | None) -> None:
             _check_when(v, doc, lines.line(v, kl))
     if ("below" in when or "above" in when or "equals" in when) and not ("term" in when and "param" in when):
         raise doc.error("'below'/'above'/'equals' need 'term' and 'param' beside them", line)
+    if "param" in when:
+        term = when.get("term")
+        params = _TERM_PARAMS.get(term, ()) if isinstance(term, str) else ()
+        if when["param"] not in params:
+            raise doc.error(f"term '{when.get('term')}' has no parameter '{when['param']}'"
+                            f"{_did_you_mean(when['param'], params)} (it has: {', '.join(params) or 'none'})",
+                            lines.field(when, "param") or line)
 
 
 def _name(data: Mapping[str, Any], doc: _Doc) -> str:
@@ -222,6 +241,15 @@ def _settings(data: Mapping[str, Any], doc: _Doc) -> dict[str, Any]:
     if not isinstance(settings, dict):
         raise doc.error("'settings' must be a mapping", doc.lines.field(data, "settings"))
     doc.refuse_unknown(settings, _SETTINGS, "setting")
+    for k, v in settings.items():
+        line = doc.lines.field(settings, k)
+        if k in ("monthly_active_users", "annual_revenue_usd") and (isinstance(v, bool) or not isinstance(v, int)
+                                                                   or v < 0):
+            raise doc.error(f"setting '{k}' takes a whole number, not {v!r}", line)
+        if k in ("inferred_lineage_can_fail", "require_pinned") and not isinstance(v, bool):
+            raise doc.error(f"setting '{k}' takes true or false, not {v!r}", line)
+        if k == "allowed_authors" and not (isinstance(v, list) and all(isinstance(a, str) for a in v)):
+            raise doc.error(f"setting '{k}' takes a list of author names", line)
     return dict(settings)
 
 
@@ -255,6 +283,19 @@ def _rule_id(raw: Any, doc: _Doc, seen: set[str]) -> str:
     return rid
 
 
+def _check_template(message: str, rid: str, doc: _Doc, line: int | None) -> None:
+    """A message template may use only the placeholders the engine fills in; checked now, not at audit time."""
+    try:
+        fields = [f for _, f, spec, conv in string.Formatter().parse(message) if f is not None]
+    except ValueError as exc:
+        raise doc.error(f"rule '{rid}': message is not a valid template ({exc}); write {{{{ and }}}} for braces",
+                        line) from None
+    for f in fields:
+        if f not in _PLACEHOLDERS:
+            raise doc.error(f"rule '{rid}': unknown placeholder {{{f}}} in message{_did_you_mean(f, _PLACEHOLDERS)} "
+                            f"(one of: {', '.join('{' + p + '}' for p in sorted(_PLACEHOLDERS))})", line)
+
+
 def _rule(raw: dict[str, Any], rid: str, doc: _Doc) -> Rule:
     lines = doc.lines
     line = lines.line(raw)
@@ -271,6 +312,8 @@ def _rule(raw: dict[str, Any], rid: str, doc: _Doc) -> Rule:
     for k in ("message", "remediation"):
         if k in raw and not isinstance(raw[k], str):
             raise doc.error(f"rule '{rid}': {k} must be text", lines.field(raw, k))
+    if "message" in raw:
+        _check_template(raw["message"], rid, doc, lines.field(raw, "message"))
     return Rule(rid, sev, when, raw.get("message"), raw.get("remediation"), tuple(map(str, refs)), scope, line)
 
 
@@ -308,8 +351,9 @@ def _waiver(raw: Any, rule_ids: set[str], doc: _Doc) -> Waiver:
             exp = _dt.date.fromisoformat(exp)
         except ValueError:
             exp = None
-    if not isinstance(exp, _dt.date):
-        raise doc.error("a waiver's 'expires' must be a date (YYYY-MM-DD)", lines.field(raw, "expires"))
+    if not isinstance(exp, _dt.date) or isinstance(exp, _dt.datetime):  # a datetime is refused, quoted or not
+        raise doc.error("a waiver's 'expires' must be a date (YYYY-MM-DD), not a time or text",
+                        lines.field(raw, "expires"))
     approved_by = raw.get("approved_by")
     return Waiver(str(raw["rule"]), str(raw["subject"]), str(raw["reason"]), exp,
                   None if approved_by is None else str(approved_by), line)
@@ -340,6 +384,22 @@ def _allow(data: Mapping[str, Any], doc: _Doc) -> dict[str, Severity]:
     return out
 
 
+def _setting_refs(when: Mapping[str, Any]) -> set[str]:
+    refs = {v for k, v in when.items() if k in ("below", "above") and isinstance(v, str)}
+    for sub in [*(when.get("all") or ()), *(when.get("any") or ()), *([when["not"]] if "not" in when else ())]:
+        refs |= _setting_refs(sub)
+    return refs
+
+
+def _check_setting_refs(rules: tuple[Rule, ...], settings: Mapping[str, Any], doc: _Doc) -> None:
+    """A condition that compares with a setting needs the setting (in this policy or its base)."""
+    for r in rules:
+        missing = sorted(_setting_refs(r.when) - set(settings))
+        if missing:
+            raise doc.error(f"rule '{r.id}' compares with setting '{missing[0]}', which the policy does not set",
+                            r.line)
+
+
 def _check_floor(rules: tuple[Rule, ...], allow: Mapping[str, Severity], doc: _Doc) -> None:
     """A rule that grades a floor check below its floor is refused unless `allow:` lowers the floor: a policy
     never fails open by accident. (Rules that name a floor check inside all/any are held to the floor when
@@ -360,20 +420,31 @@ _MAX_EXTENDS = 8  # a longer chain of base policies is a mistake
 
 
 def _base_policy(data: Mapping[str, Any], doc: _Doc, chain: tuple[str, ...]) -> Policy | None:
-    """The policy `extends` names: "default" (the built-in one) or a file, relative to this one."""
+    """The policy `extends` names: "default" (the built-in one), a shipped policy by name ("commercial"), or
+    a file, relative to this one (a file of that name next to the policy wins over a shipped one)."""
     ref = data.get("extends")
     if ref is None:
         return None
     line = doc.lines.field(data, "extends")
     if not isinstance(ref, str) or not ref.strip():
         raise doc.error("'extends' takes 'default' or the path of another policy file", line)
-    path = DEFAULT_POLICY if ref.strip() == "default" else os.path.join(os.path.dirname(doc.path), ref.strip())
+    path = _base_path(ref.strip(), doc.path)
     real = os.path.realpath(path)
     if real in chain:
         raise doc.error(f"'extends: {ref}' loops back to a policy that extends it", line)
     if len(chain) >= _MAX_EXTENDS:
         raise doc.error(f"'extends' chains more than {_MAX_EXTENDS} policies", line)
     return _load(path, (*chain, real))
+
+
+def _base_path(ref: str, policy_path: str) -> str:
+    if ref == "default":
+        return DEFAULT_POLICY
+    local = os.path.join(os.path.dirname(policy_path), ref)
+    shipped = os.path.join(SHIPPED_POLICIES, f"{ref}.yaml")
+    if not os.path.exists(local) and os.sep not in ref and "/" not in ref and os.path.isfile(shipped):
+        return shipped
+    return local
 
 
 def _extend(base: Policy, rules: tuple[Rule, ...], rule_ids: set[str]) -> tuple[Rule, ...]:
@@ -402,6 +473,7 @@ def _parse(text: str, path: str, chain: tuple[str, ...]) -> Policy:
     rules, rule_ids = _rules(data, doc, required=base is None)
     allow = {**(base.allow if base else {}), **_allow(data, doc)}
     _check_floor(rules, allow, doc)
+    _check_setting_refs(rules, {**(base.settings if base else {}), **settings}, doc)
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     description = data.get("description")
     if base is None:
