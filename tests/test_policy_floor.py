@@ -169,3 +169,20 @@ def test_every_shipped_policy_has_description_claims():
 
     shipped = {os.path.basename(p)[:-5] for p in glob.glob(os.path.join(ROOT, "policies", "*.yaml"))}
     assert shipped | {"default"} == set(CLAIMS)
+
+
+def test_policy_validate_prints_the_merged_rules_and_the_lowered_floor(tmp_path):
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    (tmp_path / "p.yaml").write_text("name: p\nextends: research\nallow: {license-unknown: note}\n"
+                                     "rules:\n  - {id: license-unknown, severity: note}\n")
+    result = CliRunner().invoke(main, ["policy", "validate", str(tmp_path / "p.yaml")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "  license-unknown: note when {'check': 'license-unknown'}" in result.output  # merged over research's
+    assert "allow license-unknown: note (lowers the fail-closed floor)" in result.output
+    assert "allow lineage-conflict: warning" in result.output  # inherited from the shipped research policy
+    (tmp_path / "bad.yaml").write_text("name: bad\nrules:\n  - {id: license-unknown, severity: note}\n")
+    result = CliRunner().invoke(main, ["policy", "validate", str(tmp_path / "bad.yaml")], catch_exceptions=False)
+    assert result.exit_code == 2 and "bad.yaml:3" in result.output + (result.stderr if result.stderr_bytes else "")
