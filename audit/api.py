@@ -46,6 +46,7 @@ from audit.model import (
 from audit.obligations import obligations_for
 from audit.openness import openness_evidence, openness_profile
 from audit.policy.engine import Subject, evaluate
+from audit.policy.floor import apply_floor
 from audit.policy.grade import failing, grade_evidence, with_findings
 from audit.policy.schema import Policy
 from audit.policy.schema import load_policy as _load_policy_file
@@ -231,6 +232,7 @@ class _Run:
         evidence += provenance_evidence(subject, provenance, policy.settings)
         openness = openness_profile(snapshot, card, facts.keys, effective, datasets)
         findings = evaluate(policy, Subject(subject, facts, effective, tuple(evidence), _key_origins(facts, lineage)))
+        findings = apply_floor(policy, subject, evidence, findings)  # fail closed whatever the rules say
         findings = apply_waivers(findings, policy.waivers, self.options.today)
         # the openness checks fire only when the policy's settings ask for them; graded like post-processor
         # evidence, so a policy that asks without a rule for them still fails on them (fail closed)

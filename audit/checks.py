@@ -26,6 +26,9 @@ class Check:
     default_severity: Severity  # what audit/policy/default.yaml grades it at (recommended, where it has no rule)
     emitted_by: tuple[str, ...]  # every "module:function" that emits Evidence with this id
     remediation: str | None = None  # what to do about it, unless the policy rule says otherwise
+    # The fail-closed floor: evidence of this check is never graded below this severity, whatever the policy's
+    # rules say, unless the policy lowers it explicitly (`allow: {check-id: severity}`). None: no floor.
+    floor: Severity | None = None
 
 
 class UnknownCheck(UsageError):
@@ -47,11 +50,11 @@ _TABLE: tuple[Check, ...] = (
     Check("license-unknown", "The model's own license could not be determined, or names a family rather than one "
           "license.", _E, _LICENSE,
           "Find the license that governs the weights (card, LICENSE file, base model) and declare it; "
-          "until then do not deploy."),
+          "until then do not deploy.", floor=_E),
     Check("license-conflict", "The model's own sources (license, license_name, license_link, Hub tag) disagree.",
           _E, _LICENSE,
           "Ask the publisher which license applies and fix the card so license, license_name and "
-          "license_link agree."),
+          "license_link agree.", floor=_E),
     Check("license-file-mismatch", "A license file in the repo names a different license than the card declares.",
           _W, _LICENSE,
           "Check which license governs the weights; the repo file and the card must agree."),
@@ -73,7 +76,7 @@ _TABLE: tuple[Check, ...] = (
     Check("card-problem", "The model card has problems (malformed fields, British spelling, list-valued license).",
           _N, _LICENSE),
     Check("lineage-conflict", "The declared license drops terms that an ancestor imposes on derivatives.", _E, ("audit.lineage.checks:conflict_evidence",),
-          "Treat the model as governed by its ancestor's license as well, and comply with both."),
+          "Treat the model as governed by its ancestor's license as well, and comply with both.", floor=_E),
     Check("lineage-missing-license", "The model declares no license; its effective license comes from its ancestors.",
           _W, ("audit.lineage.checks:missing_license_evidence",),
           "Comply with the ancestors' licenses; ask the publisher to declare one."),
@@ -98,7 +101,7 @@ _TABLE: tuple[Check, ...] = (
           "card and files were not read.", _N, ("audit.api:registry_evidence",)),
     Check("file-unreadable", "A license-like file of the model (LICENSE, NOTICE, USE_POLICY ...) could not be read: "
           "too big, not a regular file, unreadable, or a link leaving the snapshot. Its terms are unknown, so the "
-          "audit fails closed.", _E, ("audit.api:unread_evidence",)),
+          "audit fails closed.", _E, ("audit.api:unread_evidence",), floor=_E),
     Check("provenance-author", "The model's author or organization is not on the policy's allow-list.", _E,
           _PROVENANCE),
     Check("provenance-gated", "The model is gated: its terms must be accepted on the Hub.", _N, _PROVENANCE),
@@ -118,6 +121,8 @@ _TABLE: tuple[Check, ...] = (
 )
 
 CHECKS: Mapping[str, Check] = MappingProxyType({c.id: c for c in _TABLE})
+# check id -> floor severity, for the checks a policy may never drop silently (audit.policy.floor applies it)
+FLOORS: Mapping[str, Severity] = MappingProxyType({c.id: c.floor for c in _TABLE if c.floor is not None})
 
 
 def check(check_id: str) -> Check:
@@ -128,4 +133,4 @@ def check(check_id: str) -> Check:
         raise UnknownCheck(check_id) from None
 
 
-__all__ = ["BLOCKING_PROBLEMS", "CHECKS", "Check", "UnknownCheck", "check", "license_evidence"]
+__all__ = ["BLOCKING_PROBLEMS", "CHECKS", "FLOORS", "Check", "UnknownCheck", "check", "license_evidence"]

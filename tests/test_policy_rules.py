@@ -80,8 +80,9 @@ EXAMPLES: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {
 }
 # Checks whose examples need more than a snapshot directory; tested where the facts are made.
 ELSEWHERE = {
-    "user-threshold-exceeded": "tests/test_knowledge.py (no catalogued license has a user threshold below the shipped "
-                               "5M; the test raises our user count: test_commercial_fails_user_thresholds_below_our_users)",
+    # no catalog license has a user threshold below commercial's 5M users: exercised with a larger setting
+    "user-threshold-exceeded": "tests/test_policy_settings.py (fails: test_monthly_active_users_drives_the_"
+                               "user_threshold_rule)",
     "provenance-integrity": "tests/test_provenance.py (a corrupted download against the fake Hub)",
     "provenance-unpinned": "tests/test_provenance.py",
     "lineage-cycle": "tests/test_lineage.py (a cycle of local models)",

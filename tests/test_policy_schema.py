@@ -98,7 +98,7 @@ def test_extends_a_file_next_to_the_policy(tmp_path):
     p = load_policy(str(tmp_path / "ours.yaml"))
     assert [r.id for r in p.rules] == ["license-unknown"] and p.fail_on is Severity.WARNING
     before = p.sha256
-    (tmp_path / "base.yaml").write_text("name: base\nrules:\n  - {id: license-unknown, severity: note}\n")
+    (tmp_path / "base.yaml").write_text("name: base\nrules:\n  - {id: license-unknown, severity: error}\n  - {id: card-missing, severity: note}\n")
     assert load_policy(str(tmp_path / "ours.yaml")).sha256 != before  # the hash covers the base
 
 
@@ -123,3 +123,44 @@ def test_extends_errors_name_the_file_and_line(tmp_path):
 def test_without_extends_rules_are_still_required():
     with pytest.raises(PolicyError, match="non-empty list"):
         parse_policy("name: x\n", "x.yaml")
+
+
+_R = "rules:\n  - {id: card-problem, severity: note}\n"
+
+
+@pytest.mark.parametrize(("text", "line", "match"), [
+    ("name: p\n" + _R + "waivers:\n  - {rule: card-problem, subject: x, reason: r, expires: 2027-02-30}\n", 5,
+     "not a valid value"),
+    ("name: p\n" + _R + "waivers:\n  - {rule: card-problem, subject: x, reason: r, expires: 2027-02-03T10:00:00}\n", 5,
+     "must be a date"),
+    ("name: p\n" + _R + "waivers:\n  - {rule: card-problem, subject: x, reason: r, expires: '2027-02-03T10:00:00'}\n",
+     5, "must be a date"),
+    ("name: p\nsettings:\n  monthly_active_users: lots\n" + _R, 3, "takes a whole number"),
+    ("name: p\nsettings:\n  require_pinned: 'yes'\n" + _R, 3, "true or false"),
+    ("name: p\nsettings:\n  monthly_users: 5\n" + _R, 3, "did you mean 'monthly_active_users'"),
+    ("name: p\nrules:\n  - id: x\n    severity: note\n    when: {term: user-threshold, param: user, below: 5}\n", 5,
+     "did you mean 'users'"),
+    ("name: p\nrules:\n  - id: x\n    severity: note\n    when: {term: non-commercial, param: users, below: 5}\n", 5,
+     "has no parameter"),
+    ("name: p\nrules:\n  - id: x\n    severity: note\n    check: card-problem\n    message: '{subjct} is odd'\n", 6,
+     r"unknown placeholder \{subjct\}.*did you mean 'subject'"),
+    ("name: p\nrules:\n  - id: x\n    severity: note\n    check: card-problem\n    message: '{detail'\n", 6,
+     "not a valid template"),
+])
+def test_type_and_value_errors_are_policy_errors_with_a_line(text, line, match):
+    with pytest.raises(PolicyError, match=match) as info:
+        parse_policy(text, "p.yaml")
+    assert info.value.line == line
+
+
+def test_message_placeholders_that_the_engine_fills_are_accepted():
+    p = parse_policy("name: p\nrules:\n  - {id: x, severity: note, check: card-problem, "
+                     "message: '{subject}: {detail} ({license}), {{literal}}'}\n", "p.yaml")
+    assert p.rules[0].message
+
+
+def test_extends_a_shipped_policy_by_name(tmp_path):
+    (tmp_path / "ours.yaml").write_text("name: ours\nextends: commercial\nrules:\n  - {id: copyleft, enabled: false}\n")
+    p = load_policy(str(tmp_path / "ours.yaml"))
+    assert p.settings["monthly_active_users"] == 5000000 and "copyleft" not in {r.id for r in p.rules}
+    assert "no-derivatives" in {r.id for r in p.rules}

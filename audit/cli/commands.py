@@ -217,6 +217,11 @@ def policy_validate(files):
             bad = True
             continue
         _echo(f"{path}: ok - policy '{p.name}', {len(p.rules)} rules, {len(p.waivers)} waivers\n")
+        # the merged result (after `extends`), and every explicit lowering of the fail-closed floor
+        for r in p.rules:
+            _echo(f"  {r.id}: {r.severity.value} when {dict(r.when)}\n")
+        for check_id, sev in sorted(p.allow.items()):
+            _echo(f"  allow {check_id}: {sev.value} (lowers the fail-closed floor)\n")
     sys.exit(EXIT_USAGE if bad else EXIT_PASS)
 
 

@@ -154,11 +154,27 @@ def matches(when: Mapping[str, Any], subject: Subject, scope: str) -> list[Match
     return out
 
 
+def with_settings(when: Mapping[str, Any], settings: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The condition with each `below`/`above` that names a setting (`below: monthly_active_users`) replaced by
+    the setting's number: the policy's settings drive its threshold rules (the schema checked the names)."""
+    out: dict[str, Any] = {}
+    for k, v in when.items():
+        if k in ("below", "above") and isinstance(v, str):
+            out[k] = settings[v]
+        elif k in ("all", "any"):
+            out[k] = [with_settings(c, settings) for c in v]
+        elif k == "not":
+            out[k] = with_settings(v, settings)
+        else:
+            out[k] = v
+    return out
+
+
 def evaluate(policy: Policy, subject: Subject) -> list[Finding]:
     findings: list[Finding] = []
     inferred_can_fail = bool(policy.settings.get("inferred_lineage_can_fail", False))
     for rule in policy.rules:
-        for m in matches(rule.when, subject, rule.scope):
+        for m in matches(with_settings(rule.when, policy.settings), subject, rule.scope):
             severity = rule.severity
             if m.inferred and not inferred_can_fail and severity is Severity.ERROR:
                 severity = Severity.WARNING  # inferred lineage informs, it does not fail the gate by default

@@ -4,29 +4,37 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
-from collections.abc import Collection, Mapping
+import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from audit.checks import CHECKS as _REGISTRY
+from audit.checks import FLOORS
 from audit.errors import PolicyError
 from audit.licenses.catalog import CATEGORIES, TERM_KINDS
 from audit.model import Severity
+from audit.policy.yamldoc import Doc as _Doc
+from audit.policy.yamldoc import did_you_mean as _did_you_mean
+from audit.policy.yamldoc import parse_yaml as _parse_yaml
 
 DEFAULT_POLICY = os.path.join(os.path.dirname(__file__), "default.yaml")
 MAX_POLICY_BYTES = 1024 * 1024
 
 # id -> description of the built-in checks, for callers that want only the text (audit.api's rule
 
-_TOP = {"name", "description", "version", "fail_on", "settings", "rules", "waivers", "extends"}
+_TOP = {"name", "description", "version", "fail_on", "settings", "rules", "waivers", "extends", "allow"}
 _RULE = {"id", "severity", "check", "when", "message", "remediation", "references", "scope", "enabled"}
 _WHEN = {"check", "term", "param", "below", "above", "equals", "category", "not_category", "license", "not_license",
          "all", "any", "not"}
 _WAIVER = {"rule", "subject", "reason", "expires", "approved_by", "ticket"}
 _SETTINGS = {"monthly_active_users", "annual_revenue_usd", "inferred_lineage_can_fail", "allowed_authors", "require_pinned"}
 _TERMS = {t for vocab in TERM_KINDS.values() for t in vocab}
+_TERM_PARAMS: dict[str, tuple[str, ...]] = {t: ps for vocab in TERM_KINDS.values() for t, ps in vocab.items()}
+# settings a `below`/`above` may name, so the policy's numbers drive the threshold rules
+NUMERIC_SETTINGS = ("monthly_active_users", "annual_revenue_usd")
+_PLACEHOLDERS = {"subject", "detail", "license"}  # what audit.policy.engine fills into a rule's message
+SHIPPED_POLICIES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "policies")
 
 
 @dataclass(frozen=True)
@@ -61,86 +69,8 @@ class Policy:
     fail_on: Severity = Severity.ERROR
     settings: Mapping[str, Any] = field(default_factory=dict)
     description: str | None = None
-
-
-class _Lines:
-    """Line numbers of YAML nodes, so errors can point at the exact line."""
-
-    def __init__(self) -> None:
-        self.nodes: dict[int, int] = {}  # id(value) -> line
-        self.fields: dict[tuple[int, str], int] = {}  # (id(mapping), key) -> line of the key
-
-    def line(self, obj: object, default: int | None = None) -> int | None:
-        return self.nodes.get(id(obj), default)
-
-    def field(self, parent: object, key: str) -> int | None:
-        """The line of `key` in the mapping `parent` (the mapping's own line when the key is absent)."""
-        return self.fields.get((id(parent), key)) or self.line(parent)
-
-
-def _to_python(node: yaml.Node, lines: _Lines, path: str) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return yaml.SafeLoader(  # resolve the scalar the way safe_load would (int, bool, date, ...)
-            ""
-        ).construct_object(node, deep=True)
-    if isinstance(node, yaml.SequenceNode):
-        out = [_to_python(n, lines, path) for n in node.value]
-        lines.nodes[id(out)] = node.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.MappingNode):
-        d: dict[Any, Any] = {}
-        for k, v in node.value:
-            key = _to_python(k, lines, path)
-            if not isinstance(key, str):
-                raise PolicyError(path, f"field names must be text, got {key!r}", k.start_mark.line + 1)
-            if key in d:
-                raise PolicyError(path, f"field '{key}' appears twice", k.start_mark.line + 1)
-            d[key] = _to_python(v, lines, path)
-            lines.nodes[id(d[key])] = v.start_mark.line + 1
-            lines.fields[(id(d), key)] = k.start_mark.line + 1
-        lines.nodes[id(d)] = node.start_mark.line + 1
-        return d
-    raise PolicyError(path, "unsupported YAML node")
-
-
-def _yaml_error(exc: yaml.YAMLError, path: str) -> PolicyError:
-    mark = getattr(exc, "problem_mark", None)
-    return PolicyError(path, f"not valid YAML: {getattr(exc, 'problem', None) or exc}", mark.line + 1 if mark else None)
-
-
-def _parse_yaml(text: str, path: str) -> tuple[Any, _Lines]:
-    lines = _Lines()
-    try:
-        for ev in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
-                line = ev.start_mark.line + 1 if ev.start_mark else None
-                raise PolicyError(path, "YAML anchors and aliases are not allowed in a policy", line)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, path) from None
-    if node is None:
-        raise PolicyError(path, "the policy file is empty", 1)
-    try:
-        return _to_python(node, lines, path), lines
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, path) from None
-
-
-@dataclass(frozen=True)
-class _Doc:
-    """The policy file being read: its path and the lines of its nodes, for errors that point."""
-
-    path: str
-    lines: _Lines
-
-    def error(self, message: str, line: int | None) -> PolicyError:
-        return PolicyError(self.path, message, line)
-
-    def refuse_unknown(self, mapping: Mapping[str, Any], allowed: Collection[str], what: str) -> None:
-        for k in mapping:
-            if k not in allowed:
-                raise self.error(f"unknown {what} '{k}' (one of: {', '.join(sorted(allowed))})",
-                                 self.lines.field(mapping, k))
+    # check id -> the severity this policy explicitly lowers that check's fail-closed floor to (`allow:`)
+    allow: Mapping[str, Severity] = field(default_factory=dict)
 
 
 def _severity(value: Any, doc: _Doc, line: int | None) -> Severity:
@@ -157,9 +87,11 @@ def _as_list(value: Any) -> list[Any]:
 def _check_condition_value(k: str, v: Any, doc: _Doc, line: int | None) -> None:
     """One key of a condition whose value names something: a check, a term, categories, license keys."""
     if k == "check" and v not in _REGISTRY:
-        raise doc.error(f"unknown check '{v}' (see policies/README.md for the list)", line)
+        raise doc.error(f"unknown check '{v}'{_did_you_mean(v, _REGISTRY)} (see policies/README.md for the list)",
+                        line)
     if k == "term" and v not in _TERMS:
-        raise doc.error(f"unknown term '{v}' (one of: {', '.join(sorted(_TERMS))})", line)
+        raise doc.error(f"unknown term '{v}'{_did_you_mean(v, _TERMS)} (one of: {', '.join(sorted(_TERMS))})",
+                        line)
     if k in ("category", "not_category"):
         for c in _as_list(v):
             if c not in CATEGORIES:
@@ -173,8 +105,11 @@ def _check_condition_value(k: str, v: Any, doc: _Doc, line: int | None) -> None:
         unknown = [x for x in vals if x not in catalog() and not x.endswith("*")]
         if unknown:
             raise doc.error(f"'{k}': unknown license key(s) {', '.join(unknown)} (see `mlaudit explain`)", line)
-    if k in ("below", "above") and not isinstance(v, (int, float)):
-        raise doc.error(f"'{k}' takes a number", line)
+    if k in ("below", "above") and (isinstance(v, bool) or not isinstance(v, (int, float, str))):
+        raise doc.error(f"'{k}' takes a number or a setting ({', '.join(NUMERIC_SETTINGS)})", line)
+    if k in ("below", "above") and isinstance(v, str) and v not in NUMERIC_SETTINGS:
+        raise doc.error(f"'{k}: {v}': not a number nor a setting{_did_you_mean(v, NUMERIC_SETTINGS)} "
+                        f"(one of: {', '.join(NUMERIC_SETTINGS)})", line)
 
 
 def _check_when(when: Any, doc: _Doc, line: int | None) -> None:
@@ -184,7 +119,8 @@ def _check_when(when: Any, doc: _Doc, line: int | None) -> None:
     for k, v in when.items():
         kl = lines.field(when, k) or line
         if k not in _WHEN:
-            raise doc.error(f"unknown condition '{k}' (one of: {', '.join(sorted(_WHEN))})", kl)
+            raise doc.error(f"unknown condition '{k}'{_did_you_mean(k, _WHEN)} (one of: "
+                            f"{', '.join(sorted(_WHEN))})", kl)
         _check_condition_value(k, v, doc, kl)
         if k in ("all", "any"):
             if not isinstance(v, list) or not v:
@@ -195,6 +131,13 @@ def _check_when(when: Any, doc: _Doc, line: int | None) -> None:
             _check_when(v, doc, lines.line(v, kl))
     if ("below" in when or "above" in when or "equals" in when) and not ("term" in when and "param" in when):
         raise doc.error("'below'/'above'/'equals' need 'term' and 'param' beside them", line)
+    if "param" in when:
+        term = when.get("term")
+        params = _TERM_PARAMS.get(term, ()) if isinstance(term, str) else ()
+        if when["param"] not in params:
+            raise doc.error(f"term '{when.get('term')}' has no parameter '{when['param']}'"
+                            f"{_did_you_mean(when['param'], params)} (it has: {', '.join(params) or 'none'})",
+                            lines.field(when, "param") or line)
 
 
 def _name(data: Mapping[str, Any], doc: _Doc) -> str:
@@ -209,6 +152,15 @@ def _settings(data: Mapping[str, Any], doc: _Doc) -> dict[str, Any]:
     if not isinstance(settings, dict):
         raise doc.error("'settings' must be a mapping", doc.lines.field(data, "settings"))
     doc.refuse_unknown(settings, _SETTINGS, "setting")
+    for k, v in settings.items():
+        line = doc.lines.field(settings, k)
+        if k in ("monthly_active_users", "annual_revenue_usd") and (isinstance(v, bool) or not isinstance(v, int)
+                                                                   or v < 0):
+            raise doc.error(f"setting '{k}' takes a whole number, not {v!r}", line)
+        if k in ("inferred_lineage_can_fail", "require_pinned") and not isinstance(v, bool):
+            raise doc.error(f"setting '{k}' takes true or false, not {v!r}", line)
+        if k == "allowed_authors" and not (isinstance(v, list) and all(isinstance(a, str) for a in v)):
+            raise doc.error(f"setting '{k}' takes a list of author names", line)
     return dict(settings)
 
 
@@ -242,6 +194,19 @@ def _rule_id(raw: Any, doc: _Doc, seen: set[str]) -> str:
     return rid
 
 
+def _check_template(message: str, rid: str, doc: _Doc, line: int | None) -> None:
+    """A message template may use only the placeholders the engine fills in; checked now, not at audit time."""
+    try:
+        fields = [f for _, f, spec, conv in string.Formatter().parse(message) if f is not None]
+    except ValueError as exc:
+        raise doc.error(f"rule '{rid}': message is not a valid template ({exc}); write {{{{ and }}}} for braces",
+                        line) from None
+    for f in fields:
+        if f not in _PLACEHOLDERS:
+            raise doc.error(f"rule '{rid}': unknown placeholder {{{f}}} in message{_did_you_mean(f, _PLACEHOLDERS)} "
+                            f"(one of: {', '.join('{' + p + '}' for p in sorted(_PLACEHOLDERS))})", line)
+
+
 def _rule(raw: dict[str, Any], rid: str, doc: _Doc) -> Rule:
     lines = doc.lines
     line = lines.line(raw)
@@ -258,6 +223,8 @@ def _rule(raw: dict[str, Any], rid: str, doc: _Doc) -> Rule:
     for k in ("message", "remediation"):
         if k in raw and not isinstance(raw[k], str):
             raise doc.error(f"rule '{rid}': {k} must be text", lines.field(raw, k))
+    if "message" in raw:
+        _check_template(raw["message"], rid, doc, lines.field(raw, "message"))
     return Rule(rid, sev, when, raw.get("message"), raw.get("remediation"), tuple(map(str, refs)), scope, line)
 
 
@@ -295,8 +262,9 @@ def _waiver(raw: Any, rule_ids: set[str], doc: _Doc) -> Waiver:
             exp = _dt.date.fromisoformat(exp)
         except ValueError:
             exp = None
-    if not isinstance(exp, _dt.date):
-        raise doc.error("a waiver's 'expires' must be a date (YYYY-MM-DD)", lines.field(raw, "expires"))
+    if not isinstance(exp, _dt.date) or isinstance(exp, _dt.datetime):  # a datetime is refused, quoted or not
+        raise doc.error("a waiver's 'expires' must be a date (YYYY-MM-DD), not a time or text",
+                        lines.field(raw, "expires"))
     approved_by = raw.get("approved_by")
     return Waiver(str(raw["rule"]), str(raw["subject"]), str(raw["reason"]), exp,
                   None if approved_by is None else str(approved_by), line)
@@ -309,24 +277,85 @@ def _waivers(data: Mapping[str, Any], rule_ids: set[str], doc: _Doc) -> tuple[Wa
     return tuple(_waiver(raw, rule_ids, doc) for raw in raw_waivers)
 
 
+def _allow(data: Mapping[str, Any], doc: _Doc) -> dict[str, Severity]:
+    """`allow: {check-id: severity}`: the explicit lowering of a check's fail-closed floor."""
+    raw = data.get("allow")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise doc.error("'allow' must be a mapping of check id to severity, e.g. {license-unknown: note}",
+                        doc.lines.field(data, "allow"))
+    out: dict[str, Severity] = {}
+    for k, v in raw.items():
+        line = doc.lines.field(raw, k)
+        if k not in FLOORS:
+            raise doc.error(f"allow: '{k}' has no fail-closed floor to lower{_did_you_mean(k, FLOORS)} "
+                            f"(one of: {', '.join(sorted(FLOORS))})", line)
+        out[k] = _severity(v, doc, line)
+    return out
+
+
+def _setting_refs(when: Mapping[str, Any]) -> set[str]:
+    refs = {v for k, v in when.items() if k in ("below", "above") and isinstance(v, str)}
+    for sub in [*(when.get("all") or ()), *(when.get("any") or ()), *([when["not"]] if "not" in when else ())]:
+        refs |= _setting_refs(sub)
+    return refs
+
+
+def _check_setting_refs(rules: tuple[Rule, ...], settings: Mapping[str, Any], doc: _Doc) -> None:
+    """A condition that compares with a setting needs the setting (in this policy or its base)."""
+    for r in rules:
+        missing = sorted(_setting_refs(r.when) - set(settings))
+        if missing:
+            raise doc.error(f"rule '{r.id}' compares with setting '{missing[0]}', which the policy does not set",
+                            r.line)
+
+
+def _check_floor(rules: tuple[Rule, ...], allow: Mapping[str, Severity], doc: _Doc) -> None:
+    """A rule that grades a floor check below its floor is refused unless `allow:` lowers the floor: a policy
+    never fails open by accident. (Rules that name a floor check inside all/any are held to the floor when
+    findings are graded, by audit.policy.floor.)"""
+    for r in rules:
+        check = r.when.get("check") if set(r.when) == {"check"} else None
+        floor = FLOORS.get(check) if isinstance(check, str) else None
+        if floor is None or check is None:
+            continue
+        lowest = allow.get(check, floor)
+        if r.severity.rank < lowest.rank:
+            raise doc.error(
+                f"rule '{r.id}' grades {check} at {r.severity.value}, below its fail-closed floor "
+                f"({lowest.value}); to lower it say so: `allow: {{{check}: {r.severity.value}}}`", r.line)
+
+
 _MAX_EXTENDS = 8  # a longer chain of base policies is a mistake
 
 
 def _base_policy(data: Mapping[str, Any], doc: _Doc, chain: tuple[str, ...]) -> Policy | None:
-    """The policy `extends` names: "default" (the built-in one) or a file, relative to this one."""
+    """The policy `extends` names: "default" (the built-in one), a shipped policy by name ("commercial"), or
+    a file, relative to this one (a file of that name next to the policy wins over a shipped one)."""
     ref = data.get("extends")
     if ref is None:
         return None
     line = doc.lines.field(data, "extends")
     if not isinstance(ref, str) or not ref.strip():
         raise doc.error("'extends' takes 'default' or the path of another policy file", line)
-    path = DEFAULT_POLICY if ref.strip() == "default" else os.path.join(os.path.dirname(doc.path), ref.strip())
+    path = _base_path(ref.strip(), doc.path)
     real = os.path.realpath(path)
     if real in chain:
         raise doc.error(f"'extends: {ref}' loops back to a policy that extends it", line)
     if len(chain) >= _MAX_EXTENDS:
         raise doc.error(f"'extends' chains more than {_MAX_EXTENDS} policies", line)
     return _load(path, (*chain, real))
+
+
+def _base_path(ref: str, policy_path: str) -> str:
+    if ref == "default":
+        return DEFAULT_POLICY
+    local = os.path.join(os.path.dirname(policy_path), ref)
+    shipped = os.path.join(SHIPPED_POLICIES, f"{ref}.yaml")
+    if not os.path.exists(local) and os.sep not in ref and "/" not in ref and os.path.isfile(shipped):
+        return shipped
+    return local
 
 
 def _extend(base: Policy, rules: tuple[Rule, ...], rule_ids: set[str]) -> tuple[Rule, ...]:
@@ -353,12 +382,15 @@ def _parse(text: str, path: str, chain: tuple[str, ...]) -> Policy:
     settings = _settings(data, doc)
     fail_on = _severity(data.get("fail_on", Severity.ERROR.value), doc, lines.field(data, "fail_on"))
     rules, rule_ids = _rules(data, doc, required=base is None)
+    allow = {**(base.allow if base else {}), **_allow(data, doc)}
+    _check_floor(rules, allow, doc)
+    _check_setting_refs(rules, {**(base.settings if base else {}), **settings}, doc)
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     description = data.get("description")
     if base is None:
         waivers = _waivers(data, rule_ids, doc)
         return Policy(name, path, sha, rules, waivers, fail_on, settings,
-                      None if description is None else str(description))
+                      None if description is None else str(description), allow)
     waivers = _waivers(data, rule_ids | {r.id for r in base.rules}, doc)
     return Policy(
         name, path,
@@ -368,6 +400,7 @@ def _parse(text: str, path: str, chain: tuple[str, ...]) -> Policy:
         fail_on if "fail_on" in data else base.fail_on,
         {**base.settings, **settings},
         base.description if description is None else str(description),
+        allow,
     )
 
 
