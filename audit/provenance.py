@@ -129,7 +129,10 @@ def provenance_facts(snapshot: Snapshot, card: ModelCard | None) -> dict[str, An
     return {
         "source": snapshot.origin.source,
         "revision": revision,
-        "pinned": bool(revision and _HEX40.match(revision)),
+        "requested": snapshot.info.get("requested"),
+        # pinned: what was asked for names a full commit sha (a branch, `main`, or the commit a branch resolved
+        # to in the cache or on the Hub is not a pin: the next run may read another commit)
+        "pinned": bool(_HEX40.match(str(snapshot.info.get("requested") or ""))),
         "author": _author(snapshot),
         "gated": gated if gated else False,
         "weight_formats": sorted(formats),
@@ -150,7 +153,9 @@ def provenance_evidence(subject: str, facts: Mapping[str, Any], settings: Mappin
     origin = Origin(SourceKind(facts.get("source") or SourceKind.LOCAL), subject, revision=facts.get("revision"))
     if settings.get("require_pinned") and not facts.get("pinned"):
         out.append(Evidence("provenance-unpinned", subject,
-                            "was not read at a pinned commit (no commit sha is known for what was audited)", (origin,),
+                            f"is not pinned to a commit: it was asked for as "
+                            f"{facts.get('requested') or 'a path or the default branch'}, which may point elsewhere "
+                            "next time; name it as org/name@<40-hex commit sha>", (origin,),
                             data={"revision": facts.get("revision")}))
     allowed = settings.get("allowed_authors")
     if allowed:

@@ -185,3 +185,18 @@ def test_a_license_file_the_hub_lists_but_too_big_to_read_fails_closed(fake_hub)
     report = audit.audit(["acme/big"], endpoint=fake_hub.url, lineage=False)
     assert [f.rule for f in report.findings if f.rule == "file-unreadable"] == ["file-unreadable"]
     assert not report.passed
+
+
+def test_require_pinned_means_a_commit_sha_in_the_input_not_a_resolved_branch(fake_hub):
+    from audit.policy.schema import parse_policy
+
+    repo = fake_hub.add_model("acme/tiny", {"README.md": MIT_CARD})
+    policy = parse_policy("name: p\nextends: default\nsettings: {require_pinned: true}\n"
+                          "rules:\n  - {id: provenance-unpinned, severity: error}\n", "p.yaml")
+    branch = audit.audit(["acme/tiny"], policy, endpoint=fake_hub.url, lineage=False)
+    assert [f.rule for f in branch.findings if f.rule == "provenance-unpinned"] == ["provenance-unpinned"]
+    assert not branch.passed
+    sha = branch.models[0].revision
+    pinned = audit.audit([f"acme/tiny@{sha}"], policy, endpoint=fake_hub.url, lineage=False)
+    assert not [f for f in pinned.findings if f.rule == "provenance-unpinned"] and pinned.passed
+    assert repo is not None

@@ -1,6 +1,8 @@
 """Provenance facts and the integrity check: real downloads from the fake Hub, and a hand-built HF cache."""
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 import os
@@ -33,7 +35,11 @@ def test_clean_hub_download_verifies(fake_hub, hf_home):
                        lfs={"model.safetensors"})
     snap = client(fake_hub).snapshot("acme/tiny")
     facts = provenance_facts(snap, None)
-    assert facts["pinned"] and len(facts["revision"]) == 40
+    # read at the commit `main` resolved to, but asked for by branch: not pinned (the next run may differ)
+    assert not facts["pinned"] and len(facts["revision"]) == 40
+    pinned = client(fake_hub).snapshot(f"acme/tiny@{snap.revision}")
+    assert provenance_facts(dataclasses.replace(pinned, info={**pinned.info, "requested": snap.revision}),
+                            None)["pinned"]
     assert facts["author"] == "acme"
     assert facts["integrity"]["checked"] >= 2 and facts["integrity"]["mismatched"] == []
     assert facts["weight_formats"] == ["safetensors"] and facts["unsafe_files"] == []
@@ -124,7 +130,7 @@ def test_author_allow_list(fake_hub, hf_home):
     facts = provenance_facts(snap, None)
     assert [e.check for e in provenance_evidence("someorg/tiny", facts, {"allowed_authors": ["meta-*", "google"]})] == [
         "provenance-author"]
-    assert provenance_evidence("someorg/tiny", facts, {"allowed_authors": ["SomeOrg"], "require_pinned": True}) == []
+    assert provenance_evidence("someorg/tiny", facts, {"allowed_authors": ["SomeOrg"]}) == []
 
 
 def test_check_integrity_unit(tmp_path):

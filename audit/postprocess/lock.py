@@ -266,13 +266,13 @@ def _read_entry(e: LockEntry, base: str, cache_dir: str | None, lock_path: str) 
             return read_snapshot_dir(path, subject=e.subject)
         raise InputUnreadable(e.input, f"does not exist any more (locked in {lock_path} as {path})")
     snap = read_cached(e.subject, e.revision, cache_dir)
-    if snap is None:
-        raise InputUnreadable(
-            e.input,
-            f"is not in the HF cache ({default_cache_dir(cache_dir)}) at the commit {lock_path} pins, and --locked "
-            f"never uses the network: fill the cache once online with `mlaudit check {e.subject}@{e.revision}`",
-        )
-    return snap
+    if snap is not None:
+        return replace(snap, info={**snap.info, "requested": e.revision})  # the lock pins this commit
+    raise InputUnreadable(
+        e.input,
+        f"is not in the HF cache ({default_cache_dir(cache_dir)}) at the commit {lock_path} pins, and --locked "
+        f"never uses the network: fill the cache once online with `mlaudit check {e.subject}@{e.revision}`",
+    )
 
 
 def newer_cached(lock: Lockfile, cache_dir: str | None) -> list[tuple[LockEntry, Snapshot | AuditError]]:

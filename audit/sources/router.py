@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from enum import Enum
 from typing import Protocol
 
@@ -62,7 +63,7 @@ class HubSource:
 
     def read(self, spec: str) -> list[Snapshot | AuditError | Skipped]:
         try:
-            return [self._client().snapshot(spec)]
+            return [requested(self._client().snapshot(spec), spec)]
         except HubUnreachable as exc:
             raise HubUnreachable(exc.input, f"{exc.message}; {OFFLINE_HINT}", repo_id=exc.repo_id,
                                  revision=exc.revision, status=exc.status) from None
@@ -87,7 +88,7 @@ class OfflineRepoSource:
             return [found]
         snap = read_cached(repo_id, revision, self.cache_dir)
         if snap is not None:
-            return [snap]
+            return [requested(snap, spec)]
         if revision is None:  # the registry knows a model's license today, not at a given commit
             known = registry_snapshot(repo_id)
             if known is not None:
@@ -109,6 +110,16 @@ class OfflineRepoSource:
         index = index_models_dirs(self.models_dirs)
         path = index.get(repo_id.lower()) or index.get(repo_id.lower().replace("/", "--"))
         return read_snapshot_dir(path, subject=repo_id) if path is not None else None
+
+
+def requested(snapshot: Snapshot, spec: str) -> Snapshot:
+    """The snapshot with the revision the input asked for (None: the default branch), which is what decides
+    whether the input is pinned (`require_pinned`): a branch resolves to a commit, but not always the same one."""
+    try:
+        rev = parse_repo_spec(spec)[1]
+    except UsageError:
+        rev = None
+    return replace(snapshot, info={**snapshot.info, "requested": rev})
 
 
 def registry_snapshot(repo_id: str) -> Snapshot | None:
