@@ -21,7 +21,7 @@ from audit.checks import BLOCKING_PROBLEMS, CHECKS, license_evidence
 from audit.datasets import dataset_evidence, resolve_datasets
 from audit.errors import AuditError, InputUnreadable, UsageError
 from audit.licenses.normalize import license_facts
-from audit.lineage import Resolver, effective_license, inherit, lineage_evidence, resolve_lineage, resolve_many
+from audit.lineage import Resolver, effective_license, inherit, lineage_evidence, resolve_lineage, resolve_many, settle
 from audit.model import (
     AuditReport,
     Evidence,
@@ -223,6 +223,7 @@ class _Run:
         evidence += lineage_evidence(subject, card, facts, lineage, effective, inheritance)
         evidence += dataset_evidence(subject, datasets)
         evidence += provenance_evidence(subject, provenance, policy.settings)
+        evidence = settle(evidence)
         findings = evaluate(policy, Subject(subject, facts, effective, tuple(evidence), _key_origins(facts, lineage)))
         findings = apply_waivers(findings, policy.waivers, self.options.today)
         result = ModelResult(

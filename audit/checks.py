@@ -66,7 +66,16 @@ _TABLE: tuple[Check, ...] = (
           _N, _LICENSE),
     Check("lineage-conflict", "The declared license drops terms that an ancestor imposes on derivatives.", _E, ("audit.lineage.checks:conflict_evidence",),
           "Treat the model as governed by its ancestor's license as well, and comply with both."),
-    Check("lineage-missing-license", "The model declares no license; its effective license comes from its ancestors.",
+    Check("license-undeclared-derivative", "The model declares no license while the license it inherits from its "
+          "ancestors is known: their terms govern it, but its own changes carry no license.", _W,
+          ("audit.lineage.checks:missing_license_evidence",),
+          "Comply with the ancestors' licenses, and ask the publisher to declare a license for the model itself."),
+    Check("lineage-license-history", "An ancestor's license changed over time and the model's date does not say "
+          "which side of the change it falls on; the finding names the date that decides it.", _W,
+          ("audit.lineage.checks:history_evidence",),
+          "Find when the model was made (the Hub's createdAt or its first commit); before the change the "
+          "ancestor's earlier license governs it."),
+    Check("lineage-missing-license", "The model declares no license, and the licenses of its ancestors are unknown.",
           _W, ("audit.lineage.checks:missing_license_evidence",),
           "Comply with the ancestors' licenses; ask the publisher to declare one."),
     Check("lineage-unknown-ancestor", "An ancestor could not be found or its license could not be determined.",

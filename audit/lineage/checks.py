@@ -1,7 +1,9 @@
 """The lineage checks: Evidence for the policy engine, one function per check.
 
-lineage-conflict, lineage-missing-license, lineage-unknown-ancestor, lineage-cycle (a cycle or a chain too
-deep to follow) and lineage-name-prefix. Each reads a `LineageCase` (one model's facts, lineage, effective
+lineage-conflict, license-undeclared-derivative (declares nothing; its inherited license is known),
+lineage-missing-license (declares nothing; what it inherits is unknown), lineage-unknown-ancestor,
+lineage-cycle (a cycle or a chain too deep to follow), lineage-name-prefix and lineage-license-history (an
+ancestor's license changed and the model's date does not say which side of the change it falls on). Each reads a `LineageCase` (one model's facts, lineage, effective
 license and inheritance) and returns its Evidence; `lineage_evidence` runs them all, in the order of CHECKS.
 """
 from __future__ import annotations
@@ -43,6 +45,15 @@ def lineage_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
     return [e for check in CHECKS for e in check(case)]
 
 
+def settle(evidence: list[Evidence]) -> list[Evidence]:
+    """A derivative that declares nothing while its inherited license is known is license-undeclared-derivative,
+    not license-unknown: the license-unknown evidence that only said "nothing declared" is dropped for it."""
+    undeclared = {e.subject for e in evidence if e.check == "license-undeclared-derivative"}
+    if not undeclared:
+        return evidence
+    return [e for e in evidence if not (e.check == "license-unknown" and e.subject in undeclared)]
+
+
 def conflict_evidence(case: LineageCase) -> list[Evidence]:
     """lineage-conflict: the declared license drops terms an ancestor imposes on derivatives."""
     from audit.licenses.catalog import catalog
@@ -70,17 +81,59 @@ def conflict_evidence(case: LineageCase) -> list[Evidence]:
 
 
 def missing_license_evidence(case: LineageCase) -> list[Evidence]:
-    """lineage-missing-license: the model declares no license; its ancestors' licenses apply."""
+    """The model declares no license. license-undeclared-derivative when what it inherits is known (the
+    ancestors' terms govern it, but its own changes carry no license at all); lineage-missing-license when
+    that is unknown too."""
     inh, lineage, card = case.inheritance, case.lineage, case.card
     if inh.declared or inh.own or not lineage.ancestors:
         return []
-    keys = ", ".join(case.effective.keys) or "unknown"
+    keys = ", ".join(case.effective.keys)
     direct = [a for a in lineage.ancestors if a.depth == 1]
     origins = ((card.field_origin("license"),) if card else ()) + tuple(o for a in direct for o in a.evidence[:1])
+    inferred = any(a.inferred for a in direct)
+    if case.effective.keys:
+        via = ", ".join(dict.fromkeys(v for v in case.effective.sources.values()))
+        return [Evidence("license-undeclared-derivative", case.subject,
+                         f"declares no license of its own; it derives from {via}, whose terms govern it ({keys}), "
+                         f"but its own changes (fine-tuning, merging, adapters) are not licensed to you by anyone",
+                         origins, inferred=inferred, data={"effective": list(case.effective.keys)})]
     return [Evidence("lineage-missing-license", case.subject,
-                     f"declares no license; its ancestors' licenses apply: {keys}", origins,
-                     unknown=not case.effective.keys, inferred=any(a.inferred for a in direct),
-                     data={"effective": list(case.effective.keys)})]
+                     "declares no license, and its ancestors' licenses are unknown", origins,
+                     unknown=True, inferred=inferred, data={"effective": []})]
+
+
+def history_evidence(case: LineageCase) -> list[Evidence]:
+    """lineage-license-history: an ancestor's license changed, and the model's date (Hub createdAt, last commit,
+    the dates its card mentions) does not say whether it was made before or after: the finding names the
+    date that decides it and what each side means for this model. The current license counts meanwhile."""
+    from audit.licenses.catalog import catalog
+
+    cat = catalog()
+    own = set(case.inheritance.own)
+    out = []
+    for a in case.lineage.ancestors:
+        for ch in a.history:
+            if ch.from_key is None or ch.from_key in own:
+                continue
+            old = cat.get(ch.from_key)
+            before = f"{old.name} [{ch.from_key}]" if old else ch.from_key
+            clash = bool(own) and (old is None or not old.relicense) and not _layered_all(own)
+            msg = (f"ancestor {a.subject} changed its license on {ch.date or 'an unknown date'} from {before} to "
+                   f"{ch.to_key}; this model's date is undecided ({a.subject_date or 'unknown'}). Made before "
+                   f"{ch.date or 'the change'}, it is governed by {ch.from_key}"
+                   + (f", which its declared {', '.join(sorted(own))} may not drop (a conflict)" if clash else "")
+                   + f"; made after, by {ch.to_key}. Establish when it was made (the Hub's createdAt or first commit)")
+            out.append(Evidence("lineage-license-history", case.subject, msg, case.own_origins + a.evidence[:2],
+                                inferred=_chain_inferred(case.lineage, case.subject, a.subject),
+                                data={"ancestor": a.subject, "date": ch.date, "from": ch.from_key, "to": ch.to_key,
+                                      "own": sorted(own), "conflict_if_before": clash, "dating": a.subject_date}))
+    return out
+
+
+def _layered_all(own: set[str]) -> bool:
+    from audit.lineage.inherit import layered_license
+
+    return all(layered_license(k) for k in own)
 
 
 def unknown_ancestor_evidence(case: LineageCase) -> list[Evidence]:
@@ -140,7 +193,8 @@ def name_prefix_evidence(case: LineageCase) -> list[Evidence]:
 
 # the lineage checks, in the order their evidence is reported
 CHECKS: tuple[Callable[[LineageCase], list[Evidence]], ...] = (
-    conflict_evidence, missing_license_evidence, unknown_ancestor_evidence, cycle_evidence, name_prefix_evidence)
+    conflict_evidence, missing_license_evidence, unknown_ancestor_evidence, cycle_evidence, name_prefix_evidence,
+    history_evidence)
 
 
 def _chain_inferred(lineage: Lineage, subject: str, src: str) -> bool:
