@@ -75,6 +75,9 @@ _TABLE: tuple[Check, ...] = (
           ("audit.lineage.checks:history_evidence",),
           "Find when the model was made (the Hub's createdAt or its first commit); before the change the "
           "ancestor's earlier license governs it."),
+    Check("lineage-same-licensor", "An ancestor's terms stop at a descendant that its own licensor (the same Hub "
+          "org) released under another license; reported so the relicensing is visible.", _N,
+          ("audit.lineage.checks:same_licensor_evidence",)),
     Check("lineage-missing-license", "The model declares no license, and the licenses of its ancestors are unknown.",
           _W, ("audit.lineage.checks:missing_license_evidence",),
           "Comply with the ancestors' licenses; ask the publisher to declare one."),

@@ -45,6 +45,9 @@ EXAMPLES: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {
                                 ("m", {"README.md": card("license: mit\nbase_model: nobody-knows/this-model-xyz")})),
     "license-undeclared-derivative": (("Llama-3.1-support", {"README.md": card("base_model: meta-llama/Llama-3.1-8B-Instruct")}),
                                       ("Llama-3.1-support", {"README.md": card("license: llama3.1\nbase_model: meta-llama/Llama-3.1-8B-Instruct")})),
+    # DeepSeek-R1 (MIT) is deepseek-ai's own relicensing of DeepSeek-V3-Base (DeepSeek License)
+    "lineage-same-licensor": (("deepseek-ai--R1-like", {"README.md": card("license: mit\nbase_model: deepseek-ai/DeepSeek-V3-Base")}),
+                              ("acme--R1-like", {"README.md": card("license: other\nlicense_name: deepseek\nbase_model: deepseek-ai/DeepSeek-V3-Base")})),
     # phi-2 was relicensed from the Microsoft Research License to MIT in 2024-01: undated, the change is undecided
     "lineage-license-history": (("m", {"README.md": card("license: mit\nbase_model: microsoft/phi-2")}),
                                 ("m", {"README.md": card("license: mit\nbase_model: microsoft/phi-2", "Trained on 2024-05-02.\n")})),

@@ -2,8 +2,9 @@
 
 lineage-conflict, license-undeclared-derivative (declares nothing; its inherited license is known),
 lineage-missing-license (declares nothing; what it inherits is unknown), lineage-unknown-ancestor,
-lineage-cycle (a cycle or a chain too deep to follow), lineage-name-prefix and lineage-license-history (an
-ancestor's license changed and the model's date does not say which side of the change it falls on). Each reads a `LineageCase` (one model's facts, lineage, effective
+lineage-cycle (a cycle or a chain too deep to follow), lineage-name-prefix, lineage-license-history (an
+ancestor's license changed and the model's date does not say which side of the change it falls on) and
+lineage-same-licensor (an ancestor's terms stopped at a descendant its own licensor relicensed). Each reads a `LineageCase` (one model's facts, lineage, effective
 license and inheritance) and returns its Evidence; `lineage_evidence` runs them all, in the order of CHECKS.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from audit.lineage.candidates import published_name
-from audit.lineage.inherit import Inheritance, declares_license, inherit, license_change, parents
+from audit.lineage.inherit import Inheritance, acknowledged, declares_license, inherit, license_change, parents
 from audit.model import Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, Status
 
 
@@ -69,6 +70,8 @@ def conflict_evidence(case: LineageCase) -> list[Evidence]:
         hist = f" ({change})" if change is not None else ""
         msg = (f"declares {', '.join(inh.own)} but descends from {src}, whose {lic.name if lic else key} [{key}] "
                f"may not be dropped by a derivative{hist}")
+        if key in acknowledged(case.facts) and key not in inh.own:
+            msg += f"; the card acknowledges {key} elsewhere, but its declared license metadata says {', '.join(inh.own)}"
         if inh.superseded:
             msg += f"; {', '.join(inh.superseded)} cannot replace it, so {key} governs the model"
         out.append(Evidence("lineage-conflict", case.subject, msg,
@@ -127,6 +130,24 @@ def history_evidence(case: LineageCase) -> list[Evidence]:
                                 inferred=_chain_inferred(case.lineage, case.subject, a.subject),
                                 data={"ancestor": a.subject, "date": ch.date, "from": ch.from_key, "to": ch.to_key,
                                       "own": sorted(own), "conflict_if_before": clash, "dating": a.subject_date}))
+    return out
+
+
+def same_licensor_evidence(case: LineageCase) -> list[Evidence]:
+    """lineage-same-licensor: an ancestor's terms stop at a descendant its own licensor released under other
+    terms (see audit.lineage.inherit, same-licensor relicensing): the evidence of a conflict that is not one."""
+    from audit.lineage.inherit import licensor
+
+    by = {a.subject.lower(): a for a in case.lineage.ancestors}
+    out = []
+    for descendant, src, key in case.inheritance.relicensed:
+        anc = by.get(src.lower())
+        org = licensor(descendant) or "?"
+        out.append(Evidence("lineage-same-licensor", case.subject,
+                            f"{src}'s {key} does not pass down through {descendant}: both are released by {org}, "
+                            f"and a licensor may relicense its own model (the Hub org publishing both repos)",
+                            (anc.evidence[:1] if anc else ()) + case.own_origins[:1],
+                            data={"descendant": descendant, "ancestor": src, "key": key, "licensor": org}))
     return out
 
 
@@ -194,7 +215,7 @@ def name_prefix_evidence(case: LineageCase) -> list[Evidence]:
 # the lineage checks, in the order their evidence is reported
 CHECKS: tuple[Callable[[LineageCase], list[Evidence]], ...] = (
     conflict_evidence, missing_license_evidence, unknown_ancestor_evidence, cycle_evidence, name_prefix_evidence,
-    history_evidence)
+    history_evidence, same_licensor_evidence)
 
 
 def _chain_inferred(lineage: Lineage, subject: str, src: str) -> bool:

@@ -1,0 +1,107 @@
+"""Lineage on real cards of a model tree (tests/fixtures/trees, sources in its SOURCES.md) and the general rules
+behind them: license history without a date, a derivative that declares nothing, same-licensor relicensing, a
+body that acknowledges the base's license."""
+from __future__ import annotations
+
+import os
+
+import yaml
+
+from audit.api import Options, audit
+from audit.card import parse_card
+from audit.licenses.normalize import license_facts
+from audit.lineage import Resolver, effective_license, inherit, lineage_evidence, resolve_lineage
+from audit.lineage.inherit import licensor, repo_id_of, same_licensor
+from audit.model import Origin, Snapshot
+
+TREES = os.path.join(os.path.dirname(__file__), "fixtures", "trees")
+
+
+def _audit(text: str, subject: str = "/tmp/acme--model", snapshot: Snapshot | None = None, resolver=None):
+    card = parse_card(text, Origin("local", subject, file="README.md"))
+    facts = license_facts(card, snapshot)
+    lin = resolve_lineage(subject, card, facts, snapshot, resolver or Resolver())
+    inh = inherit(subject, facts, lin)
+    eff = effective_license(subject, facts, lin, inh)
+    return lin, eff, lineage_evidence(subject, card, facts, lin, eff, inh)
+
+
+def _fm(**fields) -> str:
+    return "---\n" + yaml.safe_dump(fields, sort_keys=False) + "---\n# model\n"
+
+
+def _checks(ev) -> set[str]:
+    return {e.check for e in ev}
+
+
+def _run(dirs, models_dir=None, tmp_path=None):
+    opts = Options(offline=True, models_dirs=(models_dir,) if models_dir else (), cache_dir=str(tmp_path))
+    return audit(dirs, None, options=opts)
+
+
+# -- real cards ---------------------------------------------------------------------------------------------------
+def test_an_undated_phi2_finetune_declaring_mit_is_a_history_finding_and_passes_the_default_policy(tmp_path):
+    d = os.path.join(TREES, "AlekseyKorshuk--evol-codealpaca-v1-sft-4e-5")
+    report = _run([d], tmp_path=tmp_path)
+    (m,) = report.models
+    found = {f.check: f for f in report.findings}
+    assert "lineage-conflict" not in found and m.effective.keys == ("mit",)
+    hist = found["lineage-license-history"]
+    assert "2024-01" in hist.message and "msr-license" in hist.message and hist.severity.value == "warning"
+    assert m.passed
+    # the commercial policy fails it until the date is established
+    strict = audit([d], os.path.join(os.path.dirname(__file__), "..", "policies", "commercial.yaml"),
+                   options=Options(offline=True, cache_dir=str(tmp_path)))
+    assert not strict.passed and any(f.check == "lineage-license-history" and f.severity.value == "error"
+                                     for f in strict.findings)
+
+
+def test_a_derivative_declaring_nothing_is_undeclared_derivative_not_license_unknown(tmp_path):
+    # alone, the community base is unknown; with the tree, its Llama 2 base is found and governs it
+    d = os.path.join(TREES, "tsavage68--chat_1000_STEPS_01beta_1e5rate_CDPOSFT")
+    alone = _run([d], tmp_path=tmp_path)
+    assert "lineage-unknown-ancestor" in {f.check for f in alone.findings}
+    tree = _run([d], models_dir=TREES, tmp_path=tmp_path)
+    (m,) = tree.models
+    checks = {f.check for f in tree.findings}
+    assert m.effective.keys == ("llama2",)
+    assert "license-undeclared-derivative" in checks and "license-unknown" not in checks
+    assert "lineage-missing-license" not in checks and m.passed
+
+
+# -- same-licensor relicensing --------------------------------------------------------------------------------------
+def test_licensor_is_the_publishing_org():
+    assert licensor("deepseek-ai/DeepSeek-R1") == "deepseek-ai"
+    assert licensor("family:llama2") is None and licensor("/tmp/x") is None
+    assert same_licensor("deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-V3-Base")
+    assert not same_licensor("deepseek-ai/DeepSeek-R1-Distill-Llama-8B", "meta-llama/Llama-3.1-8B")
+    assert repo_id_of("/data/models/deepseek-ai--DeepSeek-R1") == "deepseek-ai/DeepSeek-R1"
+
+
+def test_the_deepseek_license_stops_at_r1_but_llama_terms_pass_through_deepseek_distills():
+    # a third party's MIT fine-tune of DeepSeek-R1 (MIT, deepseek-ai's relicensing of DeepSeek-V3-Base)
+    lin, eff, ev = _audit(_fm(license="mit", base_model="deepseek-ai/DeepSeek-R1"))
+    assert "deepseek-ai/DeepSeek-V3-Base" in [a.subject for a in lin.ancestors]
+    assert "lineage-conflict" not in _checks(ev) and "deepseek-license" not in eff.keys
+    same = [e for e in ev if e.check == "lineage-same-licensor"]
+    assert same and same[0].data["licensor"] == "deepseek-ai" and same[0].data["key"] == "deepseek-license"
+    # the licensor itself relicensing its base: no conflict either
+    _, eff, ev = _audit(_fm(license="mit", base_model="deepseek-ai/DeepSeek-V3-Base"),
+                        subject="/tmp/deepseek-ai--DeepSeek-R1-like")
+    assert "lineage-conflict" not in _checks(ev) and "lineage-same-licensor" in _checks(ev)
+    # a third party cannot: MIT on DeepSeek-V3-Base is a conflict
+    _, _, ev = _audit(_fm(license="mit", base_model="deepseek-ai/DeepSeek-V3-Base"))
+    assert "lineage-conflict" in _checks(ev)
+    # deepseek-ai's distill of Llama 3.1: meta-llama's terms pass down through it
+    _, eff, ev = _audit(_fm(license="mit", base_model="deepseek-ai/DeepSeek-R1-Distill-Llama-8B"))
+    assert "lineage-conflict" in _checks(ev) and "llama3.1" in eff.keys
+
+
+# -- declared license vs inherited ------------------------------------------------------------------------------------
+def test_a_body_acknowledging_the_base_license_does_not_excuse_the_declared_metadata():
+    text = _fm(license="apache-2.0", base_model="meta-llama/Llama-2-7b-hf").replace(
+        "# model\n", "# model\n\n## License\nUse of this model is governed by the Llama 2 Community License.\n")
+    _, eff, ev = _audit(text)
+    conflict = [e for e in ev if e.check == "lineage-conflict"]
+    assert conflict and "apache-2.0" in conflict[0].message and "llama2" in conflict[0].message
+    assert "llama2" in eff.keys
