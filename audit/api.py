@@ -214,7 +214,7 @@ class _Run:
         """Facts gathered for one model -> its verdict, findings and obligations."""
 
         subject = snapshot.subject
-        inheritance = inherit(subject, facts, lineage)  # once: the effective license and the checks both read it
+        inheritance = inherit(subject, facts, lineage, bool(policy.settings.get("inferred_lineage_can_fail")))  # once: the effective license and the checks both read it
         effective = effective_license(subject, facts, lineage, inheritance)
         datasets = resolve_datasets(card, self.resolver)
         provenance = provenance_facts(snapshot, card)

@@ -78,6 +78,9 @@ _TABLE: tuple[Check, ...] = (
     Check("lineage-same-licensor", "An ancestor's terms stop at a descendant that its own licensor (the same Hub "
           "org) released under another license; reported so the relicensing is visible.", _N,
           ("audit.lineage.checks:same_licensor_evidence",)),
+    Check("lineage-possible-base", "A base inferred from weak evidence (a family in the tags or the name) is set "
+          "aside because the model declares its own license; reported as a possible base with its evidence.", _N,
+          ("audit.lineage.checks:possible_base_evidence",)),
     Check("lineage-missing-license", "The model declares no license, and the licenses of its ancestors are unknown.",
           _W, ("audit.lineage.checks:missing_license_evidence",),
           "Comply with the ancestors' licenses; ask the publisher to declare one."),

@@ -241,6 +241,7 @@ class Ancestor:
     evidence: tuple[Origin, ...] = ()
     problem: str | None = None  # why it could not be resolved (missing, gated, cycle, depth)
     note: str | None = None  # for an inferred ancestor: the evidence in words (the phrase, the header field)
+    via: str | None = None  # the kind of evidence that named it (audit/lineage/data/confidence.yaml)
     history: tuple[LicenseChange, ...] = ()  # license changes the subject's date does not decide
     subject_date: str | None = None  # with `history`: what is known of the subject's date, in words
 
@@ -258,6 +259,7 @@ class Ancestor:
             "evidence": [o.to_dict() for o in self.evidence],
             "problem": self.problem,
             "note": self.note,
+            "via": self.via,
             "license_history": [c.to_dict() for c in self.history],
         }
 

@@ -48,6 +48,9 @@ EXAMPLES: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {
     # DeepSeek-R1 (MIT) is deepseek-ai's own relicensing of DeepSeek-V3-Base (DeepSeek License)
     "lineage-same-licensor": (("deepseek-ai--R1-like", {"README.md": card("license: mit\nbase_model: deepseek-ai/DeepSeek-V3-Base")}),
                               ("acme--R1-like", {"README.md": card("license: other\nlicense_name: deepseek\nbase_model: deepseek-ai/DeepSeek-V3-Base")})),
+    # a family in the tags alone is weak evidence: it does not contradict the declared license
+    "lineage-possible-base": (("m", {"README.md": card("license: apache-2.0\ntags:\n- llama-3.2")}),
+                              ("m", {"README.md": card("license: apache-2.0\ntags:\n- text-generation")})),
     # phi-2 was relicensed from the Microsoft Research License to MIT in 2024-01: undated, the change is undecided
     "lineage-license-history": (("m", {"README.md": card("license: mit\nbase_model: microsoft/phi-2")}),
                                 ("m", {"README.md": card("license: mit\nbase_model: microsoft/phi-2", "Trained on 2024-05-02.\n")})),

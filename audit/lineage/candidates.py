@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from audit.lineage.confidence import confidence
 from audit.lineage.phrases import ANCESTRY, ANCESTRY_HINTS, MERGE_TAGS, NOT_ANCESTRY, QUANTIZED_TAGS, SOURCES_HEADING
 from audit.model import ModelCard, Origin, Relation, Snapshot, SourceKind
 from audit.registry import BARE_LLAMA, QUANT_TOKENS, Registry, load_registry, lowerable, name_key
@@ -89,8 +90,8 @@ def published_name(subject: str, card: ModelCard | None) -> str | None:
 
 
 
-def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, via_family: str, conf_name: float,
-                     conf_family: float, bare_llama: bool = True) -> list[Candidate]:
+def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, via_family: str,
+                     bare_llama: bool = True) -> list[Candidate]:
     """Registry models named in a span of text (a re-upload name, 'Yi-34B'), then families ('Llama 2')."""
     out: list[Candidate] = []
     spans: list[tuple[int, int]] = []
@@ -101,18 +102,19 @@ def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, vi
         entry = reg.by_name(tok)
         if entry is not None:
             spans.append((m.start(), m.end()))
-            out.append(Candidate(entry.id, via_name, True, conf_name, (origin,), f"'{tok}' names registry model {entry.id}"))
+            out.append(Candidate(entry.id, via_name, True, confidence(via_name), (origin,),
+                                 f"'{tok}' names registry model {entry.id}"))
     rest = text
     for a, b in sorted(spans, reverse=True):
         rest = rest[:a] + " " * (b - a) + rest[b:]
     for rule, m in reg.by_family(rest):
         if _DATA_AFTER.match(rest[m.end():]):
             continue
-        out.append(Candidate(f"family:{rule.label}", via_family, True, conf_family, (origin,),
+        out.append(Candidate(f"family:{rule.label}", via_family, True, confidence(via_family), (origin,),
                              f"'{m.group(0)}' names the {rule.label} family ({rule.note})"))
     # (no i or s in "llama": a match always lowers to "llama", so the substring test is a sound guard)
     if bare_llama and not out and "llama" in rest.lower() and BARE_LLAMA.search(rest):
-        out.append(Candidate("family:llama1", via_family, True, min(conf_family, 0.3), (origin,),
+        out.append(Candidate("family:llama1", "bare-llama", True, confidence("bare-llama"), (origin,),
                              "an unversioned 'LLaMA' names the original LLaMA (later versions are always numbered)"))
     return out
 
@@ -135,7 +137,7 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
         if in_code:
             m = _MERGEKIT.match(line) if "model" in line else None
             if m:
-                ids.append(Candidate(m.group(1), "mergekit", True, 0.8, (card.origin.at(line=card.body_line + idx),),
+                ids.append(Candidate(m.group(1), "mergekit", True, confidence("mergekit"), (card.origin.at(line=card.body_line + idx),),
                                      "named in a merge configuration"))
             continue
         heading = _HEADING.match(line) if stripped[:1] == "#" else None
@@ -172,7 +174,7 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
         linked = "://" in line  # (each pattern below needs the literal text tested before it)
         for m in _HUB_LINK.finditer(line) if linked else ():
             rid = re.sub(r"(?:/(?:blob|tree|resolve|raw)/.*)$", "", m.group(1)).rstrip(".,;:)")
-            ids.append(Candidate(rid, "body-link", True, 0.7, (origin,), "linked from a sentence about the model's origin"))
+            ids.append(Candidate(rid, "body-link", True, confidence("body-link"), (origin,), "linked from a sentence about the model's origin"))
         if denied is None:
             denied = NOT_ANCESTRY.search(line, low)
         if denied:
@@ -183,25 +185,33 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
             rid = m.group(1)
             if "." in rid.split("/", 1)[0] or rid.lower().startswith(("http", "www")):
                 continue
-            ids.append(Candidate(rid, "body-name", True, 0.6, (origin,), "repo id named in a sentence about the model's origin"))
-        fams.extend(_text_candidates(plain, origin, reg, "text-name", "body-family", 0.6, 0.5))
+            ids.append(Candidate(rid, "body-name", True, confidence("body-name"), (origin,), "repo id named in a sentence about the model's origin"))
+        fams.extend(_text_candidates(plain, origin, reg, "text-name", "body-family"))
     return ids, fams
 
 
 def dedupe(cands: Iterable[Candidate], subject: str) -> list[Candidate]:
-    """One candidate per id (the first, with the best confidence and every origin), the subject left out."""
+    """One candidate per id (the first, with every origin), the subject left out. Its confidence: the best of
+    each kind of evidence, and independent kinds combined (1 - the product of 1 - each, data/confidence.yaml)."""
     out: dict[str, Candidate] = {}
+    kinds: dict[str, dict[str, float]] = {}
     me = subject.lower()
     for c in cands:
         k = c.id.lower()
         if k == me:
             continue
         prev = out.get(k)
+        best = kinds.setdefault(k, {})
+        best[c.via] = max(best.get(c.via, 0.0), c.confidence)
         if prev is None:
             out[k] = c
-        else:
-            out[k] = replace(prev, confidence=max(prev.confidence, c.confidence),
-                             evidence=prev.evidence + tuple(o for o in c.evidence if o not in prev.evidence))
+            continue
+        miss = 1.0
+        for conf in best.values():
+            miss *= 1.0 - conf
+        notes = prev.note if not c.note or c.note == prev.note else f"{prev.note}; {c.note}"
+        out[k] = replace(prev, confidence=round(min(1.0, max(1.0 - miss, prev.confidence)), 2), note=notes,
+                         evidence=prev.evidence + tuple(o for o in c.evidence if o not in prev.evidence))
     return list(out.values())
 
 
@@ -255,16 +265,16 @@ def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     if card is not None:
         origin = card.field_origin("base_model")
         for b in card.base_models:
-            declared.append(Candidate(b, "base_model", False, 1.0, (origin,)))
+            declared.append(Candidate(b, "base_model", False, confidence("base_model"), (origin,)))
     info = snapshot.info if snapshot is not None else {}
     for b in info.get("base_models", ()) or ():
         bid = b.get("id") if isinstance(b, dict) else b
         if isinstance(bid, str) and bid:
-            declared.append(Candidate(bid, "hub", False, 1.0, (where.at(field="baseModels"),)))
+            declared.append(Candidate(bid, "hub", False, confidence("hub"), (where.at(field="baseModels"),)))
     adapter = _json(texts.get("adapter_config.json"))
     ad_base = adapter.get("base_model_name_or_path")
     if isinstance(ad_base, str) and _REPO_ID.match(ad_base.strip()):
-        declared.append(Candidate(ad_base.strip(), "adapter_config", not declared, 0.9,
+        declared.append(Candidate(ad_base.strip(), "adapter_config", not declared, confidence("adapter_config"),
                                   (where.at(file="adapter_config.json", field="base_model_name_or_path"),)))
     return dedupe(declared, subject)
 
@@ -279,7 +289,7 @@ def _inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     config = _json(texts.get("config.json"))
     name_or_path = config.get("_name_or_path")
     if isinstance(name_or_path, str) and _REPO_ID.match(name_or_path.strip()):
-        tier_a.append(Candidate(name_or_path.strip(), "config", True, 0.7,
+        tier_a.append(Candidate(name_or_path.strip(), "config", True, confidence("config"),
                                 (where.at(file="config.json", field="_name_or_path"),),
                                 "config.json _name_or_path names the checkpoint training started from"))
     tier_b: list[Candidate] = []
@@ -292,15 +302,15 @@ def _inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     tags += [t for t in info.get("tags", ()) or () if isinstance(t, str) and ":" not in t]
     if tags:
         tag_origin = card.field_origin("tags") if card is not None else where.at(field="tags")
-        tier_c.extend(_text_candidates(" ; ".join(dict.fromkeys(tags)), tag_origin, reg, "tag-name", "tag", 0.5, 0.4))
+        tier_c.extend(_text_candidates(" ; ".join(dict.fromkeys(tags)), tag_origin, reg, "tag-name", "tag"))
     name = model_name(subject, card)
     if name:
         name_origin = card.origin.at(line=card.body_line) if card is not None else Origin(SourceKind.INFERRED, subject)
-        tier_c.extend(_text_candidates(name, name_origin, reg, "name-name", "name", 0.5, 0.4, bare_llama=False))
+        tier_c.extend(_text_candidates(name, name_origin, reg, "name-name", "name", bare_llama=False))
     # a model does not descend from itself (official cards name their own family everywhere)
     own = name_key(subject)
     tier_b_names = [c for c in tier_b if c.via == "text-name"]
-    tier_b_fams = [c for c in tier_b if c.via != "text-name"]
+    tier_b_fams = [c for c in tier_b if c.via != "text-name"]  # body-family, bare-llama
     return [[c for c in dedupe(tier, subject) if name_key(c.id) != own]
             for tier in (tier_a, tier_b_names, tier_b_fams, tier_c)]
 

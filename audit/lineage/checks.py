@@ -14,7 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from audit.lineage.candidates import published_name
-from audit.lineage.inherit import Inheritance, acknowledged, declares_license, inherit, license_change, parents
+from audit.lineage.inherit import (
+    Inheritance,
+    acknowledged,
+    declares_license,
+    inherit,
+    license_change,
+    parents,
+    strong_lineage,
+)
 from audit.model import Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, Status
 
 
@@ -42,6 +50,8 @@ def lineage_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
     """Evidence of every lineage check. `inheritance` is inherit()'s answer for the same model (the one
     effective_license used), when the caller has it."""
     inh = inheritance if inheritance is not None else inherit(subject, facts, lineage)
+    if inh.possible:  # the weak bases set aside are reported as possible bases only
+        lineage = strong_lineage(subject, lineage)[0]
     case = LineageCase(subject, card, facts, lineage, effective, inh)
     return [e for check in CHECKS for e in check(case)]
 
@@ -151,6 +161,25 @@ def same_licensor_evidence(case: LineageCase) -> list[Evidence]:
     return out
 
 
+def possible_base_evidence(case: LineageCase) -> list[Evidence]:
+    """lineage-possible-base: a weak inferred base (data/confidence.yaml) set aside because the model declares a
+    license of its own: "possible base: X because ...", with where the evidence is and its confidence."""
+    from audit.lineage.confidence import what
+
+    out = []
+    for a in case.inheritance.possible:
+        keys = ", ".join(a.license.keys) if a.license is not None and a.license.keys else "unknown"
+        where = ", ".join(str(o) for o in a.evidence[:2]) or "the card"
+        why = a.note or (what(a.via) if a.via else "inferred")
+        out.append(Evidence("lineage-possible-base", case.subject,
+                            f"possible base: {a.subject} ({keys}) because {why} ({where}; confidence "
+                            f"{a.confidence:.1f}); not applied: the model declares {', '.join(case.inheritance.own) or 'a license'}"
+                            " and this evidence is too weak to contradict it", a.evidence, inferred=True,
+                            data={"ancestor": a.subject, "keys": list(a.license.keys) if a.license else [],
+                                  "confidence": a.confidence, "via": a.via}))
+    return out
+
+
 def _layered_all(own: set[str]) -> bool:
     from audit.lineage.inherit import layered_license
 
@@ -215,7 +244,7 @@ def name_prefix_evidence(case: LineageCase) -> list[Evidence]:
 # the lineage checks, in the order their evidence is reported
 CHECKS: tuple[Callable[[LineageCase], list[Evidence]], ...] = (
     conflict_evidence, missing_license_evidence, unknown_ancestor_evidence, cycle_evidence, name_prefix_evidence,
-    history_evidence, same_licensor_evidence)
+    history_evidence, same_licensor_evidence, possible_base_evidence)
 
 
 def _chain_inferred(lineage: Lineage, subject: str, src: str) -> bool:

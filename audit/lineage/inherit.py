@@ -20,7 +20,7 @@ import datetime as _dt
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from audit.licenses.expression import and_
@@ -216,14 +216,41 @@ class Inheritance:
     superseded: tuple[str, ...]  # own keys that cannot replace the ancestors' licenses
     parents: Mapping[str, str]  # everything the direct bases carry
     relicensed: tuple[Stop, ...] = ()  # ancestor keys that stop at a descendant of the same licensor
+    possible: tuple[Ancestor, ...] = ()  # weak inferred bases set aside: the model declares its own license
 
 
-def inherit(subject: str, facts: LicenseFacts, lineage: Lineage) -> Inheritance:
+def strong_lineage(subject: str, lineage: Lineage) -> tuple[Lineage, tuple[Ancestor, ...]]:
+    """The lineage without its weak inferred ancestors (confidence.weak) and what was reached only through
+    them; and the weak ancestors set aside."""
+    from audit.lineage.confidence import weak
+
+    kept: list[Ancestor] = []
+    dropped: list[Ancestor] = []
+    reach = {subject.lower()}
+    for a in sorted(lineage.ancestors, key=lambda a: a.depth):
+        if a.parent.lower() not in reach:
+            continue
+        if a.inferred and weak(a.confidence):
+            dropped.append(a)
+            continue
+        kept.append(a)
+        reach.add(a.subject.lower())
+    if not dropped:
+        return lineage, ()
+    return replace(lineage, ancestors=tuple(kept)), tuple(dropped)
+
+
+def inherit(subject: str, facts: LicenseFacts, lineage: Lineage, weak_gates: bool = False) -> Inheritance:
     """What passes down to `subject` from its lineage. Compute it once per model and hand it to both
-    effective_license and lineage_evidence."""
+    effective_license and lineage_evidence. When the model declares a license of its own, weak inferred
+    ancestors (data/confidence.yaml) neither replace nor contradict it, unless `weak_gates` (the policy's
+    inferred_lineage_can_fail): they are set aside as possible bases."""
     from audit.licenses.catalog import catalog
 
     cat = catalog()
+    possible: tuple[Ancestor, ...] = ()
+    if not weak_gates and declares_license(facts):
+        lineage, possible = strong_lineage(subject, lineage)
     own = tuple(facts.keys)
     from_bases: dict[str, str] = {}
     stops: list[Stop] = []
@@ -252,7 +279,7 @@ def inherit(subject: str, facts: LicenseFacts, lineage: Lineage) -> Inheritance:
                 or all(any(cat[i].has(t) for i in inherited if i in cat) for t in RESTRICTIVE if k in cat and cat[k].has(t))
             )
     return Inheritance(subject, own, declares_license(facts), inherited, conflicts, superseded, from_bases,
-                       tuple(dict.fromkeys(stops)))
+                       tuple(dict.fromkeys(stops)), possible)
 
 
 def repo_id_of(subject: str) -> str | None:

@@ -121,7 +121,7 @@ def _ancestor(cand: Candidate, parent: str, relation: Relation, depth: int, node
             problem = "gated"
     return Ancestor(subject=cand.id, parent=parent, relation=relation, depth=depth, license=facts,
                     resolved_from=resolved_from, inferred=inferred, confidence=round(confidence, 2),
-                    evidence=tuple(evidence), problem=problem, note=cand.note if cand.inferred else None,
+                    evidence=tuple(evidence), problem=problem, note=cand.note if cand.inferred else None, via=cand.via,
                     history=history, subject_date=when)
 
 
