@@ -54,6 +54,10 @@ _TABLE: tuple[Check, ...] = (
     Check("license-file-mismatch", "A license file in the repo names a different license than the card declares.",
           _W, _LICENSE,
           "Check which license governs the weights; the repo file and the card must agree."),
+    Check("license-weights-mismatch", "A weight file's own header (GGUF general.license / general.base_model, "
+          "safetensors __metadata__) names another license or base model than the card.", _W, _PROVENANCE,
+          "Check which is right: the header is written when the weights are converted, the card may have been "
+          "edited since (or the other way round)."),
     Check("license-body-mismatch", "A license statement in the card body names a different license than the front "
           "matter.", _W, _LICENSE),
     Check("license-text-modified", "A license file is a modified, truncated, translated or stub copy of a known "

@@ -87,6 +87,7 @@ ELSEWHERE = {
     "provenance-integrity": "tests/test_provenance.py (a corrupted download against the fake Hub)",
     "provenance-unpinned": "tests/test_provenance.py",
     "lineage-cycle": "tests/test_lineage.py (a cycle of local models)",
+    "license-weights-mismatch": "tests/test_weights.py (synthetic GGUF and safetensors files, written as bytes)",
     "license-drift": "tests/test_lock.py (fails: test_locked_detects_a_changed_license_in_a_new_revision; "
                      "passes: test_a_new_revision_under_the_same_license_is_no_finding)",
     "card-not-read": "tests/test_api.py (fails as a note: test_offline_registry_models_are_audited_from_its_facts; "

@@ -16,6 +16,7 @@ from audit.lineage.confidence import confidence
 from audit.lineage.phrases import ANCESTRY, ANCESTRY_HINTS, MERGE_TAGS, NOT_ANCESTRY, QUANTIZED_TAGS, SOURCES_HEADING
 from audit.model import ModelCard, Origin, Relation, Snapshot, SourceKind
 from audit.registry import BARE_LLAMA, QUANT_TOKENS, Registry, load_registry, lowerable, name_key
+from audit.sources.weights import weight_headers
 
 if TYPE_CHECKING:
     from audit.lineage.resolver import Resolver
@@ -292,6 +293,12 @@ def _inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | N
         tier_a.append(Candidate(name_or_path.strip(), "config", True, confidence("config"),
                                 (where.at(file="config.json", field="_name_or_path"),),
                                 "config.json _name_or_path names the checkpoint training started from"))
+    headers = weight_headers(snapshot) if snapshot is not None and snapshot.files else []
+    for h in headers:
+        for rid, fld in h.base_models():
+            tier_a.append(Candidate(rid, "weights-base", True, confidence("weights-base"),
+                                    (where.at(file=h.path, field=fld),),
+                                    f"the {h.format} header of {h.path} records {fld} = {rid}"))
     tier_b: list[Candidate] = []
     if card is not None:
         ids, fams = _body_candidates(card, subject, reg)
@@ -307,6 +314,10 @@ def _inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     if name:
         name_origin = card.origin.at(line=card.body_line) if card is not None else Origin(SourceKind.INFERRED, subject)
         tier_c.extend(_text_candidates(name, name_origin, reg, "name-name", "name", bare_llama=False))
+    for h in headers:
+        if h.name:
+            tier_c.extend(_text_candidates(h.name, where.at(file=h.path, field="general.name"), reg,
+                                           "weights-name", "weights-name", bare_llama=False))
     # a model does not descend from itself (official cards name their own family everywhere)
     own = name_key(subject)
     tier_b_names = [c for c in tier_b if c.via == "text-name"]
