@@ -105,3 +105,62 @@ def test_a_body_acknowledging_the_base_license_does_not_excuse_the_declared_meta
     conflict = [e for e in ev if e.check == "lineage-conflict"]
     assert conflict and "apache-2.0" in conflict[0].message and "llama2" in conflict[0].message
     assert "llama2" in eff.keys
+
+
+# -- what the card body says, and what it does not ----------------------------------------------------------------------
+def test_a_comparison_in_one_sentence_does_not_hide_the_origin_stated_in_another():
+    # leliuga-causallm-14b (tests/fixtures/cards) in short: trained from Qwen's weights, and a comparison
+    text = _fm(license="wtfpl") + (
+        "This model was trained based on the model weights of Qwen (and LLaMA2 was used, yes, for calculating some "
+        "initial weights), you may also need to comply with the commercial use restrictions of these two models. "
+        "The training process used the same model structure as LLaMA2.\n")
+    lin, eff, ev = _audit(text)
+    assert {a.subject for a in lin.ancestors} >= {"family:qwen", "family:llama2"}
+    assert "lineage-conflict" in _checks(ev)
+    notes = [a.note for a in lin.ancestors if a.subject == "family:qwen"]
+    assert notes and "trained based on the model weights of Qwen" in notes[0]  # the phrase is the evidence
+
+
+def test_a_comparison_line_names_no_base_even_when_another_sentence_says_based_on():
+    text = _fm(license="other", license_name="skywork-community") + (
+        "Compared to the Llama2-13B model, our model adopts a thinner network structure. It has a similar number of "
+        "parameters as the original Llama-13B model. Based on our preliminary experimental results, a deeper "
+        "network structure generalizes better.\n")
+    lin, _, _ = _audit(text)
+    assert not lin.ancestors
+
+
+def test_chinese_origin_sentences_and_tool_names():
+    lin, _, _ = _audit(_fm() + "本模型基于 Llama2-7B 继续预训练。\n")
+    assert [a.subject for a in lin.ancestors][:1] == ["family:llama2"]
+    # a tool named after a model is not a base; a link to code neither
+    lin, _, _ = _audit(_fm(license="mit") + "Fine-tuned with LLaMA-Factory and quantized with llama.cpp.\n"
+                       "Trained on top of [llama-recipes](https://github.com/meta-llama/llama-recipes).\n")
+    assert not lin.ancestors
+
+
+def test_see_also_and_own_quantizations_are_not_ancestry():
+    text = _fm(license="mit") + ("# Model\n\nSee also our other models: [Mistral-7B-v0.1](https://huggingface.co/"
+                                 "mistralai/Mistral-7B-v0.1), fine-tuned the same way.\n")
+    lin, _, _ = _audit(text)
+    assert not lin.ancestors
+
+
+def test_model_name_shorthand_and_decorations():
+    for name, family in (("L3.1-8B-Niitama", "llama3.1"), ("L3-8B-Stheno-v3.2", "llama3")):
+        lin, _, _ = _audit(_fm(), subject=f"/tmp/acme--{name}")
+        assert [a.subject for a in lin.ancestors][:1] == [f"family:{family}"], name
+    lin, _, _ = _audit(_fm(), subject="/tmp/acme--Meta-Llama-3.1-8B-Instruct-abliterated")
+    assert lin.ancestors[0].subject.endswith("Llama-3.1-8B-Instruct") and lin.ancestors[0].inferred
+
+
+def test_a_weak_tag_family_does_not_contradict_a_declared_license_unless_the_policy_says_so():
+    text = _fm(license="apache-2.0", tags=["llama-3.2"])
+    lin, eff, ev = _audit(text)
+    assert "lineage-conflict" not in _checks(ev) and eff.keys == ("apache-2.0",)
+    (possible,) = [e for e in ev if e.check == "lineage-possible-base"]
+    assert possible.message.startswith("possible base: family:llama3.2") and "confidence 0.4" in possible.message
+    card = parse_card(text, Origin("local", "/tmp/acme--model", file="README.md"))
+    facts = license_facts(card, None)
+    inh = inherit("/tmp/acme--model", facts, lin, weak_gates=True)
+    assert inh.conflicts and not inh.possible

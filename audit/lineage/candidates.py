@@ -13,7 +13,18 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from audit.lineage.confidence import confidence
-from audit.lineage.phrases import ANCESTRY, ANCESTRY_HINTS, MERGE_TAGS, NOT_ANCESTRY, QUANTIZED_TAGS, SOURCES_HEADING
+from audit.lineage.phrases import (
+    ANCESTRY,
+    ANCESTRY_HINTS,
+    MERGE_TAGS,
+    NAME_DECORATIONS,
+    NAME_SHORTHAND,
+    NOT_ANCESTRY,
+    NOT_ANCESTRY_LISTS,
+    QUANTIZED_TAGS,
+    SOURCES_HEADING,
+    TOOL_NAMES,
+)
 from audit.model import ModelCard, Origin, Relation, Snapshot, SourceKind
 from audit.registry import BARE_LLAMA, QUANT_TOKENS, Registry, load_registry, lowerable, name_key
 from audit.sources.weights import weight_headers
@@ -92,19 +103,31 @@ def published_name(subject: str, card: ModelCard | None) -> str | None:
 
 
 def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, via_family: str,
-                     bare_llama: bool = True) -> list[Candidate]:
-    """Registry models named in a span of text (a re-upload name, 'Yi-34B'), then families ('Llama 2')."""
+                     bare_llama: bool = True, name: bool = False, phrase: str | None = None) -> list[Candidate]:
+    """Registry models named in a span of text (a re-upload name, 'Yi-34B'), then families ('Llama 2').
+    `name`: the text is a model's name: its shorthands are expanded ('L3.1-8B') and its decorations
+    ('-abliterated') dropped (phrases.yaml). Tool names ('llama.cpp') are masked first. `phrase`: the sentence
+    the text comes from, quoted in each candidate's note."""
     out: list[Candidate] = []
     spans: list[tuple[int, int]] = []
+    if name:
+        for rx, rep in NAME_SHORTHAND:
+            text = rx.sub(rep, text)
+        text = NAME_DECORATIONS.sub("", text)
+    if "l" in text.lower():
+        text = TOOL_NAMES.sub(lambda m: " " * len(m.group(0)), text)
+    said = f" in {phrase}" if phrase else ""
     for m in _NAME_TOKEN.finditer(text) if "-" in text or "_" in text else ():
         tok = m.group(1).strip(".-_")
         if _DATA_AFTER.match(text[m.end():]):
             continue
         entry = reg.by_name(tok)
+        if entry is None and NAME_DECORATIONS.search(tok):
+            entry = reg.by_name(NAME_DECORATIONS.sub("", tok))
         if entry is not None:
             spans.append((m.start(), m.end()))
             out.append(Candidate(entry.id, via_name, True, confidence(via_name), (origin,),
-                                 f"'{tok}' names registry model {entry.id}"))
+                                 f"'{tok}' names registry model {entry.id}{said}"))
     rest = text
     for a, b in sorted(spans, reverse=True):
         rest = rest[:a] + " " * (b - a) + rest[b:]
@@ -112,7 +135,7 @@ def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, vi
         if _DATA_AFTER.match(rest[m.end():]):
             continue
         out.append(Candidate(f"family:{rule.label}", via_family, True, confidence(via_family), (origin,),
-                             f"'{m.group(0)}' names the {rule.label} family ({rule.note})"))
+                             f"'{m.group(0)}' names the {rule.label} family ({rule.note}){said}"))
     # (no i or s in "llama": a match always lowers to "llama", so the substring test is a sound guard)
     if bare_llama and not out and "llama" in rest.lower() and BARE_LLAMA.search(rest):
         out.append(Candidate("family:llama1", "bare-llama", True, confidence("bare-llama"), (origin,),
@@ -162,33 +185,73 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
                     break
             else:
                 continue  # no word any ancestry phrase needs: skip the costly patterns
-        low = low if exact else None
-        denied = NOT_ANCESTRY.search(line, low) if ANCESTRY.search(line, low) else None
-        context = denied is False
-        # a table row names models for comparison unless the row itself says where the model comes from
-        in_scope = context or (scope is not None and not _TABLE_ROW.search(line))
+        if NOT_ANCESTRY_LISTS.search(line, low if exact else None):
+            if scope == "label":
+                scope = None
+            continue  # "see also", a collection, other sizes: related models, not this one's origin
+        origin = card.origin.at(line=card.body_line + idx)
+        in_table = scope is not None and _TABLE_ROW.search(line) is not None
+        context = _scan_line(line, origin, scope is not None and not in_table, exact, reg, ids, fams)
         if context and stripped.endswith(":") and scope is None:
             scope = "label"  # "The models used in this merge were:" introduces a list
-        if not in_scope:
-            continue
-        origin = card.origin.at(line=card.body_line + idx)
-        linked = "://" in line  # (each pattern below needs the literal text tested before it)
-        for m in _HUB_LINK.finditer(line) if linked else ():
-            rid = re.sub(r"(?:/(?:blob|tree|resolve|raw)/.*)$", "", m.group(1)).rstrip(".,;:)")
-            ids.append(Candidate(rid, "body-link", True, confidence("body-link"), (origin,), "linked from a sentence about the model's origin"))
-        if denied is None:
-            denied = NOT_ANCESTRY.search(line, low)
-        if denied:
-            continue
-        plain = _MD_LINK_TARGET.sub("] ", line) if "](" in line else line
-        plain = _HUB_LINK.sub(" ", plain) if linked else plain
-        for m in _BARE_ID.finditer(plain) if "/" in plain else ():
-            rid = m.group(1)
-            if "." in rid.split("/", 1)[0] or rid.lower().startswith(("http", "www")):
-                continue
-            ids.append(Candidate(rid, "body-name", True, confidence("body-name"), (origin,), "repo id named in a sentence about the model's origin"))
-        fams.extend(_text_candidates(plain, origin, reg, "text-name", "body-family"))
     return ids, fams
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[*_(])|(?<=[。！？；])")
+
+
+def _scan_line(line: str, origin: Origin, in_section: bool, exact: bool, reg: Registry,
+               ids: list[Candidate], fams: list[Candidate]) -> bool:
+    """The bases a line names, when it says where the model comes from (or a section of sources holds it);
+    True when the line itself states an origin. A long line is read sentence by sentence: a comparison in one
+    sentence does not deny the origin stated in another ("Trained from Qwen's weights. It beats Llama 2 ...");
+    but when any sentence is a comparison, only the sentences that themselves state an origin are read."""
+    low = line.lower() if exact else None
+    context = ANCESTRY.search(line, low)
+    if not (context or in_section):
+        return False
+    pieces = _SENTENCE.split(line) if len(line) > 80 and _SENTENCE.search(line) else [line]
+    if len(pieces) > 1:
+        lows = [p.lower() if exact else None for p in pieces]
+        if any(NOT_ANCESTRY.search(p, lo) for p, lo in zip(pieces, lows)):
+            pieces = [p for p, lo in zip(pieces, lows) if ANCESTRY.search(p, lo)] if context else pieces
+    for piece in pieces:
+        _scan_sentence(piece, origin, exact, reg, ids, fams)
+    return context
+
+
+def _scan_sentence(line: str, origin: Origin, exact: bool, reg: Registry, ids: list[Candidate],
+                   fams: list[Candidate]) -> None:
+    """The bases one sentence of a line about the model's origin names (links even in a denied sentence:
+    'a fine-tune of [X](hf link), which outperforms ...')."""
+    low = line.lower() if exact else None
+    linked = "://" in line  # (each pattern below needs the literal text tested before it)
+    for m in _HUB_LINK.finditer(line) if linked else ():
+        rid = re.sub(r"(?:/(?:blob|tree|resolve|raw)/.*)$", "", m.group(1)).rstrip(".,;:)")
+        ids.append(Candidate(rid, "body-link", True, confidence("body-link"), (origin,),
+                             f"linked from a sentence about the model's origin: {_quote(line)}"))
+    if NOT_ANCESTRY.search(line, low):
+        return
+    plain = _CODE_LINK.sub(" ", line) if "](" in line else line  # a link to code names a tool, not a base
+    plain = _MD_LINK_TARGET.sub("] ", plain) if "](" in plain else plain
+    plain = _HUB_LINK.sub(" ", plain) if linked else plain
+    plain = _URL.sub(" ", plain) if "://" in plain else plain
+    for m in _BARE_ID.finditer(plain) if "/" in plain else ():
+        rid = m.group(1)
+        if "." in rid.split("/", 1)[0] or rid.lower().startswith(("http", "www")):
+            continue
+        ids.append(Candidate(rid, "body-name", True, confidence("body-name"), (origin,),
+                             f"repo id named in a sentence about the model's origin: {_quote(line)}"))
+    fams.extend(_text_candidates(plain, origin, reg, "text-name", "body-family", phrase=_quote(line)))
+
+
+_CODE_LINK = re.compile(r"\[[^\]]*\]\((?!\s*https?://(?:www\.)?(?:huggingface\.co|hf\.co)/)[^)]*\)", re.IGNORECASE)
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+def _quote(text: str, width: int = 120) -> str:
+    text = " ".join(text.split())
+    return f'"{text[:width]}{"..." if len(text) > width else ""}"'
 
 
 def dedupe(cands: Iterable[Candidate], subject: str) -> list[Candidate]:
@@ -313,11 +376,11 @@ def _inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     name = model_name(subject, card)
     if name:
         name_origin = card.origin.at(line=card.body_line) if card is not None else Origin(SourceKind.INFERRED, subject)
-        tier_c.extend(_text_candidates(name, name_origin, reg, "name-name", "name", bare_llama=False))
+        tier_c.extend(_text_candidates(name, name_origin, reg, "name-name", "name", bare_llama=False, name=True))
     for h in headers:
         if h.name:
             tier_c.extend(_text_candidates(h.name, where.at(file=h.path, field="general.name"), reg,
-                                           "weights-name", "weights-name", bare_llama=False))
+                                           "weights-name", "weights-name", bare_llama=False, name=True))
     # a model does not descend from itself (official cards name their own family everywhere)
     own = name_key(subject)
     tier_b_names = [c for c in tier_b if c.via == "text-name"]
