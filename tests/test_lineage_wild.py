@@ -164,3 +164,30 @@ def test_a_weak_tag_family_does_not_contradict_a_declared_license_unless_the_pol
     facts = license_facts(card, None)
     inh = inherit("/tmp/acme--model", facts, lin, weak_gates=True)
     assert inh.conflicts and not inh.possible
+
+
+def test_a_card_never_infers_itself_nor_its_own_quantization():
+    text = _fm(license="apache-2.0") + ("This model is a fine-tune of [acme/Support-Bot-7B](https://huggingface.co/"
+                                         "acme/Support-Bot-7B), quantized versions: https://huggingface.co/"
+                                         "TheBloke/Support-Bot-7B-GGUF\n")
+    lin, _, _ = _audit(text, subject="/tmp/acme--Support-Bot-7B")
+    assert not [a for a in lin.ancestors if "support-bot" in a.subject.lower()]
+
+
+def test_a_declared_base_that_cannot_be_resolved_leaves_the_rest_of_the_card_in_use():
+    text = _fm(base_model="someone/private-sft-v2") + "Fine-tuned from Llama 2 7B chat on support tickets.\n"
+    lin, eff, ev = _audit(text)
+    subjects = [a.subject for a in lin.ancestors]
+    assert subjects[0] == "someone/private-sft-v2" and "family:llama2" in subjects
+    assert eff.keys == ("llama2",)
+    assert "lineage-unknown-ancestor" in _checks(ev)  # the declared base itself is still unknown
+
+
+def test_an_inferred_edge_closing_a_cycle_is_dropped(tmp_path):
+    # a declares b; b's card says it is the base of ... a (a link in an origin sentence): not a cycle of a's
+    for name, text in (("acme--a", _fm(license="mit", base_model="acme/b")),
+                       ("acme--b", _fm(license="mit") + "Merged from [a](https://huggingface.co/acme/a).\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "README.md").write_text(text, encoding="utf-8")
+    report = _run([str(tmp_path / "acme--a")], models_dir=str(tmp_path), tmp_path=tmp_path / "cache")
+    assert "lineage-cycle" not in {f.check for f in report.findings}

@@ -313,7 +313,7 @@ def find_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | None, 
     declared = _declared_bases(subject, card, snapshot)
     if declared:
         return declared, []
-    return [], _inferred_tiers(subject, card, snapshot)
+    return [], inferred_tiers(subject, card, snapshot)
 
 
 def _snapshot_origin(snapshot: Snapshot | None, subject: str) -> Origin:
@@ -343,7 +343,7 @@ def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     return dedupe(declared, subject)
 
 
-def _inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | None) -> list[list[Candidate]]:
+def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | None) -> list[list[Candidate]]:
     """Bases named outside base_model, in tiers strongest first (see find_bases)."""
     reg = load_registry()
     where = _snapshot_origin(snapshot, subject)
@@ -381,11 +381,15 @@ def _inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | N
         if h.name:
             tier_c.extend(_text_candidates(h.name, where.at(file=h.path, field="general.name"), reg,
                                            "weights-name", "weights-name", bare_llama=False, name=True))
-    # a model does not descend from itself (official cards name their own family everywhere)
-    own = name_key(subject)
+    # a model does not descend from itself, nor from its own re-uploads and quantizations (official cards name
+    # their own family everywhere; a card links its own GGUF versions)
+    own = {name_key(subject)}
+    published = published_name(subject, card)
+    if published:
+        own.add(name_key(published))
     tier_b_names = [c for c in tier_b if c.via == "text-name"]
     tier_b_fams = [c for c in tier_b if c.via != "text-name"]  # body-family, bare-llama
-    return [[c for c in dedupe(tier, subject) if name_key(c.id) != own]
+    return [[c for c in dedupe(tier, subject) if name_key(c.id) not in own]
             for tier in (tier_a, tier_b_names, tier_b_fams, tier_c)]
 
 

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from audit.errors import AuditError, HubGated
-from audit.lineage.candidates import Candidate, dedupe, find_bases, infer_relation, relation_from_name
+from audit.lineage.candidates import (
+    Candidate,
+    dedupe,
+    find_bases,
+    infer_relation,
+    inferred_tiers,
+    relation_from_name,
+)
 from audit.lineage.confidence import confidence
 from audit.lineage.dates import card_date_floor, parse_date
 from audit.lineage.inherit import key_facts, registry_facts
@@ -376,11 +383,27 @@ class Resolver:
             card = parse_card(snap.texts[snap.card_path], snap.origin.at(file=snap.card_path))
         facts = license_facts(card, snap)
         declared, tiers = find_bases(repo_id, card, snap, self)
+        # (not choose_bases: resolving declared bases from inside a node's resolution could wait on itself)
         bases = declared or self.pick_tier(tiers)
-        relation, rel_origin, _ = infer_relation(card, snap, len(bases), repo_id, declared=bool(declared))
+        relation, rel_origin, _ = infer_relation(card, snap, len(declared) or len(bases), repo_id,
+                                                 declared=bool(declared))
         date = parse_date(snap.info.get("createdAt")) or card_date_floor(card)
         return Node(repo_id, source, facts, bases=tuple(bases), relation=relation, relation_origin=rel_origin,
                     origin=snap.origin, date=date, gated=snap.info.get("gated") or (card.gated if card else None))
+
+    def choose_bases(self, subject: str, card: ModelCard | None, snapshot: Snapshot | None,
+                     declared: Sequence[Candidate], tiers: Sequence[Sequence[Candidate]]) -> list[Candidate]:
+        """The bases to follow: the declared ones; when none of them can be resolved, the card's other evidence
+        still counts (inferred bases beside the declared ones, which stay, reported as unknown); when nothing
+        is declared, the strongest inferred tier that resolves (pick_tier)."""
+        if not declared:
+            return self.pick_tier(tiers)
+        nodes = self.map_nodes([c.id for c in declared])
+        if any(n.facts is not None or n.bases for n in nodes):
+            return list(declared)
+        ids = {c.id.lower() for c in declared}
+        extra = [c for c in self.pick_tier(inferred_tiers(subject, card, snapshot)) if c.id.lower() not in ids]
+        return list(declared) + extra
 
     def pick_tier(self, tiers: Sequence[Sequence[Candidate]]) -> list[Candidate]:
         """The strongest tier of inferred bases that resolves; weaker tiers are used only when it does not.

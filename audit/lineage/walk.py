@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from audit.lineage.candidates import Candidate, find_bases, infer_relation
 from audit.lineage.dates import Dating, dating, side
-from audit.lineage.inherit import registry_facts
+from audit.lineage.inherit import registry_facts, repo_id_of
 from audit.lineage.resolver import Node, Resolver
 from audit.model import (
     Ancestor,
@@ -38,19 +38,23 @@ def resolve_lineage(subject: str, card: ModelCard | None, facts: LicenseFacts, s
     """The subject's ancestors, breadth first, each with its license as the subject's date sees it.
     `found` is find_bases()'s answer when the caller already has it."""
     declared, tiers = found or find_bases(subject, card, snapshot, resolver)
-    bases = declared or resolver.pick_tier(tiers)
-    relation, _, _ = infer_relation(card, snapshot, len(bases), subject, declared=bool(declared))
+    bases = resolver.choose_bases(subject, card, snapshot, declared, tiers)
+    relation, _, _ = infer_relation(card, snapshot, len(declared) or len(bases), subject, declared=bool(declared))
     since = _once(lambda: dating(card, snapshot))  # scanning a card for dates is costly; rarely needed
     ancestors: list[Ancestor] = []
     problems: list[Problem] = []
     origin = card.origin if card is not None else (
         snapshot.origin if snapshot is not None else Origin(SourceKind.LOCAL, subject))
-    level: list[_Step] = [(c, subject, 1, relation or Relation.UNKNOWN, (subject.lower(),)) for c in bases]
+    me = repo_id_of(subject)  # a snapshot directory org--name is the repo org/name: a chain back to it is a cycle
+    start = (subject.lower(),) + ((me.lower(),) if me and me.lower() != subject.lower() else ())
+    level: list[_Step] = [(c, subject, 1, relation or Relation.UNKNOWN, start) for c in bases]
     while level:
         nodes = resolver.map_nodes([c.id for c, *_ in level])
         nxt: list[_Step] = []
         for (cand, parent, depth, rel, path), node in zip(level, nodes):
             key = cand.id.lower()
+            if key in path and cand.inferred:
+                continue  # an inferred edge that closes a cycle is dropped: the model's own chain has no cycle
             if key in path:
                 problems.append(Problem("lineage-cycle", f"{parent} names {cand.id} as its base, which is "
                                         f"already in the chain {' -> '.join(path)}", _first(cand.evidence, origin)))
