@@ -191,3 +191,9 @@ def test_an_inferred_edge_closing_a_cycle_is_dropped(tmp_path):
         (tmp_path / name / "README.md").write_text(text, encoding="utf-8")
     report = _run([str(tmp_path / "acme--a")], models_dir=str(tmp_path), tmp_path=tmp_path / "cache")
     assert "lineage-cycle" not in {f.check for f in report.findings}
+
+
+def test_hub_base_model_tags_declare_a_base():
+    lin, eff, ev = _audit(_fm(license="apache-2.0", tags=["base_model:finetune:meta-llama/Llama-2-7b-hf", "text"]))
+    assert lin.ancestors[0].subject == "meta-llama/Llama-2-7b-hf" and not lin.ancestors[0].inferred
+    assert "lineage-conflict" in _checks(ev)

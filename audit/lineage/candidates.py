@@ -331,6 +331,15 @@ def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | N
         for b in card.base_models:
             declared.append(Candidate(b, "base_model", False, confidence("base_model"), (origin,)))
     info = snapshot.info if snapshot is not None else {}
+    # the Hub's own tags 'base_model:org/name' and 'base_model:<relation>:org/name' (in the card or Hub info)
+    tags = list(card.tags) if card is not None else []
+    tags += [t for t in info.get("tags", ()) or () if isinstance(t, str)]
+    for t in tags:
+        if t.startswith("base_model:"):
+            bid = t.rsplit(":", 1)[-1].strip()
+            if _REPO_ID.match(bid):
+                at = card.field_origin("tags") if card is not None and t in card.tags else where.at(field="tags")
+                declared.append(Candidate(bid, "hub", False, confidence("hub"), (at,), f"the Hub tag {t!r}"))
     for b in info.get("base_models", ()) or ():
         bid = b.get("id") if isinstance(b, dict) else b
         if isinstance(bid, str) and bid:
