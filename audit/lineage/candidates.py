@@ -336,10 +336,10 @@ def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     tags += [t for t in info.get("tags", ()) or () if isinstance(t, str)]
     for t in tags:
         if t.startswith("base_model:"):
-            bid = t.rsplit(":", 1)[-1].strip()
-            if _REPO_ID.match(bid):
+            tag_id = t.rsplit(":", 1)[-1].strip()
+            if _REPO_ID.match(tag_id):
                 at = card.field_origin("tags") if card is not None and t in card.tags else where.at(field="tags")
-                declared.append(Candidate(bid, "hub", False, confidence("hub"), (at,), f"the Hub tag {t!r}"))
+                declared.append(Candidate(tag_id, "hub", False, confidence("hub"), (at,), f"the Hub tag {t!r}"))
     for b in info.get("base_models", ()) or ():
         bid = b.get("id") if isinstance(b, dict) else b
         if isinstance(bid, str) and bid:
