@@ -22,7 +22,7 @@ from audit.checks import BLOCKING_PROBLEMS, CHECKS, license_evidence
 from audit.datasets import dataset_evidence, resolve_datasets
 from audit.errors import AuditError, InputUnreadable, UsageError
 from audit.licenses.normalize import license_facts
-from audit.lineage import Resolver, effective_license, inherit, lineage_evidence, resolve_lineage, resolve_many
+from audit.lineage import Resolver, effective_license, inherit, lineage_evidence, resolve_lineage, resolve_many, settle
 from audit.model import (
     AuditReport,
     Evidence,
@@ -221,7 +221,7 @@ class _Run:
         """Facts gathered for one model -> its verdict, findings and obligations."""
 
         subject = snapshot.subject
-        inheritance = inherit(subject, facts, lineage)  # once: the effective license and the checks both read it
+        inheritance = inherit(subject, facts, lineage, bool(policy.settings.get("inferred_lineage_can_fail")))  # once: the effective license and the checks both read it
         effective = effective_license(subject, facts, lineage, inheritance)
         datasets = resolve_datasets(card, self.resolver)
         provenance = provenance_facts(snapshot, card)
@@ -230,6 +230,7 @@ class _Run:
         evidence += lineage_evidence(subject, card, facts, lineage, effective, inheritance)
         evidence += dataset_evidence(subject, datasets)
         evidence += provenance_evidence(subject, provenance, policy.settings)
+        evidence = settle(evidence)
         openness = openness_profile(snapshot, card, facts.keys, effective, datasets)
         findings = evaluate(policy, Subject(subject, facts, effective, tuple(evidence), _key_origins(facts, lineage)))
         findings = apply_floor(policy, subject, evidence, findings)  # fail closed whatever the rules say

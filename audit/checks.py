@@ -58,6 +58,10 @@ _TABLE: tuple[Check, ...] = (
     Check("license-file-mismatch", "A license file in the repo names a different license than the card declares.",
           _W, _LICENSE,
           "Check which license governs the weights; the repo file and the card must agree."),
+    Check("license-weights-mismatch", "A weight file's own header (GGUF general.license / general.base_model, "
+          "safetensors __metadata__) names another license or base model than the card.", _W, _PROVENANCE,
+          "Check which is right: the header is written when the weights are converted, the card may have been "
+          "edited since (or the other way round)."),
     Check("license-body-mismatch", "A license statement in the card body names a different license than the front "
           "matter.", _W, _LICENSE),
     Check("license-statement-conflict", "The card body, the gating prompt or a USE_POLICY file says this model's "
@@ -77,7 +81,22 @@ _TABLE: tuple[Check, ...] = (
           _N, _LICENSE),
     Check("lineage-conflict", "The declared license drops terms that an ancestor imposes on derivatives.", _E, ("audit.lineage.checks:conflict_evidence",),
           "Treat the model as governed by its ancestor's license as well, and comply with both.", floor=_E),
-    Check("lineage-missing-license", "The model declares no license; its effective license comes from its ancestors.",
+    Check("license-undeclared-derivative", "The model declares no license while the license it inherits from its "
+          "ancestors is known: their terms govern it, but its own changes carry no license.", _W,
+          ("audit.lineage.checks:missing_license_evidence",),
+          "Comply with the ancestors' licenses, and ask the publisher to declare a license for the model itself."),
+    Check("lineage-license-history", "An ancestor's license changed over time and the model's date does not say "
+          "which side of the change it falls on; the finding names the date that decides it.", _W,
+          ("audit.lineage.checks:history_evidence",),
+          "Find when the model was made (the Hub's createdAt or its first commit); before the change the "
+          "ancestor's earlier license governs it."),
+    Check("lineage-same-licensor", "An ancestor's terms stop at a descendant that its own licensor (the same Hub "
+          "org) released under another license; reported so the relicensing is visible.", _N,
+          ("audit.lineage.checks:same_licensor_evidence",)),
+    Check("lineage-possible-base", "A base inferred from weak evidence (a family in the tags or the name) is set "
+          "aside because the model declares its own license; reported as a possible base with its evidence.", _N,
+          ("audit.lineage.checks:possible_base_evidence",)),
+    Check("lineage-missing-license", "The model declares no license, and the licenses of its ancestors are unknown.",
           _W, ("audit.lineage.checks:missing_license_evidence",),
           "Comply with the ancestors' licenses; ask the publisher to declare one."),
     Check("lineage-unknown-ancestor", "An ancestor could not be found or its license could not be determined.",

@@ -218,6 +218,20 @@ class LicenseFacts:
 
 
 @dataclass(frozen=True)
+class LicenseChange:
+    """An ancestor's license changed: `from_key` until `date`, then `to_key`. On an Ancestor it is a change the
+    subject's date does not decide (the subject may predate it or not)."""
+
+    date: str | None  # 'YYYY', 'YYYY-MM' or 'YYYY-MM-DD' as the source gave it; None when not known
+    from_key: str | None
+    to_key: str | None
+    source: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"date": self.date, "from": self.from_key, "to": self.to_key, "source": self.source}
+
+
+@dataclass(frozen=True)
 class Ancestor:
     subject: str  # repo id
     parent: str  # the model that names this one as its base
@@ -229,6 +243,10 @@ class Ancestor:
     confidence: float = 1.0
     evidence: tuple[Origin, ...] = ()
     problem: str | None = None  # why it could not be resolved (missing, gated, cycle, depth)
+    note: str | None = None  # for an inferred ancestor: the evidence in words (the phrase, the header field)
+    via: str | None = None  # the kind of evidence that named it (audit/lineage/data/confidence.yaml)
+    history: tuple[LicenseChange, ...] = ()  # license changes the subject's date does not decide
+    subject_date: str | None = None  # with `history`: what is known of the subject's date, in words
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -243,6 +261,9 @@ class Ancestor:
             "confidence": self.confidence,
             "evidence": [o.to_dict() for o in self.evidence],
             "problem": self.problem,
+            "note": self.note,
+            "via": self.via,
+            "license_history": [c.to_dict() for c in self.history],
         }
 
 

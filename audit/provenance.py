@@ -139,7 +139,37 @@ def provenance_facts(snapshot: Snapshot, card: ModelCard | None) -> dict[str, An
         "unsafe_files": sorted(unsafe),
         "custom_code": {"present": bool(py_files or auto_map), "auto_map": auto_map, "files": py_files[:50]},
         "integrity": check_integrity(snapshot),
+        "weight_headers": weight_header_facts(snapshot, card),
     }
+
+
+def weight_header_facts(snapshot: Snapshot, card: ModelCard | None) -> list[dict[str, Any]]:
+    """What the local GGUF / safetensors headers say (audit/sources/weights.py: bounded, never the tensors),
+    and where that contradicts the card: another license than the card declares, a base model the card's
+    base_model does not name."""
+    from audit.licenses.normalize import is_generic, resolve_id
+    from audit.sources.weights import weight_headers
+
+    out: list[dict[str, Any]] = []
+    card_keys: set[str] = set()
+    for lic in (card.license if card is not None else ()):
+        card_keys.update(resolve_id(lic)[0])
+    if card is not None and card.license_name:
+        card_keys.update(resolve_id(card.license_name)[0])
+    card_bases = {b.lower() for b in (card.base_models if card is not None else ())}
+    for h in weight_headers(snapshot):
+        bases = [rid for rid, _ in h.base_models()]
+        contradicts: list[str] = []
+        keys = list(resolve_id(h.license)[0]) if h.license else []
+        if h.license and not is_generic(h.license) and card_keys and keys and not set(keys) & card_keys:
+            contradicts.append(f"general.license is {h.license!r}, the card declares {', '.join(sorted(card_keys))}")
+        named = [b for b in bases if "/" in b]
+        if card_bases and named and not {b.lower() for b in named} & card_bases:
+            contradicts.append(f"the header's base model is {', '.join(named)}, the card's base_model "
+                               f"{', '.join(card.base_models if card else ())}")
+        out.append({"path": h.path, "format": h.format, "license": h.license, "license_keys": keys,
+                    "name": h.name, "base_models": bases, "contradicts": contradicts})
+    return out
 
 
 def _author_allowed(author: str, allowed: Any) -> bool:
@@ -190,6 +220,10 @@ def provenance_evidence(subject: str, facts: Mapping[str, Any], settings: Mappin
                             f"{m['path']}: {m['reason']}" + (f" ({m['algorithm']} {m['actual']}, expected {m['expected']})"
                                                              if m.get("actual") else ""),
                             (origin.at(file=m["path"]),), data=dict(m)))
+    for h in facts.get("weight_headers") or ():
+        for what in h.get("contradicts") or ():
+            out.append(Evidence("license-weights-mismatch", subject, f"{h['path']} ({h['format']} header): {what}",
+                                (origin.at(file=h["path"]),), data=dict(h)))
     if facts.get("gated"):
         out.append(Evidence("provenance-gated", subject,
                             f"is gated ({facts['gated']}): its terms must be accepted on the Hub before download",

@@ -2,6 +2,9 @@
 
     python benchmarks/lineage_bench.py                 # 200 models, ancestors on a local Hub with 50 ms latency
     python benchmarks/lineage_bench.py --labels [DIR]  # agreement with the corpus labels (registry only, offline)
+    python benchmarks/lineage_bench.py --corpus DIR [DIR ...] [--verbose]
+        # accuracy on labelled real cards (labels.jsonl or labels.yaml), each card alone and with --models-dir,
+        # plus local throughput (see run_corpus)
 
 Timing: 200 local model directories, each a fine-tune of a distinct Hub repo, which is itself a fine-tune of
 one of 10 foundation models on the same fake Hub (tests/hubserver.py, 50 ms added to every request): 210
@@ -153,13 +156,142 @@ def labels(directory: str) -> int:
     return 0
 
 
+# -- accuracy on labelled real cards, both ways -------------------------------------------------------------------
+def _corpus_rows(directory: str) -> list[dict]:
+    """One row per labelled model with a card: dir, effective (set or None), required/accept, conflict label."""
+    import json
+
+    import yaml
+
+    rows = []
+    jl = os.path.join(directory, "labels.jsonl")
+    if os.path.exists(jl):
+        with open(jl, encoding="utf-8") as fh:
+            for line in fh:
+                r = json.loads(line)
+                d = os.path.join(directory, "cards", r["dir"])
+                if not os.path.isdir(d):
+                    continue
+                eff = r.get("expected_effective")
+                rows.append({"id": r["model_id"], "dir": d, "effective": set(eff) if eff else None,
+                             "required": r.get("effective_required"), "accept": set(r.get("effective_accept_also") or ()),
+                             "conflict": r["expected_conflict"]})
+        return rows
+    with open(os.path.join(directory, "labels.yaml"), encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    for item in data["items"]:
+        if item["kind"] != "card":
+            continue
+        d = os.path.join(directory, os.path.dirname(item["file"]))
+        want = set(item["expected"]["effective_licenses"])
+        rows.append({"id": item["id"], "dir": d, "effective": None if want == {"unknown"} else want,
+                     "required": None, "accept": set(), "conflict": item["expected"]["conflict"], "exact": True})
+    return rows
+
+
+def _effective_right(row: dict, ours: set[str]) -> bool:
+    """labels.yaml: the same set. labels.jsonl: the required license (or an accepted alternative) is there, and
+    nothing outside the expected and accepted ones."""
+    want = row["effective"]
+    if row.get("exact"):
+        return ours == want
+    allowed = want | row["accept"]
+    return bool(ours) and ours <= allowed and bool(ours & ({row["required"]} | row["accept"]))
+
+
+def _audit_dirs(dirs: list[str], models_dir: str | None):
+    from audit.api import Options, audit
+
+    opts = Options(offline=True, models_dirs=(models_dir,) if models_dir else (), cache_dir=_empty_cache())
+    return audit(dirs, None, options=opts)
+
+
+_CACHE: list[str] = []
+
+
+def _empty_cache() -> str:
+    if not _CACHE:
+        _CACHE.append(tempfile.mkdtemp(prefix="mlaudit-bench-cache-"))
+    return _CACHE[0]
+
+
+def _score(rows: list[dict], report, verbose: bool) -> dict[str, float]:
+    from audit.licenses.catalog import catalog
+
+    cat = catalog()
+    by_subject = {os.path.abspath(m.subject): m for m in report.models}
+    conflicts: dict[str, bool] = {}
+    for f in report.findings:
+        if f.check == "lineage-conflict":
+            conflicts[os.path.abspath(f.subject)] = True
+    tp = fp = fn = 0
+    eff_ok = eff_n = pass_ok = pass_n = 0
+    for row in rows:
+        m = by_subject.get(os.path.abspath(row["dir"]))
+        if m is None:
+            continue
+        ours = {k for k in m.effective.keys if k in cat and not cat[k].ambiguous}
+        if not ours or "NOASSERTION" in (m.effective.expression or ""):
+            ours = ours or {"unknown"}
+        conflict = conflicts.get(os.path.abspath(row["dir"]), False)
+        eff_good = None
+        if row["effective"] is not None:
+            eff_n += 1
+            eff_good = _effective_right(row, ours)
+            eff_ok += eff_good
+        if row["conflict"] is True:
+            tp += conflict
+            fn += not conflict
+        elif row["conflict"] is False:
+            fp += conflict
+        if row["effective"] is not None and row["conflict"] is False:
+            pass_n += 1
+            pass_ok += m.passed
+        if verbose and (eff_good is False or (row["conflict"] in (True, False) and conflict != row["conflict"])
+                        or (row["effective"] is not None and row["conflict"] is False and not m.passed)):
+            print(f"  DIFF {row['id']}: effective {sorted(ours)} (label {sorted(row['effective'] or ())}); "
+                  f"conflict {conflict} (label {row['conflict']}); passed {m.passed}")
+    return {"effective": eff_ok / max(1, eff_n), "eff_n": eff_n, "precision": tp / max(1, tp + fp),
+            "recall": tp / max(1, tp + fn), "tp": tp, "fp": fp, "fn": fn, "pass": pass_ok / max(1, pass_n),
+            "pass_n": pass_n}
+
+
+def run_corpus(directory: str, verbose: bool = False) -> None:
+    """Each card alone (offline, ancestors only from mlaudit's own knowledge) and with --models-dir cards/:
+    effective license right (% of labelled models), lineage-conflict precision and recall (labels
+    'uncertain' left out), the share of known-license no-conflict models that pass the default policy, and
+    the local throughput of the batched audit (one process, so models/s per core)."""
+    rows = _corpus_rows(directory)
+    dirs = [r["dir"] for r in rows]
+    cards = os.path.join(directory, "cards")
+    _audit_dirs(dirs[:5], None)  # imports and data loaded outside the timing
+    for mode, models_dir in (("alone", None), ("--models-dir", cards)):
+        t0 = time.perf_counter()
+        report = _audit_dirs(dirs, models_dir)
+        dt = time.perf_counter() - t0
+        if verbose:
+            print(f"{directory} [{mode}]")
+        s = _score(rows, report, verbose)
+        print(f"{os.path.basename(directory.rstrip('/'))} [{mode}]: {len(report.models)} models; effective right "
+              f"{s['effective']:.1%} of {s['eff_n']}; conflicts precision {s['precision']:.2f} recall "
+              f"{s['recall']:.2f} (tp {s['tp']}, fp {s['fp']}, fn {s['fn']}); pass default policy "
+              f"{s['pass']:.1%} of {s['pass_n']}; {len(report.models) / dt:,.0f} models/s ({dt:.2f} s)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--labels", nargs="?", const=os.path.join(ROOT, "tests", "fixtures", "cards"), default=None,
                     help="measure agreement with labels.yaml in this directory instead of timing")
+    ap.add_argument("--corpus", nargs="+", default=None, help="labelled corpus directories (labels.jsonl or "
+                    "labels.yaml beside cards/): accuracy both ways and local throughput")
+    ap.add_argument("--verbose", action="store_true", help="with --corpus: print every disagreement")
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--latency", type=float, default=0.05)
     args = ap.parse_args()
+    if args.corpus:
+        for d in args.corpus:
+            run_corpus(d, args.verbose)
+        return 0
     if args.labels:
         return labels(args.labels)
     timing(args.n, args.latency, 8)

@@ -44,8 +44,19 @@ EXAMPLES: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {
     "card-problem": (("m", {"README.md": card("licence: mit")}), ("m", OK)),
     "lineage-conflict": (("Llama-3.1-support", {"README.md": card("license: apache-2.0\nbase_model: meta-llama/Llama-3.1-8B-Instruct")}),
                          ("Llama-3.1-support", {"README.md": card("license: llama3.1\nbase_model: meta-llama/Llama-3.1-8B-Instruct")})),
-    "lineage-missing-license": (("Llama-3.1-support", {"README.md": card("base_model: meta-llama/Llama-3.1-8B-Instruct")}),
-                                ("Llama-3.1-support", {"README.md": card("license: llama3.1\nbase_model: meta-llama/Llama-3.1-8B-Instruct")})),
+    "lineage-missing-license": (("m", {"README.md": card("base_model: nobody-knows/this-model-xyz")}),
+                                ("m", {"README.md": card("license: mit\nbase_model: nobody-knows/this-model-xyz")})),
+    "license-undeclared-derivative": (("Llama-3.1-support", {"README.md": card("base_model: meta-llama/Llama-3.1-8B-Instruct")}),
+                                      ("Llama-3.1-support", {"README.md": card("license: llama3.1\nbase_model: meta-llama/Llama-3.1-8B-Instruct")})),
+    # DeepSeek-R1 (MIT) is deepseek-ai's own relicensing of DeepSeek-V3-Base (DeepSeek License)
+    "lineage-same-licensor": (("deepseek-ai--R1-like", {"README.md": card("license: mit\nbase_model: deepseek-ai/DeepSeek-V3-Base")}),
+                              ("acme--R1-like", {"README.md": card("license: other\nlicense_name: deepseek\nbase_model: deepseek-ai/DeepSeek-V3-Base")})),
+    # a family in the tags alone is weak evidence: it does not contradict the declared license
+    "lineage-possible-base": (("m", {"README.md": card("license: apache-2.0\ntags:\n- llama-3.2")}),
+                              ("m", {"README.md": card("license: apache-2.0\ntags:\n- text-generation")})),
+    # phi-2 was relicensed from the Microsoft Research License to MIT in 2024-01: undated, the change is undecided
+    "lineage-license-history": (("m", {"README.md": card("license: mit\nbase_model: microsoft/phi-2")}),
+                                ("m", {"README.md": card("license: mit\nbase_model: microsoft/phi-2", "Trained on 2024-05-02.\n")})),
     "lineage-unknown-ancestor": (("m", {"README.md": card("license: mit\nbase_model: nobody-knows/this-model-xyz")}),
                                  ("m", {"README.md": card("license: mit\nbase_model: mistralai/Mistral-7B-v0.1")})),
     "lineage-name-prefix": (("acme--support-bot", {"README.md": card("license: llama3.1\nbase_model: meta-llama/Llama-3.1-8B-Instruct")}),
@@ -86,6 +97,7 @@ ELSEWHERE = {
     "provenance-integrity": "tests/test_provenance.py (a corrupted download against the fake Hub)",
     "provenance-unpinned": "tests/test_provenance.py",
     "lineage-cycle": "tests/test_lineage.py (a cycle of local models)",
+    "license-weights-mismatch": "tests/test_weights.py (synthetic GGUF and safetensors files, written as bytes)",
     "license-drift": "tests/test_lock.py (fails: test_locked_detects_a_changed_license_in_a_new_revision; "
                      "passes: test_a_new_revision_under_the_same_license_is_no_finding)",
     "card-not-read": "tests/test_api.py (fails as a note: test_offline_registry_models_are_audited_from_its_facts; "

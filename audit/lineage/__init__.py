@@ -21,8 +21,8 @@ ancestor counts with the licenses it may have had, and of alternatives the restr
 from __future__ import annotations
 
 from audit.lineage.candidates import Candidate, find_bases, infer_relation, model_name, published_name
-from audit.lineage.checks import LineageCase, lineage_evidence
-from audit.lineage.dates import card_date_floor, subject_date
+from audit.lineage.checks import LineageCase, lineage_evidence, settle
+from audit.lineage.dates import Dating, card_date_floor, dating, subject_date
 from audit.lineage.inherit import (
     RESTRICTIVE,
     Inheritance,
@@ -38,12 +38,14 @@ from audit.lineage.walk import resolve_lineage, resolve_many
 __all__ = [
     "RESTRICTIVE",
     "Candidate",
+    "Dating",
     "Inheritance",
     "LineageCase",
     "Node",
     "Resolver",
     "card_date_floor",
     "card_from_card_data",
+    "dating",
     "effective_license",
     "find_bases",
     "index_models_dirs",
@@ -57,5 +59,6 @@ __all__ = [
     "registry_facts",
     "resolve_lineage",
     "resolve_many",
+    "settle",
     "subject_date",
 ]

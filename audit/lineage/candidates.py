@@ -12,9 +12,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from audit.lineage.phrases import ANCESTRY, ANCESTRY_HINTS, MERGE_TAGS, NOT_ANCESTRY, QUANTIZED_TAGS, SOURCES_HEADING
+from audit.lineage.confidence import confidence
+from audit.lineage.phrases import (
+    ANCESTRY,
+    ANCESTRY_HINTS,
+    MERGE_TAGS,
+    NAME_DECORATIONS,
+    NAME_SHORTHAND,
+    NOT_ANCESTRY,
+    NOT_ANCESTRY_LISTS,
+    QUANTIZED_TAGS,
+    SOURCES_HEADING,
+    TOOL_NAMES,
+)
 from audit.model import ModelCard, Origin, Relation, Snapshot, SourceKind
 from audit.registry import BARE_LLAMA, QUANT_TOKENS, Registry, load_registry, lowerable, name_key
+from audit.sources.weights import weight_headers
 
 if TYPE_CHECKING:
     from audit.lineage.resolver import Resolver
@@ -89,30 +102,43 @@ def published_name(subject: str, card: ModelCard | None) -> str | None:
 
 
 
-def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, via_family: str, conf_name: float,
-                     conf_family: float, bare_llama: bool = True) -> list[Candidate]:
-    """Registry models named in a span of text (a re-upload name, 'Yi-34B'), then families ('Llama 2')."""
+def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, via_family: str,
+                     bare_llama: bool = True, name: bool = False, phrase: str | None = None) -> list[Candidate]:
+    """Registry models named in a span of text (a re-upload name, 'Yi-34B'), then families ('Llama 2').
+    `name`: the text is a model's name: its shorthands are expanded ('L3.1-8B') and its decorations
+    ('-abliterated') dropped (phrases.yaml). Tool names ('llama.cpp') are masked first. `phrase`: the sentence
+    the text comes from, quoted in each candidate's note."""
     out: list[Candidate] = []
     spans: list[tuple[int, int]] = []
+    if name:
+        for rx, rep in NAME_SHORTHAND:
+            text = rx.sub(rep, text)
+        text = NAME_DECORATIONS.sub("", text)
+    if "l" in text.lower():
+        text = TOOL_NAMES.sub(lambda m: " " * len(m.group(0)), text)
+    said = f" in {phrase}" if phrase else ""
     for m in _NAME_TOKEN.finditer(text) if "-" in text or "_" in text else ():
         tok = m.group(1).strip(".-_")
         if _DATA_AFTER.match(text[m.end():]):
             continue
         entry = reg.by_name(tok)
+        if entry is None and NAME_DECORATIONS.search(tok):
+            entry = reg.by_name(NAME_DECORATIONS.sub("", tok))
         if entry is not None:
             spans.append((m.start(), m.end()))
-            out.append(Candidate(entry.id, via_name, True, conf_name, (origin,), f"'{tok}' names registry model {entry.id}"))
+            out.append(Candidate(entry.id, via_name, True, confidence(via_name), (origin,),
+                                 f"'{tok}' names registry model {entry.id}{said}"))
     rest = text
     for a, b in sorted(spans, reverse=True):
         rest = rest[:a] + " " * (b - a) + rest[b:]
     for rule, m in reg.by_family(rest):
         if _DATA_AFTER.match(rest[m.end():]):
             continue
-        out.append(Candidate(f"family:{rule.label}", via_family, True, conf_family, (origin,),
-                             f"'{m.group(0)}' names the {rule.label} family ({rule.note})"))
+        out.append(Candidate(f"family:{rule.label}", via_family, True, confidence(via_family), (origin,),
+                             f"'{m.group(0)}' names the {rule.label} family ({rule.note}){said}"))
     # (no i or s in "llama": a match always lowers to "llama", so the substring test is a sound guard)
     if bare_llama and not out and "llama" in rest.lower() and BARE_LLAMA.search(rest):
-        out.append(Candidate("family:llama1", via_family, True, min(conf_family, 0.3), (origin,),
+        out.append(Candidate("family:llama1", "bare-llama", True, confidence("bare-llama"), (origin,),
                              "an unversioned 'LLaMA' names the original LLaMA (later versions are always numbered)"))
     return out
 
@@ -135,7 +161,7 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
         if in_code:
             m = _MERGEKIT.match(line) if "model" in line else None
             if m:
-                ids.append(Candidate(m.group(1), "mergekit", True, 0.8, (card.origin.at(line=card.body_line + idx),),
+                ids.append(Candidate(m.group(1), "mergekit", True, confidence("mergekit"), (card.origin.at(line=card.body_line + idx),),
                                      "named in a merge configuration"))
             continue
         heading = _HEADING.match(line) if stripped[:1] == "#" else None
@@ -159,49 +185,97 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
                     break
             else:
                 continue  # no word any ancestry phrase needs: skip the costly patterns
-        low = low if exact else None
-        denied = NOT_ANCESTRY.search(line, low) if ANCESTRY.search(line, low) else None
-        context = denied is False
-        # a table row names models for comparison unless the row itself says where the model comes from
-        in_scope = context or (scope is not None and not _TABLE_ROW.search(line))
+        if NOT_ANCESTRY_LISTS.search(line, low if exact else None):
+            if scope == "label":
+                scope = None
+            continue  # "see also", a collection, other sizes: related models, not this one's origin
+        origin = card.origin.at(line=card.body_line + idx)
+        in_table = scope is not None and _TABLE_ROW.search(line) is not None
+        context = _scan_line(line, origin, scope is not None and not in_table, exact, reg, ids, fams)
         if context and stripped.endswith(":") and scope is None:
             scope = "label"  # "The models used in this merge were:" introduces a list
-        if not in_scope:
-            continue
-        origin = card.origin.at(line=card.body_line + idx)
-        linked = "://" in line  # (each pattern below needs the literal text tested before it)
-        for m in _HUB_LINK.finditer(line) if linked else ():
-            rid = re.sub(r"(?:/(?:blob|tree|resolve|raw)/.*)$", "", m.group(1)).rstrip(".,;:)")
-            ids.append(Candidate(rid, "body-link", True, 0.7, (origin,), "linked from a sentence about the model's origin"))
-        if denied is None:
-            denied = NOT_ANCESTRY.search(line, low)
-        if denied:
-            continue
-        plain = _MD_LINK_TARGET.sub("] ", line) if "](" in line else line
-        plain = _HUB_LINK.sub(" ", plain) if linked else plain
-        for m in _BARE_ID.finditer(plain) if "/" in plain else ():
-            rid = m.group(1)
-            if "." in rid.split("/", 1)[0] or rid.lower().startswith(("http", "www")):
-                continue
-            ids.append(Candidate(rid, "body-name", True, 0.6, (origin,), "repo id named in a sentence about the model's origin"))
-        fams.extend(_text_candidates(plain, origin, reg, "text-name", "body-family", 0.6, 0.5))
     return ids, fams
 
 
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[*_(])|(?<=[。！？；])")
+
+
+def _scan_line(line: str, origin: Origin, in_section: bool, exact: bool, reg: Registry,
+               ids: list[Candidate], fams: list[Candidate]) -> bool:
+    """The bases a line names, when it says where the model comes from (or a section of sources holds it);
+    True when the line itself states an origin. A long line is read sentence by sentence: a comparison in one
+    sentence does not deny the origin stated in another ("Trained from Qwen's weights. It beats Llama 2 ...");
+    but when any sentence is a comparison, only the sentences that themselves state an origin are read."""
+    low = line.lower() if exact else None
+    context = ANCESTRY.search(line, low)
+    if not (context or in_section):
+        return False
+    pieces = _SENTENCE.split(line) if len(line) > 80 and _SENTENCE.search(line) else [line]
+    if len(pieces) > 1:
+        lows = [p.lower() if exact else None for p in pieces]
+        if any(NOT_ANCESTRY.search(p, lo) for p, lo in zip(pieces, lows)):
+            pieces = [p for p, lo in zip(pieces, lows) if ANCESTRY.search(p, lo)] if context else pieces
+    for piece in pieces:
+        _scan_sentence(piece, origin, exact, reg, ids, fams)
+    return context
+
+
+def _scan_sentence(line: str, origin: Origin, exact: bool, reg: Registry, ids: list[Candidate],
+                   fams: list[Candidate]) -> None:
+    """The bases one sentence of a line about the model's origin names (links even in a denied sentence:
+    'a fine-tune of [X](hf link), which outperforms ...')."""
+    low = line.lower() if exact else None
+    linked = "://" in line  # (each pattern below needs the literal text tested before it)
+    for m in _HUB_LINK.finditer(line) if linked else ():
+        rid = re.sub(r"(?:/(?:blob|tree|resolve|raw)/.*)$", "", m.group(1)).rstrip(".,;:)")
+        ids.append(Candidate(rid, "body-link", True, confidence("body-link"), (origin,),
+                             f"linked from a sentence about the model's origin: {_quote(line)}"))
+    if NOT_ANCESTRY.search(line, low):
+        return
+    plain = _CODE_LINK.sub(" ", line) if "](" in line else line  # a link to code names a tool, not a base
+    plain = _MD_LINK_TARGET.sub("] ", plain) if "](" in plain else plain
+    plain = _HUB_LINK.sub(" ", plain) if linked else plain
+    plain = _URL.sub(" ", plain) if "://" in plain else plain
+    for m in _BARE_ID.finditer(plain) if "/" in plain else ():
+        rid = m.group(1)
+        if "." in rid.split("/", 1)[0] or rid.lower().startswith(("http", "www")):
+            continue
+        ids.append(Candidate(rid, "body-name", True, confidence("body-name"), (origin,),
+                             f"repo id named in a sentence about the model's origin: {_quote(line)}"))
+    fams.extend(_text_candidates(plain, origin, reg, "text-name", "body-family", phrase=_quote(line)))
+
+
+_CODE_LINK = re.compile(r"\[[^\]]*\]\((?!\s*https?://(?:www\.)?(?:huggingface\.co|hf\.co)/)[^)]*\)", re.IGNORECASE)
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+def _quote(text: str, width: int = 120) -> str:
+    text = " ".join(text.split())
+    return f'"{text[:width]}{"..." if len(text) > width else ""}"'
+
+
 def dedupe(cands: Iterable[Candidate], subject: str) -> list[Candidate]:
-    """One candidate per id (the first, with the best confidence and every origin), the subject left out."""
+    """One candidate per id (the first, with every origin), the subject left out. Its confidence: the best of
+    each kind of evidence, and independent kinds combined (1 - the product of 1 - each, data/confidence.yaml)."""
     out: dict[str, Candidate] = {}
+    kinds: dict[str, dict[str, float]] = {}
     me = subject.lower()
     for c in cands:
         k = c.id.lower()
         if k == me:
             continue
         prev = out.get(k)
+        best = kinds.setdefault(k, {})
+        best[c.via] = max(best.get(c.via, 0.0), c.confidence)
         if prev is None:
             out[k] = c
-        else:
-            out[k] = replace(prev, confidence=max(prev.confidence, c.confidence),
-                             evidence=prev.evidence + tuple(o for o in c.evidence if o not in prev.evidence))
+            continue
+        miss = 1.0
+        for conf in best.values():
+            miss *= 1.0 - conf
+        notes = prev.note if not c.note or c.note == prev.note else f"{prev.note}; {c.note}"
+        out[k] = replace(prev, confidence=round(min(1.0, max(1.0 - miss, prev.confidence)), 2), note=notes,
+                         evidence=prev.evidence + tuple(o for o in c.evidence if o not in prev.evidence))
     return list(out.values())
 
 
@@ -239,7 +313,7 @@ def find_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | None, 
     declared = _declared_bases(subject, card, snapshot)
     if declared:
         return declared, []
-    return [], _inferred_tiers(subject, card, snapshot)
+    return [], inferred_tiers(subject, card, snapshot)
 
 
 def _snapshot_origin(snapshot: Snapshot | None, subject: str) -> Origin:
@@ -255,21 +329,30 @@ def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     if card is not None:
         origin = card.field_origin("base_model")
         for b in card.base_models:
-            declared.append(Candidate(b, "base_model", False, 1.0, (origin,)))
+            declared.append(Candidate(b, "base_model", False, confidence("base_model"), (origin,)))
     info = snapshot.info if snapshot is not None else {}
+    # the Hub's own tags 'base_model:org/name' and 'base_model:<relation>:org/name' (in the card or Hub info)
+    tags = list(card.tags) if card is not None else []
+    tags += [t for t in info.get("tags", ()) or () if isinstance(t, str)]
+    for t in tags:
+        if t.startswith("base_model:"):
+            tag_id = t.rsplit(":", 1)[-1].strip()
+            if _REPO_ID.match(tag_id):
+                at = card.field_origin("tags") if card is not None and t in card.tags else where.at(field="tags")
+                declared.append(Candidate(tag_id, "hub", False, confidence("hub"), (at,), f"the Hub tag {t!r}"))
     for b in info.get("base_models", ()) or ():
         bid = b.get("id") if isinstance(b, dict) else b
         if isinstance(bid, str) and bid:
-            declared.append(Candidate(bid, "hub", False, 1.0, (where.at(field="baseModels"),)))
+            declared.append(Candidate(bid, "hub", False, confidence("hub"), (where.at(field="baseModels"),)))
     adapter = _json(texts.get("adapter_config.json"))
     ad_base = adapter.get("base_model_name_or_path")
     if isinstance(ad_base, str) and _REPO_ID.match(ad_base.strip()):
-        declared.append(Candidate(ad_base.strip(), "adapter_config", not declared, 0.9,
+        declared.append(Candidate(ad_base.strip(), "adapter_config", not declared, confidence("adapter_config"),
                                   (where.at(file="adapter_config.json", field="base_model_name_or_path"),)))
     return dedupe(declared, subject)
 
 
-def _inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | None) -> list[list[Candidate]]:
+def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | None) -> list[list[Candidate]]:
     """Bases named outside base_model, in tiers strongest first (see find_bases)."""
     reg = load_registry()
     where = _snapshot_origin(snapshot, subject)
@@ -279,9 +362,15 @@ def _inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     config = _json(texts.get("config.json"))
     name_or_path = config.get("_name_or_path")
     if isinstance(name_or_path, str) and _REPO_ID.match(name_or_path.strip()):
-        tier_a.append(Candidate(name_or_path.strip(), "config", True, 0.7,
+        tier_a.append(Candidate(name_or_path.strip(), "config", True, confidence("config"),
                                 (where.at(file="config.json", field="_name_or_path"),),
                                 "config.json _name_or_path names the checkpoint training started from"))
+    headers = weight_headers(snapshot) if snapshot is not None and snapshot.files else []
+    for h in headers:
+        for rid, fld in h.base_models():
+            tier_a.append(Candidate(rid, "weights-base", True, confidence("weights-base"),
+                                    (where.at(file=h.path, field=fld),),
+                                    f"the {h.format} header of {h.path} records {fld} = {rid}"))
     tier_b: list[Candidate] = []
     if card is not None:
         ids, fams = _body_candidates(card, subject, reg)
@@ -292,16 +381,24 @@ def _inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     tags += [t for t in info.get("tags", ()) or () if isinstance(t, str) and ":" not in t]
     if tags:
         tag_origin = card.field_origin("tags") if card is not None else where.at(field="tags")
-        tier_c.extend(_text_candidates(" ; ".join(dict.fromkeys(tags)), tag_origin, reg, "tag-name", "tag", 0.5, 0.4))
+        tier_c.extend(_text_candidates(" ; ".join(dict.fromkeys(tags)), tag_origin, reg, "tag-name", "tag"))
     name = model_name(subject, card)
     if name:
         name_origin = card.origin.at(line=card.body_line) if card is not None else Origin(SourceKind.INFERRED, subject)
-        tier_c.extend(_text_candidates(name, name_origin, reg, "name-name", "name", 0.5, 0.4, bare_llama=False))
-    # a model does not descend from itself (official cards name their own family everywhere)
-    own = name_key(subject)
+        tier_c.extend(_text_candidates(name, name_origin, reg, "name-name", "name", bare_llama=False, name=True))
+    for h in headers:
+        if h.name:
+            tier_c.extend(_text_candidates(h.name, where.at(file=h.path, field="general.name"), reg,
+                                           "weights-name", "weights-name", bare_llama=False, name=True))
+    # a model does not descend from itself, nor from its own re-uploads and quantizations (official cards name
+    # their own family everywhere; a card links its own GGUF versions)
+    own = {name_key(subject)}
+    published = published_name(subject, card)
+    if published:
+        own.add(name_key(published))
     tier_b_names = [c for c in tier_b if c.via == "text-name"]
-    tier_b_fams = [c for c in tier_b if c.via != "text-name"]
-    return [[c for c in dedupe(tier, subject) if name_key(c.id) != own]
+    tier_b_fams = [c for c in tier_b if c.via != "text-name"]  # body-family, bare-llama
+    return [[c for c in dedupe(tier, subject) if name_key(c.id) not in own]
             for tier in (tier_a, tier_b_names, tier_b_fams, tier_c)]
 
 

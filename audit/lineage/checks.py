@@ -1,7 +1,10 @@
 """The lineage checks: Evidence for the policy engine, one function per check.
 
-lineage-conflict, lineage-missing-license, lineage-unknown-ancestor, lineage-cycle (a cycle or a chain too
-deep to follow) and lineage-name-prefix. Each reads a `LineageCase` (one model's facts, lineage, effective
+lineage-conflict, license-undeclared-derivative (declares nothing; its inherited license is known),
+lineage-missing-license (declares nothing; what it inherits is unknown), lineage-unknown-ancestor,
+lineage-cycle (a cycle or a chain too deep to follow), lineage-name-prefix, lineage-license-history (an
+ancestor's license changed and the model's date does not say which side of the change it falls on) and
+lineage-same-licensor (an ancestor's terms stopped at a descendant its own licensor relicensed). Each reads a `LineageCase` (one model's facts, lineage, effective
 license and inheritance) and returns its Evidence; `lineage_evidence` runs them all, in the order of CHECKS.
 """
 from __future__ import annotations
@@ -11,7 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from audit.lineage.candidates import published_name
-from audit.lineage.inherit import Inheritance, declares_license, inherit, license_change, parents
+from audit.lineage.inherit import (
+    Inheritance,
+    acknowledged,
+    declares_license,
+    inherit,
+    license_change,
+    parents,
+    strong_lineage,
+)
 from audit.model import Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, Status
 
 
@@ -39,8 +50,19 @@ def lineage_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
     """Evidence of every lineage check. `inheritance` is inherit()'s answer for the same model (the one
     effective_license used), when the caller has it."""
     inh = inheritance if inheritance is not None else inherit(subject, facts, lineage)
+    if inh.possible:  # the weak bases set aside are reported as possible bases only
+        lineage = strong_lineage(subject, lineage)[0]
     case = LineageCase(subject, card, facts, lineage, effective, inh)
     return [e for check in CHECKS for e in check(case)]
+
+
+def settle(evidence: list[Evidence]) -> list[Evidence]:
+    """A derivative that declares nothing while its inherited license is known is license-undeclared-derivative,
+    not license-unknown: the license-unknown evidence that only said "nothing declared" is dropped for it."""
+    undeclared = {e.subject for e in evidence if e.check == "license-undeclared-derivative"}
+    if not undeclared:
+        return evidence
+    return [e for e in evidence if not (e.check == "license-unknown" and e.subject in undeclared)]
 
 
 def conflict_evidence(case: LineageCase) -> list[Evidence]:
@@ -58,6 +80,8 @@ def conflict_evidence(case: LineageCase) -> list[Evidence]:
         hist = f" ({change})" if change is not None else ""
         msg = (f"declares {', '.join(inh.own)} but descends from {src}, whose {lic.name if lic else key} [{key}] "
                f"may not be dropped by a derivative{hist}")
+        if key in acknowledged(case.facts) and key not in inh.own:
+            msg += f"; the card acknowledges {key} elsewhere, but its declared license metadata says {', '.join(inh.own)}"
         if inh.superseded:
             msg += f"; {', '.join(inh.superseded)} cannot replace it, so {key} governs the model"
         out.append(Evidence("lineage-conflict", case.subject, msg,
@@ -70,17 +94,96 @@ def conflict_evidence(case: LineageCase) -> list[Evidence]:
 
 
 def missing_license_evidence(case: LineageCase) -> list[Evidence]:
-    """lineage-missing-license: the model declares no license; its ancestors' licenses apply."""
+    """The model declares no license. license-undeclared-derivative when what it inherits is known (the
+    ancestors' terms govern it, but its own changes carry no license at all); lineage-missing-license when
+    that is unknown too."""
     inh, lineage, card = case.inheritance, case.lineage, case.card
     if inh.declared or inh.own or not lineage.ancestors:
         return []
-    keys = ", ".join(case.effective.keys) or "unknown"
+    keys = ", ".join(case.effective.keys)
     direct = [a for a in lineage.ancestors if a.depth == 1]
     origins = ((card.field_origin("license"),) if card else ()) + tuple(o for a in direct for o in a.evidence[:1])
+    inferred = any(a.inferred for a in direct)
+    if case.effective.keys:
+        via = ", ".join(dict.fromkeys(v for v in case.effective.sources.values()))
+        return [Evidence("license-undeclared-derivative", case.subject,
+                         f"declares no license of its own; it derives from {via}, whose terms govern it ({keys}), "
+                         f"but its own changes (fine-tuning, merging, adapters) are not licensed to you by anyone",
+                         origins, inferred=inferred, data={"effective": list(case.effective.keys)})]
     return [Evidence("lineage-missing-license", case.subject,
-                     f"declares no license; its ancestors' licenses apply: {keys}", origins,
-                     unknown=not case.effective.keys, inferred=any(a.inferred for a in direct),
-                     data={"effective": list(case.effective.keys)})]
+                     "declares no license, and its ancestors' licenses are unknown", origins,
+                     unknown=True, inferred=inferred, data={"effective": []})]
+
+
+def history_evidence(case: LineageCase) -> list[Evidence]:
+    """lineage-license-history: an ancestor's license changed, and the model's date (Hub createdAt, last commit,
+    the dates its card mentions) does not say whether it was made before or after: the finding names the
+    date that decides it and what each side means for this model. The current license counts meanwhile."""
+    from audit.licenses.catalog import catalog
+
+    cat = catalog()
+    own = set(case.inheritance.own)
+    out = []
+    for a in case.lineage.ancestors:
+        for ch in a.history:
+            if ch.from_key is None or ch.from_key in own:
+                continue
+            old = cat.get(ch.from_key)
+            before = f"{old.name} [{ch.from_key}]" if old else ch.from_key
+            clash = bool(own) and (old is None or not old.relicense) and not _layered_all(own)
+            msg = (f"ancestor {a.subject} changed its license on {ch.date or 'an unknown date'} from {before} to "
+                   f"{ch.to_key}; this model's date is undecided ({a.subject_date or 'unknown'}). Made before "
+                   f"{ch.date or 'the change'}, it is governed by {ch.from_key}"
+                   + (f", which its declared {', '.join(sorted(own))} may not drop (a conflict)" if clash else "")
+                   + f"; made after, by {ch.to_key}. Establish when it was made (the Hub's createdAt or first commit)")
+            out.append(Evidence("lineage-license-history", case.subject, msg, case.own_origins + a.evidence[:2],
+                                inferred=_chain_inferred(case.lineage, case.subject, a.subject),
+                                data={"ancestor": a.subject, "date": ch.date, "from": ch.from_key, "to": ch.to_key,
+                                      "own": sorted(own), "conflict_if_before": clash, "dating": a.subject_date}))
+    return out
+
+
+def same_licensor_evidence(case: LineageCase) -> list[Evidence]:
+    """lineage-same-licensor: an ancestor's terms stop at a descendant its own licensor released under other
+    terms (see audit.lineage.inherit, same-licensor relicensing): the evidence of a conflict that is not one."""
+    from audit.lineage.inherit import licensor
+
+    by = {a.subject.lower(): a for a in case.lineage.ancestors}
+    out = []
+    for descendant, src, key in case.inheritance.relicensed:
+        anc = by.get(src.lower())
+        org = licensor(descendant) or "?"
+        out.append(Evidence("lineage-same-licensor", case.subject,
+                            f"{src}'s {key} does not pass down through {descendant}: both are released by {org}, "
+                            f"and a licensor may relicense its own model (the Hub org publishing both repos)",
+                            (anc.evidence[:1] if anc else ()) + case.own_origins[:1],
+                            data={"descendant": descendant, "ancestor": src, "key": key, "licensor": org}))
+    return out
+
+
+def possible_base_evidence(case: LineageCase) -> list[Evidence]:
+    """lineage-possible-base: a weak inferred base (data/confidence.yaml) set aside because the model declares a
+    license of its own: "possible base: X because ...", with where the evidence is and its confidence."""
+    from audit.lineage.confidence import what
+
+    out = []
+    for a in case.inheritance.possible:
+        keys = ", ".join(a.license.keys) if a.license is not None and a.license.keys else "unknown"
+        where = ", ".join(str(o) for o in a.evidence[:2]) or "the card"
+        why = a.note or (what(a.via) if a.via else "inferred")
+        out.append(Evidence("lineage-possible-base", case.subject,
+                            f"possible base: {a.subject} ({keys}) because {why} ({where}; confidence "
+                            f"{a.confidence:.1f}); not applied: the model declares {', '.join(case.inheritance.own) or 'a license'}"
+                            " and this evidence is too weak to contradict it", a.evidence, inferred=True,
+                            data={"ancestor": a.subject, "keys": list(a.license.keys) if a.license else [],
+                                  "confidence": a.confidence, "via": a.via}))
+    return out
+
+
+def _layered_all(own: set[str]) -> bool:
+    from audit.lineage.inherit import layered_license
+
+    return all(layered_license(k) for k in own)
 
 
 def unknown_ancestor_evidence(case: LineageCase) -> list[Evidence]:
@@ -140,7 +243,8 @@ def name_prefix_evidence(case: LineageCase) -> list[Evidence]:
 
 # the lineage checks, in the order their evidence is reported
 CHECKS: tuple[Callable[[LineageCase], list[Evidence]], ...] = (
-    conflict_evidence, missing_license_evidence, unknown_ancestor_evidence, cycle_evidence, name_prefix_evidence)
+    conflict_evidence, missing_license_evidence, unknown_ancestor_evidence, cycle_evidence, name_prefix_evidence,
+    history_evidence, same_licensor_evidence, possible_base_evidence)
 
 
 def _chain_inferred(lineage: Lineage, subject: str, src: str) -> bool:

@@ -1,13 +1,19 @@
 """When a model was made: the Hub's createdAt, else the latest date its card mentions (a lower bound).
 
 A registry entry whose license changed over time is read as of this date (see inherit.registry_facts).
+`dating` gives what is known as bounds, and `side` decides on which side of a license change a model falls:
+an exact date (the Hub's createdAt) decides unless it falls inside the change's own bounds; a lower bound
+(the latest date the card mentions: a card citing a 2023-11 paper was written after 2023-11) decides only
+when it is after the change; an upper bound (the last commit: the weights existed by then) only when it is
+before. Otherwise the change is undecided, and the lineage checks report it (lineage-license-history).
 """
 from __future__ import annotations
 
 import datetime as _dt
 import re
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from audit.lineage.phrases import lowered
 from audit.model import ModelCard, Snapshot
@@ -75,6 +81,27 @@ def card_date_floor(card: ModelCard | None) -> _dt.date | None:
     return max(found) if found else None
 
 
+# a date in the same sentence as one of these words dates the model itself ("Trained in December 2023",
+# "Released: 2024-03-01"); any other date (a citation, an arXiv id, a bibtex year) only bounds it from below
+_MADE = re.compile(r"\b(?:trained|released?|created|uploaded|published|fine-?tuned|merged|made|updated|date)\b"
+                   r"[^.\n]{0,40}$", re.IGNORECASE)
+
+
+def card_stated_date(card: ModelCard) -> _dt.date | None:
+    """The latest date the card states for the model's own making (see _MADE), else None."""
+    text = card.body
+    found: list[_dt.date] = []
+    for m in _ISO_DATE.finditer(text):
+        if _MADE.search(text, max(0, m.start() - 50), m.start()):
+            found.append(_dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)))
+    for m in _MONTH_YEAR.finditer(text):
+        if _MADE.search(text, max(0, m.start() - 50), m.start()):
+            found.append(_dt.date(int(m.group(2)), _month_number(m.group(1)), 1))
+    today = _dt.date.today()
+    found = [d for d in found if d <= today]
+    return max(found) if found else None
+
+
 def parse_date(value: Any) -> _dt.date | None:
     if isinstance(value, _dt.datetime):
         return value.date()
@@ -96,3 +123,53 @@ def subject_date(card: ModelCard | None, snapshot: Snapshot | None) -> _dt.date 
         if d is not None:
             return d
     return card_date_floor(card)
+
+
+@dataclass(frozen=True)
+class Dating:
+    """What is known of when a model was made."""
+
+    exact: _dt.date | None = None  # the Hub's createdAt, else a date the card states for the model's making
+    floor: _dt.date | None = None  # made after this (the latest date its card mentions)
+    ceiling: _dt.date | None = None  # made by this (its last commit)
+    why: str = "no date is known"
+
+    @property
+    def best(self) -> _dt.date | None:
+        """One date to show and to read a registry entry at: exact, else the lower bound."""
+        return self.exact or self.floor
+
+
+def dating(card: ModelCard | None, snapshot: Snapshot | None) -> Dating:
+    """The Hub's createdAt (exact), the last commit (an upper bound) and the card's dates (a lower bound)."""
+    info = snapshot.info if snapshot is not None else {}
+    exact = parse_date(info.get("createdAt"))
+    ceiling = parse_date(info.get("lastModified"))
+    floor = None if exact is not None else card_date_floor(card)
+    parts = []
+    if exact is not None:
+        parts.append(f"created {exact.isoformat()} (Hub createdAt)")
+    elif floor is not None and card is not None:
+        stated = card_stated_date(card)
+        if stated is not None:
+            exact = stated
+            parts.append(f"its card says it was made {stated.isoformat()}")
+    if floor is not None:
+        parts.append(f"its card mentions dates up to {floor.isoformat()} (a lower bound)")
+    if ceiling is not None:
+        parts.append(f"last commit {ceiling.isoformat()}")
+    why = "; ".join(parts) or "no date in its card, files or Hub metadata"
+    return Dating(exact, floor, ceiling, why)
+
+
+def side(d: Dating, earliest: _dt.date | None, latest: _dt.date | None) -> Literal["before", "after"] | None:
+    """On which side of a change that happened between `earliest` and `latest` the model was made (None: undecided)."""
+    if earliest is None or latest is None:
+        return None
+    if d.exact is not None:
+        return "before" if d.exact < earliest else "after" if d.exact > latest else None
+    if d.floor is not None and d.floor > latest:
+        return "after"
+    if d.ceiling is not None and d.ceiling < earliest:
+        return "before"
+    return None

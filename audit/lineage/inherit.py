@@ -5,19 +5,29 @@
   model and handed to `effective_license` and to `audit.lineage.checks.lineage_evidence`.
 - The licensor rule (`layered_license`): a publisher's own custom license adds terms on top of the base's;
   a public license or another family's license claims to replace them.
+- Same-licensor relicensing (`same_licensor`): a licensor may release a descendant of its own model under other
+  terms (DeepSeek-R1, MIT, on DeepSeek-V3-Base under the DeepSeek License): an ancestor's terms stop at a
+  descendant that declares a license and is published by the same licensor. A third party (DeepSeek's distills
+  of Llama, published by deepseek-ai on meta-llama's bases) cannot drop them. The licensor is the publishing
+  Hub org (`audit.registry.same_licensor` decides instead, when the registry has it); a family or a local path
+  has none. Each stop is recorded (Inheritance.relicensed) and reported (lineage-same-licensor).
 - License history (`registry_facts`): a registry entry whose license changed over time, as a derivative of
   a given date sees it; of alternatives the restrictive one wins (fail closed).
 """
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from audit.licenses.catalog import catalog
 from audit.licenses.expression import and_
 from audit.model import Ancestor, Declaration, Effective, LicenseFacts, Lineage, Origin, SourceKind, Status
 from audit.registry import Entry
+from audit.registry import same_licensor as registry_same_licensor
 
 # Limitations that take rights away: a declared license with one of these still binds users even when it
 # cannot replace an ancestor's license (a publisher may always restrict further).
@@ -99,7 +109,7 @@ def declares_license(facts: LicenseFacts) -> bool:
     return bool(facts.keys)
 
 
-def _acknowledged(facts: LicenseFacts) -> set[str]:
+def acknowledged(facts: LicenseFacts) -> set[str]:
     """Keys any of the model's own sources mentions (a card body saying 'Llama 2 is licensed under ...')."""
     return {k for d in facts.declarations for k in d.keys}
 
@@ -146,7 +156,30 @@ def parents(lineage: Lineage, of: str) -> list[Ancestor]:
     return [a for a in lineage.ancestors if a.parent.lower() == of.lower()]
 
 
-def _ancestor_effective(lineage: Lineage, anc: Ancestor, seen: frozenset[str]) -> dict[str, str]:
+def licensor(repo_id: str) -> str | None:
+    """The Hub org that publishes a repo ('deepseek-ai/DeepSeek-R1' -> 'deepseek-ai', also for a snapshot directory
+    named deepseek-ai--DeepSeek-R1); None for a family or a path that names no org."""
+    rid = repo_id_of(repo_id) if not repo_id.startswith("family:") else None
+    return rid.split("/", 1)[0].lower() if rid else None
+
+
+def same_licensor(a: str, b: str, key: str | None = None) -> bool:
+    """Are two repos released by the licensor of `key`? Where the catalog names the licensor of that license
+    (its Hub orgs), audit.registry.same_licensor decides; otherwise the publishing Hub orgs are compared."""
+    if key is not None:
+        lic = catalog().get(key)
+        if lic is not None and lic.licensor_orgs:
+            return registry_same_licensor(a, b, key)
+    la, lb = licensor(a), licensor(b)
+    return la is not None and la == lb
+
+
+# (descendant, ancestor, key): an ancestor's key that stops at a descendant of the same licensor
+Stop = tuple[str, str, str]
+
+
+def _ancestor_effective(lineage: Lineage, anc: Ancestor, seen: frozenset[str], stops: list[Stop]
+                        ) -> dict[str, str]:
     """key -> subject it comes from, for an ancestor: its own keys plus what passes down to it."""
     if anc.subject.lower() in seen:
         return {}
@@ -157,8 +190,13 @@ def _ancestor_effective(lineage: Lineage, anc: Ancestor, seen: frozenset[str]) -
     for p in parents(lineage, anc.subject):
         if p.depth <= anc.depth:
             continue
-        for k, src in _ancestor_effective(lineage, p, seen).items():
+        relicensed = declared and bool(own) and same_licensor(anc.subject, p.subject)
+        for k, src in _ancestor_effective(lineage, p, seen, stops).items():
             if k in out:
+                continue
+            if relicensed and same_licensor(anc.subject, p.subject, k):
+                if _passes_down(k) and not _satisfied(k, own):
+                    stops.append((anc.subject, src, k))
                 continue
             if not declared or (_passes_down(k) and not _satisfied(k, own)):
                 out[k] = src
@@ -176,27 +214,62 @@ class Inheritance:
     conflicts: tuple[tuple[str, str], ...]  # (ancestor key, ancestor) the declared license drops
     superseded: tuple[str, ...]  # own keys that cannot replace the ancestors' licenses
     parents: Mapping[str, str]  # everything the direct bases carry
+    relicensed: tuple[Stop, ...] = ()  # ancestor keys that stop at a descendant of the same licensor
+    possible: tuple[Ancestor, ...] = ()  # weak inferred bases set aside: the model declares its own license
 
 
-def inherit(subject: str, facts: LicenseFacts, lineage: Lineage) -> Inheritance:
+def strong_lineage(subject: str, lineage: Lineage) -> tuple[Lineage, tuple[Ancestor, ...]]:
+    """The lineage without its weak inferred ancestors (confidence.weak) and what was reached only through
+    them; and the weak ancestors set aside."""
+    from audit.lineage.confidence import weak
+
+    kept: list[Ancestor] = []
+    dropped: list[Ancestor] = []
+    reach = {subject.lower()}
+    for a in sorted(lineage.ancestors, key=lambda a: a.depth):
+        if a.parent.lower() not in reach:
+            continue
+        if a.inferred and weak(a.confidence):
+            dropped.append(a)
+            continue
+        kept.append(a)
+        reach.add(a.subject.lower())
+    if not dropped:
+        return lineage, ()
+    return replace(lineage, ancestors=tuple(kept)), tuple(dropped)
+
+
+def inherit(subject: str, facts: LicenseFacts, lineage: Lineage, weak_gates: bool = False) -> Inheritance:
     """What passes down to `subject` from its lineage. Compute it once per model and hand it to both
-    effective_license and lineage_evidence."""
+    effective_license and lineage_evidence. When the model declares a license of its own, weak inferred
+    ancestors (data/confidence.yaml) neither replace nor contradict it, unless `weak_gates` (the policy's
+    inferred_lineage_can_fail): they are set aside as possible bases."""
     from audit.licenses.catalog import catalog
 
     cat = catalog()
+    possible: tuple[Ancestor, ...] = ()
+    if not weak_gates and declares_license(facts):
+        lineage, possible = strong_lineage(subject, lineage)
     own = tuple(facts.keys)
     from_bases: dict[str, str] = {}
+    stops: list[Stop] = []
+    me = repo_id_of(subject)
     for p in parents(lineage, subject):
-        for k, src in _ancestor_effective(lineage, p, frozenset({subject.lower()})).items():
+        for k, src in _ancestor_effective(lineage, p, frozenset({subject.lower()}), stops).items():
+            if own and me is not None and same_licensor(me, p.subject, k) and k not in own:
+                if _passes_down(k) and not _satisfied(k, own):
+                    stops.append((me, src, k))  # the licensor relicensed its own model
+                continue
             from_bases.setdefault(k, src)
     inherited = {k: src for k, src in from_bases.items() if _passes_down(k) and not _satisfied(k, own)}
     conflicts: tuple[tuple[str, str], ...] = ()
     superseded: tuple[str, ...] = ()
     if own and inherited:
-        ack = _acknowledged(facts)
+        # a body that acknowledges the base's license does not make the declared metadata right: still a
+        # conflict (the finding says both: see checks.conflict_evidence)
         replacing = [k for k in own if not layered_license(k)]
         if replacing:
-            conflicts = tuple((k, src) for k, src in inherited.items() if k not in ack)
+            conflicts = tuple(inherited.items())
         if conflicts:
             # a replacing key stays in force only when it restricts further than everything inherited
             superseded = tuple(
@@ -204,7 +277,19 @@ def inherit(subject: str, facts: LicenseFacts, lineage: Lineage) -> Inheritance:
                 if not any(cat[k].has(t) for t in RESTRICTIVE if k in cat)
                 or all(any(cat[i].has(t) for i in inherited if i in cat) for t in RESTRICTIVE if k in cat and cat[k].has(t))
             )
-    return Inheritance(subject, own, declares_license(facts), inherited, conflicts, superseded, from_bases)
+    return Inheritance(subject, own, declares_license(facts), inherited, conflicts, superseded, from_bases,
+                       tuple(dict.fromkeys(stops)), possible)
+
+
+def repo_id_of(subject: str) -> str | None:
+    """The Hub repo id a subject is published under: the id itself, or a snapshot directory named org--name."""
+    if re.match(r"^[\w.-]+/[\w.-]+$", subject) and not os.path.exists(subject):
+        return subject
+    base = os.path.basename(subject.rstrip("/\\"))
+    if "--" in base:
+        org, name = base.split("--", 1)
+        return f"{org}/{name}" if org and name else None
+    return None
 
 
 def effective_license(subject: str, facts: LicenseFacts, lineage: Lineage, inheritance: Inheritance | None = None

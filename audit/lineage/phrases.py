@@ -90,5 +90,13 @@ ANCESTRY = Phrases([_spec(r) for r in _DATA["ancestry"]])  # a sentence saying w
 ANCESTRY_HINTS: tuple[str, ...] = tuple(_DATA["ancestry_hints"])
 NOT_ANCESTRY = Phrases([_spec(r) for r in _DATA["not_ancestry"]])  # a comparison, an architecture, a denial
 SOURCES_HEADING = Phrases([_spec(r) for r in _DATA["sources_heading"]])  # a merge's ingredients, credits
+# a line listing related models (see also, collections, other sizes): no ancestry in it, nor in its section
+NOT_ANCESTRY_LISTS = Phrases([_spec(r) for r in _DATA["not_ancestry_lists"]])
+NAME_SHORTHAND: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p, re.IGNORECASE), r) for p, r in _DATA["name_shorthand"])
+NAME_DECORATIONS = re.compile(r"[-_ .](?:" + "|".join(map(re.escape, _DATA["name_decorations"])) + r")(?=$|[-_ .])",
+                              re.IGNORECASE)
+TOOL_NAMES = re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, _DATA["tool_names"])) + r")(?![\w-])",
+                        re.IGNORECASE)
 QUANTIZED_TAGS: frozenset[str] = frozenset(_DATA["quantized_tags"])
 MERGE_TAGS: frozenset[str] = frozenset(_DATA["merge_tags"])

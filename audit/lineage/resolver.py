@@ -16,7 +16,15 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from audit.errors import AuditError, HubGated
-from audit.lineage.candidates import Candidate, dedupe, find_bases, infer_relation, relation_from_name
+from audit.lineage.candidates import (
+    Candidate,
+    dedupe,
+    find_bases,
+    infer_relation,
+    inferred_tiers,
+    relation_from_name,
+)
+from audit.lineage.confidence import confidence
 from audit.lineage.dates import card_date_floor, parse_date
 from audit.lineage.inherit import key_facts, registry_facts
 from audit.model import DatasetFacts, LicenseFacts, ModelCard, Origin, Relation, RepoFile, Snapshot, SourceKind, Status
@@ -274,9 +282,9 @@ class Resolver:
         rule, m = fams[0]
         named = Origin(SourceKind.INFERRED, repo_id)
         return Node(repo_id, SourceKind.REGISTRY, None,
-                    bases=(Candidate(f"family:{rule.label}", "registry-name", True, 0.4, (named,),
+                    bases=(Candidate(f"family:{rule.label}", "registry-family", True, confidence("registry-family"), (named,),
                                      f"the name '{m.group(0)}' names the {rule.label} family"),),
-                    relation=relation_from_name(repo_id), origin=named, inferred=True, confidence=0.4,
+                    relation=relation_from_name(repo_id), origin=named, inferred=True, confidence=confidence("registry-family"),
                     problem=f"{'; '.join([*tried.reasons, 'not in the offline registry'])}; its name suggests "
                             f"the {rule.label} family, whose license is assumed for what it inherits")
 
@@ -286,10 +294,10 @@ class Resolver:
         named = Origin(SourceKind.INFERRED, repo_id)
         return Node(
             repo_id, SourceKind.REGISTRY, facts,
-            bases=(Candidate(entry.id, "registry-name", True, 0.6, (named,),
+            bases=(Candidate(entry.id, "registry-name", True, confidence("registry-name"), (named,),
                              f"'{repo_id}' looks like a re-upload of {entry.id}"),),
             relation=relation_from_name(repo_id), origin=named, entry=entry,
-            inferred=True, confidence=0.6, note=f"assumed to carry the license of {entry.id}",
+            inferred=True, confidence=confidence("registry-name"), note=f"assumed to carry the license of {entry.id}",
         )
 
     def _family_node(self, label: str) -> Node:
@@ -303,14 +311,14 @@ class Resolver:
                 facts = registry_facts(entry, None, note=f"family {label}: licensed like {entry.id}")
                 bases: tuple[Candidate, ...] = ()
                 if entry.relation_to:
-                    bases = (Candidate(entry.relation_to, "registry-relation", False, 1.0, (origin,)),)
+                    bases = (Candidate(entry.relation_to, "registry-relation", False, confidence("registry-relation"), (origin,)),)
                 return Node(f"family:{label}", SourceKind.REGISTRY, facts, bases=bases,
                             relation=Relation.FINETUNE if bases else None, origin=origin, entry=entry, inferred=True,
-                            confidence=0.5, note=rule.note)
+                            confidence=confidence("family"), note=rule.note)
         if rule.key:
             facts = key_facts(rule.key, origin, f"family {label}: {rule.note}")
-            return Node(f"family:{label}", SourceKind.REGISTRY, facts, origin=origin, inferred=True, confidence=0.5,
-                        note=rule.note)
+            return Node(f"family:{label}", SourceKind.REGISTRY, facts, origin=origin, inferred=True,
+                        confidence=confidence("family"), note=rule.note)
         return Node(f"family:{label}", None, None, problem=f"registry family {label!r} has no license")
 
     def _from_entry(self, repo_id: str, entry: Entry, reasons: list[str]) -> Node:
@@ -318,7 +326,7 @@ class Resolver:
         origin = Origin(SourceKind.REGISTRY, entry.id, file=entry.source_file, line=entry.source_line)
         bases: tuple[Candidate, ...] = ()
         if entry.relation_to:
-            bases = (Candidate(entry.relation_to, "registry-relation", False, 1.0, (origin.at(field="relation_to"),)),)
+            bases = (Candidate(entry.relation_to, "registry-relation", False, confidence("registry-relation"), (origin.at(field="relation_to"),)),)
         return Node(repo_id, SourceKind.REGISTRY, facts, bases=bases, relation=Relation.FINETUNE if bases else None,
                     origin=origin, entry=entry, note="; ".join(reasons) if reasons else None)
 
@@ -375,11 +383,27 @@ class Resolver:
             card = parse_card(snap.texts[snap.card_path], snap.origin.at(file=snap.card_path))
         facts = license_facts(card, snap)
         declared, tiers = find_bases(repo_id, card, snap, self)
+        # (not choose_bases: resolving declared bases from inside a node's resolution could wait on itself)
         bases = declared or self.pick_tier(tiers)
-        relation, rel_origin, _ = infer_relation(card, snap, len(bases), repo_id, declared=bool(declared))
+        relation, rel_origin, _ = infer_relation(card, snap, len(declared) or len(bases), repo_id,
+                                                 declared=bool(declared))
         date = parse_date(snap.info.get("createdAt")) or card_date_floor(card)
         return Node(repo_id, source, facts, bases=tuple(bases), relation=relation, relation_origin=rel_origin,
                     origin=snap.origin, date=date, gated=snap.info.get("gated") or (card.gated if card else None))
+
+    def choose_bases(self, subject: str, card: ModelCard | None, snapshot: Snapshot | None,
+                     declared: Sequence[Candidate], tiers: Sequence[Sequence[Candidate]]) -> list[Candidate]:
+        """The bases to follow: the declared ones; when none of them can be resolved, the card's other evidence
+        still counts (inferred bases beside the declared ones, which stay, reported as unknown); when nothing
+        is declared, the strongest inferred tier that resolves (pick_tier)."""
+        if not declared:
+            return self.pick_tier(tiers)
+        nodes = self.map_nodes([c.id for c in declared])
+        if any(n.facts is not None or n.bases for n in nodes):
+            return list(declared)
+        ids = {c.id.lower() for c in declared}
+        extra = [c for c in self.pick_tier(inferred_tiers(subject, card, snapshot)) if c.id.lower() not in ids]
+        return list(declared) + extra
 
     def pick_tier(self, tiers: Sequence[Sequence[Candidate]]) -> list[Candidate]:
         """The strongest tier of inferred bases that resolves; weaker tiers are used only when it does not.

@@ -11,10 +11,21 @@ from dataclasses import replace
 from typing import TypeVar
 
 from audit.lineage.candidates import Candidate, find_bases, infer_relation
-from audit.lineage.dates import subject_date
-from audit.lineage.inherit import registry_facts
+from audit.lineage.dates import Dating, dating, side
+from audit.lineage.inherit import registry_facts, repo_id_of
 from audit.lineage.resolver import Node, Resolver
-from audit.model import Ancestor, LicenseFacts, Lineage, ModelCard, Origin, Problem, Relation, Snapshot, SourceKind
+from audit.model import (
+    Ancestor,
+    LicenseChange,
+    LicenseFacts,
+    Lineage,
+    ModelCard,
+    Origin,
+    Problem,
+    Relation,
+    Snapshot,
+    SourceKind,
+)
 
 T = TypeVar("T")
 Found = tuple[list[Candidate], list[list[Candidate]]]  # find_bases' answer: (declared, inferred tiers)
@@ -27,19 +38,23 @@ def resolve_lineage(subject: str, card: ModelCard | None, facts: LicenseFacts, s
     """The subject's ancestors, breadth first, each with its license as the subject's date sees it.
     `found` is find_bases()'s answer when the caller already has it."""
     declared, tiers = found or find_bases(subject, card, snapshot, resolver)
-    bases = declared or resolver.pick_tier(tiers)
-    relation, _, _ = infer_relation(card, snapshot, len(bases), subject, declared=bool(declared))
-    since = _once(lambda: subject_date(card, snapshot))  # scanning a card for dates is costly; rarely needed
+    bases = resolver.choose_bases(subject, card, snapshot, declared, tiers)
+    relation, _, _ = infer_relation(card, snapshot, len(declared) or len(bases), subject, declared=bool(declared))
+    since = _once(lambda: dating(card, snapshot))  # scanning a card for dates is costly; rarely needed
     ancestors: list[Ancestor] = []
     problems: list[Problem] = []
     origin = card.origin if card is not None else (
         snapshot.origin if snapshot is not None else Origin(SourceKind.LOCAL, subject))
-    level: list[_Step] = [(c, subject, 1, relation or Relation.UNKNOWN, (subject.lower(),)) for c in bases]
+    me = repo_id_of(subject)  # a snapshot directory org--name is the repo org/name: a chain back to it is a cycle
+    start = (subject.lower(),) + ((me.lower(),) if me and me.lower() != subject.lower() else ())
+    level: list[_Step] = [(c, subject, 1, relation or Relation.UNKNOWN, start) for c in bases]
     while level:
         nodes = resolver.map_nodes([c.id for c, *_ in level])
         nxt: list[_Step] = []
         for (cand, parent, depth, rel, path), node in zip(level, nodes):
             key = cand.id.lower()
+            if key in path and cand.inferred:
+                continue  # an inferred edge that closes a cycle is dropped: the model's own chain has no cycle
             if key in path:
                 problems.append(Problem("lineage-cycle", f"{parent} names {cand.id} as its base, which is "
                                         f"already in the chain {' -> '.join(path)}", _first(cand.evidence, origin)))
@@ -89,14 +104,18 @@ def _once(fn: Callable[[], T]) -> Callable[[], T]:
 
 
 def _ancestor(cand: Candidate, parent: str, relation: Relation, depth: int, node: Node | None,
-              resolved_from: str | None, problem: str | None, since: Callable[[], _dt.date | None]) -> Ancestor:
-    """`since` is a thunk giving the subject's date: only a registry entry with a license history needs it."""
+              resolved_from: str | None, problem: str | None, since: Callable[[], Dating]) -> Ancestor:
+    """`since` is a thunk giving the subject's dating: only a registry entry with a license history needs it."""
     facts = None
+    history: tuple[LicenseChange, ...] = ()
+    when: str | None = None
     inferred = cand.inferred
     confidence = cand.confidence
     evidence = list(cand.evidence)
     if node is not None:
-        facts = _dated_facts(node, since)
+        facts, history = _dated_facts(node, since)
+        if history:
+            when = since().why
         if node.inferred:
             inferred = True
             confidence = min(confidence, node.confidence)
@@ -106,26 +125,43 @@ def _ancestor(cand: Candidate, parent: str, relation: Relation, depth: int, node
             problem = "gated"
     return Ancestor(subject=cand.id, parent=parent, relation=relation, depth=depth, license=facts,
                     resolved_from=resolved_from, inferred=inferred, confidence=round(confidence, 2),
-                    evidence=tuple(evidence), problem=problem)
+                    evidence=tuple(evidence), problem=problem, note=cand.note if cand.inferred else None, via=cand.via,
+                    history=history, subject_date=when)
 
 
-def _dated_facts(node: Node, since: Callable[[], _dt.date | None]) -> LicenseFacts | None:
-    """The node's license facts, with the registry's license history applied as the subject's date sees it."""
+def _dated_facts(node: Node, since: Callable[[], Dating]) -> tuple[LicenseFacts | None, tuple[LicenseChange, ...]]:
+    """The node's license facts as the subject's date sees them (the registry's license history applied), and
+    the changes that date does not decide (dates.side): for those the current license counts, and the change
+    is reported on its own (lineage-license-history), not guessed."""
     facts = node.facts
     entry = node.entry
     if entry is None or not (node.resolved_from == SourceKind.REGISTRY or entry.history):
-        return facts
+        return facts, ()
     note = None
     if node.inferred and entry.id.lower() != node.id.lower():
         note = f"inferred: {node.note or 'licensed like ' + entry.id}"
-    reg = registry_facts(entry, since() if entry.history else None, note=note)
+    undecided: list[LicenseChange] = []
+    at: _dt.date | None = None
+    if entry.history:
+        d = since()
+        at = _dt.date.max  # after every change: the current license
+        for ch in entry.history:
+            earliest, latest = ch.bounds()
+            where = side(d, earliest, latest)
+            if where == "before":
+                at = d.exact or d.ceiling or earliest
+            elif where is None and ch.from_key != ch.to_key:
+                undecided.append(LicenseChange(ch.date, ch.from_key, ch.to_key, ch.source))
+        if undecided:
+            at = _dt.date.max
+    reg = registry_facts(entry, at, note=note)
     if node.resolved_from == SourceKind.REGISTRY or facts is None:
-        return reg
+        return reg, tuple(undecided)
     if reg.keys and set(reg.keys) - set(facts.keys):
         return replace(facts, declarations=facts.declarations + reg.declarations,
                        keys=tuple(dict.fromkeys(facts.keys + reg.keys)),
-                       reason=f"{facts.reason or ''}; registry history: {reg.reason}".strip("; "))
-    return facts
+                       reason=f"{facts.reason or ''}; registry history: {reg.reason}".strip("; ")), tuple(undecided)
+    return facts, tuple(undecided)
 
 
 def _merge_duplicates(ancestors: list[Ancestor]) -> list[Ancestor]:

@@ -1,0 +1,199 @@
+"""Lineage on real cards of a model tree (tests/fixtures/trees, sources in its SOURCES.md) and the general rules
+behind them: license history without a date, a derivative that declares nothing, same-licensor relicensing, a
+body that acknowledges the base's license."""
+from __future__ import annotations
+
+import os
+
+import yaml
+
+from audit.api import Options, audit
+from audit.card import parse_card
+from audit.licenses.normalize import license_facts
+from audit.lineage import Resolver, effective_license, inherit, lineage_evidence, resolve_lineage
+from audit.lineage.inherit import licensor, repo_id_of, same_licensor
+from audit.model import Origin, Snapshot
+
+TREES = os.path.join(os.path.dirname(__file__), "fixtures", "trees")
+
+
+def _audit(text: str, subject: str = "/tmp/acme--model", snapshot: Snapshot | None = None, resolver=None):
+    card = parse_card(text, Origin("local", subject, file="README.md"))
+    facts = license_facts(card, snapshot)
+    lin = resolve_lineage(subject, card, facts, snapshot, resolver or Resolver())
+    inh = inherit(subject, facts, lin)
+    eff = effective_license(subject, facts, lin, inh)
+    return lin, eff, lineage_evidence(subject, card, facts, lin, eff, inh)
+
+
+def _fm(**fields) -> str:
+    return "---\n" + yaml.safe_dump(fields, sort_keys=False) + "---\n# model\n"
+
+
+def _checks(ev) -> set[str]:
+    return {e.check for e in ev}
+
+
+def _run(dirs, models_dir=None, tmp_path=None):
+    opts = Options(offline=True, models_dirs=(models_dir,) if models_dir else (), cache_dir=str(tmp_path))
+    return audit(dirs, None, options=opts)
+
+
+# -- real cards ---------------------------------------------------------------------------------------------------
+def test_an_undated_phi2_finetune_declaring_mit_is_a_history_finding_and_passes_the_default_policy(tmp_path):
+    d = os.path.join(TREES, "AlekseyKorshuk--evol-codealpaca-v1-sft-4e-5")
+    report = _run([d], tmp_path=tmp_path)
+    (m,) = report.models
+    found = {f.check: f for f in report.findings}
+    assert "lineage-conflict" not in found and m.effective.keys == ("mit",)
+    hist = found["lineage-license-history"]
+    assert "2024-01" in hist.message and "msr-license" in hist.message and hist.severity.value == "warning"
+    assert m.passed
+    # the commercial policy fails it until the date is established
+    strict = audit([d], os.path.join(os.path.dirname(__file__), "..", "policies", "commercial.yaml"),
+                   options=Options(offline=True, cache_dir=str(tmp_path)))
+    assert not strict.passed and any(f.check == "lineage-license-history" and f.severity.value == "error"
+                                     for f in strict.findings)
+
+
+def test_a_derivative_declaring_nothing_is_undeclared_derivative_not_license_unknown(tmp_path):
+    # alone, the community base is unknown; with the tree, its Llama 2 base is found and governs it
+    d = os.path.join(TREES, "tsavage68--chat_1000_STEPS_01beta_1e5rate_CDPOSFT")
+    alone = _run([d], tmp_path=tmp_path)
+    assert "lineage-unknown-ancestor" in {f.check for f in alone.findings}
+    tree = _run([d], models_dir=TREES, tmp_path=tmp_path)
+    (m,) = tree.models
+    checks = {f.check for f in tree.findings}
+    assert m.effective.keys == ("llama2",)
+    assert "license-undeclared-derivative" in checks and "license-unknown" not in checks
+    assert "lineage-missing-license" not in checks and m.passed
+
+
+# -- same-licensor relicensing --------------------------------------------------------------------------------------
+def test_licensor_is_the_publishing_org():
+    assert licensor("deepseek-ai/DeepSeek-R1") == "deepseek-ai"
+    assert licensor("family:llama2") is None and licensor("/tmp/x") is None
+    assert same_licensor("deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-V3-Base")
+    assert not same_licensor("deepseek-ai/DeepSeek-R1-Distill-Llama-8B", "meta-llama/Llama-3.1-8B")
+    assert repo_id_of("/data/models/deepseek-ai--DeepSeek-R1") == "deepseek-ai/DeepSeek-R1"
+
+
+def test_the_deepseek_license_stops_at_r1_but_llama_terms_pass_through_deepseek_distills():
+    # a third party's MIT fine-tune of DeepSeek-R1 (MIT, deepseek-ai's relicensing of DeepSeek-V3-Base)
+    lin, eff, ev = _audit(_fm(license="mit", base_model="deepseek-ai/DeepSeek-R1"))
+    assert "deepseek-ai/DeepSeek-V3-Base" in [a.subject for a in lin.ancestors]
+    assert "lineage-conflict" not in _checks(ev) and "deepseek-license" not in eff.keys
+    same = [e for e in ev if e.check == "lineage-same-licensor"]
+    assert same and same[0].data["licensor"] == "deepseek-ai" and same[0].data["key"] == "deepseek-license"
+    # the licensor itself relicensing its base: no conflict either
+    _, eff, ev = _audit(_fm(license="mit", base_model="deepseek-ai/DeepSeek-V3-Base"),
+                        subject="/tmp/deepseek-ai--DeepSeek-R1-like")
+    assert "lineage-conflict" not in _checks(ev) and "lineage-same-licensor" in _checks(ev)
+    # a third party cannot: MIT on DeepSeek-V3-Base is a conflict
+    _, _, ev = _audit(_fm(license="mit", base_model="deepseek-ai/DeepSeek-V3-Base"))
+    assert "lineage-conflict" in _checks(ev)
+    # deepseek-ai's distill of Llama 3.1: meta-llama's terms pass down through it
+    _, eff, ev = _audit(_fm(license="mit", base_model="deepseek-ai/DeepSeek-R1-Distill-Llama-8B"))
+    assert "lineage-conflict" in _checks(ev) and "llama3.1" in eff.keys
+
+
+# -- declared license vs inherited ------------------------------------------------------------------------------------
+def test_a_body_acknowledging_the_base_license_does_not_excuse_the_declared_metadata():
+    text = _fm(license="apache-2.0", base_model="meta-llama/Llama-2-7b-hf").replace(
+        "# model\n", "# model\n\n## License\nUse of this model is governed by the Llama 2 Community License.\n")
+    _, eff, ev = _audit(text)
+    conflict = [e for e in ev if e.check == "lineage-conflict"]
+    assert conflict and "apache-2.0" in conflict[0].message and "llama2" in conflict[0].message
+    assert "llama2" in eff.keys
+
+
+# -- what the card body says, and what it does not ----------------------------------------------------------------------
+def test_a_comparison_in_one_sentence_does_not_hide_the_origin_stated_in_another():
+    # leliuga-causallm-14b (tests/fixtures/cards) in short: trained from Qwen's weights, and a comparison
+    text = _fm(license="wtfpl") + (
+        "This model was trained based on the model weights of Qwen (and LLaMA2 was used, yes, for calculating some "
+        "initial weights), you may also need to comply with the commercial use restrictions of these two models. "
+        "The training process used the same model structure as LLaMA2.\n")
+    lin, eff, ev = _audit(text)
+    assert {a.subject for a in lin.ancestors} >= {"family:qwen", "family:llama2"}
+    assert "lineage-conflict" in _checks(ev)
+    notes = [a.note for a in lin.ancestors if a.subject == "family:qwen"]
+    assert notes and "trained based on the model weights of Qwen" in notes[0]  # the phrase is the evidence
+
+
+def test_a_comparison_line_names_no_base_even_when_another_sentence_says_based_on():
+    text = _fm(license="other", license_name="skywork-community") + (
+        "Compared to the Llama2-13B model, our model adopts a thinner network structure. It has a similar number of "
+        "parameters as the original Llama-13B model. Based on our preliminary experimental results, a deeper "
+        "network structure generalizes better.\n")
+    lin, _, _ = _audit(text)
+    assert not lin.ancestors
+
+
+def test_chinese_origin_sentences_and_tool_names():
+    lin, _, _ = _audit(_fm() + "本模型基于 Llama2-7B 继续预训练。\n")
+    assert [a.subject for a in lin.ancestors][:1] == ["family:llama2"]
+    # a tool named after a model is not a base; a link to code neither
+    lin, _, _ = _audit(_fm(license="mit") + "Fine-tuned with LLaMA-Factory and quantized with llama.cpp.\n"
+                       "Trained on top of [llama-recipes](https://github.com/meta-llama/llama-recipes).\n")
+    assert not lin.ancestors
+
+
+def test_see_also_and_own_quantizations_are_not_ancestry():
+    text = _fm(license="mit") + ("# Model\n\nSee also our other models: [Mistral-7B-v0.1](https://huggingface.co/"
+                                 "mistralai/Mistral-7B-v0.1), fine-tuned the same way.\n")
+    lin, _, _ = _audit(text)
+    assert not lin.ancestors
+
+
+def test_model_name_shorthand_and_decorations():
+    for name, family in (("L3.1-8B-Niitama", "llama3.1"), ("L3-8B-Stheno-v3.2", "llama3")):
+        lin, _, _ = _audit(_fm(), subject=f"/tmp/acme--{name}")
+        assert [a.subject for a in lin.ancestors][:1] == [f"family:{family}"], name
+    lin, _, _ = _audit(_fm(), subject="/tmp/acme--Meta-Llama-3.1-8B-Instruct-abliterated")
+    assert lin.ancestors[0].subject.endswith("Llama-3.1-8B-Instruct") and lin.ancestors[0].inferred
+
+
+def test_a_weak_tag_family_does_not_contradict_a_declared_license_unless_the_policy_says_so():
+    text = _fm(license="apache-2.0", tags=["llama-3.2"])
+    lin, eff, ev = _audit(text)
+    assert "lineage-conflict" not in _checks(ev) and eff.keys == ("apache-2.0",)
+    (possible,) = [e for e in ev if e.check == "lineage-possible-base"]
+    assert possible.message.startswith("possible base: family:llama3.2") and "confidence 0.4" in possible.message
+    card = parse_card(text, Origin("local", "/tmp/acme--model", file="README.md"))
+    facts = license_facts(card, None)
+    inh = inherit("/tmp/acme--model", facts, lin, weak_gates=True)
+    assert inh.conflicts and not inh.possible
+
+
+def test_a_card_never_infers_itself_nor_its_own_quantization():
+    text = _fm(license="apache-2.0") + ("This model is a fine-tune of [acme/Support-Bot-7B](https://huggingface.co/"
+                                         "acme/Support-Bot-7B), quantized versions: https://huggingface.co/"
+                                         "TheBloke/Support-Bot-7B-GGUF\n")
+    lin, _, _ = _audit(text, subject="/tmp/acme--Support-Bot-7B")
+    assert not [a for a in lin.ancestors if "support-bot" in a.subject.lower()]
+
+
+def test_a_declared_base_that_cannot_be_resolved_leaves_the_rest_of_the_card_in_use():
+    text = _fm(base_model="someone/private-sft-v2") + "Fine-tuned from Llama 2 7B chat on support tickets.\n"
+    lin, eff, ev = _audit(text)
+    subjects = [a.subject for a in lin.ancestors]
+    assert subjects[0] == "someone/private-sft-v2" and "family:llama2" in subjects
+    assert eff.keys == ("llama2",)
+    assert "lineage-unknown-ancestor" in _checks(ev)  # the declared base itself is still unknown
+
+
+def test_an_inferred_edge_closing_a_cycle_is_dropped(tmp_path):
+    # a declares b; b's card says it is the base of ... a (a link in an origin sentence): not a cycle of a's
+    for name, text in (("acme--a", _fm(license="mit", base_model="acme/b")),
+                       ("acme--b", _fm(license="mit") + "Merged from [a](https://huggingface.co/acme/a).\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "README.md").write_text(text, encoding="utf-8")
+    report = _run([str(tmp_path / "acme--a")], models_dir=str(tmp_path), tmp_path=tmp_path / "cache")
+    assert "lineage-cycle" not in {f.check for f in report.findings}
+
+
+def test_hub_base_model_tags_declare_a_base():
+    lin, eff, ev = _audit(_fm(license="apache-2.0", tags=["base_model:finetune:meta-llama/Llama-2-7b-hf", "text"]))
+    assert lin.ancestors[0].subject == "meta-llama/Llama-2-7b-hf" and not lin.ancestors[0].inferred
+    assert "lineage-conflict" in _checks(ev)
