@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit import __version__
 from audit.card import parse_card
@@ -61,6 +61,9 @@ from audit.sources.codebase import scan_codebase
 from audit.sources.hub import HubClient
 from audit.sources.router import Loaded, Progress, Router
 
+if TYPE_CHECKING:
+    from audit.index.lookup import IndexSource
+
 __all__ = [
     "AuditReport",
     "LockResult",
@@ -102,6 +105,9 @@ class Options:
     """Hub token (default: HF_TOKEN, else the token huggingface_hub stored). Never printed."""
     today: _dt.date | None = None
     """The date waivers are checked against (default: today)."""
+    index: str | None = None
+    """[index hook] A community lineage index (`mlaudit index build`): ancestors are looked up there after the
+    local sources and before the Hub, so community chains resolve with no network."""
     hub: HubClient | None = field(default=None, compare=False, repr=False)
     """A Hub client to reuse (a test's fake Hub, a long-running service); made from endpoint/token if None."""
 
@@ -139,6 +145,7 @@ class _Run:
         self.options = options
         self._hub: HubClient | None = options.hub
         self._resolver: Resolver | None = None
+        self._index = _open_index(options.index)  # [index hook] a bad --index file fails up front (exit 2)
         self.router = Router(models_dirs=options.models_dirs, cache_dir=options.cache_dir,
                              hub=None if options.is_offline else self.hub)
 
@@ -151,7 +158,8 @@ class _Run:
     def resolver(self) -> Resolver:
         if self._resolver is None:
             self._resolver = Resolver(models_dirs=self.options.models_dirs, cache_dir=self.options.cache_dir,
-                                      use_cache=True, hub=None if self.options.is_offline else self.hub())
+                                      use_cache=True, hub=None if self.options.is_offline else self.hub(),
+                                      index=self._index)
         return self._resolver
 
     def read(self, specs: Iterable[str], progress: Progress | None = None) -> list[Loaded]:
@@ -244,6 +252,15 @@ class _Run:
             notice_files=notice_files(snapshot),
         )
         return result, findings, obligations_for(subject, effective)
+
+
+def _open_index(path: str | None) -> IndexSource | None:
+    """[index hook] The --index file, opened (standard library only: no Dask needed to read one)."""
+    if not path:
+        return None
+    from audit.index.lookup import IndexSource
+
+    return IndexSource(path)
 
 
 def read_card(snapshot: Snapshot) -> ModelCard | None:
