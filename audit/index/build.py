@@ -75,7 +75,7 @@ def scheduler(workers: int | None = None, address: str | None = None) -> Iterato
         with Client(address) as client:
             yield f"cluster {address} ({len(client.scheduler_info().get('workers', {}))} workers)"
         return
-    if workers and workers > 1:
+    if workers:
         from distributed import Client, LocalCluster
 
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
@@ -87,13 +87,13 @@ def scheduler(workers: int | None = None, address: str | None = None) -> Iterato
 
 
 def build_index(sources: Sequence[str], output: str, *, workers: int | None = None, address: str | None = None,
-                name: str | None = None, today: _dt.date | None = None) -> BuildResult:
+                name: str | None = None, today: _dt.date | None = None, blocksize: str | None = None) -> BuildResult:
     """Build or update the index at `output` from card dumps (see the module doc)."""
     require_dask()
     import dask
 
     from audit.index.rows import empty_frame, process_frame
-    from audit.index.source import fingerprint, read_sources
+    from audit.index.source import BLOCKSIZE, fingerprint, read_sources
 
     if not sources:
         raise UsageError("index build", "give at least one card dump (parquet, JSON lines, CSV, or a URL)")
@@ -102,7 +102,7 @@ def build_index(sources: Sequence[str], output: str, *, workers: int | None = No
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with IndexStore(output, create=True) as store:
         known = store.fingerprints()
-        frame, files = read_sources(list(sources))
+        frame, files = read_sources(list(sources), blocksize or BLOCKSIZE)
         out = frame.map_partitions(process_frame, known=dask.delayed(known, pure=True), meta=empty_frame())
         with scheduler(workers, address):
             result = out.compute()

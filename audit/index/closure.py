@@ -88,50 +88,70 @@ def close(g: Graph) -> Closure:
     memo: dict[tuple[int, tuple[int, ...]], tuple[int, tuple[str, ...]]] = {}
     conflicted: dict[int, tuple[str, ...]] = {}
     offsets, flat, sigs = g.offsets, g.flat, g.sigs
-    for start in range(n):
-        if state[start]:
-            continue
+
+    def combine(key: tuple[int, tuple[int, ...]]) -> tuple[int, tuple[str, ...]]:
+        keys, bad = _combine(g.signatures[key[0]], [effective[e] for e in key[1]])
+        eid = eff_ids.get(keys)
+        if eid is None:
+            eid = eff_ids[keys] = len(effective)
+            effective.append(keys)
+        memo[key] = (eid, bad)
+        return eid, bad
+
+    def finish(i: int) -> None:
+        """Model i once every base is done (a base still on the path closes a cycle and is left out)."""
+        lo, hi = offsets[i], offsets[i + 1]
+        pe: tuple[int, ...] = ()
+        if hi - lo == 1:  # the common case, without the general path's allocations
+            p = flat[lo]
+            if state[p] == 2:
+                pe = (eff[p],)
+                depth[i] = depth[p] + 1
+                chain_unknown[i] |= chain_unknown[p]
+                chain_conflict[i] = chain_conflict[p]
+        elif hi > lo:
+            done = [flat[k] for k in range(lo, hi) if state[flat[k]] == 2]
+            if done:
+                pe = tuple(sorted({eff[p] for p in done}))
+                depth[i] = 1 + max(depth[p] for p in done)
+                chain_unknown[i] |= max(chain_unknown[p] for p in done)
+                chain_conflict[i] = max(chain_conflict[p] for p in done)
+        state[i] = 2
+        key = (sigs[i], pe)
+        hit = memo.get(key) or combine(key)
+        eff[i] = hit[0]
+        if hit[1]:
+            conflicted[i] = hit[1]
+            chain_conflict[i] = 1
+
+    def walk(start: int) -> None:
+        """Depth-first post-order from `start`: bases finish before their derivatives."""
         stack = [start]
         while stack:
             i = stack[-1]
             if state[i] == 2:
                 stack.pop()
-                continue
-            lo, hi = offsets[i], offsets[i + 1]
-            if state[i] == 0:
+            elif state[i] == 0:
                 state[i] = 1
-                for k in range(lo, hi):
+                for k in range(offsets[i], offsets[i + 1]):
                     p = flat[k]
                     if state[p] == 0:
                         stack.append(p)
                     elif state[p] == 1:
                         cycle[i] = 1
-                continue
-            stack.pop()
-            state[i] = 2
-            if lo == hi:
-                pe: tuple[int, ...] = ()
             else:
-                done = [flat[k] for k in range(lo, hi) if state[flat[k]] == 2]  # a base on the path: a cycle
-                pe = tuple(sorted({eff[p] for p in done}))
-                depth[i] = 1 + max((depth[p] for p in done), default=-1)
-                if any(chain_unknown[p] for p in done):
-                    chain_unknown[i] = 1
-                if any(chain_conflict[p] for p in done):
-                    chain_conflict[i] = 1
-            key = (sigs[i], pe)
-            hit = memo.get(key)
-            if hit is None:
-                keys, bad = _combine(g.signatures[sigs[i]], [effective[e] for e in pe])
-                eid = eff_ids.get(keys)
-                if eid is None:
-                    eid = eff_ids[keys] = len(effective)
-                    effective.append(keys)
-                hit = memo[key] = (eid, bad)
-            eff[i] = hit[0]
-            if hit[1]:
-                conflicted[i] = hit[1]
-                chain_conflict[i] = 1
+                stack.pop()
+                finish(i)
+
+    for start in range(n):
+        if state[start]:
+            continue
+        for k in range(offsets[start], offsets[start + 1]):
+            if state[flat[k]] != 2:
+                walk(start)
+                break
+        else:
+            finish(start)  # every base is done already (a dump lists most bases first)
     conflicts = {i: [(k, _origin_of(g, eff, effective, i, k)) for k in keys] for i, keys in conflicted.items()}
     return Closure(effective, eff, conflicts, depth, chain_unknown, cycle, chain_conflict)
 
