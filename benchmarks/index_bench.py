@@ -120,7 +120,7 @@ def bench_rows(n: int) -> None:
 def bench_scaling(n: int, blocksize: str) -> None:
     from distributed import Client, LocalCluster, get_task_stream
 
-    from audit.index.rows import empty_frame, process_frame
+    from audit.index.rows import empty_frame
     from audit.index.source import read_sources
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,7 +131,8 @@ def bench_scaling(n: int, blocksize: str) -> None:
                     Client(cl) as client:
                 client.run(_warm)
                 frame, _ = read_sources([dump], blocksize=blocksize)
-                out = frame.map_partitions(process_frame, meta=empty_frame())
+                meta = empty_frame().assign(cpu=0.0, wall=0.0)
+                out = frame.map_partitions(_timed_stage, meta=meta)
                 load = os.getloadavg()[0]
                 t = time.perf_counter()
                 with get_task_stream() as ts:
@@ -139,10 +140,22 @@ def bench_scaling(n: int, blocksize: str) -> None:
                 times[workers] = time.perf_counter() - t
                 busy = sum(s["stop"] - s["start"] for task in ts.data for s in task["startstops"]
                            if s["action"] == "compute")
+                parts = result.groupby("source")[["cpu", "wall"]].first().sum()
                 print(f"{workers} worker process(es): {len(result)} rows, {frame.npartitions} partitions in "
                       f"{times[workers]:.1f} s = {len(result) / times[workers]:,.0f} rows/s; tasks computing "
-                      f"{busy / times[workers]:.2f} of the time on average (1-min load before: {load:.1f})")
+                      f"{busy / times[workers]:.2f} of the time on average; the stage got {parts['cpu']:.1f} CPU s "
+                      f"in {parts['wall']:.1f} s of task time ({parts['cpu'] / parts['wall']:.0%} of a core while "
+                      f"running; 1-min load before: {load:.1f})")
         print(f"speed-up 2 vs 1 workers: {times[1] / times[2]:.2f}x")
+
+
+def _timed_stage(frame):
+    """process_frame, with the partition's CPU time and wall time (contention shows as CPU < wall)."""
+    from audit.index.rows import process_frame
+
+    c, w = time.process_time(), time.perf_counter()
+    out = process_frame(frame)
+    return out.assign(cpu=time.process_time() - c, wall=time.perf_counter() - w)
 
 
 def _warm() -> None:
