@@ -160,6 +160,24 @@ def test_both_dump_layouts_and_formats_map_to_the_same_rows(tmp_path):
     assert a["unknown"] == 1  # its base is not in the index
 
 
+def test_cli_index_build_reports_as_json_and_refuses_what_is_not_an_index(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    dump = write_jsonl(tmp_path / "d.jsonl", [{"modelId": "org/a", "card": "---\nlicense: mit\n---\n"},
+                                              {"modelId": "", "card": ""}])
+    out = str(tmp_path / "i.sqlite")
+    res = CliRunner().invoke(main, ["index", "build", dump, "-o", out, "-f", "json"], env=OFFLINE)
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert (report["parsed"], report["failed"], report["models"]) == (1, 1, 1)
+    assert report["errors"][0]["row"] == 2
+    res = CliRunner().invoke(main, ["index", "build", dump, "-o", out, "--workers", "2", "--scheduler", "tcp://x:1"],
+                             env=OFFLINE)
+    assert res.exit_code == 2
+    (tmp_path / "notes.txt").write_text("not an index")
+    res = CliRunner().invoke(main, ["index", "build", dump, "-o", str(tmp_path / "notes.txt")], env=OFFLINE)
+    assert res.exit_code == 2 and "not an mlaudit index" in res.stderr
+
+
 def test_a_source_without_a_model_id_column_is_refused(tmp_path):
     pytest.importorskip("dask.dataframe")
     from audit.index.build import build_index

@@ -97,6 +97,8 @@ def build_index(sources: Sequence[str], output: str, *, workers: int | None = No
 
     if not sources:
         raise UsageError("index build", "give at least one card dump (parquet, JSON lines, CSV, or a URL)")
+    if os.path.exists(output):
+        IndexStore(output).close()  # an existing file must be an index of this schema: it is updated, not replaced
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)

@@ -1,7 +1,7 @@
 """The Resolver: what is known about a repo id (its license, its bases), from every source configured.
 
-Order: --models-dir snapshot directories, the HF cache, the Hub (pinned, concurrent), the offline registry
-(exact id, then a re-upload's name, then a family named in its name). Datasets are looked up through the
+Order: --models-dir snapshot directories, the HF cache, a lineage index (--index, audit/index), the Hub (pinned,
+concurrent), the offline registry (exact id, then a re-upload's name, then a family named in its name). Datasets are looked up through the
 same resolver (audit.datasets), so both share its caches and its thread pool.
 """
 from __future__ import annotations
