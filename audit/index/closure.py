@@ -89,15 +89,6 @@ def close(g: Graph) -> Closure:
     conflicted: dict[int, tuple[str, ...]] = {}
     offsets, flat, sigs = g.offsets, g.flat, g.sigs
 
-    def combine(key: tuple[int, tuple[int, ...]]) -> tuple[int, tuple[str, ...]]:
-        keys, bad = _combine(g.signatures[key[0]], [effective[e] for e in key[1]])
-        eid = eff_ids.get(keys)
-        if eid is None:
-            eid = eff_ids[keys] = len(effective)
-            effective.append(keys)
-        memo[key] = (eid, bad)
-        return eid, bad
-
     def finish(i: int) -> None:
         """Model i once every base is done (a base still on the path closes a cycle and is left out)."""
         lo, hi = offsets[i], offsets[i + 1]
@@ -118,7 +109,7 @@ def close(g: Graph) -> Closure:
                 chain_conflict[i] = max(chain_conflict[p] for p in done)
         state[i] = 2
         key = (sigs[i], pe)
-        hit = memo.get(key) or combine(key)
+        hit = memo.get(key) or _memoize(g, key, effective, eff_ids, memo)
         eff[i] = hit[0]
         if hit[1]:
             conflicted[i] = hit[1]
@@ -154,6 +145,19 @@ def close(g: Graph) -> Closure:
             finish(start)  # every base is done already (a dump lists most bases first)
     conflicts = {i: [(k, _origin_of(g, eff, effective, i, k)) for k in keys] for i, keys in conflicted.items()}
     return Closure(effective, eff, conflicts, depth, chain_unknown, cycle, chain_conflict)
+
+
+def _memoize(g: Graph, key: tuple[int, tuple[int, ...]], effective: list[tuple[str, ...]],
+             eff_ids: dict[tuple[str, ...], int], memo: dict[tuple[int, tuple[int, ...]], tuple[int, tuple[str, ...]]]
+             ) -> tuple[int, tuple[str, ...]]:
+    """(effective-license id, conflicting keys) for (signature id, bases' effective-license ids), computed once."""
+    keys, bad = _combine(g.signatures[key[0]], [effective[e] for e in key[1]])
+    eid = eff_ids.get(keys)
+    if eid is None:
+        eid = eff_ids[keys] = len(effective)
+        effective.append(keys)
+    memo[key] = (eid, bad)
+    return eid, bad
 
 
 def _combine(sig: Signature, parents: list[tuple[str, ...]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
