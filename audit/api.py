@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit import __version__
 from audit.card import parse_card
@@ -32,7 +32,6 @@ from audit.model import (
     Lineage,
     ModelCard,
     ModelResult,
-    NoticeFile,
     Obligation,
     Origin,
     Reference,
@@ -59,9 +58,13 @@ from audit.provenance import provenance_evidence, provenance_facts
 from audit.registry import load_registry
 from audit.report import RenderOptions
 from audit.report import render as _render
+from audit.snapshot_checks import notice_files, registry_evidence, unread_evidence
 from audit.sources.codebase import scan_codebase
 from audit.sources.hub import HubClient
 from audit.sources.router import Loaded, Progress, Router
+
+if TYPE_CHECKING:
+    from audit.index.lookup import IndexSource
 
 __all__ = [
     "AuditReport",
@@ -104,6 +107,9 @@ class Options:
     """Hub token (default: HF_TOKEN, else the token huggingface_hub stored). Never printed."""
     today: _dt.date | None = None
     """The date waivers are checked against (default: today)."""
+    index: str | None = None
+    """[index hook] A community lineage index (`mlaudit index build`): ancestors are looked up there after the
+    local sources and before the Hub, so community chains resolve with no network."""
     hub: HubClient | None = field(default=None, compare=False, repr=False)
     """A Hub client to reuse (a test's fake Hub, a long-running service); made from endpoint/token if None."""
 
@@ -141,6 +147,7 @@ class _Run:
         self.options = options
         self._hub: HubClient | None = options.hub
         self._resolver: Resolver | None = None
+        self._index = _open_index(options.index)  # [index hook] a bad --index file fails up front (exit 2)
         self.router = Router(models_dirs=options.models_dirs, cache_dir=options.cache_dir,
                              hub=None if options.is_offline else self.hub)
 
@@ -153,7 +160,8 @@ class _Run:
     def resolver(self) -> Resolver:
         if self._resolver is None:
             self._resolver = Resolver(models_dirs=self.options.models_dirs, cache_dir=self.options.cache_dir,
-                                      use_cache=True, hub=None if self.options.is_offline else self.hub())
+                                      use_cache=True, hub=None if self.options.is_offline else self.hub(),
+                                      index=self._index)
         return self._resolver
 
     def read(self, specs: Iterable[str], progress: Progress | None = None) -> list[Loaded]:
@@ -256,6 +264,15 @@ class _Run:
         return result, findings, obligations_for(subject, effective)
 
 
+def _open_index(path: str | None) -> IndexSource | None:
+    """[index hook] The --index file, opened (standard library only: no Dask needed to read one)."""
+    if not path:
+        return None
+    from audit.index.lookup import IndexSource
+
+    return IndexSource(path)
+
+
 def read_card(snapshot: Snapshot) -> ModelCard | None:
     """Parse the snapshot's card; a card too broken to decide on raises InputUnreadable naming file:line."""
     if snapshot.card_path is None or snapshot.card_path not in snapshot.texts:
@@ -272,34 +289,6 @@ def read_card(snapshot: Snapshot) -> ModelCard | None:
                 where = os.path.join(snapshot.origin.locator, snapshot.card_path or "")
             raise InputUnreadable(f"{where}:{p.origin.line or 1}", p.message)
     return card
-
-
-def unread_evidence(subject: str, snapshot: Snapshot) -> list[Evidence]:
-    """A file the audit wanted (a license, a notice, a config) and could not read may hold the terms that
-    govern the model: the license is undecided until someone reads it (check `file-unreadable`)."""
-    return [Evidence("file-unreadable", subject, f"not read, so its terms are unknown: {p.message}", (p.origin,),
-                     unknown=True) for p in snapshot.unread]
-
-
-def notice_files(snapshot: Snapshot) -> tuple[NoticeFile, ...]:
-    """The model's own NOTICE / LICENSE / COPYING texts, which a distributor ships as they are."""
-    out = []
-    for path, text in sorted(snapshot.texts.items()):
-        name = path.rsplit("/", 1)[-1].upper()
-        if path != snapshot.card_path and name.startswith(("NOTICE", "LICENSE", "LICENCE", "COPYING")):
-            out.append(NoticeFile(path, text))
-    return tuple(out)
-
-
-def registry_evidence(subject: str, snapshot: Snapshot) -> list[Evidence]:
-    """A model audited from the offline registry's facts: its own card was not read (check `card-not-read`)."""
-    if snapshot.origin.source != SourceKind.REGISTRY:
-        return []
-    facts = snapshot.info.get("registry") or {}
-    why = f"{facts.get('evidence')}, checked {facts.get('evidence_date')}" if facts.get("evidence") else "no evidence recorded"
-    return [Evidence("card-not-read", subject,
-                     f"audited from mlaudit's offline registry ({why}); the model's own card and files were not read: "
-                     f"audit it online, or from the HF cache, to read them", (snapshot.origin,))]
 
 
 def _key_origins(facts: LicenseFacts, lineage: Lineage) -> dict[str, tuple[Origin, ...]]:

@@ -117,10 +117,10 @@ _TABLE: tuple[Check, ...] = (
     Check("provenance-integrity", "A file does not match the hash the Hub, the cache or mlaudit.lock recorded.",
           _E, _PROVENANCE + ("audit.postprocess.lock:_file_evidence",)),
     Check("card-not-read", "The model was audited offline from mlaudit's registry of well-known models: its own "
-          "card and files were not read.", _N, ("audit.api:registry_evidence",)),
+          "card and files were not read.", _N, ("audit.snapshot_checks:registry_evidence",)),
     Check("file-unreadable", "A license-like file of the model (LICENSE, NOTICE, USE_POLICY ...) could not be read: "
           "too big, not a regular file, unreadable, or a link leaving the snapshot. Its terms are unknown, so the "
-          "audit fails closed.", _E, ("audit.api:unread_evidence",), floor=_E),
+          "audit fails closed.", _E, ("audit.snapshot_checks:unread_evidence",), floor=_E),
     Check("provenance-author", "The model's author or organization is not on the policy's allow-list.", _E,
           _PROVENANCE),
     Check("provenance-gated", "The model is gated: its terms must be accepted on the Hub.", _N, _PROVENANCE),

@@ -49,6 +49,7 @@ KEYS = {
     "endpoint": "str",  # Hub endpoint
     "baseline": "path",  # findings recorded there do not fail the gate
     "lockfile": "path",  # mlaudit.lock location
+    "index": "path",  # a lineage index (`mlaudit index build`), an ancestor source before the Hub
 }
 
 

@@ -41,6 +41,7 @@ class SourceKind(str, Enum):
     CODEBASE = "codebase"  # a scanned codebase
     INFERRED = "inferred"  # worked out by mlaudit from other facts (body text, names)
     CATALOG = "catalog"  # mlaudit's license catalog
+    INDEX = "index"  # a community lineage index built by `mlaudit index build` (audit/index)
 
     def __str__(self) -> str:  # f-strings show the value, as for a str (Python 3.11 shows Class.MEMBER)
         return self.value

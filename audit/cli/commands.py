@@ -290,3 +290,50 @@ def registry_update(ids, endpoint, directory):
         _err(line)
     _echo(f"wrote {path}: {len(entries)} entries, {len(failures)} could not be read\n")
     sys.exit(EXIT_INPUT if failures and not entries else EXIT_PASS)
+
+
+# [index hook] the community lineage index (audit/index); Dask is imported only by `index build`
+@main.group()
+def index() -> None:
+    """The community lineage index: build it from Hub card dumps (on Dask), read its Hub-level figures."""
+
+
+@index.command("build")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--output", "-o", required=True, metavar="INDEX", help="The index file to write or update (SQLite).")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Run the per-row stage on a local cluster of N processes (default: in-process).")
+@click.option("--scheduler", "address", metavar="tcp://HOST:PORT", help="Run it on an existing Dask cluster.")
+@click.option("--name", help="The index's name in evidence, index:<name>@<build date> (default: the file name).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def index_build(sources, output, workers, address, name, fmt):
+    """Index card dumps (parquet, JSON lines, CSV; paths or fsspec URLs such as hf://datasets/...): per model
+    its licenses, declared bases and the effective license along its chain. An existing INDEX is updated:
+    only rows whose lastModified changed are parsed again. Rows that fail are counted and listed."""
+    from audit.errors import AuditError
+    from audit.index.build import build_index, render_build
+
+    if workers and address:
+        raise click.UsageError("give --workers (a local cluster) or --scheduler (an existing one), not both")
+    try:
+        result = build_index(list(sources), output, workers=workers, address=address, name=name)
+    except AuditError as exc:
+        _fail(exc)
+    _echo(render_build(result, fmt))
+    sys.exit(EXIT_INPUT if result.failed and not result.models else EXIT_PASS)
+
+
+@index.command("stats")
+@click.argument("index_file", metavar="INDEX")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def index_stats(index_file, fmt):
+    """Hub-level figures: derivatives with a conflict along their chain, top declared-vs-inherited pairs,
+    unknown licenses, by relation."""
+    from audit.errors import AuditError
+    from audit.index.stats import index_stats as stats
+
+    try:
+        text = stats(index_file, fmt)
+    except AuditError as exc:
+        _fail(exc)
+    _echo(text)

@@ -29,6 +29,7 @@ _FROM_CONFIG = {
     "baseline": "baseline",
     "exclude": "exclude",
     "lockfile": "lockfile",
+    "index_path": "index",  # [index hook]
 }
 
 
@@ -52,6 +53,9 @@ _source_options = _options(
                       "the offline registry (also set by HF_HUB_OFFLINE)."),
     click.option("--no-lineage", is_flag=True, help="Do not resolve base models."),
     click.option("--endpoint", metavar="URL", help="Hub endpoint (default: HF_ENDPOINT or https://huggingface.co)."),
+    click.option("--index", "index_path", metavar="INDEX",  # [index hook]
+                 help="A lineage index (`mlaudit index build`): ancestors are looked up there after --models-dir and "
+                      "the HF cache, before the Hub, so community chains resolve with no network."),
 )
 _run_options = _options(
     click.option("--config", "config_path", metavar="FILE",
@@ -148,6 +152,7 @@ def _run_options_for(s: dict, hf_cache: bool = False):
         lineage=not s.get("no_lineage"),
         offline=bool(s["offline"]),
         endpoint=s.get("endpoint"),
+        index=s.get("index_path"),  # [index hook]
     )
 
 

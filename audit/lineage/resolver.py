@@ -1,7 +1,7 @@
 """The Resolver: what is known about a repo id (its license, its bases), from every source configured.
 
-Order: --models-dir snapshot directories, the HF cache, the Hub (pinned, concurrent), the offline registry
-(exact id, then a re-upload's name, then a family named in its name). Datasets are looked up through the
+Order: --models-dir snapshot directories, the HF cache, a lineage index (--index, audit/index), the Hub (pinned,
+concurrent), the offline registry (exact id, then a re-upload's name, then a family named in its name). Datasets are looked up through the
 same resolver (audit.datasets), so both share its caches and its thread pool.
 """
 from __future__ import annotations
@@ -31,6 +31,7 @@ from audit.model import DatasetFacts, LicenseFacts, ModelCard, Origin, Relation,
 from audit.registry import Entry, Registry, load_registry
 
 if TYPE_CHECKING:
+    from audit.index.lookup import IndexSource
     from audit.sources.hub import HubClient
 
 
@@ -80,7 +81,8 @@ class Resolver:
 
     def __init__(self, *, models_dirs: tuple[str, ...] = (), cache_dir: str | None = None, use_cache: bool = False,
                  hub: HubClient | None = None, use_registry: bool = True, max_depth: int = 10, max_workers: int = 8,
-                 registry: Registry | None = None, datasets_dirs: tuple[str, ...] = ()):
+                 registry: Registry | None = None, datasets_dirs: tuple[str, ...] = (),
+                 index: IndexSource | None = None):
         self.models_dirs = tuple(models_dirs)
         self.cache_dir = cache_dir
         self.use_cache = use_cache
@@ -98,6 +100,7 @@ class Resolver:
         self._local_index: dict[str, str] | None = None
         self._cache_root_dir: str | None = None
         self.datasets_dirs = tuple(datasets_dirs)
+        self.index = index  # [index hook] a community lineage index (audit/index), between the cache and the Hub
 
     # -- public -------------------------------------------------------------------------------------------
     @property
@@ -256,6 +259,8 @@ class Resolver:
         node = self._from_local(repo_id, path, tried) if path is not None else None
         if node is None and self.use_cache:
             node = self._from_cache(repo_id, tried)
+        if node is None and self.index is not None:  # [index hook] community lineage index (audit/index)
+            node = self.index.node(repo_id)
         if node is None and self.hub is not None:
             node = self._from_hub(self.hub, repo_id, tried)
         if node is not None:

@@ -1,0 +1,178 @@
+"""`mlaudit index build`: card dumps -> the per-row stage on Dask -> rows written, graph closed on the driver.
+
+    sources --(source.py: dask dataframe)--> map_partitions(rows.process_frame) --compute--> driver
+            --> store.upsert (changed rows only) --> closure.close over every row --> store
+
+Where the per-row stage runs:
+- in-process (the default): Dask's synchronous scheduler; no cluster to start;
+- `workers=N`: a local cluster of N single-threaded worker processes (the stage is pure Python: processes,
+  not threads, use the cores);
+- `scheduler="tcp://host:port"`: an existing cluster (Kubernetes, Slurm, ...; see benchmarks/README.md).
+Incremental: a row whose `lastModified` (or, without one, its card's sha1) is what the index holds is skipped
+by the stage and not rewritten. The closure is recomputed for every row (it is cheap) and written only where
+it changed.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from audit import __version__
+from audit.errors import UsageError
+from audit.index.closure import Signature, build_graph, close
+from audit.index.store import SCHEMA, IndexStore
+
+INSTALL_HINT = "needs Dask and pyarrow: pip install 'mlaudit[scale]'"
+MAX_LISTED_ERRORS = 20
+
+
+class ScaleMissing(UsageError):
+    """Dask or pyarrow is not installed (the `scale` extra). Exit code 2."""
+
+
+@dataclass
+class BuildResult:
+    path: str
+    rows: int  # rows read from the sources
+    parsed: int  # rows run through the per-row stage and written
+    unchanged: int  # rows skipped: the index already had them at this lastModified
+    failed: int  # rows that could not be indexed (listed in `errors`)
+    models: int  # models in the index after the build
+    closure_updated: int  # rows whose effective license, conflicts or depth changed
+    errors: list[tuple[str, int, str | None, str]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    built: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.path, "built": self.built, "rows": self.rows, "parsed": self.parsed,
+                "unchanged": self.unchanged, "failed": self.failed, "models": self.models,
+                "closure_updated": self.closure_updated, "seconds": self.seconds,
+                "errors": [{"source": s, "row": r, "id": i, "message": m} for s, r, i, m in self.errors]}
+
+
+def require_dask() -> None:
+    try:
+        import dask.dataframe  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ScaleMissing("index build", INSTALL_HINT) from None
+
+
+@contextlib.contextmanager
+def scheduler(workers: int | None = None, address: str | None = None) -> Iterator[str]:
+    """Where compute() runs, as a context: 'sync', a local cluster of `workers` processes, or `address`."""
+    import dask
+
+    if address:
+        from distributed import Client
+
+        with Client(address) as client:
+            yield f"cluster {address} ({len(client.scheduler_info().get('workers', {}))} workers)"
+        return
+    if workers:
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+                Client(cl):
+            yield f"local cluster ({workers} processes)"
+        return
+    with dask.config.set(scheduler="sync"):
+        yield "in-process"
+
+
+def build_index(sources: Sequence[str], output: str, *, workers: int | None = None, address: str | None = None,
+                name: str | None = None, today: _dt.date | None = None, blocksize: str | None = None) -> BuildResult:
+    """Build or update the index at `output` from card dumps (see the module doc)."""
+    require_dask()
+    import dask
+
+    from audit.index.rows import empty_frame, process_frame
+    from audit.index.source import BLOCKSIZE, fingerprint, read_sources
+
+    if not sources:
+        raise UsageError("index build", "give at least one card dump (parquet, JSON lines, CSV, or a URL)")
+    if os.path.exists(output):
+        IndexStore(output).close()  # an existing file must be an index of this schema: it is updated, not replaced
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with IndexStore(output, create=True) as store:
+        known = store.fingerprints()
+        frame, files = read_sources(list(sources), blocksize or BLOCKSIZE)
+        out = frame.map_partitions(process_frame, known=dask.delayed(known, pure=True), meta=empty_frame())
+        with scheduler(workers, address):
+            result = out.compute()
+        seconds["rows"] = round(time.perf_counter() - clock, 3)
+        fresh = result[~result["skip"] & result["error"].isna()]
+        fresh = fresh.drop_duplicates("key", keep="last")
+        store.upsert(fresh[["key", "id", "author", "created", "modified", "card_sha1", "license", "bases",
+                            "relation"]].itertuples(index=False, name=None))
+        bad = result[result["error"].notna()]
+        errors = [(s, int(r), i if isinstance(i, str) else None, m)
+                  for s, r, i, m in bad[["source", "row", "id", "error"]].itertuples(index=False, name=None)]
+        store.clear_errors()
+        store.add_errors(errors)
+        mark = time.perf_counter()
+        updated = close_store(store)
+        seconds["closure"] = round(time.perf_counter() - mark, 3)
+        built = (today or _dt.datetime.now(_dt.timezone.utc).date()).isoformat()
+        history = _sources_history(store, files, [fingerprint(f) for f in files], result, built)
+        store.write_meta({"schema": SCHEMA, "built": built, "tool": __version__, "sources": json.dumps(history),
+                          "name": name or os.path.splitext(os.path.basename(output))[0]})
+        store.commit()
+        seconds["total"] = round(time.perf_counter() - clock, 3)
+        return BuildResult(output, len(result), len(fresh), int(result["skip"].sum()), len(errors), store.count(),
+                           updated, errors[:MAX_LISTED_ERRORS], seconds, built)
+
+
+def _sources_history(store: IndexStore, files: list[str], hashes: list[str], result: Any, built: str
+                     ) -> list[dict[str, Any]]:
+    """The sources of every build so far, this one's last (source, sha256 or ETag, rows, build date)."""
+    try:
+        history = list(store.read_meta().sources)
+    except UsageError:
+        history = []  # a new index
+    labels = result["source"].map(lambda s: str(s).split("#", 1)[0]).value_counts().to_dict() if len(result) else {}
+    history += [{"source": f, "hash": h, "rows": int(labels.get(f, 0)), "built": built} for f, h in zip(files, hashes)]
+    return history
+
+
+def _signature(license_json: str) -> Signature:
+    lic = json.loads(license_json)
+    return tuple(lic.get("keys") or ()), tuple(lic.get("ack") or ()), bool(lic.get("declared"))
+
+
+def close_store(store: IndexStore) -> int:
+    """Close the graph of every row in the store; write the rows whose closure changed. Returns their number."""
+    rows = store.graph_rows()
+    graph = build_graph((mid, _signature(lic), [b[0] for b in json.loads(bases)])
+                        for _key, mid, lic, bases, *_ in rows)
+    closure = close(graph)
+    changed = []
+    for i, (key, _mid, _lic, _bases, *before) in enumerate(rows):
+        now = (json.dumps(list(closure.effective[closure.eff[i]])),
+               json.dumps([list(c) for c in closure.conflicts.get(i, ())]),
+               closure.depth[i], closure.chain_unknown[i], closure.cycle[i], closure.chain_conflict[i])
+        if tuple(before) != now:
+            changed.append((*now, key))
+    store.set_closure(changed)
+    return len(changed)
+
+
+def render_build(result: BuildResult, fmt: str = "text") -> str:
+    """What a build did, as text or JSON; rows that failed are listed (up to MAX_LISTED_ERRORS)."""
+    if fmt == "json":
+        return json.dumps(result.to_dict(), indent=2) + "\n"
+    lines = [f"{result.path}: {result.models} models (built {result.built}); read {result.rows} rows: "
+             f"{result.parsed} indexed, {result.unchanged} unchanged since the last build, {result.failed} failed; "
+             f"{result.closure_updated} closures updated in {result.seconds.get('total', 0)} s"]
+    lines += [f"  {src} row {row}{f' ({mid})' if mid else ''}: {msg}" for src, row, mid, msg in result.errors]
+    if result.failed > len(result.errors):
+        lines.append(f"  ... and {result.failed - len(result.errors)} more (all are in the index's errors table)")
+    return "\n".join(lines) + "\n"
