@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from audit import __version__
+from audit.artifacts import artifacts
 from audit.card import parse_card
 from audit.checks import BLOCKING_PROBLEMS, CHECKS, license_evidence
 from audit.datasets import dataset_evidence, resolve_datasets
@@ -249,6 +250,7 @@ class _Run:
             openness=openness,
             passed=not any(failing(f, policy) for f in findings),
             notice_files=notice_files(snapshot),
+            artifacts=artifacts(snapshot),
         )
         return result, findings, obligations_for(subject, effective)
 
