@@ -410,13 +410,13 @@ class Openness:
 
 @dataclass(frozen=True)
 class FileHash:
-    """A file of the model and its digest: of the bytes mlaudit read ("read"), or as the Hub or cache lists it
-    for an LFS file that was not downloaded to be hashed ("listed"; sha256 only)."""
+    """A file of the model and its digest: of the bytes mlaudit read ("read"), as the Hub or cache lists it for
+    an LFS file that was not downloaded to be hashed ("listed"), or as the lockfile pins it ("locked")."""
 
     path: str  # inside the repo, '/'-separated
     sha256: str  # lower-case hex
     sha1: str | None = None  # of the bytes, for files mlaudit read (SPDX 2.3 wants one per file)
-    source: str = "read"  # read | listed
+    source: str = "read"  # read | listed | locked
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,7 @@ def test_spdx_extracted_info_supplier_location_and_listed_hashes(tmp_path):
     pkg = doc["packages"][0]
     assert pkg["supplier"] == "Organization: acme"
     assert pkg["downloadLocation"] == f"https://huggingface.co/{SUBJECT}/tree/{REV}"
-    assert "1 further file(s) have only the SHA-256" in pkg["comment"]
+    assert "1 further file(s) have only a SHA-256" in pkg["comment"]
     assert [f["fileName"] for f in doc["files"]] == ["./README.md"]
     (info,) = doc["hasExtractedLicensingInfos"]
     llama = catalog()["llama3.1"]
@@ -304,3 +304,81 @@ def test_hostile_strings_reach_no_json_value_raw(evil, tmp_path):
         assert not bad, (fmt.__name__, bad)
     _validate_cyclonedx(cyclonedx.render(report))
     _validate_spdx(report, spdx.render(report), tmp_path)
+
+
+def test_card_sections_follow_the_hub_template_and_skip_its_placeholders():
+    from audit.report.cyclonedx_card import card_sections
+
+    body = """# Model Card
+
+## How to Get Started with the Model
+
+Use the code below to get started.
+
+## Uses
+
+### Direct Use
+
+<!-- This section is for the model use without fine-tuning. -->
+
+Classifying support tickets by urgency, e.g. for triage. Nothing else.
+
+### Downstream Use [optional]
+
+[More Information Needed]
+
+### Out-of-Scope Use
+
+Medical advice.
+
+```
+## Limitations
+not a heading inside a fence.
+```
+
+## Bias, Risks, and Limitations
+
+* Trained on English tickets only; other languages degrade.
+"""
+    found = card_sections(body, 10)
+    lines = body.splitlines()
+    assert found == [
+        ("useCases", 10 + lines.index("Classifying support tickets by urgency, e.g. for triage. Nothing else."),
+         "Classifying support tickets by urgency, e.g. for triage."),
+        ("technicalLimitations", 10 + lines.index("* Trained on English tickets only; other languages degrade."),
+         "Trained on English tickets only; other languages degrade."),
+    ]
+
+
+# --- hashes agree with the lockfile ---------------------------------------------------------------------
+
+def test_locked_run_sboms_carry_the_hashes_the_lock_pins(fake_hub, tmp_path):
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    fake_hub.add_model("acme/tiny", {"README.md": "---\nlicense: mit\npipeline_tag: fill-mask\n---\n# tiny\n",
+                                     "config.json": '{"model_type": "bert"}', "model.safetensors": b"weights"},
+                       lfs={"model.safetensors"})
+    lock = tmp_path / "mlaudit.lock"
+    res = CliRunner().invoke(main, ["lock", "acme/tiny", "--endpoint", fake_hub.url, "-o", str(lock)])
+    assert res.exit_code == 0, res.stderr
+    [entry] = json.loads(lock.read_text())["models"]
+    pinned = {**entry["files"], **entry["lfs"]}
+    assert "model.safetensors" in entry["lfs"] and "README.md" in entry["files"]
+    offline = {"HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
+    res = CliRunner().invoke(main, ["check", "--locked", "--lockfile", str(lock), "--format", "cyclonedx"],
+                             env=offline)
+    _validate_cyclonedx(res.stdout)
+    model = json.loads(res.stdout)["metadata"]["component"]
+    hashes = {c["name"]: {h["alg"]: h["content"] for h in c["hashes"]} for c in model["components"]}
+    assert {name: h["SHA-256"] for name, h in hashes.items()} == pinned
+    weights = next(c for c in model["components"] if c["name"] == "model.safetensors")
+    assert weights["properties"] == [{"name": "mlaudit:hash-source", "value": "as the lockfile pins it (not in the cache)"}]
+    assert model["modelCard"]["modelParameters"] == {"task": "fill-mask", "architectureFamily": "bert"}
+    assert model["version"] == entry["revision"]
+    res = CliRunner().invoke(main, ["check", "--locked", "--lockfile", str(lock), "--format", "spdx"], env=offline)
+    doc = json.loads(res.stdout)
+    sums = {f["fileName"][2:]: {c["algorithm"]: c["checksumValue"] for c in f["checksums"]} for f in doc["files"]}
+    assert {name: s["SHA256"] for name, s in sums.items()} == entry["files"]
+    assert doc["packages"][0]["downloadLocation"] == f"https://huggingface.co/acme/tiny/tree/{entry['revision']}"

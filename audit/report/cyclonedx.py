@@ -30,6 +30,8 @@ from audit.report.common import document_key, is_hub_id, is_spdx_expression, spd
 from audit.report.cyclonedx_card import model_card
 
 _SIMPLE_ID = re.compile(r"^[A-Za-z0-9.+-]+$")
+_HASH_SOURCES = {"read": "hashed by mlaudit from the bytes it read", "listed": "as the Hub or cache lists it",
+                 "locked": "as the lockfile pins it (not in the cache)"}
 _NS = uuid.UUID("8f4a1f5e-62c4-4c52-9a0b-6d3c8f0e2b71")  # fixed namespace: same report and epoch, same serial
 
 
@@ -195,7 +197,7 @@ def _file_components(m: ModelResult, ref: str) -> list[Any]:
         hashes = [HashType(alg=HashAlgorithm.SHA_256, content=f.sha256)]
         if f.sha1:
             hashes.append(HashType(alg=HashAlgorithm.SHA_1, content=f.sha1))
-        how = "hashed by mlaudit from the bytes it read" if f.source == "read" else "as the Hub or cache lists it"
+        how = _HASH_SOURCES.get(f.source, f.source)
         out.append(Component(type=ComponentType.FILE, name=f.path, bom_ref=f"{ref}/{f.path}", hashes=hashes,
                              properties=[Property(name="mlaudit:hash-source", value=how)]))
     return out

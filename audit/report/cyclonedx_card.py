@@ -20,11 +20,12 @@ _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 # card section headings (lower-cased, markup stripped) -> the considerations list they feed
 _SECTIONS = (
-    (re.compile(r"\b(intended|direct|downstream)\s+uses?\b|\buses?\b|\buse cases?\b"), "useCases"),
+    (re.compile(r"\b(intended|direct|downstream)\s+uses?\b|^uses?$|\buse cases?\b"), "useCases"),
     (re.compile(r"\blimitations?\b|\bbias(es)?,? risks\b|\brisks\b"), "technicalLimitations"),
 )
 _SKIP = re.compile(r"\bout[- ]of[- ]scope\b|\bmisuse\b")
-_SENTENCE = re.compile(r"(.+?[.!?])(\s|$)")
+_PLACEHOLDER = re.compile(r"more information needed", re.IGNORECASE)  # the Hub's card template, unfilled
+_SENTENCE = re.compile(r"(.+?[.!?])(?=\s+[A-Z0-9\"'(\[]|$)")  # "e.g. for" does not end a sentence
 _MARKUP = re.compile(r"[*_`]+|\[([^\]]*)\]\([^)]*\)|<[^>]*>")
 
 # limitation and condition terms that restrict how the model may be used -> how we say so
@@ -107,14 +108,14 @@ def card_sections(body: str, body_line: int) -> list[tuple[str, int, str]]:
         if field is None or fenced or not raw.strip() or raw.lstrip().startswith(("|", "<!--", "![")):
             continue
         sentence = _first_sentence(lines, i)
-        if sentence:
+        if sentence and not _PLACEHOLDER.search(sentence):
             found.append((field, body_line + i, sentence))
         field = None  # one sentence per section
     return found
 
 
 def _section(title: str) -> str | None:
-    t = _MARKUP.sub(r"\1", title).lower()
+    t = " ".join(_MARKUP.sub(r"\1", title).lower().split())
     if _SKIP.search(t):
         return None
     return next((name for rx, name in _SECTIONS if rx.search(t)), None)

@@ -9,8 +9,8 @@ GENERATED_FROM them (SPDX 2.3 has no trained-on relationship).
 
 Hub packages name their supplier (Organization: the repo owner) and download location (the tree at the
 audited commit). Files mlaudit hashed are File elements the model CONTAINS, with SHA-1 and SHA-256; the
-LFS files the Hub lists only by SHA-256 are not (SPDX 2.3 wants a SHA-1 per file): the CycloneDX format
-carries them. The namespace is random per run, derived from the report when its time is pinned
+files known only by a SHA-256 (the Hub's LFS listing, the lockfile) are not (SPDX 2.3 wants a SHA-1 per
+file): the package comment counts them, the CycloneDX format carries them. The namespace is random per run, derived from the report when its time is pinned
 (SOURCE_DATE_EPOCH or generated_at). Every string is made inert (common.visible): card text is hostile.
 """
 from __future__ import annotations
@@ -239,8 +239,8 @@ class _Builder:
         files = m.artifacts.files if m.artifacts else ()
         hashed = [f for f in files if f.sha1]
         if len(hashed) < len(files):
-            comment += (f" {len(files) - len(hashed)} further file(s) have only the SHA-256 the Hub lists, which SPDX "
-                        f"2.3 cannot carry without a SHA-1: see the CycloneDX format.")
+            comment += (f" {len(files) - len(hashed)} further file(s) have only a SHA-256 (listed by the Hub or pinned "
+                        f"by the lockfile), which SPDX 2.3 cannot carry without a SHA-1: see the CycloneDX format.")
         self._package(
             spdx_id, m.subject, version=m.revision,
             declared=self._expression(m.license),
