@@ -219,6 +219,12 @@ def test_cyclonedx_keeps_only_the_declared_license_when_the_concluded_one_cannot
     assert model["licenses"] == [{"license": {"id": "Apache-2.0", "acknowledgement": "declared"}}]
     props = {p["name"]: p["value"] for p in model["properties"]}
     assert props["mlaudit:effective-license"] == "MIT OR Apache-2.0"
+    # an exception cannot be a license entry: the declared expression stands alone, and validates
+    with_exception = _hub_model(license=dataclasses.replace(odd.license, expression="Apache-2.0 WITH LLVM-exception"))
+    text = cyclonedx.render(_report(with_exception))
+    _validate_cyclonedx(text)
+    assert json.loads(text)["metadata"]["component"]["licenses"] == [
+        {"expression": "Apache-2.0 WITH LLVM-exception", "acknowledgement": "declared"}]
     # nothing declared: the concluded expression stands alone
     none = _hub_model(license=LicenseFacts((), None, (), Status.UNKNOWN))
     text = cyclonedx.render(_report(none, odd))
