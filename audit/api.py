@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from audit import __version__
+from audit.artifacts import artifacts, with_locked_hashes
 from audit.card import parse_card
 from audit.checks import BLOCKING_PROBLEMS, CHECKS, license_evidence
 from audit.datasets import dataset_evidence, resolve_datasets
@@ -260,6 +261,7 @@ class _Run:
             openness=openness,
             passed=not any(failing(f, policy) for f in findings),
             notice_files=notice_files(snapshot),
+            artifacts=artifacts(snapshot),
         )
         return result, findings, obligations_for(subject, effective)
 
@@ -387,7 +389,7 @@ def _audit_from_lock(lockfile: str, policy: Policy, options: Options, specs: Seq
     pairs = lockmod.locked_inputs(locked, options.cache_dir, entries)
     run = _Run(options)
     items = [snap for _, snap in pairs] + list(missing)
-    report = run.audit(items, policy) if items else _empty_report(policy)
+    report = with_locked_hashes(run.audit(items, policy) if items else _empty_report(policy), pairs)
     newer = [(entry, latest, run.audit_one(latest, policy) if isinstance(latest, Snapshot) else latest)
              for entry, latest in lockmod.newer_cached(locked, options.cache_dir)
              if any(entry is e for e, _ in pairs)]

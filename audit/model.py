@@ -434,6 +434,26 @@ class Openness:
 
 
 @dataclass(frozen=True)
+class FileHash:
+    """A file of the model and its digest: of the bytes mlaudit read ("read"), as the Hub or cache lists it for
+    an LFS file that was not downloaded to be hashed ("listed"), or as the lockfile pins it ("locked")."""
+
+    path: str  # inside the repo, '/'-separated
+    sha256: str  # lower-case hex
+    sha1: str | None = None  # of the bytes, for files mlaudit read (SPDX 2.3 wants one per file)
+    source: str = "read"  # read | listed | locked
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """What the SBOM formats say about a model's files: their hashes, and the architecture config.json names."""
+
+    files: tuple[FileHash, ...] = ()
+    model_type: str | None = None  # config.json model_type (the architecture family), as written
+    architectures: tuple[str, ...] = ()  # config.json architectures, as written
+
+
+@dataclass(frozen=True)
 class ModelResult:
     subject: str
     revision: str | None
@@ -447,6 +467,7 @@ class ModelResult:
     passed: bool = True
     notice_files: tuple[NoticeFile, ...] = ()  # the model's own NOTICE / LICENSE texts (for the NOTICE format)
     openness: Openness | None = None  # None when the model was not profiled (a result built outside the pipeline)
+    artifacts: Artifacts | None = None  # file hashes and architecture, for the SBOM formats (None: not gathered)
 
 
 @dataclass(frozen=True)

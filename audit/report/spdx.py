@@ -3,19 +3,27 @@
 licenseDeclared is what the model's own card and files declare; licenseConcluded is the effective
 license once the ancestors' terms are applied (NOASSERTION when undecidable: never a guess). Custom
 licenses appear as LicenseRef-… with an extracted-licensing-info entry that names them; their text
-is not reproduced. Lineage: the model DESCENDANT_OF its base (VARIANT_OF for a quantization);
-datasets: the model GENERATED_FROM them (SPDX 2.3 has no trained-on relationship).
+is not reproduced: the entry gives the catalog's name, URL (seeAlsos) and our one-paragraph summary of its
+terms. Lineage: the model DESCENDANT_OF its base (VARIANT_OF for a quantization); datasets: the model
+GENERATED_FROM them (SPDX 2.3 has no trained-on relationship).
+
+Hub packages name their supplier (Organization: the repo owner) and download location (the tree at the
+audited commit). Files mlaudit hashed are File elements the model CONTAINS, with SHA-1 and SHA-256; the
+files known only by a SHA-256 (the Hub's LFS listing, the lockfile) are not (SPDX 2.3 wants a SHA-1 per
+file): the package comment counts them, the CycloneDX format carries them. The namespace is random per run, derived from the report when its time is pinned
+(SOURCE_DATE_EPOCH or generated_at). Every string is made inert (common.visible): card text is hostile.
 """
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
 from audit.licenses.expression import and_
-from audit.model import Ancestor, AuditReport, LicenseFacts, ModelResult
+from audit.model import Ancestor, AuditReport, FileHash, LicenseFacts, ModelResult
 from audit.report import DEFAULT_OPTIONS, RenderOptions
 from audit.report.common import (
     HUB,
@@ -26,9 +34,11 @@ from audit.report.common import (
     spdx_licensing,
     timestamp,
     verdict,
+    visible,
 )
 
 _LICENSE_REF = re.compile(r"LicenseRef-[A-Za-z0-9.-]+")
+_HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
 _NS = uuid.UUID("3c9d7a52-1e0b-4f8e-b7a1-5d2f6c4e9a10")
 _CONCLUDED_KINDS = ("attribution-text", "include-notice")
 
@@ -42,7 +52,25 @@ def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str
     for pkg in data.get("packages", []):
         for ref in pkg.get("externalRefs", []):
             ref["referenceCategory"] = ref["referenceCategory"].replace("_", "-")
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(_inert(data), indent=2, ensure_ascii=False) + "\n"
+
+
+def _inert(value: Any) -> Any:
+    """Every string of the document with its control characters shown, not sent (consumers print them raw)."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, list):
+        return [_inert(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _inert(v) for k, v in value.items()}
+    return value
+
+
+def document_uuid(report: AuditReport) -> uuid.UUID:
+    """Random per run; derived from the report and its time when that is pinned (reproducible builds)."""
+    if report.generated_at is not None or os.environ.get("SOURCE_DATE_EPOCH", "").strip().isdigit():
+        return uuid.uuid5(_NS, f"{document_key(report)}\n{_created(report).isoformat()}")
+    return uuid.uuid4()
 
 
 def build_document(report: AuditReport) -> Any:
@@ -55,7 +83,7 @@ def build_document(report: AuditReport) -> Any:
     builder = _Builder(report)
     for m in report.models:
         builder.model(m)
-    doc_uuid = uuid.uuid5(_NS, document_key(report))
+    doc_uuid = document_uuid(report)
     info = CreationInfo(
         spdx_version="SPDX-2.3",
         spdx_id="SPDXRef-DOCUMENT",
@@ -74,6 +102,7 @@ def build_document(report: AuditReport) -> Any:
         packages=builder.packages,
         relationships=describes + builder.relationships,
         extracted_licensing_info=builder.extracted(),
+        files=builder.files,
     )
 
 
@@ -89,6 +118,7 @@ class _Builder:
     def __init__(self, report: AuditReport):
         self.report = report
         self.packages: list[Any] = []
+        self.files: list[Any] = []
         self.relationships: list[Any] = []
         self.model_ids: list[str] = []
         self.used: set[str] = set()
@@ -126,24 +156,33 @@ class _Builder:
         return parsed
 
     def extracted(self) -> list[Any]:
+        """An entry per LicenseRef-: the catalog's name, URL and our summary of its terms (never its text)."""
         from spdx_tools.spdx.model.extracted_licensing_info import ExtractedLicensingInfo
 
+        from audit.licenses.catalog import catalog
+
+        by_ref = {lic.spdx: lic for lic in catalog().all()}
         out = []
         for ref in sorted(self.refs):
-            key = ref[len("LicenseRef-"):]
+            lic = by_ref.get(ref)
+            links = set(self.refs[ref]) | ({lic.url} if lic is not None and lic.url else set())
             out.append(ExtractedLicensingInfo(
                 license_id=ref,
-                extracted_text=(f"Custom license '{key}', identified by mlaudit from the model's card and files. "
-                                f"Its text is not reproduced here; see the model repository."),
-                license_name=key,
-                cross_references=sorted(self.refs[ref]),
+                extracted_text=_summary(lic) if lic is not None else (
+                    f"Custom license '{ref[len('LicenseRef-'):]}', identified by mlaudit from the model's card and "
+                    f"files. Its text is not reproduced here; see the model repository."),
+                license_name=lic.name if lic is not None else ref[len("LicenseRef-"):],
+                cross_references=sorted(links),
+                comment="mlaudit's summary of the license, in its own words: not the license text." if lic else None,
             ))
         return out
 
     # --- packages
 
     def _package(self, spdx_id: str, subject: str, *, version: str | None, declared: Any, concluded: Any,
-                 comment: str, attribution: list[str] | None = None, dataset: bool = False) -> Any:
+                 comment: str, attribution: list[str] | None = None, dataset: bool = False,
+                 files_analyzed: bool = False) -> Any:
+        from spdx_tools.spdx.model.actor import Actor, ActorType
         from spdx_tools.spdx.model.package import (
             ExternalPackageRef,
             ExternalPackageRefCategory,
@@ -161,12 +200,14 @@ class _Builder:
         location: Any = SpdxNoAssertion()
         if hub:
             location = f"{HUB}/datasets/{subject}" if dataset else f"{HUB}/{subject}"
+            if version and _HEX40.match(version):
+                location += f"/tree/{version.lower()}"
         pkg = Package(
             spdx_id=spdx_id,
             name=subject,
             download_location=location,
             version=version,
-            files_analyzed=False,
+            files_analyzed=files_analyzed,
             license_declared=declared,
             license_concluded=concluded,
             copyright_text=SpdxNoAssertion(),
@@ -174,6 +215,7 @@ class _Builder:
             external_references=refs,
             attribution_texts=attribution or [],
             primary_package_purpose=PackagePurpose.OTHER,
+            supplier=Actor(ActorType.ORGANIZATION, subject.split("/", 1)[0]) if hub else None,
         )
         self.packages.append(pkg)
         return pkg
@@ -194,12 +236,18 @@ class _Builder:
         if m.license.reason:
             comment += f" {m.license.reason}"
         comment += _openness_comment(m)
+        files = m.artifacts.files if m.artifacts else ()
+        hashed = [f for f in files if f.sha1]
+        if len(hashed) < len(files):
+            comment += (f" {len(files) - len(hashed)} further file(s) have only a SHA-256 (listed by the Hub or pinned "
+                        f"by the lockfile), which SPDX 2.3 cannot carry without a SHA-1: see the CycloneDX format.")
         self._package(
             spdx_id, m.subject, version=m.revision,
             declared=self._expression(m.license),
             concluded=self._expression(None, m.effective.expression or ""),
-            comment=comment, attribution=attribution,
+            comment=comment, attribution=attribution, files_analyzed=bool(hashed),
         )
+        self._files(spdx_id, hashed)
         # ancestors: each points from its parent (the model, or a nearer ancestor) to itself
         local: dict[str, str] = {m.subject: spdx_id}
         for a in sorted(m.lineage.ancestors, key=lambda a: a.depth):
@@ -224,6 +272,23 @@ class _Builder:
             self.relationships.append(
                 Relationship(spdx_id, RelationshipType.GENERATED_FROM, ds_id, comment="trained on this dataset")
             )
+
+    def _files(self, package_id: str, files: list[FileHash]) -> None:
+        """The files mlaudit hashed from their bytes: File elements the package CONTAINS (SHA-1 and SHA-256)."""
+        from spdx_tools.spdx.model.checksum import Checksum, ChecksumAlgorithm
+        from spdx_tools.spdx.model.file import File
+        from spdx_tools.spdx.model.relationship import Relationship, RelationshipType
+        from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
+
+        for f in files:
+            file_id = self._id("File", f"{package_id[len('SPDXRef-'):]}-{f.path}")
+            self.files.append(File(
+                name=f"./{f.path}", spdx_id=file_id,
+                checksums=[Checksum(ChecksumAlgorithm.SHA1, f.sha1 or ""), Checksum(ChecksumAlgorithm.SHA256, f.sha256)],
+                license_concluded=SpdxNoAssertion(), copyright_text=SpdxNoAssertion(),
+                comment="hashed by mlaudit from the bytes it read",
+            ))
+            self.relationships.append(Relationship(package_id, RelationshipType.CONTAINS, file_id))
 
     def _ancestor(self, a: Ancestor) -> str:
         key = ("ancestor", a.subject)
@@ -254,6 +319,16 @@ def _openness_comment(m: ModelResult) -> str:
     parts = ", ".join(f"{c.name} {c.status}" for c in o.components)
     needs = next_steps(o)
     return f" Openness: {summary(o)}; {parts}." + (f" Missing {needs}." if needs else "")
+
+
+def _summary(lic: Any) -> str:
+    """Our one-paragraph summary of a catalog license: its summary, then its terms by kind (mlaudit's words)."""
+    parts = [lic.summary.strip()]
+    for kind in ("permissions", "conditions", "limitations"):
+        ids = list(dict.fromkeys(t.id for t in lic.terms if t.kind == kind))
+        if ids:
+            parts.append(f"{kind.capitalize()}: {', '.join(ids)}.")
+    return " ".join(" ".join(parts).split())
 
 
 def _key_to_spdx(key: str) -> str:
