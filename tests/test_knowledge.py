@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from audit.api import audit
+from audit.errors import PolicyError
 from audit.licenses.catalog import catalog, validate_entry
 from audit.obligations import _text
 from audit.policy.schema import DEFAULT_POLICY, load_policy, parse_policy
@@ -384,3 +385,17 @@ def test_fingerprints_take_missing_model_license_texts_from_scancode(tmp_path, c
     err = capsys.readouterr().err
     assert "no reference text for mit-modified-deepfloyd" in err  # said, not silently skipped
     assert "no reference text for apache-2.0" not in err  # software licenses come through SCANCODE_REFS only
+
+
+def test_eu_entity_makes_the_eu_restriction_an_error(tmp_path):
+    path = os.path.join(ROOT, "policies", "commercial.yaml")
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    eu = parse_policy(text.replace("eu_entity: false", "eu_entity: true"), "commercial-eu.yaml")
+    fired = _fired(tmp_path, eu, "Llama-3.2-eu", "license: llama3.2")
+    assert ("eu-restriction-eu-entity", "error") in fired
+    fired = _fired(tmp_path, load_policy(path), "Llama-3.2-us", "license: llama3.2")
+    assert "eu-restriction-eu-entity" not in {r for r, _ in fired} and ("eu-restriction", "warning") in fired
+    with pytest.raises(PolicyError, match="did you mean 'eu_entity'"):
+        parse_policy("name: p\nrules:\n  - id: x\n    severity: error\n    when: {license: llama3.2, setting: eu_entitty}\n",
+                     "p.yaml")

@@ -91,6 +91,8 @@ EXAMPLES: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {
 }
 # Checks whose examples need more than a snapshot directory; tested where the facts are made.
 ELSEWHERE = {
+    "eu-restriction-eu-entity": "tests/test_knowledge.py (fails with eu_entity: true, absent with the shipped false: "
+                                "test_eu_entity_makes_the_eu_restriction_an_error)",
     # no catalog license has a user threshold below commercial's 5M users: exercised with a larger setting
     "user-threshold-exceeded": "tests/test_policy_settings.py (fails: test_monthly_active_users_drives_the_"
                                "user_threshold_rule)",

@@ -137,6 +137,8 @@ def matches(when: Mapping[str, Any], subject: Subject, scope: str) -> list[Match
     if "not" in when:
         inner = matches(when["not"], subject, scope)
         return [] if inner else [Match("condition not met", ())]
+    if when.get("setting") is False:
+        return []
     if "check" in when:
         return [Match(ev.message, ev.origins, ev.unknown, ev.inferred) for ev in subject.by_check.get(when["check"], ())]
     pred = _license_pred(when)
@@ -161,6 +163,8 @@ def with_settings(when: Mapping[str, Any], settings: Mapping[str, Any]) -> Mappi
     for k, v in when.items():
         if k in ("below", "above") and isinstance(v, str):
             out[k] = settings[v]
+        elif k == "setting":
+            out[k] = bool(settings.get(v))  # `setting: eu_entity`: the condition holds only when it is true
         elif k in ("all", "any"):
             out[k] = [with_settings(c, settings) for c in v]
         elif k == "not":

@@ -26,9 +26,12 @@ MAX_POLICY_BYTES = 1024 * 1024
 _TOP = {"name", "description", "version", "fail_on", "settings", "rules", "waivers", "extends", "allow"}
 _RULE = {"id", "severity", "check", "when", "message", "remediation", "references", "scope", "enabled"}
 _WHEN = {"check", "term", "param", "below", "above", "equals", "category", "not_category", "license", "not_license",
-         "all", "any", "not"}
+         "all", "any", "not", "setting"}
 _WAIVER = {"rule", "subject", "reason", "expires", "approved_by", "ticket"}
-_SETTINGS = {"monthly_active_users", "annual_revenue_usd", "inferred_lineage_can_fail", "allowed_authors", "require_pinned"}
+_SETTINGS = {"monthly_active_users", "annual_revenue_usd", "inferred_lineage_can_fail", "allowed_authors", "require_pinned",
+             "eu_entity", "min_openness_class", "require_training_data"}
+# true/false settings a condition may test (`setting: eu_entity`: the rule applies only when it is true)
+FLAG_SETTINGS = ("eu_entity", "inferred_lineage_can_fail", "require_pinned", "require_training_data")
 _TERMS = {t for vocab in TERM_KINDS.values() for t in vocab}
 _TERM_PARAMS: dict[str, tuple[str, ...]] = {t: ps for vocab in TERM_KINDS.values() for t, ps in vocab.items()}
 # settings a `below`/`above` may name, so the policy's numbers drive the threshold rules
@@ -105,6 +108,9 @@ def _check_condition_value(k: str, v: Any, doc: _Doc, line: int | None) -> None:
         unknown = [x for x in vals if x not in catalog() and not x.endswith("*")]
         if unknown:
             raise doc.error(f"'{k}': unknown license key(s) {', '.join(unknown)} (see `mlaudit explain`)", line)
+    if k == "setting" and v not in FLAG_SETTINGS:
+        raise doc.error(f"'setting: {v}': not a true/false setting{_did_you_mean(v, FLAG_SETTINGS)} (one of: "
+                        f"{', '.join(FLAG_SETTINGS)})", line)
     if k in ("below", "above") and (isinstance(v, bool) or not isinstance(v, (int, float, str))):
         raise doc.error(f"'{k}' takes a number or a setting ({', '.join(NUMERIC_SETTINGS)})", line)
     if k in ("below", "above") and isinstance(v, str) and v not in NUMERIC_SETTINGS:
@@ -157,7 +163,7 @@ def _settings(data: Mapping[str, Any], doc: _Doc) -> dict[str, Any]:
         if k in ("monthly_active_users", "annual_revenue_usd") and (isinstance(v, bool) or not isinstance(v, int)
                                                                    or v < 0):
             raise doc.error(f"setting '{k}' takes a whole number, not {v!r}", line)
-        if k in ("inferred_lineage_can_fail", "require_pinned") and not isinstance(v, bool):
+        if k in FLAG_SETTINGS and not isinstance(v, bool):
             raise doc.error(f"setting '{k}' takes true or false, not {v!r}", line)
         if k == "allowed_authors" and not (isinstance(v, list) and all(isinstance(a, str) for a in v)):
             raise doc.error(f"setting '{k}' takes a list of author names", line)
