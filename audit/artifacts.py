@@ -21,7 +21,8 @@ _CHUNK = 1024 * 1024
 _MAX_NAME = 200  # a model_type or architecture name longer than this is not one
 
 
-def _digests(path: str) -> tuple[str, str] | None:
+def file_digests(path: str) -> tuple[str, str] | None:
+    """(sha256, sha1) of a file's bytes, read in chunks; None when it cannot be read."""
     sha256, sha1 = hashlib.sha256(), hashlib.sha1(usedforsecurity=False)
     try:
         with open(path, "rb") as fh:
@@ -41,7 +42,7 @@ def artifacts(snapshot: Snapshot) -> Artifacts:
     """The snapshot's file digests (files it read are hashed from their bytes) and config.json's architecture."""
     files: list[FileHash] = []
     for f in snapshot.files:
-        digests = _digests(f.local_path) if f.path in snapshot.texts and f.local_path else None
+        digests = file_digests(f.local_path) if f.path in snapshot.texts and f.local_path else None
         if digests is not None:
             files.append(FileHash(f.path, digests[0], digests[1], "read"))
         elif f.sha256 and _SHA256.match(f.sha256):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit.errors import InputUnreadable, UsageError
+from audit.policy.yamldoc import first_anchor
 from audit.report import FORMATS
 from audit.sources.base import read_text_file
 
@@ -173,13 +174,12 @@ def _refuse_anchors(text: str, path: str) -> None:
     import yaml
 
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                line = event.start_mark.line + 1 if event.start_mark is not None else 1
-                raise UsageError(f"{path}:{line}",
-                                 "YAML anchors and aliases are not allowed in a configuration")
+        event = first_anchor(text)
     except yaml.YAMLError:
         return  # compose below reports it with its line
+    if event is not None:
+        line = event.start_mark.line + 1 if event.start_mark is not None else 1
+        raise UsageError(f"{path}:{line}", "YAML anchors and aliases are not allowed in a configuration")
 
 
 def _parse_yaml(text: str, path: str) -> tuple[dict, dict]:

@@ -68,13 +68,22 @@ def _yaml_error(exc: yaml.YAMLError, path: str) -> PolicyError:
     return PolicyError(path, f"not valid YAML: {getattr(exc, 'problem', None) or exc}", mark.line + 1 if mark else None)
 
 
+def first_anchor(text: str) -> yaml.Event | None:
+    """The first anchor or alias of a YAML text, read as events (nothing is built); None when there is none.
+    Raises yaml.YAMLError when the text is not YAML up to that point."""
+    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
+            return ev
+    return None
+
+
 def parse_yaml(text: str, path: str) -> tuple[Any, Lines]:
     lines = Lines()
     try:
-        for ev in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
-                line = ev.start_mark.line + 1 if ev.start_mark else None
-                raise PolicyError(path, "YAML anchors and aliases are not allowed in a policy", line)
+        ev = first_anchor(text)
+        if ev is not None:
+            line = ev.start_mark.line + 1 if ev.start_mark else None
+            raise PolicyError(path, "YAML anchors and aliases are not allowed in a policy", line)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, path) from None

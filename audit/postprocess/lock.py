@@ -16,13 +16,13 @@ The file is JSON, sorted, with no timestamps, so it changes only when a model do
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from audit.artifacts import file_digests
 from audit.errors import AuditError, InputUnreadable, UsageError
 from audit.model import (
     AuditReport,
@@ -99,26 +99,15 @@ class Lockfile:
 
 # --- hashes --------------------------------------------------------------------------------------------
 
-def _sha256_file(path: str) -> str | None:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError:
-        return None
-    return h.hexdigest()
-
-
 def file_hashes(snapshot: Snapshot) -> tuple[dict[str, str], dict[str, str]]:
     """(files the audit read -> sha256 of their bytes, other files -> the sha256 the source lists)."""
     files: dict[str, str] = {}
     lfs: dict[str, str] = {}
     for f in snapshot.files:
         if f.path in snapshot.texts and f.local_path:
-            digest = _sha256_file(f.local_path)
-            if digest:
-                files[f.path] = digest
+            digests = file_digests(f.local_path)
+            if digests:
+                files[f.path] = digests[0]
         elif f.sha256:
             lfs[f.path] = f.sha256
     return dict(sorted(files.items())), dict(sorted(lfs.items()))

@@ -29,10 +29,9 @@ from audit.report.common import (
     run_verdict,
     subject_order,
     verdict,
+    visible,
 )
 
-# C0 and C1 controls (an ANSI escape sequence starts with one) except tab and newline, and DEL
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _REVISION = re.compile(r"^[\w.-]{1,100}$")
 # where an origin's file is a file of the Hub repo named by its locator (a registry origin's file is mlaudit's own)
 _HUB_SOURCES = (SourceKind.HUB.value, SourceKind.CACHE.value)
@@ -77,8 +76,7 @@ a{color:inherit;text-decoration:none}body{max-width:none}}
 
 def _t(value: object) -> str:
     """Text made inert for HTML (element content and quoted attributes): escaped, controls made visible."""
-    s = "" if value is None else str(value)
-    s = _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", s)
+    s = visible("" if value is None else str(value), keep_newlines=True)
     s = s.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be written as UTF-8
     return html.escape(s, quote=True)
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+from audit.config import project_root
 from audit.model import AuditReport, Finding, Origin, Outcome, Reference, RuleInfo, Severity, SourceKind
 from audit.report import DEFAULT_OPTIONS, RenderOptions
 from audit.report.common import HUB, evidence_text
@@ -41,14 +42,7 @@ def repository_root(report: AuditReport, options: RenderOptions = DEFAULT_OPTION
         return os.path.abspath(options.repository_root)
     start = report.scan.root if report.scan is not None else os.getcwd()
     start = os.path.dirname(start) if os.path.isfile(start) else start  # `scan FILE`: the file's directory
-    here = os.path.abspath(start)
-    while True:
-        if os.path.exists(os.path.join(here, ".git")):
-            return here
-        parent = os.path.dirname(here)
-        if parent == here:
-            return os.path.abspath(start)
-        here = parent
+    return project_root(start)
 
 
 def sarif_log(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> dict[str, Any]:

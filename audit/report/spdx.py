@@ -36,9 +36,9 @@ from audit.report.common import (
     verdict,
     visible,
 )
+from audit.sources.ids import COMMIT_SHA
 
 _LICENSE_REF = re.compile(r"LicenseRef-[A-Za-z0-9.-]+")
-_HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
 _NS = uuid.UUID("3c9d7a52-1e0b-4f8e-b7a1-5d2f6c4e9a10")
 _CONCLUDED_KINDS = ("attribution-text", "include-notice")
 
@@ -200,7 +200,7 @@ class _Builder:
         location: Any = SpdxNoAssertion()
         if hub:
             location = f"{HUB}/datasets/{subject}" if dataset else f"{HUB}/{subject}"
-            if version and _HEX40.match(version):
+            if version and COMMIT_SHA.match(version.lower()):
                 location += f"/tree/{version.lower()}"
         pkg = Package(
             spdx_id=spdx_id,

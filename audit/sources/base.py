@@ -86,19 +86,29 @@ def decode_text(data: bytes, input: str) -> str:
         return data.decode("latin-1")
 
 
-def _kind_of(mode: int) -> str | None:
-    """What a non-regular file is, or None for a regular file."""
+def special_kind(mode: int) -> str | None:
+    """What a file that is not a regular file is ("a FIFO (named pipe)", "a device" ...); None for a regular one."""
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
-        return "a directory, not a file"
+        return "a directory"
     if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe), not a regular file"
+        return "a FIFO (named pipe)"
     if stat.S_ISSOCK(mode):
-        return "a socket, not a regular file"
+        return "a socket"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device, not a regular file"
-    return "not a regular file"
+        return "a device"
+    return "a special file"
+
+
+def _kind_of(mode: int) -> str | None:
+    """Why a file that is not a regular file is not read, or None for a regular file."""
+    kind = special_kind(mode)
+    if kind is None:
+        return None
+    if kind == "a directory":
+        return "a directory, not a file"
+    return "not a regular file" if kind == "a special file" else f"{kind}, not a regular file"
 
 
 def _loops(path: str) -> bool:

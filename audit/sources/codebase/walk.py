@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import pathspec
 
 from audit.errors import InputUnreadable
-from audit.sources.base import read_text_file
+from audit.sources.base import read_text_file, special_kind
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # bigger files are data or generated code, not where models are named
 MAX_GITIGNORE_BYTES = 256 * 1024
@@ -148,7 +148,7 @@ def _classify(entry: os.DirEntry[str], rel: str, real_root: str, ignores: _GitIg
     if ignores.ignored(rel, False) or os.path.splitext(entry.name)[1].lower() in BINARY_EXTS:
         return None
     if not stat.S_ISREG(mode):
-        return Skipped(rel, "skipped", f"{_special(mode)}, not a regular file: not opened")
+        return Skipped(rel, "skipped", f"{special_kind(mode)}, not a regular file: not opened")
     size = entry.stat(follow_symlinks=False).st_size
     if size > MAX_FILE_BYTES:
         return Skipped(rel, "skipped", f"{size / 1048576:.1f} MiB, over the {MAX_FILE_BYTES // 1048576} MiB "
@@ -174,18 +174,8 @@ def _classify_link(entry: os.DirEntry[str], rel: str, real_root: str, ignores: _
         return None
     mode = os.stat(entry.path).st_mode
     if not stat.S_ISREG(mode):
-        return Skipped(rel, "skipped", f"a link to {_special(mode)}, not a regular file: not opened")
+        return Skipped(rel, "skipped", f"a link to {special_kind(mode)}, not a regular file: not opened")
     return "file"
-
-
-def _special(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a special file"
 
 
 def _inside(path: str, root: str) -> bool:
