@@ -69,6 +69,11 @@ _TABLE: tuple[Check, ...] = (
           "declared license.", _E, _LICENSE,
           "Ask the publisher which terms govern the weights; downgrade this check only once someone has read "
           "the statement and decided."),
+    Check("license-statement-intended-use", "The card says this model is intended for non-commercial or research "
+          "use only (a statement of intended use, as in an 'Intended uses' section), while its license sets no such "
+          "limit.", _W, _LICENSE,
+          "Read the statement: intent is not a license term, but ask the publisher if you mean to use the model "
+          "otherwise."),
     Check("card-duplicate-key", "The card's front matter gives a key more than once, so YAML readers disagree about "
           "its value.", _E, _LICENSE, "Fix the card so every key is given once."),
     Check("license-text-modified", "A license file is a modified, truncated, translated or stub copy of a known "

@@ -326,6 +326,24 @@ def test_a_gating_prompt_or_use_policy_that_limits_use_contradicts_a_commercial_
     assert not any(d.b.kind == "statement" for d in nc.disagreements)
 
 
+@pytest.mark.parametrize("body", [
+    "The model is intended for research purposes only.",  # the Stable Diffusion cards' "Direct Use" section
+    "This model is meant to be used for non-commercial purposes only.",
+    "This model is designed solely for research.",
+])
+def test_an_intended_use_is_not_a_license_limit_but_is_reported(body):
+    f = facts_for(f"---\nlicense: apache-2.0\n---\n# M\n\n## Uses\n\nThe model is a demo. {body}\n")
+    assert not any(d.b.kind == "statement" for d in f.disagreements), body
+    (dis,) = [d for d in f.disagreements if d.b.kind == "intended-use"]
+    assert "intended for" in dis.message and "apache-2.0" in dis.message
+    assert f.status.value == "resolved"
+
+
+def test_a_limit_stated_before_an_intent_is_still_a_limit():
+    f = facts_for("---\nlicense: apache-2.0\n---\nThe model may be used for research only, as intended.\n")
+    assert any(d.b.kind == "statement" for d in f.disagreements)
+
+
 def test_a_use_policy_with_unicode_line_breaks_is_read_line_by_line():
     f = facts_for("---\nlicense: mit\n---\n", {"USE_POLICY.md": "Terms\u2028This model is for research use only.\u2029"})
     (dis,) = [d for d in f.disagreements if d.b.kind == "statement"]

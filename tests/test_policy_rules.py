@@ -33,6 +33,9 @@ EXAMPLES: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {
                               ("m", {"README.md": card("license: llama2", "## License\nThis model is released under the Llama 2 Community License.\n")})),
     "license-statement-conflict": (("m", {"README.md": card("license: apache-2.0", "## License\nThe model weights are for non-commercial use only.\n")}),
                                    ("m", {"README.md": card("license: apache-2.0", "## License\nThe training code is for non-commercial use only.\n")})),
+    "license-statement-intended-use": (
+        ("m", {"README.md": card("license: openrail++", "## Uses\nThe model is intended for research purposes only.\n")}),
+        ("m", {"README.md": card("license: cc-by-nc-4.0", "## Uses\nThe model is intended for non-commercial use only.\n")})),
     "card-duplicate-key": (("m", {"README.md": card("license: mit\nlicense: mit")}), ("m", OK)),
     "license-text-modified": (("m", {"README.md": card("license: mit"),
                                      "LICENSE": MIT_TEXT + "\nYou may not use the Software to train other models.\n"}),

@@ -46,6 +46,8 @@ def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
             out.append(Evidence("license-body-mismatch", subject, dis.message, where))
         elif dis.b.kind == "statement":  # prose about this model's weights contradicts its declared license
             out.append(Evidence("license-statement-conflict", subject, dis.message, where, unknown=True))
+        elif dis.b.kind == "intended-use":  # what the publisher meant it for, not a license term: read, not decide
+            out.append(Evidence("license-statement-intended-use", subject, dis.message, where))
         else:  # the front-matter fields contradict each other: nothing can be decided
             out.append(Evidence("license-conflict", subject, dis.message, where, unknown=True))
     for d in facts.declarations:

@@ -349,6 +349,9 @@ def _prose_and_card_checks(decls: list[Declaration], keys: tuple[str, ...], cat:
         if d.kind == "statement" and d.note and not limited:
             out.append(Disagreement(f"{where} limits this model to {d.note} use ({d.value!r}), but its license "
                                     f"{names} does not", declared, d))
+        elif d.kind == "intended-use" and d.note and not limited:
+            out.append(Disagreement(f"{where} says this model is intended for {d.note} use ({d.value!r}); its "
+                                    f"license {names} sets no such limit", declared, d))
         elif d.kind == "statement" and d.keys and not _same_license(keys, d.keys, cat):
             out.append(Disagreement(f"{where} says this model is under {', '.join(d.keys)} ({d.value!r}), but its "
                                     f"license is {names}", declared, d))
@@ -435,7 +438,7 @@ def _status(
     keys: tuple[str, ...], disagreements: list[Disagreement], decls: list[Declaration], reason: str | None,
     cat: Catalog,
 ) -> tuple[Status, str | None]:
-    front_disagree = [x for x in disagreements if x.b.kind not in ("license-file", "body", "statement")]
+    front_disagree = [x for x in disagreements if x.b.kind not in ("license-file", "body", "statement", "intended-use")]
     if front_disagree:
         return Status.CONFLICT, front_disagree[0].message
     undecided = _undecided(decls)

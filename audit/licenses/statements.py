@@ -62,6 +62,10 @@ _RESTRICTIONS = (
 )
 
 
+# "The model is intended for research purposes only": what the publisher meant the model for (a model card's
+# "Intended uses" section), not a term of its license. Reported apart from a limit the license would set.
+_INTENT = re.compile(r"\b(?:intended|meant|designed|aimed)\b", re.IGNORECASE)
+
 _URL = re.compile(r"https?://[^\s)\]>\"'`]+", re.IGNORECASE)
 _BADGE = re.compile(r"shields\.io/badge/licen[cs]e-([A-Za-z0-9._%+]+?)-", re.IGNORECASE)
 _PHRASE = re.compile(
@@ -81,6 +85,7 @@ class Statement:
     origin: Origin
     keys: tuple[str, ...] = ()  # the license it names
     restriction: str | None = None  # "non-commercial" | "research-only"
+    intent: bool = False  # the restriction is an intended use ("intended for research only"), not a stated limit
 
 
 def statements(text: str, origin: Origin, first_line: int = 1, implied_subject: bool = False) -> list[Statement]:
@@ -112,8 +117,10 @@ def _statement(clause: str, origin: Origin, implied: bool, cat: Catalog) -> Stat
     if scope == "other" or (scope is None and not implied):
         return None
     for restriction, pattern in _RESTRICTIONS:
-        if pattern.search(clause):
-            return Statement(clause.strip()[:200], origin, restriction=restriction)
+        m = pattern.search(clause)
+        if m:
+            intent = _INTENT.search(clause, 0, m.start()) is not None
+            return Statement(clause.strip()[:200], origin, restriction=restriction, intent=intent)
     keys = _named_licenses(clause, cat)
     return Statement(clause.strip()[:200], origin, keys=keys) if keys else None
 
@@ -161,7 +168,8 @@ def other_scope(line: str) -> bool:
 
 def statement_declarations(card: ModelCard | None, snapshot: Snapshot | None) -> list[Declaration]:
     """Prose that puts this model under a license or limits its use: the card body, the gating prompt, a
-    USE_POLICY file, as Declarations of kind 'statement' (`note` holds the restriction when the statement is one).
+    USE_POLICY file, as Declarations of kind 'statement' (`note` holds the restriction when the statement is one),
+    or 'intended-use' when the restriction is what the model is intended for rather than a limit on its use.
     A gating prompt's statements are placed at the prompt field's line."""
     found: list[Statement] = []
     if card is not None:
@@ -175,7 +183,7 @@ def statement_declarations(card: ModelCard | None, snapshot: Snapshot | None) ->
             if _USE_POLICY.search(path.rsplit("/", 1)[-1]):
                 found.extend(statements(text, snapshot.origin.at(file=path), 1, implied_subject=True))
     cat = catalog()
-    return [Declaration("statement", st.text, st.keys, st.origin,
+    return [Declaration("intended-use" if st.intent else "statement", st.text, st.keys, st.origin,
                         cat[st.keys[0]].spdx if st.keys else None, st.restriction) for st in found]
 
 
