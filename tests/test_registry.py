@@ -32,7 +32,7 @@ def test_shipped_registry_covers_the_families() -> None:
                 "stabilityai/stable-diffusion"):
         assert fam in ids, fam
     for e in reg.models.values():
-        assert e.evidence_date == "2026-11-29"
+        assert e.evidence_date in ("2026-11-29", "2026-12-04")  # the shared facts; tools/registry-supplement.yaml
         assert e.key is None or e.key in catalog(), (e.id, e.key)
     mapped = sum(1 for e in reg.models.values() if e.key)
     assert mapped / len(reg.models) > 0.9
@@ -186,3 +186,128 @@ def test_registry_update_writes_the_user_copy(fake_hub: FakeHub, tmp_path: Path,
     assert new.key == "gemma" and new.relation_to == "google/gemma-2-9b" and new.confidence == "high"
     falcon = _found(reg.model("tiiuae/falcon-7b"))
     assert falcon.key == "mit" and falcon.history[-1].from_key == "apache-2.0"  # the change is recorded
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tools/registry-supplement.yaml: popular non-LLM roots added after the shared facts
+
+SUPPLEMENT = os.path.join(ROOT, "tools", "registry-supplement.yaml")
+CORRECTIONS = os.path.join(ROOT, "tools", "registry-corrections.yaml")
+
+
+def _builder():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_registry", os.path.join(ROOT, "tools", "build_registry.py"))
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _supplement() -> dict:
+    import yaml
+
+    with open(SUPPLEMENT, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    assert isinstance(data, dict) and data.get("models")
+    return data
+
+
+def test_supplement_entries_carry_evidence_and_confidence() -> None:
+    data = _supplement()
+    assert data["evidence_date"] == "2026-12-04"
+    seen: set[str] = set()
+    for section in ("models", "datasets"):
+        for m in data.get(section) or []:
+            assert set(m) <= {"id", "license", "license_name", "family", "relation_to", "evidence", "confidence",
+                              "license_history"}, m["id"]
+            assert m["id"].lower() not in seen, m["id"]
+            seen.add(m["id"].lower())
+            assert section == "datasets" or "/" in m["id"], m["id"]
+            assert m.get("evidence") and len(m["evidence"]) > 10, m["id"]
+            assert m.get("confidence") in ("high", "medium"), m["id"]  # low guesses are left out
+            assert m.get("family"), m["id"]
+            assert m["license"] != "other" or m.get("license_name"), m["id"]
+    assert len(data["models"]) >= 200
+
+
+def test_every_supplement_license_has_a_catalog_key_or_a_reason() -> None:
+    import yaml
+
+    b = _builder()
+    with open(CORRECTIONS, encoding="utf-8") as fh:
+        reasons = (yaml.safe_load(fh) or {}).get("unresolved") or {}
+    for m in [*_supplement()["models"], *(_supplement().get("datasets") or [])]:
+        declared = b.declared_form(m.get("license"), m.get("license_name"))
+        if declared is None:
+            assert "none" in reasons, m["id"]
+            continue
+        key = catalog().lookup(declared.removeprefix("other/"))
+        assert key is not None or declared in reasons, (m["id"], declared)
+        for h in m.get("license_history") or []:
+            assert catalog().lookup(str(h["from"]).removeprefix("other/")), (m["id"], h)
+
+
+def test_supplement_relations_point_at_registry_models() -> None:
+    reg = load_registry()
+    for m in _supplement()["models"]:
+        if m.get("relation_to"):
+            assert reg.model(m["relation_to"]) is not None, (m["id"], m["relation_to"])
+
+
+def test_a_supplement_id_in_the_facts_is_an_error_naming_it() -> None:
+    b = _builder()
+    facts = {"models": [{"id": "google-t5/t5-base", "license": "apache-2.0"}], "datasets": []}
+    with pytest.raises(ValueError, match="Google-T5/T5-Base is already in registry-facts"):
+        b.merge_supplement(facts, {"models": [{"id": "Google-T5/T5-Base", "license": "mit"}]})
+    merged = b.merge_supplement(facts, {"evidence_date": "2026-12-04",
+                                        "models": [{"id": "google-t5/t5-small", "license": "apache-2.0"}]})
+    assert [m["id"] for m in merged["models"]] == ["google-t5/t5-base", "google-t5/t5-small"]  # facts first
+    assert "evidence_date" not in merged["models"][0] and merged["models"][1]["evidence_date"] == "2026-12-04"
+
+
+@pytest.mark.skipif(not os.path.exists(FACTS), reason="the shared facts file is not on this machine")
+def test_supplement_does_not_repeat_a_fact() -> None:
+    import yaml
+
+    with open(FACTS, encoding="utf-8") as fh:
+        facts = yaml.safe_load(fh)
+    for section in ("models", "datasets"):
+        have = {m["id"].lower() for m in facts.get(section) or []}
+        dup = [m["id"] for m in _supplement().get(section) or [] if m["id"].lower() in have]
+        assert not dup
+
+
+def test_supplement_models_resolve_through_the_registry() -> None:
+    from audit.lineage.resolver import Resolver
+
+    reg = load_registry()
+    e = reg.model("stabilityai/stable-diffusion-2-1")
+    assert e is not None and e.key == "openrail++" and e.evidence_date == "2026-12-04"
+    assert e.source_file == "mlaudit:registry/models.yaml" and e.source_line
+    st = reg.model("Sentence-Transformers/all-MiniLM-L6-v2")
+    assert st is not None and st.key == "apache-2.0"
+    bark = reg.model("suno/bark")
+    assert bark is not None and bark.key == "mit" and bark.keys_between(None)[1][0] == "cc-by-nc-4.0"
+    xtts = reg.model("coqui/XTTS-v2")
+    assert xtts is not None and xtts.key is None and xtts.unresolved  # not catalogued: said why
+    node = Resolver(use_cache=False)._resolve("runwayml/stable-diffusion-v1-5")
+    assert node.resolved_from == "registry" and not node.inferred
+    assert node.facts is not None and node.facts.keys == ("creativeml-openrail-m",)
+    # a fine-tune in the supplement names its base, which the registry also answers
+    ft = Resolver(use_cache=False)._resolve("distilbert/distilbert-base-uncased-finetuned-sst-2-english")
+    assert [c.id for c in ft.bases] == ["distilbert/distilbert-base-uncased"]
+
+
+@pytest.mark.parametrize(("bare", "entry"), [("gpt2", "openai-community/gpt2"), ("bert-base-uncased", "google-bert/bert-base-uncased"),
+                                            ("roberta-base", "FacebookAI/roberta-base"), ("t5-small", "google-t5/t5-small"),
+                                            ("distilbert-base-uncased", "distilbert/distilbert-base-uncased")])
+def test_legacy_bare_ids_resolve_by_name(bare: str, entry: str) -> None:
+    """The loader takes only org/name model ids; a legacy bare id ('gpt2') is matched by name to the moved repo,
+    marked as inferred."""
+    from audit.lineage.resolver import Resolver
+
+    node = Resolver(use_cache=False)._resolve(bare)
+    assert node.resolved_from == "registry" and node.inferred
+    assert node.entry is not None and node.entry.id == entry

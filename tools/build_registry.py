@@ -1,6 +1,11 @@
 """Generate the offline registry (audit/licenses/data/registry/{models,datasets}.yaml) from reviewed facts.
 
-    python tools/build_registry.py [../shared/registry-facts.yaml] [--check]
+    python tools/build_registry.py [../shared/registry-facts.yaml] [--supplement FILE] [--check]
+
+Sources, in order: the shared facts (../shared/registry-facts.yaml, LLM families); tools/registry-supplement.yaml
+(popular non-LLM roots the facts do not cover: diffusion, speech, embeddings, encoders, vision), whose ids are
+added after the facts' (an id in both files is an error, so the two never silently disagree); then
+tools/registry-corrections.yaml over both. Supplement entries keep their own evidence date.
 
 Each fact keeps its repo id, the license as the Hub declared it, family, relation_to, confidence, evidence
 and license history; the generator adds the catalog key (catalog().lookup() of the Hub id, or of
@@ -29,6 +34,8 @@ from audit.registry_update import write_entries  # noqa: E402
 
 # the shared facts file sits beside the repository checkout (../shared)
 CORRECTIONS = os.path.join(HERE, "registry-corrections.yaml")
+# popular non-LLM roots, gathered after the facts; never overrides them (see merge_supplement)
+SUPPLEMENT = os.path.join(HERE, "registry-supplement.yaml")
 # licenses written for software: when a card names one of these and a model license, the model license governs
 GENERIC_CATEGORIES = ("permissive", "public-domain", "weak-copyleft", "copyleft")
 _FACT_FIELDS = ("license", "license_name", "license_link", "family", "relation_to", "confidence", "evidence",
@@ -78,6 +85,29 @@ def declared_keys(raw: dict, declared: str | None, unmapped: dict[str, list[str]
     return key, ()
 
 
+def merge_supplement(data: dict, supplement: dict, where: str = "registry-supplement.yaml") -> dict:
+    """The facts followed by the supplement's entries, each marked with the supplement's evidence date.
+
+    An id (case-insensitive, per section) found in both is an error naming it: the shared facts win, and a
+    supplement entry that repeats one must be dropped rather than left to disagree unseen."""
+    out = dict(data)
+    date = supplement.get("evidence_date")
+    for section in ("models", "datasets"):
+        have = {m["id"].lower() for m in data.get(section) or []}
+        added: list[dict] = []
+        for raw in supplement.get(section) or []:
+            rid = raw.get("id")
+            if not isinstance(rid, str) or not rid:
+                raise ValueError(f"{where}: a {section} entry has no id")
+            if rid.lower() in have:
+                raise ValueError(f"{where}: {rid} is already in registry-facts.yaml (the shared facts win; drop it "
+                                 "from the supplement)")
+            have.add(rid.lower())
+            added.append({**raw, "evidence_date": date} if date and "evidence_date" not in raw else dict(raw))
+        out[section] = [*(data.get(section) or []), *added]
+    return out
+
+
 def apply_corrections(data: dict, corrections: dict) -> dict:
     """The facts with each correction's fields set (an unknown id is added as a model)."""
     models = [dict(m) for m in data.get("models") or []]
@@ -94,11 +124,15 @@ def apply_corrections(data: dict, corrections: dict) -> dict:
     return {**data, "models": models}
 
 
-def build(facts_path: str, corrections_path: str = CORRECTIONS) -> tuple[list[Entry], list[Entry], dict[str, list[str]]]:
+def build(facts_path: str, corrections_path: str = CORRECTIONS, supplement_path: str | None = SUPPLEMENT
+          ) -> tuple[list[Entry], list[Entry], dict[str, list[str]]]:
     import yaml
 
     with open(facts_path, encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
+    if supplement_path:
+        with open(supplement_path, encoding="utf-8") as fh:
+            data = merge_supplement(data, yaml.safe_load(fh) or {}, os.path.basename(supplement_path))
     with open(corrections_path, encoding="utf-8") as fh:
         corrections = yaml.safe_load(fh) or {}
     data = apply_corrections(data, corrections)
@@ -128,7 +162,7 @@ def build(facts_path: str, corrections_path: str = CORRECTIONS) -> tuple[list[En
                 id=rid, kind=kind, key=key, also=also, unresolved=why, license=declared,
                 family=raw.get("family"), relation_to=raw.get("relation_to"),
                 confidence=str(raw.get("confidence") or "low"), evidence=raw.get("evidence"),
-                evidence_date=EVIDENCE_DATE, history=tuple(history),
+                evidence_date=str(raw.get("evidence_date") or EVIDENCE_DATE), history=tuple(history),
             ))
     return out["model"], out["dataset"], unmapped
 
@@ -136,11 +170,14 @@ def build(facts_path: str, corrections_path: str = CORRECTIONS) -> tuple[list[En
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("facts", nargs="?", default=DEFAULT_FACTS)
+    ap.add_argument("--supplement", default=SUPPLEMENT, help="non-LLM roots added after the facts ('' for none)")
     ap.add_argument("--out", default=REGISTRY_DIR)
     ap.add_argument("--check", action="store_true", help="fail when the files in --out are not up to date")
     args = ap.parse_args(argv)
-    models, datasets, unmapped = build(args.facts)
-    note = f"generated by tools/build_registry.py from registry-facts.yaml (facts of {EVIDENCE_DATE}); do not edit"
+    models, datasets, unmapped = build(args.facts, supplement_path=args.supplement or None)
+    note = (f"generated by tools/build_registry.py from registry-facts.yaml (facts of {EVIDENCE_DATE})"
+            + (" and tools/registry-supplement.yaml (non-LLM roots, 2026-12-04)" if args.supplement else "")
+            + "; do not edit")
     targets = {"models.yaml": (models, ()), "datasets.yaml": ((), datasets)}
     stale = []
     for name, (m, d) in targets.items():
