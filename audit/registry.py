@@ -218,6 +218,13 @@ _HAND_RULES: tuple[tuple[str, str, str | None, str | None, str, tuple[str, ...]]
 BARE_LLAMA = re.compile(r"(?<![a-z0-9.])llama(?![-_ ]?\d|[a-z0-9.]|[-_ ]?cpp|\.cpp|[-_ ]factory|[-_ ]index)", re.IGNORECASE)
 
 
+# The Hub's first models had no org ('gpt2', 'bert-base-uncased'). In 2024 they moved, under the same name, to
+# these orgs, and the bare id still redirects there, so cards keep naming them so: a bare id is the model of
+# that name in one of these orgs.
+LEGACY_ORGS = frozenset({"albert", "almanach", "distilbert", "facebookai", "flaubert", "google-bert", "google-t5",
+                         "openai-community", "salesforce", "transfo-xl", "xlnet"})
+
+
 class Registry:
     def __init__(self, entries: Iterable[Entry]):
         self.models: dict[str, Entry] = {}
@@ -225,8 +232,13 @@ class Registry:
         for e in entries:
             (self.models if e.kind == "model" else self.datasets)[e.id.lower()] = e
         self._names: dict[str, list[Entry]] = {}
+        bare: dict[str, list[Entry]] = {}
         for e in self.models.values():
             self._names.setdefault(name_key(e.id), []).append(e)
+            org, _, name = e.id.lower().rpartition("/")
+            if org in LEGACY_ORGS:
+                bare.setdefault(name, []).append(e)
+        self._legacy = {name: es[0] for name, es in bare.items() if len(es) == 1}
         self._rules = self._build_family_rules()
         # Which rules can occur in a text is decided before any rule's own pattern runs (most do not occur).
         # Rule indices by probe, to test each distinct probe once, not once per rule:
@@ -247,7 +259,12 @@ class Registry:
         return len(self.models) + len(self.datasets)
 
     def model(self, repo_id: str) -> Entry | None:
-        return self.models.get(repo_id.strip().lower())
+        """The entry for this repo id; a bare legacy id ('gpt2') finds the model it moved to."""
+        rid = repo_id.strip().lower()
+        found = self.models.get(rid)
+        if found is None and "/" not in rid:
+            found = self._legacy.get(rid)
+        return found
 
     def dataset(self, repo_id: str) -> Entry | None:
         rid = repo_id.strip().lower()

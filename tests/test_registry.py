@@ -303,11 +303,21 @@ def test_supplement_models_resolve_through_the_registry() -> None:
 @pytest.mark.parametrize(("bare", "entry"), [("gpt2", "openai-community/gpt2"), ("bert-base-uncased", "google-bert/bert-base-uncased"),
                                             ("roberta-base", "FacebookAI/roberta-base"), ("t5-small", "google-t5/t5-small"),
                                             ("distilbert-base-uncased", "distilbert/distilbert-base-uncased")])
-def test_legacy_bare_ids_resolve_by_name(bare: str, entry: str) -> None:
-    """The loader takes only org/name model ids; a legacy bare id ('gpt2') is matched by name to the moved repo,
-    marked as inferred."""
+def test_legacy_bare_ids_are_the_models_they_moved_to(bare: str, entry: str) -> None:
+    """A legacy bare id ('gpt2') is the repo the Hub moved it to (it redirects there): an exact registry answer,
+    not an inference, whose evidence names the moved repo."""
     from audit.lineage.resolver import Resolver
 
     node = Resolver(use_cache=False)._resolve(bare)
-    assert node.resolved_from == "registry" and node.inferred
+    assert node.resolved_from == "registry" and not node.inferred
     assert node.entry is not None and node.entry.id == entry
+    assert node.origin is not None and node.origin.locator == entry
+
+
+def test_a_bare_name_outside_the_legacy_orgs_is_only_a_guess() -> None:
+    """'phi-2' was never a Hub id: matching it to microsoft/phi-2 is an inference by name, marked so."""
+    from audit.lineage.resolver import Resolver
+
+    assert load_registry().model("phi-2") is None
+    node = Resolver(use_cache=False)._resolve("phi-2")
+    assert node.inferred
