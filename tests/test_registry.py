@@ -321,3 +321,69 @@ def test_a_bare_name_outside_the_legacy_orgs_is_only_a_guess() -> None:
     assert load_registry().model("phi-2") is None
     node = Resolver(use_cache=False)._resolve("phi-2")
     assert node.inferred
+
+
+# the community LLM section of tools/registry-supplement.yaml: roots that fine-tunes name, and their own bases
+
+
+def test_a_zephyr_finetune_reaches_mistral_through_relation_to() -> None:
+    """A card naming zephyr-7b-beta no longer stops at an unknown ancestor: the registry answers zephyr (MIT, as
+    declared) and its relation_to carries the chain on to Mistral-7B-v0.1, whose terms apply too."""
+    from audit.card import parse_card
+    from audit.licenses.normalize import license_facts
+    from audit.lineage import Resolver, effective_license, lineage_evidence, resolve_lineage
+    from audit.model import Origin
+
+    z = Resolver(use_cache=False)._resolve("HuggingFaceH4/zephyr-7b-beta")
+    assert z.resolved_from == "registry" and not z.inferred
+    assert z.facts is not None and z.facts.keys == ("mit",)
+    assert [b.id for b in z.bases] == ["mistralai/Mistral-7B-v0.1"]
+    text = "---\nlicense: mit\nbase_model: HuggingFaceH4/zephyr-7b-beta\n---\n# a zephyr fine-tune\n"
+    card = parse_card(text, Origin("local", "/tmp/zft/README.md", file="/tmp/zft/README.md"))
+    facts = license_facts(card, None)
+    lin = resolve_lineage("/tmp/zft", card, facts, None, Resolver(use_cache=False))
+    assert [a.subject for a in lin.ancestors] == ["HuggingFaceH4/zephyr-7b-beta", "mistralai/Mistral-7B-v0.1"]
+    assert all(a.resolved_from == "registry" and not a.inferred for a in lin.ancestors)
+    assert "mit" in effective_license("/tmp/zft", facts, lin).keys
+    # the same through a community model on Llama 2 that declares MIT: the Llama 2 base still governs
+    text = "---\nlicense: apache-2.0\nbase_model: NousResearch/Nous-Hermes-llama-2-7b\n---\n# a hermes fine-tune\n"
+    card = parse_card(text, Origin("local", "/tmp/hft/README.md", file="/tmp/hft/README.md"))
+    facts = license_facts(card, None)
+    lin = resolve_lineage("/tmp/hft", card, facts, None, Resolver(use_cache=False))
+    assert [a.subject for a in lin.ancestors] == ["NousResearch/Nous-Hermes-llama-2-7b", "meta-llama/Llama-2-7b-hf"]
+    eff = effective_license("/tmp/hft", facts, lin)
+    assert "llama2" in eff.keys
+    assert "lineage-conflict" in {e.check for e in lineage_evidence("/tmp/hft", card, facts, lin, eff)}
+
+
+def test_a_community_model_declaring_less_than_its_base_keeps_the_base() -> None:
+    """Nous-Hermes Llama 2 declares MIT on a Llama 2 base; Hermes 3 declares llama3 on Llama 3.1: the registry
+    keeps the declared field and the base, so lineage sees both."""
+    reg = load_registry()
+    nh = reg.model("NousResearch/Nous-Hermes-llama-2-7b")
+    assert nh is not None and nh.key == "mit" and nh.relation_to == "meta-llama/Llama-2-7b-hf"
+    base = reg.model(nh.relation_to)
+    assert base is not None and base.key == "llama2"
+    h3 = reg.model("NousResearch/Hermes-3-Llama-3.1-8B")
+    assert h3 is not None and h3.key == "llama3" and reg.model(h3.relation_to or "").key == "llama3.1"  # type: ignore[union-attr]
+    mpt = reg.model("mosaicml/mpt-7b-chat")
+    assert mpt is not None and mpt.key == "cc-by-nc-sa-4.0" and mpt.keys_between(None)[1][0] == "cc-by-sa-3.0"
+    vic = reg.model("lmsys/vicuna-33b-v1.3")
+    assert vic is not None and vic.key is None and vic.unresolved  # the Hub field is empty: said so, not guessed
+
+
+@pytest.mark.parametrize(("text", "label"), [("TinyLlama-1.1B-Chat-v1.0 DPO", "tinyllama"),
+                                             ("an OpenChat 3.5 merge", "openchat-3.5"),
+                                             ("OpenLLaMA 3B v2", "openllama")])
+def test_community_family_labels_name_their_models(text: str, label: str) -> None:
+    assert label in [r.label for r, _ in load_registry().by_family(text)]
+
+
+@pytest.mark.parametrize("text", ["a dolphin fine-tune", "my zephyr model", "an mpt model", "a notus of caution",
+                                  "open llama-based assistant", "a hermes bag", "starling murmuration"])
+def test_community_family_labels_leave_common_words_alone(text: str) -> None:
+    """Family labels become name patterns; the community labels are chosen so that a plain word does not lend a
+    license ('dolphin', 'zephyr', 'notus' are words, 'open llama' a phrase)."""
+    labels = {"cc-dolphin-mistral", "cc-dolphin-mixtral", "zephyr-h4", "zephyr-orpo", "mosaic-mpt", "argilla-notus",
+              "openllama", "hermes-3", "hermes-2-pro", "starling-lm-alpha", "starling-lm-beta"}
+    assert not labels & {r.label for r, _ in load_registry().by_family(text)}
