@@ -87,13 +87,16 @@ def scheduler(workers: int | None = None, address: str | None = None) -> Iterato
 
 
 def build_index(sources: Sequence[str], output: str, *, workers: int | None = None, address: str | None = None,
-                name: str | None = None, today: _dt.date | None = None, blocksize: str | None = None) -> BuildResult:
-    """Build or update the index at `output` from card dumps (see the module doc)."""
+                name: str | None = None, today: _dt.date | None = None, blocksize: str | None = None,
+                endpoint: str | None = None, token: str | bool | None = None, offline: bool | None = None
+                ) -> BuildResult:
+    """Build or update the index at `output` from card dumps (see the module doc). `endpoint`, `token` and
+    `offline` are for URL sources (source.Remote: by default what `check` uses)."""
     require_dask()
     import dask
 
     from audit.index.rows import empty_frame, process_frame
-    from audit.index.source import BLOCKSIZE, fingerprint, read_sources
+    from audit.index.source import BLOCKSIZE, Remote, fingerprint, read_sources
 
     if not sources:
         raise UsageError("index build", "give at least one card dump (parquet, JSON lines, CSV, or a URL)")
@@ -101,12 +104,14 @@ def build_index(sources: Sequence[str], output: str, *, workers: int | None = No
         IndexStore(output).close()  # an existing file must be an index of this schema: it is updated, not replaced
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
+    remote = Remote.resolve(endpoint, token, offline) if any("://" in s for s in sources) else Remote("", None)
+    # the sources first: one that cannot be read leaves no index file behind
+    frame, files = read_sources(list(sources), blocksize or BLOCKSIZE, remote)
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with IndexStore(output, create=True) as store:
         known = store.fingerprints()
-        frame, files = read_sources(list(sources), blocksize or BLOCKSIZE)
         out = frame.map_partitions(process_frame, known=dask.delayed(known, pure=True), meta=empty_frame())
-        with scheduler(workers, address):
+        with scheduler(workers, address), _reading(files, remote):
             result = out.compute()
         seconds["rows"] = round(time.perf_counter() - clock, 3)
         fresh = result[~result["skip"] & result["error"].isna()]
@@ -122,7 +127,9 @@ def build_index(sources: Sequence[str], output: str, *, workers: int | None = No
         updated = close_store(store)
         seconds["closure"] = round(time.perf_counter() - mark, 3)
         built = (today or _dt.datetime.now(_dt.timezone.utc).date()).isoformat()
-        history = _sources_history(store, files, [fingerprint(f) for f in files], result, built)
+        with _reading(files, remote):
+            hashes = [fingerprint(f, remote) for f in files]
+        history = _sources_history(store, files, hashes, result, built)
         store.write_meta({"schema": SCHEMA, "built": built, "tool": __version__, "sources": json.dumps(history),
                           "name": name or os.path.splitext(os.path.basename(output))[0]})
         store.commit()
@@ -131,15 +138,39 @@ def build_index(sources: Sequence[str], output: str, *, workers: int | None = No
                            updated, errors[:MAX_LISTED_ERRORS], seconds, built)
 
 
+@contextlib.contextmanager
+def _reading(files: list[str], remote: Any) -> Iterator[None]:
+    """A failure while the URL sources are read (inside the Dask stage) -> one error naming them."""
+    from audit.errors import AuditError, InputUnreadable
+    from audit.index.source import _explain, display, is_remote
+
+    urls = [f for f in files if is_remote(f)]
+    try:
+        yield
+    except AuditError:
+        raise
+    except Exception as exc:
+        if not urls:
+            raise
+        if len(urls) == 1:
+            raise _explain(exc, urls[0], remote) from None
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise InputUnreadable(", ".join(display(u) for u in urls),
+                              remote.scrub(f"reading failed: {type(exc).__name__}: {first}")) from None
+
+
 def _sources_history(store: IndexStore, files: list[str], hashes: list[str], result: Any, built: str
                      ) -> list[dict[str, Any]]:
     """The sources of every build so far, this one's last (source, sha256 or ETag, rows, build date)."""
+    from audit.index.source import display
+
     try:
         history = list(store.read_meta().sources)
     except UsageError:
         history = []  # a new index
     labels = result["source"].map(lambda s: str(s).split("#", 1)[0]).value_counts().to_dict() if len(result) else {}
-    history += [{"source": f, "hash": h, "rows": int(labels.get(f, 0)), "built": built} for f, h in zip(files, hashes)]
+    history += [{"source": display(f), "hash": h, "rows": int(labels.get(display(f), 0)), "built": built}
+                for f, h in zip(files, hashes)]
     return history
 
 
