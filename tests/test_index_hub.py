@@ -22,7 +22,7 @@ SECRET = "hf_IndexDumpSeCrEt0123456789"
 
 def _rows(path: str) -> dict[str, tuple]:
     with IndexStore(path) as store:
-        return {k: (lic, bases, eff, conf, depth) for k, _id, lic, bases, eff, conf, depth, *_ in store.graph_rows()}
+        return {k: tuple(rest) for k, _id, *rest in store.graph_rows()}
 
 
 def _subset() -> list[dict]:
