@@ -19,8 +19,9 @@ edge in the graph both are the same and the second is not computed.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from audit.lineage.inherit import effective_license, inherit
 from audit.model import Ancestor, Declaration, LicenseFacts, Lineage, Origin, SourceKind, Status
@@ -38,8 +39,8 @@ class Graph:
     offsets: array = field(default_factory=lambda: array("l", [0]))
     flat: array = field(default_factory=lambda: array("l"))
     weak: bytearray = field(default_factory=bytearray)  # per edge (parallel to flat): a weak inferred base
-    unknown: bytearray = field(default_factory=bytearray)  # a strong base is not in the graph
-    unknown_weak: bytearray = field(default_factory=bytearray)  # a weak inferred base is not in the graph
+    # a base is not in the graph (a weak inferred one counts only for a model that declares no license)
+    unknown: bytearray = field(default_factory=bytearray)
     signatures: list[Signature] = field(default_factory=list)
 
 
@@ -51,7 +52,7 @@ def build_graph(rows: Iterable[tuple[str, Signature, Sequence[Base]]]) -> Graph:
     g = Graph()
     index: dict[str, int] = {}
     sig_ids: dict[Signature, int] = {}
-    pending: list[Sequence[Base]] = []
+    pending: list[tuple[Sequence[Base], bool]] = []
     for name, sig, bases in rows:
         key = name.lower()
         if key in index:
@@ -63,15 +64,15 @@ def build_graph(rows: Iterable[tuple[str, Signature, Sequence[Base]]]) -> Graph:
             sid = sig_ids[sig] = len(g.signatures)
             g.signatures.append(sig)
         g.sigs.append(sid)
-        pending.append(bases)
+        pending.append((bases, sig[2]))
     g.unknown = bytearray(len(g.names))
-    g.unknown_weak = bytearray(len(g.names))
-    for i, bases in enumerate(pending):
+    for i, (bases, declared) in enumerate(pending):
         for b in bases:
             bid, weak = (b, False) if isinstance(b, str) else b
             j = index.get(bid.lower())
             if j is None:
-                (g.unknown_weak if weak else g.unknown)[i] = 1
+                if not (weak and declared):
+                    g.unknown[i] = 1
             elif j != i:
                 g.flat.append(j)
                 g.weak.append(weak)
@@ -108,31 +109,6 @@ def close(g: Graph) -> Closure:
     # full: over every edge; strong: over strong edges only (see the module doc); eff: the model's own answer
     full = array("l", eff) if two_tracks else eff
     strong = array("l", eff) if two_tracks else eff
-    declares = [sig[2] for sig in g.signatures]
-    for i in range(n):
-        if g.unknown_weak[i] and not declares[sigs[i]]:
-            chain_unknown[i] = 1  # a weak base outside the graph counts only for a model declaring nothing
-
-    def finish_two(i: int) -> None:
-        """finish() when the graph has weak edges: both tracks, the model's own answer from the one it uses."""
-        declared = declares[sigs[i]]
-        done = [(flat[k], g.weak[k]) for k in range(offsets[i], offsets[i + 1]) if state[flat[k]] == 2]
-        used = [p for p, w in done if not (w and declared)]  # the edges its own answer rests on
-        if used:
-            depth[i] = 1 + max(depth[p] for p in used)
-            chain_unknown[i] |= max(chain_unknown[p] for p in used)
-            chain_conflict[i] = max(chain_conflict[p] for p in used)
-        state[i] = 2
-        key_full = (sigs[i], tuple(sorted({full[p] for p, _ in done})))
-        key_strong = (sigs[i], tuple(sorted({strong[p] for p, w in done if not w})))
-        hit_full = memo.get(key_full) or _memoize(g, key_full, effective, eff_ids, memo)
-        hit_strong = memo.get(key_strong) or _memoize(g, key_strong, effective, eff_ids, memo)
-        full[i], strong[i] = hit_full[0], hit_strong[0]
-        hit = hit_strong if declared else hit_full
-        eff[i] = hit[0]
-        if hit[1]:
-            conflicted[i] = hit[1]
-            chain_conflict[i] = 1
 
     def finish(i: int) -> None:
         """Model i once every base is done (a base still on the path closes a cycle and is left out)."""
@@ -160,7 +136,8 @@ def close(g: Graph) -> Closure:
             conflicted[i] = hit[1]
             chain_conflict[i] = 1
 
-    step = finish_two if two_tracks else finish
+    step = finish if not two_tracks else _finish_two(
+        g, state, (full, strong, eff), depth, chain_unknown, chain_conflict, (effective, eff_ids, memo), conflicted)
 
     def walk(start: int) -> None:
         """Depth-first post-order from `start`: bases finish before their derivatives."""
@@ -192,6 +169,39 @@ def close(g: Graph) -> Closure:
             step(start)  # every base is done already (a dump lists most bases first)
     conflicts = {i: [(k, _origin_of(g, eff, effective, i, k)) for k in keys] for i, keys in conflicted.items()}
     return Closure(effective, eff, conflicts, depth, chain_unknown, cycle, chain_conflict)
+
+
+def _finish_two(g: Graph, state: bytearray, tracks: tuple[array, array, array], depth: array,
+                chain_unknown: bytearray, chain_conflict: bytearray, interned: tuple[Any, Any, Any],
+                conflicted: dict[int, tuple[str, ...]]) -> Callable[[int], None]:
+    """close()'s finish step when the graph has weak edges: both tracks (full, strong), and the model's own
+    answer (eff) from the one it uses: strong when it declares a license, full when not."""
+    full, strong, eff = tracks
+    effective, eff_ids, memo = interned
+    offsets, flat, sigs, weak = g.offsets, g.flat, g.sigs, g.weak
+    declares = [sig[2] for sig in g.signatures]
+
+    def finish_two(i: int) -> None:
+        declared = declares[sigs[i]]
+        done = [(flat[k], weak[k]) for k in range(offsets[i], offsets[i + 1]) if state[flat[k]] == 2]
+        used = [p for p, w in done if not (w and declared)]  # the edges its own answer rests on
+        if used:
+            depth[i] = 1 + max(depth[p] for p in used)
+            chain_unknown[i] |= max(chain_unknown[p] for p in used)
+            chain_conflict[i] = max(chain_conflict[p] for p in used)
+        state[i] = 2
+        key_full = (sigs[i], tuple(sorted({full[p] for p, _ in done})))
+        key_strong = (sigs[i], tuple(sorted({strong[p] for p, w in done if not w})))
+        hit_full = memo.get(key_full) or _memoize(g, key_full, effective, eff_ids, memo)
+        hit_strong = memo.get(key_strong) or _memoize(g, key_strong, effective, eff_ids, memo)
+        full[i], strong[i] = hit_full[0], hit_strong[0]
+        hit = hit_strong if declared else hit_full
+        eff[i] = hit[0]
+        if hit[1]:
+            conflicted[i] = hit[1]
+            chain_conflict[i] = 1
+
+    return finish_two
 
 
 def _memoize(g: Graph, key: tuple[int, tuple[int, ...]], effective: list[tuple[str, ...]],
