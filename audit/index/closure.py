@@ -52,7 +52,8 @@ def build_graph(rows: Iterable[tuple[str, Signature, Sequence[Base]]]) -> Graph:
     g = Graph()
     index: dict[str, int] = {}
     sig_ids: dict[Signature, int] = {}
-    pending: list[tuple[Sequence[Base], bool]] = []
+    pending: list[Sequence[Base]] = []
+    declares = bytearray()
     for name, sig, bases in rows:
         key = name.lower()
         if key in index:
@@ -64,14 +65,15 @@ def build_graph(rows: Iterable[tuple[str, Signature, Sequence[Base]]]) -> Graph:
             sid = sig_ids[sig] = len(g.signatures)
             g.signatures.append(sig)
         g.sigs.append(sid)
-        pending.append((bases, sig[2]))
+        pending.append(bases)
+        declares.append(sig[2])
     g.unknown = bytearray(len(g.names))
-    for i, (bases, declared) in enumerate(pending):
+    for i, bases in enumerate(pending):
         for b in bases:
             bid, weak = (b, False) if isinstance(b, str) else b
             j = index.get(bid.lower())
             if j is None:
-                if not (weak and declared):
+                if not (weak and declares[i]):
                     g.unknown[i] = 1
             elif j != i:
                 g.flat.append(j)
