@@ -15,7 +15,8 @@ pytestmark = pytest.mark.skipif(TREES is None, reason="the shared corpus-trees (
 
 def _rows(path: str) -> dict[str, tuple]:
     with IndexStore(path) as store:
-        return {k: (lic, bases, eff, conf) for k, _id, lic, bases, eff, conf, *_ in store.graph_rows()}
+        return {k: (lic, bases, tiers, inferred, eff, conf)
+                for k, _id, lic, bases, tiers, inferred, eff, conf, *_ in store.graph_rows()}
 
 
 def test_two_worker_processes_build_what_the_synchronous_scheduler_builds(tmp_path):
@@ -29,4 +30,4 @@ def test_two_worker_processes_build_what_the_synchronous_scheduler_builds(tmp_pa
     cluster = build_index([dump], str(tmp_path / "cluster.sqlite"), workers=2)
     assert (cluster.parsed, cluster.failed) == (sync.parsed, sync.failed) == (len(subset), 0)
     assert _rows(str(tmp_path / "cluster.sqlite")) == _rows(str(tmp_path / "sync.sqlite"))
-    assert any(json.loads(conf) for _, _, _, conf in _rows(str(tmp_path / "cluster.sqlite")).values())
+    assert any(json.loads(conf) for *_, conf in _rows(str(tmp_path / "cluster.sqlite")).values())

@@ -305,8 +305,11 @@ def index() -> None:
               help="Run the per-row stage on a local cluster of N processes (default: in-process).")
 @click.option("--scheduler", "address", metavar="tcp://HOST:PORT", help="Run it on an existing Dask cluster.")
 @click.option("--name", help="The index's name in evidence, index:<name>@<build date> (default: the file name).")
+@click.option("--endpoint", metavar="URL", help="The Hub endpoint hf:// sources are read from (default: HF_ENDPOINT, "
+                                                "else https://huggingface.co).")
+@click.option("--offline", is_flag=True, help="Read no URL source (as HF_HUB_OFFLINE=1).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def index_build(sources, output, workers, address, name, fmt):
+def index_build(sources, output, workers, address, name, endpoint, offline, fmt):
     """Index card dumps (parquet, JSON lines, CSV; paths or fsspec URLs such as hf://datasets/...): per model
     its licenses, declared bases and the effective license along its chain. An existing INDEX is updated:
     only rows whose lastModified changed are parsed again. Rows that fail are counted and listed."""
@@ -316,7 +319,8 @@ def index_build(sources, output, workers, address, name, fmt):
     if workers and address:
         raise click.UsageError("give --workers (a local cluster) or --scheduler (an existing one), not both")
     try:
-        result = build_index(list(sources), output, workers=workers, address=address, name=name)
+        result = build_index(list(sources), output, workers=workers, address=address, name=name, endpoint=endpoint,
+                             offline=offline or None)
     except AuditError as exc:
         _fail(exc)
     _echo(render_build(result, fmt))

@@ -1,7 +1,7 @@
 """`mlaudit index build`: card dumps -> the per-row stage on Dask -> rows written, graph closed on the driver.
 
     sources --(source.py: dask dataframe)--> map_partitions(rows.process_frame) --compute--> driver
-            --> store.upsert (changed rows only) --> closure.close over every row --> store
+            --> store.upsert (changed rows only) --> inferred bases picked, closure.close over every row --> store
 
 Where the per-row stage runs:
 - in-process (the default): Dask's synchronous scheduler; no cluster to start;
@@ -26,7 +26,7 @@ from typing import Any
 from audit import __version__
 from audit.errors import UsageError
 from audit.index.closure import Signature, build_graph, close
-from audit.index.store import SCHEMA, IndexStore
+from audit.index.store import ROW_COLUMNS, SCHEMA, IndexStore
 
 INSTALL_HINT = "needs Dask and pyarrow: pip install 'mlaudit[scale]'"
 MAX_LISTED_ERRORS = 20
@@ -87,13 +87,16 @@ def scheduler(workers: int | None = None, address: str | None = None) -> Iterato
 
 
 def build_index(sources: Sequence[str], output: str, *, workers: int | None = None, address: str | None = None,
-                name: str | None = None, today: _dt.date | None = None, blocksize: str | None = None) -> BuildResult:
-    """Build or update the index at `output` from card dumps (see the module doc)."""
+                name: str | None = None, today: _dt.date | None = None, blocksize: str | None = None,
+                endpoint: str | None = None, token: str | bool | None = None, offline: bool | None = None
+                ) -> BuildResult:
+    """Build or update the index at `output` from card dumps (see the module doc). `endpoint`, `token` and
+    `offline` are for URL sources (source.Remote: by default what `check` uses)."""
     require_dask()
     import dask
 
     from audit.index.rows import empty_frame, process_frame
-    from audit.index.source import BLOCKSIZE, fingerprint, read_sources
+    from audit.index.source import BLOCKSIZE, Remote, fingerprint, read_sources
 
     if not sources:
         raise UsageError("index build", "give at least one card dump (parquet, JSON lines, CSV, or a URL)")
@@ -101,18 +104,19 @@ def build_index(sources: Sequence[str], output: str, *, workers: int | None = No
         IndexStore(output).close()  # an existing file must be an index of this schema: it is updated, not replaced
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
+    remote = Remote.resolve(endpoint, token, offline) if any("://" in s for s in sources) else Remote("", None)
+    # the sources first: one that cannot be read leaves no index file behind
+    frame, files = read_sources(list(sources), blocksize or BLOCKSIZE, remote)
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with IndexStore(output, create=True) as store:
         known = store.fingerprints()
-        frame, files = read_sources(list(sources), blocksize or BLOCKSIZE)
         out = frame.map_partitions(process_frame, known=dask.delayed(known, pure=True), meta=empty_frame())
-        with scheduler(workers, address):
+        with scheduler(workers, address), _reading(files, remote):
             result = out.compute()
         seconds["rows"] = round(time.perf_counter() - clock, 3)
         fresh = result[~result["skip"] & result["error"].isna()]
         fresh = fresh.drop_duplicates("key", keep="last")
-        store.upsert(fresh[["key", "id", "author", "created", "modified", "card_sha1", "license", "bases",
-                            "relation"]].itertuples(index=False, name=None))
+        store.upsert(fresh[list(ROW_COLUMNS)].itertuples(index=False, name=None))
         bad = result[result["error"].notna()]
         errors = [(s, int(r), i if isinstance(i, str) else None, m)
                   for s, r, i, m in bad[["source", "row", "id", "error"]].itertuples(index=False, name=None)]
@@ -122,7 +126,9 @@ def build_index(sources: Sequence[str], output: str, *, workers: int | None = No
         updated = close_store(store)
         seconds["closure"] = round(time.perf_counter() - mark, 3)
         built = (today or _dt.datetime.now(_dt.timezone.utc).date()).isoformat()
-        history = _sources_history(store, files, [fingerprint(f) for f in files], result, built)
+        with _reading(files, remote):
+            hashes = [fingerprint(f, remote) for f in files]
+        history = _sources_history(store, files, hashes, result, built)
         store.write_meta({"schema": SCHEMA, "built": built, "tool": __version__, "sources": json.dumps(history),
                           "name": name or os.path.splitext(os.path.basename(output))[0]})
         store.commit()
@@ -131,15 +137,39 @@ def build_index(sources: Sequence[str], output: str, *, workers: int | None = No
                            updated, errors[:MAX_LISTED_ERRORS], seconds, built)
 
 
+@contextlib.contextmanager
+def _reading(files: list[str], remote: Any) -> Iterator[None]:
+    """A failure while the URL sources are read (inside the Dask stage) -> one error naming them."""
+    from audit.errors import AuditError, InputUnreadable
+    from audit.index.source import _explain, display, is_remote
+
+    urls = [f for f in files if is_remote(f)]
+    try:
+        yield
+    except AuditError:
+        raise
+    except Exception as exc:
+        if not urls:
+            raise
+        if len(urls) == 1:
+            raise _explain(exc, urls[0], remote) from None
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise InputUnreadable(", ".join(display(u) for u in urls),
+                              remote.scrub(f"reading failed: {type(exc).__name__}: {first}")) from None
+
+
 def _sources_history(store: IndexStore, files: list[str], hashes: list[str], result: Any, built: str
                      ) -> list[dict[str, Any]]:
     """The sources of every build so far, this one's last (source, sha256 or ETag, rows, build date)."""
+    from audit.index.source import display
+
     try:
         history = list(store.read_meta().sources)
     except UsageError:
         history = []  # a new index
     labels = result["source"].map(lambda s: str(s).split("#", 1)[0]).value_counts().to_dict() if len(result) else {}
-    history += [{"source": f, "hash": h, "rows": int(labels.get(f, 0)), "built": built} for f, h in zip(files, hashes)]
+    history += [{"source": display(f), "hash": h, "rows": int(labels.get(display(f), 0)), "built": built}
+                for f, h in zip(files, hashes)]
     return history
 
 
@@ -148,15 +178,55 @@ def _signature(license_json: str) -> Signature:
     return tuple(lic.get("keys") or ()), tuple(lic.get("ack") or ()), bool(lic.get("declared"))
 
 
+class _KnownIds:
+    """The index being built, as the resolver's index source: which ids it holds (all pick_tier asks)."""
+
+    def __init__(self, rows: list[tuple[Any, ...]]):
+        from audit.model import LicenseFacts, Status
+
+        self.keys = {row[0] for row in rows}
+        self.facts = LicenseFacts((), None, (), Status.UNKNOWN)
+
+    def node(self, repo_id: str) -> Any:
+        from audit.lineage.resolver import Node
+        from audit.model import SourceKind
+
+        rid = repo_id.split("@", 1)[0]
+        return Node(rid, SourceKind.INDEX, self.facts) if rid.strip().lower() in self.keys else None
+
+
+def inferred_bases(resolver: Any, model_id: str, tiers: list[list[list[Any]]]) -> list[Any]:
+    """The inferred bases `check` follows for a model whose card declares none: its tiers (rows.py) through the
+    resolver's own pick_tier, the resolver knowing this index and the registry (as `check --index` offline)."""
+    from audit.lineage.candidates import Candidate
+    from audit.model import Origin, SourceKind
+
+    base = Origin(SourceKind.INDEX, model_id)
+    return resolver.pick_tier([[Candidate(cid, via, True, conf, tuple(base.at(file=f, line=ln, field=fld)
+                                                                      for f, ln, fld in where), note)
+                                for cid, via, conf, note, where in tier] for tier in tiers])
+
+
 def close_store(store: IndexStore) -> int:
-    """Close the graph of every row in the store; write the rows whose closure changed. Returns their number."""
+    """Close the graph of every row in the store (inferred bases picked first); write the rows whose closure
+    changed. Returns their number."""
+    from audit.index.rows import candidate_json, dumps
+    from audit.lineage.confidence import weak
+    from audit.lineage.resolver import Resolver
+
     rows = store.graph_rows()
-    graph = build_graph((mid, _signature(lic), [b[0] for b in json.loads(bases)])
-                        for _key, mid, lic, bases, *_ in rows)
-    closure = close(graph)
+    resolver = Resolver(index=_KnownIds(rows), max_workers=1)  # type: ignore[arg-type]
+    picked: list[str | None] = []
+    graph_rows: list[tuple[str, Signature, list[Any]]] = []
+    for _key, mid, lic, bases, tiers, *_ in rows:
+        declared = [b[0] for b in json.loads(bases)]
+        chosen = inferred_bases(resolver, mid, json.loads(tiers)) if not declared and tiers not in (None, "[]") else []
+        picked.append(dumps([candidate_json(c) for c in chosen]) if chosen else None)
+        graph_rows.append((mid, _signature(lic), declared or [(c.id, weak(c.confidence)) for c in chosen]))
+    closure = close(build_graph(graph_rows))
     changed = []
-    for i, (key, _mid, _lic, _bases, *before) in enumerate(rows):
-        now = (json.dumps(list(closure.effective[closure.eff[i]])),
+    for i, (key, _mid, _lic, _bases, _tiers, *before) in enumerate(rows):
+        now = (picked[i], json.dumps(list(closure.effective[closure.eff[i]])),
                json.dumps([list(c) for c in closure.conflicts.get(i, ())]),
                closure.depth[i], closure.chain_unknown[i], closure.cycle[i], closure.chain_conflict[i])
         if tuple(before) != now:

@@ -7,12 +7,21 @@ interned tuples; the inheritance rule runs once per distinct (signature, parents
 through audit.lineage.inherit itself, so the index and `check` apply the same rule.
 The walk is an iterative depth-first post-order; a base already on the current path closes a cycle: that edge
 is ignored and the model flagged.
+
+Inferred bases (rows.py, picked in build.py) are edges like declared ones, except a weak one (confidence below
+data/confidence.yaml's weak_below, audit.lineage.confidence.weak): as in `check` (inherit.strong_lineage), a
+model that declares a license of its own is not governed by its weak inferred ancestors nor by anything reached
+only through them. So each model carries two effective licenses: over every edge (what a descendant that
+declares nothing takes through it) and over the strong edges only (what a descendant that declares a license
+takes through it); its own answer is the second when it declares a license, else the first. Without any weak
+edge in the graph both are the same and the second is not computed.
 """
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from audit.lineage.inherit import effective_license, inherit
 from audit.model import Ancestor, Declaration, LicenseFacts, Lineage, Origin, SourceKind, Status
@@ -29,16 +38,22 @@ class Graph:
     sigs: array = field(default_factory=lambda: array("l"))
     offsets: array = field(default_factory=lambda: array("l", [0]))
     flat: array = field(default_factory=lambda: array("l"))
-    unknown: bytearray = field(default_factory=bytearray)  # a declared base is not in the graph
+    weak: bytearray = field(default_factory=bytearray)  # per edge (parallel to flat): a weak inferred base
+    # a base is not in the graph (a weak inferred one counts only for a model that declares no license)
+    unknown: bytearray = field(default_factory=bytearray)
     signatures: list[Signature] = field(default_factory=list)
 
 
-def build_graph(rows: Iterable[tuple[str, Signature, Sequence[str]]]) -> Graph:
-    """(model id, signature, base ids) per model -> a Graph. Bases not among the models are counted unknown."""
+Base = str | tuple[str, bool]  # a base id (declared or strong), or (id, weak)
+
+
+def build_graph(rows: Iterable[tuple[str, Signature, Sequence[Base]]]) -> Graph:
+    """(model id, signature, bases) per model -> a Graph. Bases not among the models are counted unknown."""
     g = Graph()
     index: dict[str, int] = {}
     sig_ids: dict[Signature, int] = {}
-    pending: list[Sequence[str]] = []
+    pending: list[Sequence[Base]] = []
+    declares = bytearray()
     for name, sig, bases in rows:
         key = name.lower()
         if key in index:
@@ -51,14 +66,18 @@ def build_graph(rows: Iterable[tuple[str, Signature, Sequence[str]]]) -> Graph:
             g.signatures.append(sig)
         g.sigs.append(sid)
         pending.append(bases)
+        declares.append(sig[2])
     g.unknown = bytearray(len(g.names))
     for i, bases in enumerate(pending):
         for b in bases:
-            j = index.get(b.lower())
+            bid, weak = (b, False) if isinstance(b, str) else b
+            j = index.get(bid.lower())
             if j is None:
-                g.unknown[i] = 1
+                if not (weak and declares[i]):
+                    g.unknown[i] = 1
             elif j != i:
                 g.flat.append(j)
+                g.weak.append(weak)
         g.offsets.append(len(g.flat))
     return g
 
@@ -88,6 +107,10 @@ def close(g: Graph) -> Closure:
     memo: dict[tuple[int, tuple[int, ...]], tuple[int, tuple[str, ...]]] = {}
     conflicted: dict[int, tuple[str, ...]] = {}
     offsets, flat, sigs = g.offsets, g.flat, g.sigs
+    two_tracks = any(g.weak)
+    # full: over every edge; strong: over strong edges only (see the module doc); eff: the model's own answer
+    full = array("l", eff) if two_tracks else eff
+    strong = array("l", eff) if two_tracks else eff
 
     def finish(i: int) -> None:
         """Model i once every base is done (a base still on the path closes a cycle and is left out)."""
@@ -115,6 +138,9 @@ def close(g: Graph) -> Closure:
             conflicted[i] = hit[1]
             chain_conflict[i] = 1
 
+    step = finish if not two_tracks else _finish_two(
+        g, state, (full, strong, eff), depth, chain_unknown, chain_conflict, (effective, eff_ids, memo), conflicted)
+
     def walk(start: int) -> None:
         """Depth-first post-order from `start`: bases finish before their derivatives."""
         stack = [start]
@@ -132,7 +158,7 @@ def close(g: Graph) -> Closure:
                         cycle[i] = 1
             else:
                 stack.pop()
-                finish(i)
+                step(i)
 
     for start in range(n):
         if state[start]:
@@ -142,9 +168,42 @@ def close(g: Graph) -> Closure:
                 walk(start)
                 break
         else:
-            finish(start)  # every base is done already (a dump lists most bases first)
+            step(start)  # every base is done already (a dump lists most bases first)
     conflicts = {i: [(k, _origin_of(g, eff, effective, i, k)) for k in keys] for i, keys in conflicted.items()}
     return Closure(effective, eff, conflicts, depth, chain_unknown, cycle, chain_conflict)
+
+
+def _finish_two(g: Graph, state: bytearray, tracks: tuple[array, array, array], depth: array,
+                chain_unknown: bytearray, chain_conflict: bytearray, interned: tuple[Any, Any, Any],
+                conflicted: dict[int, tuple[str, ...]]) -> Callable[[int], None]:
+    """close()'s finish step when the graph has weak edges: both tracks (full, strong), and the model's own
+    answer (eff) from the one it uses: strong when it declares a license, full when not."""
+    full, strong, eff = tracks
+    effective, eff_ids, memo = interned
+    offsets, flat, sigs, weak = g.offsets, g.flat, g.sigs, g.weak
+    declares = [sig[2] for sig in g.signatures]
+
+    def finish_two(i: int) -> None:
+        declared = declares[sigs[i]]
+        done = [(flat[k], weak[k]) for k in range(offsets[i], offsets[i + 1]) if state[flat[k]] == 2]
+        used = [p for p, w in done if not (w and declared)]  # the edges its own answer rests on
+        if used:
+            depth[i] = 1 + max(depth[p] for p in used)
+            chain_unknown[i] |= max(chain_unknown[p] for p in used)
+            chain_conflict[i] = max(chain_conflict[p] for p in used)
+        state[i] = 2
+        key_full = (sigs[i], tuple(sorted({full[p] for p, _ in done})))
+        key_strong = (sigs[i], tuple(sorted({strong[p] for p, w in done if not w})))
+        hit_full = memo.get(key_full) or _memoize(g, key_full, effective, eff_ids, memo)
+        hit_strong = memo.get(key_strong) or _memoize(g, key_strong, effective, eff_ids, memo)
+        full[i], strong[i] = hit_full[0], hit_strong[0]
+        hit = hit_strong if declared else hit_full
+        eff[i] = hit[0]
+        if hit[1]:
+            conflicted[i] = hit[1]
+            chain_conflict[i] = 1
+
+    return finish_two
 
 
 def _memoize(g: Graph, key: tuple[int, tuple[int, ...]], effective: list[tuple[str, ...]],

@@ -1,10 +1,15 @@
 """The per-row stage: one dump row -> one index row, by the same functions `check` runs on a card.
 
-    card text -> parse_card -> license_facts -> find_bases (declared bases only) + infer_relation
+    card text -> parse_card -> license_facts -> find_bases (declared bases, else inferred tiers) + infer_relation
 
-Only declared bases (base_model, the Hub's base_model tags) are indexed: inferred bases need lookups in other
-models' facts, which is the resolver's job at audit time, not a per-row one. A row that fails raises
-RowError; `process_frame` records it in the `error` column and carries on, so one bad card never stops a build.
+Declared bases (base_model, the Hub's base_model tags) are indexed as they are. A card that declares none gets
+the tiers of inferred bases `check` finds in it (audit.lineage.candidates.inferred_tiers, through find_bases:
+'Original model: org/name', Hub links in a sentence about the model's origin, merge configurations, families
+in the tags and the name ...), each with its evidence (line, field), confidence and note. Which tier counts
+depends on what other models are known, so it is chosen on the driver when the graph is closed (build.py,
+with the resolver's own pick_tier), as `check` chooses it when it resolves such a model. A row that fails
+raises RowError; `process_frame` records it in the `error` column and carries on, so one bad card never stops
+a build.
 
 This module imports pandas only inside `process_frame` (the Dask stage); `index_row` is plain Python.
 """
@@ -19,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from audit.card import parse_card
 from audit.errors import AuditError
 from audit.licenses.normalize import license_facts
-from audit.lineage.candidates import find_bases, infer_relation
+from audit.lineage.candidates import Candidate, find_bases, infer_relation
 from audit.lineage.inherit import declares_license
 from audit.model import Origin, Snapshot, SourceKind
 from audit.sources.hub import _base_models
@@ -28,8 +33,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MAX_VALUE = 200  # characters of a declared license value kept in the index
-OUT_COLUMNS = ("key", "id", "author", "created", "modified", "card_sha1", "license", "bases", "relation", "skip",
-               "error", "source", "row")
+OUT_COLUMNS = ("key", "id", "author", "created", "modified", "card_sha1", "license", "bases", "relation", "tiers",
+               "skip", "error", "source", "row")
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, as the index stores it."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class RowError(AuditError):
@@ -76,8 +86,16 @@ def card_sha1(card: str | None) -> str | None:
     return hashlib.sha1(card.encode("utf-8", "surrogatepass")).hexdigest() if card else None
 
 
-def index_row(model_id: str, card_text: str | None, tags: list[str], created: str | None) -> tuple[str, str, str | None]:
-    """(license JSON, bases JSON, relation) for one model, as `check` would see its card."""
+def candidate_json(c: Candidate) -> list[Any]:
+    """[id, via, confidence, note, [[file, line, field] per evidence origin]]: an inferred base as the index keeps it."""
+    return [c.id, c.via, c.confidence, c.note, [[o.file, o.line, o.field] for o in c.evidence]]
+
+
+def index_row(model_id: str, card_text: str | None, tags: list[str], created: str | None
+              ) -> tuple[str, str, str | None, str]:
+    """(license JSON, bases JSON, relation, inferred tiers JSON) for one model, as `check` would see its card.
+    The relation is that to the declared bases, else to inferred ones (what infer_relation says of a model
+    whose bases are inferred does not depend on how many there are)."""
     origin = Origin(SourceKind.INDEX, model_id)
     card = parse_card(card_text, origin.at(file="README.md")) if card_text else None
     info: dict[str, Any] = {"tags": tags, "base_models": _base_models(None, tags)}
@@ -85,8 +103,11 @@ def index_row(model_id: str, card_text: str | None, tags: list[str], created: st
         info["createdAt"] = created
     snap = Snapshot(subject=model_id, origin=origin, info=info)
     facts = license_facts(card, snap)
-    declared, _tiers = find_bases(model_id, card, snap)
-    relation, _, _ = infer_relation(card, snap, len(declared), model_id, declared=True)
+    declared, tiers = find_bases(model_id, card, snap)
+    while tiers and not tiers[-1]:
+        tiers = tiers[:-1]
+    relation, _, _ = infer_relation(card, snap, len(declared) or (1 if tiers else 0), model_id,
+                                    declared=bool(declared))
     lic = {
         "expression": facts.expression,
         "keys": list(facts.keys),
@@ -98,9 +119,8 @@ def index_row(model_id: str, card_text: str | None, tags: list[str], created: st
     }
     bases = [[c.id, c.via, c.evidence[0].line if c.evidence else None, c.evidence[0].field if c.evidence else None]
              for c in declared]
-    return (json.dumps(lic, separators=(",", ":"), ensure_ascii=False),
-            json.dumps(bases, separators=(",", ":"), ensure_ascii=False),
-            relation.value if relation is not None else None)
+    return (dumps(lic), dumps(bases), relation.value if relation is not None else None,
+            dumps([[candidate_json(c) for c in tier] for tier in tiers]))
 
 
 def _row(rec: Mapping[str, Any], known: Mapping[str, tuple[str | None, str | None]]) -> dict[str, Any]:
@@ -124,7 +144,7 @@ def _row(rec: Mapping[str, Any], known: Mapping[str, tuple[str | None, str | Non
         return out
     tags = _tags(rec.get("tags")) or _tags(meta.get("tags"))
     try:
-        out["license"], out["bases"], out["relation"] = index_row(model_id, card, tags, created)
+        out["license"], out["bases"], out["relation"], out["tiers"] = index_row(model_id, card, tags, created)
     except Exception as exc:  # a card that breaks a parser is listed, never fatal
         out["error"] = f"{type(exc).__name__}: {exc}"[:500]
     return out

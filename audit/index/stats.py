@@ -4,7 +4,8 @@ The figures the published studies of license conflicts on the Hub report, so a r
 theirs: the share of derivatives (models declaring a base) with a conflict along their chain (the model itself
 or an ancestor drops terms a base passes down), the most frequent declared-vs-inherited license pairs of those
 conflicts, the share of models whose own license is unknown, and each of these by relation (fine-tune,
-adapter, quantized, merge). Standard library only.
+adapter, quantized, merge). "Derivatives" are models that declare a base; models whose bases are only inferred
+from their card are counted on their own (`inferred_base_models`, by kind of evidence). Standard library only.
 """
 from __future__ import annotations
 
@@ -25,17 +26,22 @@ def _share(part: int, whole: int) -> float:
 def compute_stats(store: IndexStore, top: int = TOP) -> dict[str, Any]:
     """Figures over every row of the index (see the module doc)."""
     meta = store.read_meta()
-    models = derivatives = unknown = chain_conflicts = own_conflicts = unresolved = 0
+    models = derivatives = unknown = chain_conflicts = own_conflicts = unresolved = inferred = 0
+    inferred_via: Counter[str] = Counter()
     pairs: Counter[tuple[str, str]] = Counter()
     declared: Counter[str] = Counter()
     by_rel: dict[str, Counter[str]] = {}
-    for lic_json, bases_json, relation, conflicts_json, chain_unknown, chain_conflict in store.rows_for_stats():
+    for lic_json, bases_json, relation, conflicts_json, chain_unknown, chain_conflict, inferred_json in \
+            store.rows_for_stats():
         models += 1
         lic = json.loads(lic_json)
         keys = lic.get("keys") or []
         is_unknown = not keys
         unknown += is_unknown
         declared.update(keys or ["(unknown)"])
+        if inferred_json:
+            inferred += 1
+            inferred_via.update({c[1] for c in json.loads(inferred_json)})
         if bases_json in (None, "[]"):
             continue
         derivatives += 1
@@ -62,6 +68,9 @@ def compute_stats(store: IndexStore, top: int = TOP) -> dict[str, Any]:
         "derivatives_with_conflict_in_chain_share": _share(chain_conflicts, derivatives),
         "derivatives_conflicting_themselves_share": _share(own_conflicts, derivatives),
         "derivatives_with_ancestor_not_in_index_share": _share(unresolved, derivatives),
+        "inferred_base_models": inferred,
+        "inferred_base_models_share": _share(inferred, models),
+        "inferred_base_models_by_evidence": dict(inferred_via.most_common()),
         "top_conflict_pairs": [{"declared": d, "inherited": i, "models": n} for (d, i), n in pairs.most_common(top)],
         "top_declared": [{"key": k, "models": n} for k, n in declared.most_common(top)],
         "by_relation": {rel: {"derivatives": c["models"],
@@ -87,6 +96,9 @@ def render_stats(stats: dict[str, Any], fmt: str = "text") -> str:
         f" (conflicting themselves: {pct(stats['derivatives_conflicting_themselves_share'])})",
         f"  with an ancestor not in the index: {pct(stats['derivatives_with_ancestor_not_in_index_share'])}",
         f"models whose own license is unknown: {pct(stats['unknown_license_share'])}",
+        f"models declaring no base whose card names one (inferred, as `check` infers it): "
+        f"{stats['inferred_base_models']} ({pct(stats['inferred_base_models_share'])}; by evidence: "
+        + (", ".join(f"{k} {v}" for k, v in stats["inferred_base_models_by_evidence"].items()) or "none") + ")",
         "top declared-vs-inherited conflicts:",
     ]
     lines += [f"  {p['declared']} over {p['inherited']}: {p['models']}" for p in stats["top_conflict_pairs"]] or ["  none"]

@@ -10,9 +10,15 @@ Tables:
   `sources` (JSON: each dump's locator, sha256 and row count, per build), `name`.
 - `models`, one row per model: `key` (lower-case id), `id`, `author`, `created`, `modified`, `card_sha1`,
   `license` (JSON: expression, keys, status, declared, acknowledged keys, declarations [kind, value, keys,
-  line, field]), `bases` (JSON: [id, via, line, field] each), `relation`, and the closure's answers:
+  line, field]), `bases` (JSON: the declared bases, [id, via, line, field] each), `relation` (to the declared
+  bases, else to inferred ones), `tiers` (JSON: when nothing is declared, the card's inferred bases in tiers,
+  strongest first, each [id, via, confidence, note, [[file, line, field] ...]]), and the closure's answers:
+  `inferred` (JSON: the inferred bases the closure follows, the tier the resolver's pick_tier chose, same form),
   `effective` (JSON keys), `conflicts` (JSON [[inherited key, ancestor it comes from]]), `depth`, `unknown`
   (a base of it or of an ancestor is not in the index), `cycle`, `chain_conflict` (it or an ancestor conflicts).
+
+Schema history: mlaudit.index/1 had no `tiers` nor `inferred` (declared bases only); an index of another schema
+is refused with a "rebuild" error, never read (its rows would lack the inferred edges `check` follows).
 - `errors` (source, row, id, message): rows that failed to parse, listed, never fatal.
 """
 from __future__ import annotations
@@ -27,18 +33,18 @@ from typing import Any
 
 from audit.errors import InputUnreadable, UsageError
 
-SCHEMA = "mlaudit.index/1"
+SCHEMA = "mlaudit.index/2"
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS models (
     key TEXT PRIMARY KEY, id TEXT NOT NULL, author TEXT, created TEXT, modified TEXT, card_sha1 TEXT,
-    license TEXT NOT NULL, bases TEXT NOT NULL, relation TEXT,
+    license TEXT NOT NULL, bases TEXT NOT NULL, relation TEXT, tiers TEXT NOT NULL DEFAULT '[]', inferred TEXT,
     effective TEXT, conflicts TEXT, depth INTEGER, unknown INTEGER, cycle INTEGER, chain_conflict INTEGER
 );
 CREATE TABLE IF NOT EXISTS errors (source TEXT, row INTEGER, id TEXT, message TEXT NOT NULL);
 """
-ROW_COLUMNS = ("key", "id", "author", "created", "modified", "card_sha1", "license", "bases", "relation")
+ROW_COLUMNS = ("key", "id", "author", "created", "modified", "card_sha1", "license", "bases", "relation", "tiers")
 
 
 class IndexFileError(UsageError):
@@ -89,7 +95,8 @@ class IndexStore:
             values = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
         if values.get("schema") != SCHEMA:
             raise IndexFileError(self.path, f"index schema {values.get('schema')!r}, this mlaudit reads {SCHEMA!r}: "
-                                            "rebuild it with `mlaudit index build`")
+                                            "rebuild it from the card dumps with `mlaudit index build` into a new "
+                                            "file (an older index lacks the inferred bases `check` follows)")
         name = values.get("name") or os.path.splitext(os.path.basename(self.path))[0]
         return IndexMeta(self.path, name, SCHEMA, values.get("built", ""), values.get("tool", ""),
                          tuple(json.loads(values.get("sources", "[]"))))
@@ -107,7 +114,7 @@ class IndexStore:
         if row is None:
             return None
         out = dict(zip(names, row))
-        for col in ("license", "bases", "effective", "conflicts"):
+        for col in ("license", "bases", "tiers", "inferred", "effective", "conflicts"):
             out[col] = json.loads(out[col]) if out.get(col) else None
         return out
 
@@ -125,16 +132,18 @@ class IndexStore:
             return cur.rowcount
 
     def graph_rows(self) -> list[tuple[Any, ...]]:
-        """(key, id, license JSON, bases JSON, effective, conflicts, depth, unknown, cycle, chain_conflict)."""
+        """(key, id, license JSON, bases JSON, tiers JSON, inferred, effective, conflicts, depth, unknown, cycle,
+        chain_conflict)."""
         with self._lock:
-            return self._conn.execute("SELECT key, id, license, bases, effective, conflicts, depth, unknown, cycle, "
-                                      "chain_conflict FROM models").fetchall()
+            return self._conn.execute("SELECT key, id, license, bases, tiers, inferred, effective, conflicts, depth, "
+                                      "unknown, cycle, chain_conflict FROM models").fetchall()
 
     def set_closure(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        """(effective JSON, conflicts JSON, depth, unknown, cycle, chain_conflict, key) per changed row."""
+        """(inferred JSON, effective JSON, conflicts JSON, depth, unknown, cycle, chain_conflict, key) per changed
+        row."""
         with self._lock:
-            self._conn.executemany("UPDATE models SET effective = ?, conflicts = ?, depth = ?, unknown = ?, cycle = ?, "
-                                   "chain_conflict = ? WHERE key = ?", rows)
+            self._conn.executemany("UPDATE models SET inferred = ?, effective = ?, conflicts = ?, depth = ?, "
+                                   "unknown = ?, cycle = ?, chain_conflict = ? WHERE key = ?", rows)
 
     def add_errors(self, errors: Iterable[tuple[str, int, str | None, str]]) -> None:
         with self._lock:
@@ -156,10 +165,10 @@ class IndexStore:
             return int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
     def rows_for_stats(self) -> list[tuple[Any, ...]]:
-        """(license JSON, bases JSON, relation, conflicts JSON, unknown, chain_conflict) of every row."""
+        """(license JSON, bases JSON, relation, conflicts JSON, unknown, chain_conflict, inferred JSON) of every row."""
         with self._lock:
             return self._conn.execute(
-                "SELECT license, bases, relation, conflicts, unknown, chain_conflict FROM models").fetchall()
+                "SELECT license, bases, relation, conflicts, unknown, chain_conflict, inferred FROM models").fetchall()
 
     def commit(self) -> None:
         with self._lock:
