@@ -157,7 +157,32 @@ def test_both_dump_layouts_and_formats_map_to_the_same_rows(tmp_path):
     assert a["created"] == "2024-02-03" and b["created"] == "2024-02-04"
     assert a["license"]["keys"] == b["license"]["keys"] == ["llama2"]
     assert a["bases"][0][0] == b["bases"][0][0] == "meta-llama/Llama-2-7b-hf"
-    assert a["unknown"] == 1  # its base is not in the index
+    assert a["unknown"] == 0  # its base is not in the dump, but the registry knows it (closed with it, not stored)
+    assert store_get(tmp_path / "i.sqlite", "meta-llama/Llama-2-7b-hf") is None
+
+
+def store_get(path: Path, model_id: str) -> dict | None:
+    with IndexStore(str(path)) as store:
+        return store.get(model_id)
+
+
+def test_a_chain_ending_outside_the_dump_takes_the_registrys_license_for_the_root(tmp_path):
+    """Derivatives of an official root the dump lacks: the closure follows the registry (as check does), so an
+    Apache-2.0 fine-tune of Llama 2 is a conflict and a card declaring nothing takes llama2; a base neither
+    the dump nor the registry knows stays unknown."""
+    pytest.importorskip("dask.dataframe")
+    from audit.index.build import build_index
+
+    rows = [{"modelId": "org/relicensed", "card": "---\nlicense: apache-2.0\nbase_model: NousResearch/Llama-2-7b-hf\n---\n"},
+            {"modelId": "org/silent", "card": "---\nbase_model: bert-base-uncased\n---\n"},
+            {"modelId": "org/lost", "card": "---\nlicense: mit\nbase_model: nobody/nothing-known\n---\n"}]
+    out = tmp_path / "i.sqlite"
+    build_index([write_jsonl(tmp_path / "d.jsonl", rows)], str(out))
+    relicensed, silent, lost = (store_get(out, m) for m in ("org/relicensed", "org/silent", "org/lost"))
+    assert relicensed is not None and silent is not None and lost is not None
+    assert "llama2" in relicensed["effective"] and relicensed["conflicts"]
+    assert silent["effective"] == ["apache-2.0"] and not silent["conflicts"] and silent["unknown"] == 0
+    assert lost["unknown"] == 1
 
 
 def test_cli_index_build_reports_as_json_and_refuses_what_is_not_an_index(tmp_path):

@@ -207,6 +207,31 @@ def inferred_bases(resolver: Any, model_id: str, tiers: list[list[list[Any]]]) -
                                 for cid, via, conf, note, where in tier] for tier in tiers])
 
 
+def registry_rows(graph_rows: list[tuple[str, Signature, list[Any]]]) -> list[tuple[str, Signature, list[Any]]]:
+    """Graph rows for the bases the dump lacks and mlaudit's registry knows (an official root, a legacy id, a
+    re-upload named after a registry model), and
+    for their registry bases in turn, so a chain ending outside the dump still reaches a known license, as it
+    does for `check`. They are closed with the dump's rows but never written to the index."""
+    from audit.lineage.inherit import registry_facts
+    from audit.registry import load_registry
+
+    registry = load_registry()
+    have = {mid.lower() for mid, _sig, _bases in graph_rows}
+    todo = [b if isinstance(b, str) else b[0] for _mid, _sig, bases in graph_rows for b in bases]
+    out: list[tuple[str, Signature, list[Any]]] = []
+    while todo:
+        bid = todo.pop()
+        # as the resolver does: the registry's entry, else the registry model a re-upload is named after
+        entry = None if bid.lower() in have else (registry.model(bid) or registry.by_name(bid))
+        if entry is None:
+            continue
+        have.add(bid.lower())
+        bases = [entry.relation_to] if entry.relation_to else []
+        out.append((bid, (registry_facts(entry, None).keys, (), True), bases))
+        todo.extend(bases)
+    return out
+
+
 def close_store(store: IndexStore) -> int:
     """Close the graph of every row in the store (inferred bases picked first); write the rows whose closure
     changed. Returns their number."""
@@ -223,6 +248,7 @@ def close_store(store: IndexStore) -> int:
         chosen = inferred_bases(resolver, mid, json.loads(tiers)) if not declared and tiers not in (None, "[]") else []
         picked.append(dumps([candidate_json(c) for c in chosen]) if chosen else None)
         graph_rows.append((mid, _signature(lic), declared or [(c.id, weak(c.confidence)) for c in chosen]))
+    graph_rows += registry_rows(graph_rows)
     closure = close(build_graph(graph_rows))
     changed = []
     for i, (key, _mid, _lic, _bases, _tiers, *before) in enumerate(rows):
