@@ -138,6 +138,13 @@ MODEL_KEYS = [
     "skywork-community",
     "nexusflow-community",
     "katanemo-research",
+    "chatglm-6b-license",
+    "chatglm2-6b-license",
+    "chatglm3-6b-license",
+    "glm-4",
+    "databricks-open-model-license",
+    "health-ai-developer-foundations",
+    "lmsys-chat-1m",
 ]
 LLAMA = ["llama2", "llama3", "llama3.1", "llama3.2", "llama3.3", "llama4"]
 OPENRAIL = [
@@ -337,6 +344,40 @@ def test_user_thresholds_of_other_model_licences():
     assert kimi == {"text": "Kimi K2", "users": 100_000_000, "usd_per_month": 20_000_000}
 
 
+def test_zhipu_chatglm_and_glm_4_licences():
+    for key in ("chatglm-6b-license", "chatglm2-6b-license", "chatglm3-6b-license", "glm-4"):
+        lic = CAT[key]
+        reg = lic.term("registration")
+        assert reg is not None and reg.params["url"] == "https://open.bigmodel.cn/mla/form", key
+        assert lic.has("commercial-use") and lic.has("revocable") and not lic.relicense, key
+        assert "military purposes" in lic.term("field-of-use").params["restrictions"], key
+        assert lic.licensor_orgs == ("THUDM", "zai-org"), key
+    # only the GLM-4 licence adds the display line and the name prefix
+    assert CAT["glm-4"].term("attribution-text").params["text"] == "Built with glm-4"
+    assert CAT["glm-4"].term("name-prefix").params["prefix"] == "glm-4"
+    for key in ("chatglm-6b-license", "chatglm2-6b-license", "chatglm3-6b-license"):
+        assert not CAT[key].has("attribution-text") and not CAT[key].has("name-prefix"), key
+    # ChatGLM-6B/2-6B state registration in the README, ChatGLM3-6B and GLM-4 in the licence (§2)
+    assert CAT["chatglm-6b-license"].term("registration").clause.startswith("README")
+    assert CAT["chatglm3-6b-license"].term("registration").clause == "§2"
+
+
+def test_dbrx_hai_def_and_lmsys_chat_1m():
+    dbrx = CAT["databricks-open-model-license"]
+    assert dbrx.term("user-threshold").params == {"users": 700_000_000}
+    assert dbrx.has("no-training-other-models") and dbrx.has("commercial-use") and not dbrx.relicense
+    assert dbrx.term("acceptable-use-policy").params["url"] == "https://www.databricks.com/legal/acceptable-use-policy-open-model"
+    assert dbrx.term("include-notice").params["text"].startswith("DBRX is provided under and subject to")
+    assert dbrx.date == "2024-03-27"
+    hai = CAT["health-ai-developer-foundations"]
+    assert hai.has("pass-use-restrictions") and hai.has("include-notice") and hai.has("state-changes")
+    assert any("medical-device" in r for r in hai.term("field-of-use").params["restrictions"])
+    assert hai.licensor == "Google" and hai.date == "2024-11-15" and not hai.relicense
+    lmsys = CAT["lmsys-chat-1m"]
+    assert lmsys.has("no-distribution") and lmsys.has("revocable") and not lmsys.has("commercial-use")
+    assert lmsys.category == "proprietary"
+
+
 def test_falcon_publication_statements_differ_by_version():
     assert "Falcon LLM technology" in CAT["tii-falcon-2-11b-1.0"].term("attribution-text").params["text"]
     assert "artificial intelligence technology" in CAT["tii-falcon-3"].term("attribution-text").params["text"]
@@ -456,6 +497,16 @@ def test_versions_and_dates_are_recorded_as_strings():
         ("creativeml-openrail++-m", "openrail++"),
         ("Creative Commons Licence", "cc"),
         ("LGPL_v2.1", "lgpl-2.1"),
+        ("chatglm-6b-license", "chatglm-6b-license"),
+        ("chatglm2-6b-license", "chatglm2-6b-license"),
+        ("chatglm3-6b-license", "chatglm3-6b-license"),
+        ("glm-4", "glm-4"),
+        ("GLM-4 License", "glm-4"),
+        ("databricks-open-model-license", "databricks-open-model-license"),
+        ("Databricks Open Model License", "databricks-open-model-license"),
+        ("health-ai-developer-foundations", "health-ai-developer-foundations"),
+        ("Health AI Developer Foundations Terms of Use", "health-ai-developer-foundations"),
+        ("lmsys-chat-1m", "lmsys-chat-1m"),
     ],
 )
 def test_lookup_free_form_spellings(text, key):
@@ -489,6 +540,14 @@ def test_lookup_unknown_or_ambiguous_spellings_fails_closed(text):
         ("https://falconllm.tii.ae/falcon-2-terms-and-conditions.html", "tii-falcon-2-11b-1.0"),
         ("https://mistral.ai/licenses/MNPL-0.1.md", "mnpl-0.1"),
         ("https://huggingface.co/spaces/bigscience/license", "bigscience-bloom-rail-1.0"),
+        ("https://huggingface.co/THUDM/glm-4-9b/LICENSE", "glm-4"),
+        ("https://huggingface.co/THUDM/glm-4-9b-chat/blob/main/LICENSE", "glm-4"),
+        ("https://github.com/THUDM/ChatGLM-6B/blob/main/MODEL_LICENSE", "chatglm-6b-license"),
+        ("https://github.com/THUDM/ChatGLM2-6B/blob/main/MODEL_LICENSE", "chatglm2-6b-license"),
+        ("https://github.com/THUDM/ChatGLM3/blob/main/MODEL_LICENSE", "chatglm3-6b-license"),
+        ("https://www.databricks.com/legal/open-model-license", "databricks-open-model-license"),
+        ("https://github.com/databricks/dbrx/blob/main/LICENSE", "databricks-open-model-license"),
+        ("https://developers.google.com/health-ai-developer-foundations/terms", "health-ai-developer-foundations"),
     ],
 )
 def test_by_link_resolves_licence_urls(url, key):

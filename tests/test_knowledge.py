@@ -54,6 +54,15 @@ def test_openelm_models_moved_to_amlr_in_february_2025():
     ("tiiuae/falcon-11B", "tii-falcon-2-11b-1.0"),
     ("tiiuae/Falcon3-7B-Instruct", "tii-falcon-3"),
     ("LGAI-EXAONE/EXAONE-3.5-7.8B-Instruct", "exaone-1.1-nc"),
+    ("THUDM/chatglm-6b", "chatglm-6b-license"),
+    ("THUDM/chatglm2-6b", "chatglm2-6b-license"),
+    ("THUDM/chatglm3-6b", "chatglm3-6b-license"),
+    ("THUDM/glm-4-9b", "glm-4"),
+    ("THUDM/glm-4-9b-chat-1m", "glm-4"),
+    ("databricks/dbrx-base", "databricks-open-model-license"),
+    ("databricks/dbrx-instruct", "databricks-open-model-license"),
+    ("google/medgemma-4b-it", "health-ai-developer-foundations"),
+    ("google/txgemma-27b-predict", "health-ai-developer-foundations"),
 ])
 def test_registry_keys(rid, key):
     assert load_registry().model(rid).key == key
@@ -71,14 +80,16 @@ def test_every_shipped_entry_resolves_or_says_why():
     bare = [e.id for e in (*reg.models.values(), *reg.datasets.values()) if e.key is None and not e.unresolved]
     assert not bare, f"registry entries with no catalog key and no reason: {bare}"
     lines = unresolved_lines(reg)
-    assert any("THUDM/chatglm-6b" in line and "not catalogued" in line for line in lines)
-    assert not any("Janus" in line for line in lines)
+    assert any("nvidia/Nemotron-Mini-4B-Instruct" in line and "not catalogued" in line for line in lines)
+    assert any("Qwen/Qwen3.8-2.4T-A95B" in line and "no text" in line for line in lines)
+    assert not any("Janus" in line or "THUDM/" in line or "databricks/" in line for line in lines)
 
 
 def test_mlaudit_registry_lists_the_unresolved_entries():
     res = subprocess.run([sys.executable, "-m", "audit", "registry"], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
-    assert "databricks/dbrx-base" in res.stdout and "Databricks Open Model License" in res.stdout
+    assert "nvidia/Nemotron-Mini-4B-Instruct" in res.stdout and "NVIDIA Community Model License" in res.stdout
+    assert "databricks/dbrx-base" not in res.stdout  # catalogued now
 
 
 @pytest.mark.skipif(not os.path.exists(FACTS), reason="shared/registry-facts.yaml is not beside this checkout")
@@ -250,6 +261,38 @@ def test_commercial_fails_user_thresholds_below_our_users(tmp_path):
     assert "user-threshold-exceeded" in fired  # Qwen's 100M threshold is below 200M
     fired = {r for r, _ in _fired(tmp_path, policy, "qwen-72b-b", "license: other\nlicense_name: qwen")}
     assert "user-threshold-exceeded" not in fired  # and not below the shipped 5M
+
+
+def test_glm_4_card_under_the_commercial_policy(tmp_path):
+    """End to end: a card naming the GLM-4 license resolves to the catalog key, the commercial policy warns on its
+    registration duty, and the report lists its attribution line and name prefix as obligations."""
+    policy = load_policy(os.path.join(ROOT, "policies", "commercial.yaml"))
+    report = audit([_card(tmp_path, "glm-4-9b-ft", "license: other\nlicense_name: glm-4")], policy, offline=True)
+    [model] = report.models
+    assert model.license.keys == ("glm-4",)
+    assert "glm-4" in model.effective.keys
+    fired = {(f.rule, f.severity.value if hasattr(f.severity, "value") else str(f.severity)) for f in report.findings}
+    assert ("registration", "warning") in fired
+    registration = next(f for f in report.findings if f.rule == "registration")
+    assert "[glm-4]" in registration.message
+    owed = {(o.key, o.kind) for o in report.obligations}
+    assert {("glm-4", "attribution-text"), ("glm-4", "name-prefix"), ("glm-4", "include-license")} <= owed
+    line = next(o.text for o in report.obligations if o.kind == "attribution-text")
+    assert "Built with glm-4" in line
+
+
+@pytest.mark.parametrize("key,fm,rule", [
+    ("databricks-open-model-license", "license: other\nlicense_name: databricks-open-model-license",
+     "no-training-other-models"),
+    ("health-ai-developer-foundations", "license: other\nlicense_name: health-ai-developer-foundations",
+     "use-restrictions"),
+    ("chatglm3-6b-license", "license: other\nlicense_name: chatglm3-6b-license", "registration"),
+])
+def test_commercial_flags_the_teeth_of_the_new_model_licenses(tmp_path, key, fm, rule):
+    policy = load_policy(os.path.join(ROOT, "policies", "commercial.yaml"))
+    report = audit([_card(tmp_path, "m", fm)], policy, offline=True)
+    assert report.models[0].license.keys == (key,)
+    assert rule in {f.rule for f in report.findings}
 
 
 def test_commercial_warns_on_yi_registration(tmp_path):
