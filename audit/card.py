@@ -43,6 +43,7 @@ KNOWN_FIELDS = (
     "library_name",
     "pipeline_tag",
     "new_version",
+    "model-index",  # its first entry's name is the name the model publishes results under (its own name)
 )
 RELATIONS = ("adapter", "merge", "quantized", "finetune")
 # a license item that is not text (a number, a mapping, true): recorded as written, in these brackets, so the

@@ -174,6 +174,17 @@ def test_a_card_never_infers_itself_nor_its_own_quantization():
     assert not [a for a in lin.ancestors if "support-bot" in a.subject.lower()]
 
 
+def test_a_card_published_under_a_registry_models_name_does_not_descend_from_it():
+    """A local copy of a known model (a directory named anything) names itself in model-index, the name its
+    results are published under: its own name in the body is not its base, even when its declared base cannot
+    be resolved and the rest of the card is read for one."""
+    card = ("---\nlicense: mit\nbase_model: acme/private-base\nmodel-index:\n- name: zephyr-7b-beta\n"
+            "  results: []\n---\n# Chat model\n\nzephyr-7b-beta is a DPO-tuned version of acme/private-base.\n")
+    lin, _, _ = _audit(card, subject="/srv/models/chat-v3")
+    assert [a.subject for a in lin.ancestors if a.depth == 1] == ["acme/private-base"]
+    assert not [a for a in lin.ancestors if "zephyr" in a.subject.lower()]
+
+
 def test_a_declared_base_that_cannot_be_resolved_leaves_the_rest_of_the_card_in_use():
     text = _fm(base_model="someone/private-sft-v2") + "Fine-tuned from Llama 2 7B chat on support tickets.\n"
     lin, eff, ev = _audit(text)

@@ -87,12 +87,17 @@ def model_name(subject: str, card: ModelCard | None) -> str:
 
 
 def published_name(subject: str, card: ModelCard | None) -> str | None:
-    """The name a model is distributed under, when we know it: the repo name, the card's model_name, or a
-    snapshot directory named like a repo (org--name). None for a directory or card file with no such name."""
+    """The name a model is distributed under, when we know it: the repo name, the card's model_name or its
+    model-index name (the name its evaluation results are published under), or a snapshot directory named like
+    a repo (org--name). None for a directory or card file with no such name."""
     if re.match(r"^[\w.-]+/[\w.-]+$", subject) and not os.path.exists(subject):
         return subject.split("/", 1)[1]
     if card is not None:
         name = card.front_matter.get("model_name")
+        index = card.front_matter.get("model-index")
+        if not (isinstance(name, str) and name.strip()) and isinstance(index, list) and index \
+                and isinstance(index[0], dict):
+            name = index[0].get("name")
         if isinstance(name, str) and name.strip():
             return name.strip()
     base = os.path.basename(subject.rstrip("/\\"))
