@@ -17,7 +17,9 @@ does I/O: the snapshot's texts were read by the source.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import accumulate
 from typing import Any
 
 from audit.model import (
@@ -59,6 +61,7 @@ _SECTIONS = {
 }
 _TRAINING_DATA = re.compile(r"training\s+(data|set|corpus)|\bdatasets?\b|data\s+sources?|pre-?training\s+data", re.I)
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.{1,200}?)\s*#*\s*$")
+_HASH = re.compile("#")
 _PAPER = re.compile(r"https?://(?:www\.)?(arxiv\.org/(?:abs|pdf)/[\w./-]{4,40}|doi\.org/10\.[\w./()-]{3,80}|"
                     r"openreview\.net/(?:forum|pdf)\?id=[\w-]{3,40}|aclanthology\.org/[\w.-]{3,40})", re.I)
 _REPORT = re.compile(r"technical\s+report|tech\s+report|white\s*paper", re.I)
@@ -101,30 +104,58 @@ _LEVEL_WORDS = {
 
 
 class _Card:
-    """The card's text as lines numbered as in the file, for evidence that points at a line."""
+    """The card's text as lines numbered as in the file, for evidence that points at a line.
+
+    Most lines of a card match none of the patterns read here, so a pattern is first run over the whole body
+    and only the lines where a match starts are read one by one (the same first match per line as reading
+    every line: a match in a line is a match in the body at the same place, the patterns having no anchor
+    that sees past a line)."""
 
     def __init__(self, card: ModelCard | None, text: str | None):
         self.card = card
         self.text = text or ""
+        self.body = card.body if card is not None else ""
         self.body_lines: list[tuple[int, str]] = []
         if card is not None:
-            self.body_lines = [(card.body_line + i, line) for i, line in enumerate(card.body.splitlines())]
+            self.body_lines = [(card.body_line + i, line) for i, line in enumerate(self.body.splitlines())]
+        self._starts: list[int] | None = None
+        self._headings: list[tuple[int, str]] | None = None
 
     def at(self, line: int | None) -> tuple[Origin, ...]:
         return (self.card.origin.at(line=line),) if self.card is not None else ()
 
+    def _lines_hit(self, pattern: re.Pattern[str]) -> Iterator[tuple[int, str]]:
+        """The body lines (as numbered in body_lines) where a match of `pattern` over the whole body starts, in
+        order: every line on which `pattern` alone matches is among them."""
+        pos, body = 0, self.body
+        m = pattern.search(body)
+        if m is None:
+            return
+        if self._starts is None:  # where each line of body_lines starts in the body
+            self._starts = list(accumulate(map(len, body.splitlines(True)), initial=0))
+        starts = self._starts
+        while m is not None:
+            i = bisect_right(starts, m.start()) - 1
+            if i >= len(self.body_lines):
+                return
+            yield self.body_lines[i]
+            pos = starts[i + 1]
+            m = pattern.search(body, pos)
+
     def headings(self) -> list[tuple[int, str]]:
-        out = []
-        for n, line in self.body_lines:
-            m = _HEADING.match(line)
-            if m:
-                out.append((n, m.group(1)))
-        return out
+        if self._headings is None:
+            out = []
+            for n, line in self._lines_hit(_HASH):  # a heading line has a '#'
+                m = _HEADING.match(line)
+                if m:
+                    out.append((n, m.group(1)))
+            self._headings = out
+        return list(self._headings)
 
     def find(self, pattern: re.Pattern[str]) -> list[tuple[int, str]]:
         """(line, match) for each line of the body matching, first match per line."""
         out = []
-        for n, line in self.body_lines:
+        for n, line in self._lines_hit(pattern):
             m = pattern.search(line)
             if m:
                 out.append((n, m.group(1) if m.groups() else m.group(0)))
