@@ -177,8 +177,8 @@ def with_settings(when: Mapping[str, Any], settings: Mapping[str, Any]) -> Mappi
 def evaluate(policy: Policy, subject: Subject) -> list[Finding]:
     findings: list[Finding] = []
     inferred_can_fail = bool(policy.settings.get("inferred_lineage_can_fail", False))
-    for rule in policy.rules:
-        for m in matches(with_settings(rule.when, policy.settings), subject, rule.scope):
+    for rule, when in zip(policy.rules, policy.conditions):
+        for m in matches(when, subject, rule.scope):
             severity = rule.severity
             if m.inferred and not inferred_can_fail and severity is Severity.ERROR:
                 severity = Severity.WARNING  # inferred lineage informs, it does not fail the gate by default
