@@ -17,6 +17,7 @@ no license (and report as `license-body-mismatch` when it names another): any li
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from audit.card import normalize_line_breaks
@@ -44,6 +45,7 @@ _LICENSE_PHRASE = re.compile(
     re.IGNORECASE,
 )
 _WORTH_READING = re.compile(r"licen[cs]|commercial|research|under|governed|subject\s+to", re.IGNORECASE)
+_FENCE_OR_WORTH = re.compile(rf"```|~~~|{_WORTH_READING.pattern}", re.IGNORECASE)  # a line either may matter
 _USE_POLICY = re.compile(r"use[-_ ]?policy", re.IGNORECASE)
 _MD_LINK = re.compile(r"\[([^\]]{1,200})\]\((https?://[^)\s]+)\)")
 _NC = r"non[-\u2010\u2011\s]?commercial"
@@ -96,7 +98,7 @@ def statements(text: str, origin: Origin, first_line: int = 1, implied_subject: 
     out: list[Statement] = []
     fenced = False
     # a USE_POLICY file or a gating prompt may break lines as the card may (NEL, U+2028...): the same lines
-    for n, line in enumerate(normalize_line_breaks(text).split("\n")):
+    for n, line in _lines_to_read(normalize_line_breaks(text)):
         if _FENCE.match(line):
             fenced = not fenced
             continue
@@ -110,6 +112,26 @@ def statements(text: str, origin: Origin, first_line: int = 1, implied_subject: 
                 if st is not None:
                     out.append(st)
     return out
+
+
+def _lines_to_read(text: str) -> Iterator[tuple[int, str]]:
+    """(0-based number, line) of the lines of `text` ('\\n' breaks) that may open a fence or be worth reading,
+    in order; any other line would be skipped by `statements` anyway. The pattern runs over the whole text and
+    only the lines where a match starts are cut out: a line with a match of its own has one in the text at the
+    same place, so a search from an earlier line's start stops on that line or before it, never past it."""
+    pos = counted = n = 0
+    while True:
+        m = _FENCE_OR_WORTH.search(text, pos)
+        if m is None:
+            return
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.start())
+        n += text.count("\n", counted, start)
+        counted = start
+        yield n, text[start:] if end == -1 else text[start:end]
+        if end == -1:
+            return
+        pos = end + 1
 
 
 def _statement(clause: str, origin: Origin, implied: bool, cat: Catalog) -> Statement | None:
