@@ -33,6 +33,7 @@ from audit.model import (
     Snapshot,
     Status,
 )
+from audit.textscan import Lowered
 
 CLASSES = ("III", "II", "I")  # from the entry class up to the top
 _CLASS_RANK = {None: 0, "III": 1, "II": 2, "I": 3}
@@ -65,6 +66,9 @@ _HASH = re.compile("#")
 _PAPER = re.compile(r"https?://(?:www\.)?(arxiv\.org/(?:abs|pdf)/[\w./-]{4,40}|doi\.org/10\.[\w./()-]{3,80}|"
                     r"openreview\.net/(?:forum|pdf)\?id=[\w-]{3,40}|aclanthology\.org/[\w.-]{3,40})", re.I)
 _REPORT = re.compile(r"technical\s+report|tech\s+report|white\s*paper", re.I)
+# words every match of a pattern holds, looked for first (audit.textscan): most cards have none of them
+_HTTP = ("http",)  # _PAPER, _CODE_REPO
+_REPORT_WORDS = ("report", "paper")
 # a code repository link; one that points at a license file is a license link, not code (matched on the rest)
 _CODE_REPO = re.compile(r"https?://(?:www\.)?((?:github\.com|gitlab\.com|codeberg\.org)/[\w.-]{1,100}/[\w.-]{1,100})"
                         r"(?!\S*licen[cs]e)", re.I)
@@ -120,27 +124,42 @@ class _Card:
             self.body_lines = [(card.body_line + i, line) for i, line in enumerate(self.body.splitlines())]
         self._starts: list[int] | None = None
         self._headings: list[tuple[int, str]] | None = None
+        self._lowered: Lowered | None = None
 
     def at(self, line: int | None) -> tuple[Origin, ...]:
         return (self.card.origin.at(line=line),) if self.card is not None else ()
 
-    def _lines_hit(self, pattern: re.Pattern[str]) -> Iterator[tuple[int, str]]:
+    def _lines_hit(self, pattern: re.Pattern[str], words: tuple[str, ...] = ()) -> Iterator[tuple[int, str]]:
         """The body lines (as numbered in body_lines) where a match of `pattern` over the whole body starts, in
-        order: every line on which `pattern` alone matches is among them."""
-        pos, body = 0, self.body
-        m = pattern.search(body)
-        if m is None:
+        order: every line on which `pattern` alone matches is among them. `words`: lower-case words one of which
+        every match holds, looked for instead of the pattern when the lowered body can stand in for it."""
+        body = self.body
+        hits = None
+        if words:
+            if self._lowered is None:
+                self._lowered = Lowered(body)
+            hits = self._lowered.positions(words)
+            if not hits and hits is not None:
+                return
+        m = pattern.search(body) if hits is None else None
+        if hits is None and m is None:
             return
         if self._starts is None:  # where each line of body_lines starts in the body
             self._starts = list(accumulate(map(len, body.splitlines(True)), initial=0))
-        starts = self._starts
+        starts, last = self._starts, -1
+        if hits is not None:
+            for p in hits:
+                i = bisect_right(starts, p) - 1
+                if i != last and i < len(self.body_lines):
+                    yield self.body_lines[i]
+                    last = i
+            return
         while m is not None:
             i = bisect_right(starts, m.start()) - 1
             if i >= len(self.body_lines):
                 return
             yield self.body_lines[i]
-            pos = starts[i + 1]
-            m = pattern.search(body, pos)
+            m = pattern.search(body, starts[i + 1])
 
     def headings(self) -> list[tuple[int, str]]:
         if self._headings is None:
@@ -152,10 +171,10 @@ class _Card:
             self._headings = out
         return list(self._headings)
 
-    def find(self, pattern: re.Pattern[str]) -> list[tuple[int, str]]:
-        """(line, match) for each line of the body matching, first match per line."""
+    def find(self, pattern: re.Pattern[str], words: tuple[str, ...] = ()) -> list[tuple[int, str]]:
+        """(line, match) for each line of the body matching, first match per line (`words`: see _lines_hit)."""
         out = []
-        for n, line in self._lines_hit(pattern):
+        for n, line in self._lines_hit(pattern, words):
             m = pattern.search(line)
             if m:
                 out.append((n, m.group(1) if m.groups() else m.group(0)))
@@ -196,7 +215,7 @@ def _code_files(snapshot: Snapshot) -> list[str]:
 
 def _code(snapshot: Snapshot, c: _Card, own_keys: Sequence[str]) -> OpennessComponent:
     files = _code_files(snapshot)
-    links = list(dict.fromkeys((n, u) for n, u in c.find(_CODE_REPO)))[:5]
+    links = list(dict.fromkeys((n, u) for n, u in c.find(_CODE_REPO, _HTTP)))[:5]
     link_origins = tuple(o for n, _ in links for o in c.at(n))
     if files:
         level = weights_level(own_keys)
@@ -253,7 +272,7 @@ def _documentation(c: _Card) -> tuple[OpennessComponent, frozenset[str]]:
 
 
 def _paper(c: _Card) -> OpennessComponent:
-    links = c.find(_PAPER)
+    links = c.find(_PAPER, _HTTP)
     if links:
         n, url = links[0]
         return OpennessComponent("paper", "linked", True, f"the card links a paper: {url}", (), c.at(n))
@@ -261,7 +280,7 @@ def _paper(c: _Card) -> OpennessComponent:
     if tags and c.card is not None:
         return OpennessComponent("paper", "linked", True, f"the card is tagged with a paper: {tags[0]}", (),
                                  (c.card.field_origin("tags"),))
-    reports = c.find(_REPORT)
+    reports = c.find(_REPORT, _REPORT_WORDS)
     if reports:
         n, _ = reports[0]
         return OpennessComponent("paper", "mentioned", False, "the card mentions a technical report but links no "

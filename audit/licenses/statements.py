@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from audit.card import normalize_line_breaks
 from audit.licenses.catalog import Catalog, catalog
 from audit.model import Declaration, ModelCard, Origin, Snapshot
+from audit.textscan import Lowered
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(*_\[])")
@@ -46,6 +47,8 @@ _LICENSE_PHRASE = re.compile(
 )
 _WORTH_READING = re.compile(r"licen[cs]|commercial|research|under|governed|subject\s+to", re.IGNORECASE)
 _FENCE_OR_WORTH = re.compile(rf"```|~~~|{_WORTH_READING.pattern}", re.IGNORECASE)  # a line either may matter
+# a word every match of _FENCE_OR_WORTH holds, one per alternative of the pattern (a test checks it)
+_FENCE_OR_WORTH_WORDS = ("```", "~~~", "licen", "commercial", "research", "under", "governed", "subject")
 _USE_POLICY = re.compile(r"use[-_ ]?policy", re.IGNORECASE)
 _MD_LINK = re.compile(r"\[([^\]]{1,200})\]\((https?://[^)\s]+)\)")
 _NC = r"non[-\u2010\u2011\s]?commercial"
@@ -116,16 +119,23 @@ def statements(text: str, origin: Origin, first_line: int = 1, implied_subject: 
 
 def _lines_to_read(text: str) -> Iterator[tuple[int, str]]:
     """(0-based number, line) of the lines of `text` ('\\n' breaks) that may open a fence or be worth reading,
-    in order; any other line would be skipped by `statements` anyway. The pattern runs over the whole text and
-    only the lines where a match starts are cut out: a line with a match of its own has one in the text at the
-    same place, so a search from an earlier line's start stops on that line or before it, never past it."""
+    in order; any other line would be skipped by `statements` anyway. Only the lines where a match starts are
+    cut out: a line with a match of its own has one in the text at the same place, so a search from an earlier
+    line's start stops on that line or before it, never past it. The words every match holds are looked for
+    first, in the lowered text (audit.textscan); the pattern runs over the text when that cannot stand in."""
+    hits = Lowered(text).positions(_FENCE_OR_WORTH_WORDS)
+    at_or_after = iter(hits) if hits is not None else None
     pos = counted = n = 0
     while True:
-        m = _FENCE_OR_WORTH.search(text, pos)
-        if m is None:
+        if at_or_after is None:
+            m = _FENCE_OR_WORTH.search(text, pos)
+            at = None if m is None else m.start()
+        else:
+            at = next((p for p in at_or_after if p >= pos), None)
+        if at is None:
             return
-        start = text.rfind("\n", 0, m.start()) + 1
-        end = text.find("\n", m.start())
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
         n += text.count("\n", counted, start)
         counted = start
         yield n, text[start:] if end == -1 else text[start:end]
