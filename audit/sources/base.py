@@ -120,7 +120,13 @@ def _loops(path: str) -> bool:
 
 
 def read_text_file(path: str, *, limit: int, input: str | None = None, within: str | None = None) -> str:
-    """Read a local text file with a size cap; every failure is an InputUnreadable naming the file.
+    """Read a local text file with a size cap; every failure is an InputUnreadable naming the file (the checks
+    of read_file_bytes, then decode_text's)."""
+    return decode_text(read_file_bytes(path, limit=limit, input=input, within=within), input or path)
+
+
+def read_file_bytes(path: str, *, limit: int, input: str | None = None, within: str | None = None) -> bytes:
+    """Read a local file's bytes with a size cap; every failure is an InputUnreadable naming the file.
 
     Only regular files are read (a FIFO or a device would block or never end), opened without blocking and
     read to at most `limit` + 1 bytes whatever the size said. With `within`, a file whose real path (after
@@ -133,10 +139,11 @@ def read_text_file(path: str, *, limit: int, input: str | None = None, within: s
             real, root = os.path.realpath(path), os.path.realpath(within)
             if os.path.commonpath([real, root]) != root:
                 raise InputUnreadable(name, f"is a link to {real}, outside {within}: not read")
-        kind = _kind_of(os.stat(path).st_mode)
+        st = os.stat(path)
+        kind = _kind_of(st.st_mode)
         if kind is not None:
             raise InputUnreadable(name, f"is {kind}")
-        size = os.path.getsize(path)
+        size = st.st_size
         if size > limit:
             raise InputUnreadable(name, f"is {size / 1048576:.1f} MiB, over the {limit // 1048576} MiB limit for a text file")
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -158,7 +165,7 @@ def read_text_file(path: str, *, limit: int, input: str | None = None, within: s
         if exc.errno == errno.ELOOP:
             raise InputUnreadable(name, "is a symbolic link loop") from None
         raise InputUnreadable(name, f"cannot be read ({exc.strerror or exc})") from None
-    return decode_text(data, name)
+    return data
 
 
 def read_json_file(path: str, *, limit: int, missing: str):
