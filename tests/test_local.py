@@ -139,3 +139,27 @@ def test_skipped_directories_are_in_the_json_contract(tmp_path):
     data = json.loads(res.stdout)
     assert data["skipped"] == [{"input": str(tmp_path / ".git"), "reason": "not searched: version-control metadata"}]
     jsonschema.validate(data, load_schema("report"))
+
+
+def test_the_real_path_of_a_file_in_a_snapshot_is_what_realpath_says(tmp_path, monkeypatch):
+    """read_file_bytes works out a plain file's real path from its directory's (audit.sources.base._real_path):
+    the same answer as os.path.realpath for links, links out, loops, missing files and odd directory spellings."""
+    from audit.sources.base import _real_path
+
+    monkeypatch.chdir(tmp_path)
+    os.makedirs("a/b")
+    open("a/b/f", "w").close()
+    os.symlink("a/b", "lnk")
+    os.symlink("../../x", "a/b/out")
+    os.symlink("f", "a/b/self")
+    os.symlink("loop2", "loop1")
+    os.symlink("loop1", "loop2")
+    os.makedirs("c")
+    os.symlink(str(tmp_path / "a"), "c/abs")
+    withins = ["a/b", "a/b/", "lnk", "./a/b", "a/../a/b", "a//b", str(tmp_path / "lnk"), "c/abs/b", "loop1", "", ".",
+               "missing", "a/b/f"]
+    for within in withins:
+        for name in ("f", "out", "self", "missing", ".", "..", "", "b", "f/"):
+            path = os.path.join(within, name)
+            got = _real_path(path, os.path.islink(path), within, os.path.realpath(within))
+            assert got == os.path.realpath(path), (within, name)

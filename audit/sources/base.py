@@ -125,6 +125,16 @@ def read_text_file(path: str, *, limit: int, input: str | None = None, within: s
     return decode_text(read_file_bytes(path, limit=limit, input=input, within=within), input or path)
 
 
+def _real_path(path: str, link: bool, within: str, root: str) -> str:
+    """os.path.realpath(path), knowing whether `path` is a symbolic link and `root`, the real path of `within`: a
+    file that is no link, named directly in `within`, is root/name, which realpath would find by walking (one
+    lstat each) every directory of the path again."""
+    name = os.path.basename(path)
+    if not link and name not in ("", os.curdir, os.pardir) and os.path.join(within, name) == path:
+        return os.path.join(root, name)
+    return os.path.realpath(path)
+
+
 def read_file_bytes(path: str, *, limit: int, input: str | None = None, within: str | None = None) -> bytes:
     """Read a local file's bytes with a size cap; every failure is an InputUnreadable naming the file.
 
@@ -133,10 +143,12 @@ def read_file_bytes(path: str, *, limit: int, input: str | None = None, within: 
     every symbolic link) leaves that directory is refused: a snapshot cannot make mlaudit read outside it."""
     name = input or path
     try:
-        if os.path.islink(path) and not os.path.exists(path):
+        link = os.path.islink(path)
+        if link and not os.path.exists(path):
             raise InputUnreadable(name, "is a symbolic link loop" if _loops(path) else "is a broken symbolic link")
         if within is not None:
-            real, root = os.path.realpath(path), os.path.realpath(within)
+            root = os.path.realpath(within)
+            real = _real_path(path, link, within, root)
             if os.path.commonpath([real, root]) != root:
                 raise InputUnreadable(name, f"is a link to {real}, outside {within}: not read")
         st = os.stat(path)

@@ -57,7 +57,7 @@ def _list_files(root: str) -> list[RepoFile]:
     files: list[RepoFile] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in _VCS_DIRS)
-        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = "." if dirpath == root else os.path.relpath(dirpath, root)
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
             rel = name if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{name}"
