@@ -163,3 +163,21 @@ def test_the_real_path_of_a_file_in_a_snapshot_is_what_realpath_says(tmp_path, m
             path = os.path.join(within, name)
             got = _real_path(path, os.path.islink(path), within, os.path.realpath(within))
             assert got == os.path.realpath(path), (within, name)
+
+
+def test_a_file_that_grew_since_its_size_was_taken_is_read_to_the_limit(tmp_path, monkeypatch):
+    """read_file_bytes reads the size the open file reports (plus a byte), then on to the limit if there is more:
+    the same bytes, and the same refusal of a file that grew over the limit, as one read of limit + 1."""
+    import types
+
+    from audit.sources import base
+
+    f = tmp_path / "LICENSE"
+    f.write_bytes(b"x" * 100)
+    real_stat, real_fstat = os.stat, os.fstat
+    monkeypatch.setattr(base.os, "stat", lambda p: types.SimpleNamespace(st_mode=real_stat(p).st_mode, st_size=3))
+    monkeypatch.setattr(base.os, "fstat", lambda fd: types.SimpleNamespace(st_mode=real_fstat(fd).st_mode, st_size=3))
+    assert base.read_file_bytes(str(f), limit=1000) == b"x" * 100
+    assert base.read_file_bytes(str(f), limit=100) == b"x" * 100
+    with pytest.raises(InputUnreadable, match="grew over"):
+        base.read_file_bytes(str(f), limit=99)

@@ -160,9 +160,15 @@ def read_file_bytes(path: str, *, limit: int, input: str | None = None, within: 
             raise InputUnreadable(name, f"is {size / 1048576:.1f} MiB, over the {limit // 1048576} MiB limit for a text file")
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as fh:
-            if _kind_of(os.fstat(fh.fileno()).st_mode) is not None:  # swapped for a FIFO since the stat
+            opened = os.fstat(fh.fileno())
+            if _kind_of(opened.st_mode) is not None:  # swapped for a FIFO since the stat
                 raise InputUnreadable(name, "is not a regular file")
-            data = fh.read(limit + 1)
+            # the size said, plus one byte to see growth, and only then up to limit + 1: a read of limit + 1 at
+            # once makes Python allocate megabytes for a card of a few KB
+            want = min(opened.st_size, limit) + 1
+            data = fh.read(want)
+            if len(data) == want and want < limit + 1:
+                data += fh.read(limit + 1 - want)
         if len(data) > limit:
             raise InputUnreadable(name, f"grew over the {limit // 1048576} MiB limit for a text file while read")
     except InputUnreadable:
