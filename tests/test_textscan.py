@@ -97,3 +97,8 @@ def test_openness_finds_what_every_line_shows():
             assert c.find(pattern, words) == want == c.find(pattern), text
         heads = [(n, m.group(1)) for n, line in c.body_lines for m in [openness._HEADING.match(line)] if m]
         assert c.headings() == heads, text
+
+
+def test_license_mentions_are_where_the_pattern_finds_them():
+    for text in _cards(1500):
+        assert st._license_mentions(text) == [m.start() for m in st._LICEN.finditer(text)], text

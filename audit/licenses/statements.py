@@ -219,6 +219,15 @@ def statement_declarations(card: ModelCard | None, snapshot: Snapshot | None) ->
                         cat[st.keys[0]].spdx if st.keys else None, st.restriction) for st in found]
 
 
+def _license_mentions(body: str) -> list[int]:
+    """Where each match of _LICEN starts: "licen" found in the lowered body (audit.textscan), each place then
+    matched by the pattern itself; the pattern over the whole body when the lowered one cannot stand in."""
+    hits = Lowered(body).positions(("licen",))
+    if hits is None:
+        return [m.start() for m in _LICEN.finditer(body)]
+    return [p for p in hits if _LICEN.match(body, p)]
+
+
 def body_statements(body: str, body_line: int, origin: Origin) -> list[Declaration]:
     """License statements in the card body: 'licensed under X', 'License: X', badges, license links."""
     cat = catalog()
@@ -226,11 +235,11 @@ def body_statements(body: str, body_line: int, origin: Origin) -> list[Declarati
     seen: set[tuple[str, int]] = set()
     end = -1
     idx, counted_to = 0, 0
-    for hit in _LICEN.finditer(body):  # only lines that mention a license are read (most of a card does not)
-        if hit.start() < end:
+    for at in _license_mentions(body):  # only lines that mention a license are read (most of a card does not)
+        if at < end:
             continue  # another mention on a line already read
-        start = body.rfind("\n", 0, hit.start()) + 1
-        end = body.find("\n", hit.start())
+        start = body.rfind("\n", 0, at) + 1
+        end = body.find("\n", at)
         end = len(body) if end == -1 else end
         line = body[start:end]
         idx += body.count("\n", counted_to, start)
