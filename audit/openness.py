@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from itertools import accumulate
 from typing import Any
 
@@ -78,23 +79,24 @@ _CODE_EXTS = (".py", ".ipynb", ".sh", ".js", ".ts", ".rs", ".go", ".c", ".cc", "
 
 def weights_level(keys: Iterable[str]) -> str:
     """The openness of a set of licenses (catalog keys): the least open one governs; none known: unknown."""
+    levels = [_key_level(key) for key in keys]
+    return max(levels, key=LEVELS.index) if levels else "unknown"
+
+
+@lru_cache(maxsize=1024)  # a key's level depends only on the catalog, loaded once per process
+def _key_level(key: str) -> str:
     from audit.licenses.catalog import catalog
 
-    cat = catalog()
-    levels = []
-    for key in keys:
-        lic = cat.get(key)
-        if lic is None or lic.ambiguous or lic.category == "unknown":
-            levels.append("unknown")
-        elif lic.category in ("non-commercial", "research-only") or lic.term("non-commercial") or lic.term("research-only"):
-            levels.append("non-commercial")
-        elif lic.category == "proprietary":
-            levels.append("proprietary")
-        elif lic.category not in _OPEN_CATEGORIES or any(lic.term(t) for t in _RESTRICTIONS):
-            levels.append("restricted")  # open-rail, community model licenses, use policies
-        else:
-            levels.append("osi-approved" if lic.spdx in OSI_APPROVED else "open")
-    return max(levels, key=LEVELS.index) if levels else "unknown"
+    lic = catalog().get(key)
+    if lic is None or lic.ambiguous or lic.category == "unknown":
+        return "unknown"
+    if lic.category in ("non-commercial", "research-only") or lic.term("non-commercial") or lic.term("research-only"):
+        return "non-commercial"
+    if lic.category == "proprietary":
+        return "proprietary"
+    if lic.category not in _OPEN_CATEGORIES or any(lic.term(t) for t in _RESTRICTIONS):
+        return "restricted"  # open-rail, community model licenses, use policies
+    return "osi-approved" if lic.spdx in OSI_APPROVED else "open"
 
 
 _LEVEL_WORDS = {
