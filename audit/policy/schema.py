@@ -84,6 +84,12 @@ class Policy:
 
         return tuple(with_settings(r.when, self.settings) for r in self.rules)
 
+    @cached_property
+    def predicates(self) -> dict[int, Any]:
+        """The engine's license predicates for the conditions above, made on first use (keyed by the id of a
+        condition in `conditions`, which this policy keeps alive)."""
+        return {}
+
 
 def _severity(value: Any, doc: _Doc, line: int | None) -> Severity:
     try:
