@@ -21,6 +21,11 @@ _CHUNK = 1024 * 1024
 _MAX_NAME = 200  # a model_type or architecture name longer than this is not one
 
 
+def bytes_digests(data: bytes) -> tuple[str, str]:
+    """(sha256, sha1) of bytes already read."""
+    return hashlib.sha256(data).hexdigest(), hashlib.sha1(data, usedforsecurity=False).hexdigest()
+
+
 def file_digests(path: str) -> tuple[str, str] | None:
     """(sha256, sha1) of a file's bytes, read in chunks; None when it cannot be read."""
     sha256, sha1 = hashlib.sha256(), hashlib.sha1(usedforsecurity=False)
@@ -39,10 +44,13 @@ def _name(value: object) -> str | None:
 
 
 def artifacts(snapshot: Snapshot) -> Artifacts:
-    """The snapshot's file digests (files it read are hashed from their bytes) and config.json's architecture."""
+    """The snapshot's file digests (files it read are hashed from their bytes: those the source hashed as it read
+    them, the others read again here) and config.json's architecture."""
     files: list[FileHash] = []
     for f in snapshot.files:
-        digests = file_digests(f.local_path) if f.path in snapshot.texts and f.local_path else None
+        digests = None
+        if f.path in snapshot.texts and f.local_path:
+            digests = snapshot.digests.get(f.path) or file_digests(f.local_path)
         if digests is not None:
             files.append(FileHash(f.path, digests[0], digests[1], "read"))
         elif f.sha256 and _SHA256.match(f.sha256):

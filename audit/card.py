@@ -53,6 +53,8 @@ NOT_TEXT = "<not text: {}>"
 
 def normalize_line_breaks(text: str) -> str:
     """The card with every line break YAML knows (CRLF, CR, NEL, U+2028, U+2029) turned into '\\n'."""
+    if "\r" not in text and "\x85" not in text and "\u2028" not in text and "\u2029" not in text:
+        return text  # most cards: four substring scans are cheaper than the regex's walk over every character
     return _LINE_BREAK.sub("\n", text)
 
 

@@ -145,6 +145,8 @@ class Snapshot:
     card_path: str | None = None  # repo path of the model card inside `texts`, if any
     info: Mapping[str, Any] = field(default_factory=dict)  # Hub metadata (author, gated, tags, cardData, ...)
     unread: tuple[Problem, ...] = ()  # files the audit wanted to read but could not (too big, a FIFO, a link out)
+    # repo path -> (sha256, sha1) of the bytes a source read into `texts`, when it hashed them as it read them
+    digests: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def revision(self) -> str | None:

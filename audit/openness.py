@@ -17,7 +17,10 @@ does I/O: the snapshot's texts were read by the source.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 from audit.model import (
@@ -31,6 +34,7 @@ from audit.model import (
     Snapshot,
     Status,
 )
+from audit.textscan import Lowered
 
 CLASSES = ("III", "II", "I")  # from the entry class up to the top
 _CLASS_RANK = {None: 0, "III": 1, "II": 2, "I": 3}
@@ -59,9 +63,13 @@ _SECTIONS = {
 }
 _TRAINING_DATA = re.compile(r"training\s+(data|set|corpus)|\bdatasets?\b|data\s+sources?|pre-?training\s+data", re.I)
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.{1,200}?)\s*#*\s*$")
+_HASH = re.compile("#")
 _PAPER = re.compile(r"https?://(?:www\.)?(arxiv\.org/(?:abs|pdf)/[\w./-]{4,40}|doi\.org/10\.[\w./()-]{3,80}|"
                     r"openreview\.net/(?:forum|pdf)\?id=[\w-]{3,40}|aclanthology\.org/[\w.-]{3,40})", re.I)
 _REPORT = re.compile(r"technical\s+report|tech\s+report|white\s*paper", re.I)
+# words every match of a pattern holds, looked for first (audit.textscan): most cards have none of them
+_HTTP = ("http",)  # _PAPER, _CODE_REPO
+_REPORT_WORDS = ("report", "paper")
 # a code repository link; one that points at a license file is a license link, not code (matched on the rest)
 _CODE_REPO = re.compile(r"https?://(?:www\.)?((?:github\.com|gitlab\.com|codeberg\.org)/[\w.-]{1,100}/[\w.-]{1,100})"
                         r"(?!\S*licen[cs]e)", re.I)
@@ -71,23 +79,24 @@ _CODE_EXTS = (".py", ".ipynb", ".sh", ".js", ".ts", ".rs", ".go", ".c", ".cc", "
 
 def weights_level(keys: Iterable[str]) -> str:
     """The openness of a set of licenses (catalog keys): the least open one governs; none known: unknown."""
+    levels = [_key_level(key) for key in keys]
+    return max(levels, key=LEVELS.index) if levels else "unknown"
+
+
+@lru_cache(maxsize=1024)  # a key's level depends only on the catalog, loaded once per process
+def _key_level(key: str) -> str:
     from audit.licenses.catalog import catalog
 
-    cat = catalog()
-    levels = []
-    for key in keys:
-        lic = cat.get(key)
-        if lic is None or lic.ambiguous or lic.category == "unknown":
-            levels.append("unknown")
-        elif lic.category in ("non-commercial", "research-only") or lic.term("non-commercial") or lic.term("research-only"):
-            levels.append("non-commercial")
-        elif lic.category == "proprietary":
-            levels.append("proprietary")
-        elif lic.category not in _OPEN_CATEGORIES or any(lic.term(t) for t in _RESTRICTIONS):
-            levels.append("restricted")  # open-rail, community model licenses, use policies
-        else:
-            levels.append("osi-approved" if lic.spdx in OSI_APPROVED else "open")
-    return max(levels, key=LEVELS.index) if levels else "unknown"
+    lic = catalog().get(key)
+    if lic is None or lic.ambiguous or lic.category == "unknown":
+        return "unknown"
+    if lic.category in ("non-commercial", "research-only") or lic.term("non-commercial") or lic.term("research-only"):
+        return "non-commercial"
+    if lic.category == "proprietary":
+        return "proprietary"
+    if lic.category not in _OPEN_CATEGORIES or any(lic.term(t) for t in _RESTRICTIONS):
+        return "restricted"  # open-rail, community model licenses, use policies
+    return "osi-approved" if lic.spdx in OSI_APPROVED else "open"
 
 
 _LEVEL_WORDS = {
@@ -101,30 +110,73 @@ _LEVEL_WORDS = {
 
 
 class _Card:
-    """The card's text as lines numbered as in the file, for evidence that points at a line."""
+    """The card's text as lines numbered as in the file, for evidence that points at a line.
+
+    Most lines of a card match none of the patterns read here, so a pattern is first run over the whole body
+    and only the lines where a match starts are read one by one (the same first match per line as reading
+    every line: a match in a line is a match in the body at the same place, the patterns having no anchor
+    that sees past a line)."""
 
     def __init__(self, card: ModelCard | None, text: str | None):
         self.card = card
         self.text = text or ""
+        self.body = card.body if card is not None else ""
         self.body_lines: list[tuple[int, str]] = []
         if card is not None:
-            self.body_lines = [(card.body_line + i, line) for i, line in enumerate(card.body.splitlines())]
+            self.body_lines = [(card.body_line + i, line) for i, line in enumerate(self.body.splitlines())]
+        self._starts: list[int] | None = None
+        self._headings: list[tuple[int, str]] | None = None
+        self._lowered: Lowered | None = None
 
     def at(self, line: int | None) -> tuple[Origin, ...]:
         return (self.card.origin.at(line=line),) if self.card is not None else ()
 
-    def headings(self) -> list[tuple[int, str]]:
-        out = []
-        for n, line in self.body_lines:
-            m = _HEADING.match(line)
-            if m:
-                out.append((n, m.group(1)))
-        return out
+    def _lines_hit(self, pattern: re.Pattern[str], words: tuple[str, ...] = ()) -> Iterator[tuple[int, str]]:
+        """The body lines (as numbered in body_lines) where a match of `pattern` over the whole body starts, in
+        order: every line on which `pattern` alone matches is among them. `words`: lower-case words one of which
+        every match holds, looked for instead of the pattern when the lowered body can stand in for it."""
+        body = self.body
+        hits = None
+        if words:
+            if self._lowered is None:
+                self._lowered = Lowered(body)
+            hits = self._lowered.positions(words)
+            if not hits and hits is not None:
+                return
+        m = pattern.search(body) if hits is None else None
+        if hits is None and m is None:
+            return
+        if self._starts is None:  # where each line of body_lines starts in the body
+            self._starts = list(accumulate(map(len, body.splitlines(True)), initial=0))
+        starts, last = self._starts, -1
+        if hits is not None:
+            for p in hits:
+                i = bisect_right(starts, p) - 1
+                if i != last and i < len(self.body_lines):
+                    yield self.body_lines[i]
+                    last = i
+            return
+        while m is not None:
+            i = bisect_right(starts, m.start()) - 1
+            if i >= len(self.body_lines):
+                return
+            yield self.body_lines[i]
+            m = pattern.search(body, starts[i + 1])
 
-    def find(self, pattern: re.Pattern[str]) -> list[tuple[int, str]]:
-        """(line, match) for each line of the body matching, first match per line."""
+    def headings(self) -> list[tuple[int, str]]:
+        if self._headings is None:
+            out = []
+            for n, line in self._lines_hit(_HASH):  # a heading line has a '#'
+                m = _HEADING.match(line)
+                if m:
+                    out.append((n, m.group(1)))
+            self._headings = out
+        return list(self._headings)
+
+    def find(self, pattern: re.Pattern[str], words: tuple[str, ...] = ()) -> list[tuple[int, str]]:
+        """(line, match) for each line of the body matching, first match per line (`words`: see _lines_hit)."""
         out = []
-        for n, line in self.body_lines:
+        for n, line in self._lines_hit(pattern, words):
             m = pattern.search(line)
             if m:
                 out.append((n, m.group(1) if m.groups() else m.group(0)))
@@ -165,7 +217,7 @@ def _code_files(snapshot: Snapshot) -> list[str]:
 
 def _code(snapshot: Snapshot, c: _Card, own_keys: Sequence[str]) -> OpennessComponent:
     files = _code_files(snapshot)
-    links = list(dict.fromkeys((n, u) for n, u in c.find(_CODE_REPO)))[:5]
+    links = list(dict.fromkeys((n, u) for n, u in c.find(_CODE_REPO, _HTTP)))[:5]
     link_origins = tuple(o for n, _ in links for o in c.at(n))
     if files:
         level = weights_level(own_keys)
@@ -222,7 +274,7 @@ def _documentation(c: _Card) -> tuple[OpennessComponent, frozenset[str]]:
 
 
 def _paper(c: _Card) -> OpennessComponent:
-    links = c.find(_PAPER)
+    links = c.find(_PAPER, _HTTP)
     if links:
         n, url = links[0]
         return OpennessComponent("paper", "linked", True, f"the card links a paper: {url}", (), c.at(n))
@@ -230,7 +282,7 @@ def _paper(c: _Card) -> OpennessComponent:
     if tags and c.card is not None:
         return OpennessComponent("paper", "linked", True, f"the card is tagged with a paper: {tags[0]}", (),
                                  (c.card.field_origin("tags"),))
-    reports = c.find(_REPORT)
+    reports = c.find(_REPORT, _REPORT_WORDS)
     if reports:
         n, _ = reports[0]
         return OpennessComponent("paper", "mentioned", False, "the card mentions a technical report but links no "

@@ -139,3 +139,45 @@ def test_skipped_directories_are_in_the_json_contract(tmp_path):
     data = json.loads(res.stdout)
     assert data["skipped"] == [{"input": str(tmp_path / ".git"), "reason": "not searched: version-control metadata"}]
     jsonschema.validate(data, load_schema("report"))
+
+
+def test_the_real_path_of_a_file_in_a_snapshot_is_what_realpath_says(tmp_path, monkeypatch):
+    """read_file_bytes works out a plain file's real path from its directory's (audit.sources.base._real_path):
+    the same answer as os.path.realpath for links, links out, loops, missing files and odd directory spellings."""
+    from audit.sources.base import _real_path
+
+    monkeypatch.chdir(tmp_path)
+    os.makedirs("a/b")
+    open("a/b/f", "w").close()
+    os.symlink("a/b", "lnk")
+    os.symlink("../../x", "a/b/out")
+    os.symlink("f", "a/b/self")
+    os.symlink("loop2", "loop1")
+    os.symlink("loop1", "loop2")
+    os.makedirs("c")
+    os.symlink(str(tmp_path / "a"), "c/abs")
+    withins = ["a/b", "a/b/", "lnk", "./a/b", "a/../a/b", "a//b", str(tmp_path / "lnk"), "c/abs/b", "loop1", "", ".",
+               "missing", "a/b/f"]
+    for within in withins:
+        for name in ("f", "out", "self", "missing", ".", "..", "", "b", "f/"):
+            path = os.path.join(within, name)
+            got = _real_path(path, os.path.islink(path), within, os.path.realpath(within))
+            assert got == os.path.realpath(path), (within, name)
+
+
+def test_a_file_that_grew_since_its_size_was_taken_is_read_to_the_limit(tmp_path, monkeypatch):
+    """read_file_bytes reads the size the open file reports (plus a byte), then on to the limit if there is more:
+    the same bytes, and the same refusal of a file that grew over the limit, as one read of limit + 1."""
+    import types
+
+    from audit.sources import base
+
+    f = tmp_path / "LICENSE"
+    f.write_bytes(b"x" * 100)
+    real_stat, real_fstat = os.stat, os.fstat
+    monkeypatch.setattr(base.os, "stat", lambda p: types.SimpleNamespace(st_mode=real_stat(p).st_mode, st_size=3))
+    monkeypatch.setattr(base.os, "fstat", lambda fd: types.SimpleNamespace(st_mode=real_fstat(fd).st_mode, st_size=3))
+    assert base.read_file_bytes(str(f), limit=1000) == b"x" * 100
+    assert base.read_file_bytes(str(f), limit=100) == b"x" * 100
+    with pytest.raises(InputUnreadable, match="grew over"):
+        base.read_file_bytes(str(f), limit=99)

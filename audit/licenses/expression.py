@@ -109,7 +109,13 @@ def of_keys(keys: Iterable[str], *, drop_companions: bool = False) -> str | None
 
 
 def _combine(op: str, exprs: Iterable[str | None]) -> str | None:
-    parts = [parse(e) for e in exprs if e]
+    return _combined(op, tuple(e for e in exprs if e))
+
+
+@lru_cache(maxsize=4096)  # an audit combines the same few expressions for model after model
+def _combined(op: str, texts: tuple[str, ...]) -> str | None:
+    """The text of the combined expression: a str of str, so a cached answer cannot be changed by a caller."""
+    parts = [parse(e) for e in texts]
     if not parts:
         return None
     if len(parts) == 1:

@@ -17,11 +17,13 @@ no license (and report as `license-body-mismatch` when it names another): any li
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from audit.card import normalize_line_breaks
 from audit.licenses.catalog import Catalog, catalog
 from audit.model import Declaration, ModelCard, Origin, Snapshot
+from audit.textscan import Lowered
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(*_\[])")
@@ -44,6 +46,9 @@ _LICENSE_PHRASE = re.compile(
     re.IGNORECASE,
 )
 _WORTH_READING = re.compile(r"licen[cs]|commercial|research|under|governed|subject\s+to", re.IGNORECASE)
+_FENCE_OR_WORTH = re.compile(rf"```|~~~|{_WORTH_READING.pattern}", re.IGNORECASE)  # a line either may matter
+# a word every match of _FENCE_OR_WORTH holds, one per alternative of the pattern (a test checks it)
+_FENCE_OR_WORTH_WORDS = ("```", "~~~", "licen", "commercial", "research", "under", "governed", "subject")
 _USE_POLICY = re.compile(r"use[-_ ]?policy", re.IGNORECASE)
 _MD_LINK = re.compile(r"\[([^\]]{1,200})\]\((https?://[^)\s]+)\)")
 _NC = r"non[-\u2010\u2011\s]?commercial"
@@ -96,7 +101,7 @@ def statements(text: str, origin: Origin, first_line: int = 1, implied_subject: 
     out: list[Statement] = []
     fenced = False
     # a USE_POLICY file or a gating prompt may break lines as the card may (NEL, U+2028...): the same lines
-    for n, line in enumerate(normalize_line_breaks(text).split("\n")):
+    for n, line in _lines_to_read(normalize_line_breaks(text)):
         if _FENCE.match(line):
             fenced = not fenced
             continue
@@ -110,6 +115,33 @@ def statements(text: str, origin: Origin, first_line: int = 1, implied_subject: 
                 if st is not None:
                     out.append(st)
     return out
+
+
+def _lines_to_read(text: str) -> Iterator[tuple[int, str]]:
+    """(0-based number, line) of the lines of `text` ('\\n' breaks) that may open a fence or be worth reading,
+    in order; any other line would be skipped by `statements` anyway. Only the lines where a match starts are
+    cut out: a line with a match of its own has one in the text at the same place, so a search from an earlier
+    line's start stops on that line or before it, never past it. The words every match holds are looked for
+    first, in the lowered text (audit.textscan); the pattern runs over the text when that cannot stand in."""
+    hits = Lowered(text).positions(_FENCE_OR_WORTH_WORDS)
+    at_or_after = iter(hits) if hits is not None else None
+    pos = counted = n = 0
+    while True:
+        if at_or_after is None:
+            m = _FENCE_OR_WORTH.search(text, pos)
+            at = None if m is None else m.start()
+        else:
+            at = next((p for p in at_or_after if p >= pos), None)
+        if at is None:
+            return
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        n += text.count("\n", counted, start)
+        counted = start
+        yield n, text[start:] if end == -1 else text[start:end]
+        if end == -1:
+            return
+        pos = end + 1
 
 
 def _statement(clause: str, origin: Origin, implied: bool, cat: Catalog) -> Statement | None:
@@ -187,6 +219,15 @@ def statement_declarations(card: ModelCard | None, snapshot: Snapshot | None) ->
                         cat[st.keys[0]].spdx if st.keys else None, st.restriction) for st in found]
 
 
+def _license_mentions(body: str) -> list[int]:
+    """Where each match of _LICEN starts: "licen" found in the lowered body (audit.textscan), each place then
+    matched by the pattern itself; the pattern over the whole body when the lowered one cannot stand in."""
+    hits = Lowered(body).positions(("licen",))
+    if hits is None:
+        return [m.start() for m in _LICEN.finditer(body)]
+    return [p for p in hits if _LICEN.match(body, p)]
+
+
 def body_statements(body: str, body_line: int, origin: Origin) -> list[Declaration]:
     """License statements in the card body: 'licensed under X', 'License: X', badges, license links."""
     cat = catalog()
@@ -194,11 +235,11 @@ def body_statements(body: str, body_line: int, origin: Origin) -> list[Declarati
     seen: set[tuple[str, int]] = set()
     end = -1
     idx, counted_to = 0, 0
-    for hit in _LICEN.finditer(body):  # only lines that mention a license are read (most of a card does not)
-        if hit.start() < end:
+    for at in _license_mentions(body):  # only lines that mention a license are read (most of a card does not)
+        if at < end:
             continue  # another mention on a line already read
-        start = body.rfind("\n", 0, hit.start()) + 1
-        end = body.find("\n", hit.start())
+        start = body.rfind("\n", 0, at) + 1
+        end = body.find("\n", at)
         end = len(body) if end == -1 else end
         line = body[start:end]
         idx += body.count("\n", counted_to, start)

@@ -125,23 +125,30 @@ def _describe(when: Mapping[str, Any], lic: License) -> str:
     return f"the model is under {lic.name} [{lic.key}]"
 
 
-def matches(when: Mapping[str, Any], subject: Subject, scope: str) -> list[Match]:
-    """All the ways a condition holds for a subject (empty list: it does not hold)."""
+def matches(when: Mapping[str, Any], subject: Subject, scope: str,
+            preds: dict[int, _LicensePred | None] | None = None) -> list[Match]:
+    """All the ways a condition holds for a subject (empty list: it does not hold). `preds`: the license
+    predicates already made for conditions (by id) that outlive the call, as a policy's do (Policy.predicates)."""
     if "all" in when:
-        parts = [matches(c, subject, scope) for c in when["all"]]
+        parts = [matches(c, subject, scope, preds) for c in when["all"]]
         if all(parts):
             return [m for p in parts for m in p]
         return []
     if "any" in when:
-        return [m for c in when["any"] for m in matches(c, subject, scope)]
+        return [m for c in when["any"] for m in matches(c, subject, scope, preds)]
     if "not" in when:
-        inner = matches(when["not"], subject, scope)
+        inner = matches(when["not"], subject, scope, preds)
         return [] if inner else [Match("condition not met", ())]
     if when.get("setting") is False:
         return []
     if "check" in when:
         return [Match(ev.message, ev.origins, ev.unknown, ev.inferred) for ev in subject.by_check.get(when["check"], ())]
-    pred = _license_pred(when)
+    if preds is None:
+        pred = _license_pred(when)
+    elif id(when) in preds:
+        pred = preds[id(when)]
+    else:
+        pred = preds[id(when)] = _license_pred(when)
     if pred is None:
         return []
     out = []
@@ -177,8 +184,11 @@ def with_settings(when: Mapping[str, Any], settings: Mapping[str, Any]) -> Mappi
 def evaluate(policy: Policy, subject: Subject) -> list[Finding]:
     findings: list[Finding] = []
     inferred_can_fail = bool(policy.settings.get("inferred_lineage_can_fail", False))
-    for rule in policy.rules:
-        for m in matches(with_settings(rule.when, policy.settings), subject, rule.scope):
+    by_check = subject.by_check
+    for rule, when in zip(policy.rules, policy.conditions):
+        if len(when) == 1 and "check" in when and when["check"] not in by_check:
+            continue  # most rules name one check, and most models have no evidence for it: nothing matches
+        for m in matches(when, subject, rule.scope, policy.predicates):
             severity = rule.severity
             if m.inferred and not inferred_can_fail and severity is Severity.ERROR:
                 severity = Severity.WARNING  # inferred lineage informs, it does not fail the gate by default

@@ -7,6 +7,7 @@ import os
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from audit.checks import CHECKS as _REGISTRY
@@ -74,6 +75,20 @@ class Policy:
     description: str | None = None
     # check id -> the severity this policy explicitly lowers that check's fail-closed floor to (`allow:`)
     allow: Mapping[str, Severity] = field(default_factory=dict)
+
+    @cached_property
+    def conditions(self) -> tuple[Mapping[str, Any], ...]:
+        """Each rule's `when` with the settings it names filled in (audit.policy.engine.with_settings): what the
+        engine evaluates, worked out once per policy instead of once per model and rule."""
+        from audit.policy.engine import with_settings
+
+        return tuple(with_settings(r.when, self.settings) for r in self.rules)
+
+    @cached_property
+    def predicates(self) -> dict[int, Any]:
+        """The engine's license predicates for the conditions above, made on first use (keyed by the id of a
+        condition in `conditions`, which this policy keeps alive)."""
+        return {}
 
 
 def _severity(value: Any, doc: _Doc, line: int | None) -> Severity:

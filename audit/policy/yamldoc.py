@@ -35,27 +35,27 @@ class Lines:
         return self.fields.get((id(parent), key)) or self.line(parent)
 
 
-def _to_python(node: yaml.Node, lines: Lines, path: str) -> Any:
+def _to_python(node: yaml.Node, lines: Lines, path: str, loader: yaml.SafeLoader) -> Any:
+    """`loader` resolves scalars the way safe_load would (int, bool, date, ...): one per document, not one per
+    scalar (each scalar node is constructed once, so nothing it keeps from one scalar reaches another)."""
     if isinstance(node, yaml.ScalarNode):
         try:
-            return yaml.SafeLoader(  # resolve the scalar the way safe_load would (int, bool, date, ...)
-                ""
-            ).construct_object(node, deep=True)
+            return loader.construct_object(node, deep=True)
         except ValueError as exc:  # a date that does not exist (2027-02-30) reaches datetime as a ValueError
             raise PolicyError(path, f"'{node.value}' is not a valid value: {exc}", node.start_mark.line + 1) from None
     if isinstance(node, yaml.SequenceNode):
-        out = [_to_python(n, lines, path) for n in node.value]
+        out = [_to_python(n, lines, path, loader) for n in node.value]
         lines.nodes[id(out)] = node.start_mark.line + 1
         return out
     if isinstance(node, yaml.MappingNode):
         d: dict[Any, Any] = {}
         for k, v in node.value:
-            key = _to_python(k, lines, path)
+            key = _to_python(k, lines, path, loader)
             if not isinstance(key, str):
                 raise PolicyError(path, f"field names must be text, got {key!r}", k.start_mark.line + 1)
             if key in d:
                 raise PolicyError(path, f"field '{key}' appears twice", k.start_mark.line + 1)
-            d[key] = _to_python(v, lines, path)
+            d[key] = _to_python(v, lines, path, loader)
             lines.nodes[id(d[key])] = v.start_mark.line + 1
             lines.fields[(id(d), key)] = k.start_mark.line + 1
         lines.nodes[id(d)] = node.start_mark.line + 1
@@ -77,20 +77,33 @@ def first_anchor(text: str) -> yaml.Event | None:
     return None
 
 
+def _compose(text: str, path: str) -> yaml.Node | None:
+    """The policy's node tree; anchors and aliases refused, found as events before anything is composed. Only
+    a text with '&' or '*' can hold one: any other text is composed at once, and when that fails, its events
+    are read as they would have been first, so the error is the one the event reading raises."""
+    if "&" not in text and "*" not in text:
+        try:
+            return yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
+            first_anchor(text)  # a parse error further on is the one to report (as when read as events first)
+            raise
+    ev = first_anchor(text)
+    if ev is not None:
+        line = ev.start_mark.line + 1 if ev.start_mark else None
+        raise PolicyError(path, "YAML anchors and aliases are not allowed in a policy", line)
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def parse_yaml(text: str, path: str) -> tuple[Any, Lines]:
     lines = Lines()
     try:
-        ev = first_anchor(text)
-        if ev is not None:
-            line = ev.start_mark.line + 1 if ev.start_mark else None
-            raise PolicyError(path, "YAML anchors and aliases are not allowed in a policy", line)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text, path)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, path) from None
     if node is None:
         raise PolicyError(path, "the policy file is empty", 1)
     try:
-        return _to_python(node, lines, path), lines
+        return _to_python(node, lines, path, yaml.SafeLoader("")), lines
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, path) from None
 

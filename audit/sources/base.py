@@ -120,30 +120,55 @@ def _loops(path: str) -> bool:
 
 
 def read_text_file(path: str, *, limit: int, input: str | None = None, within: str | None = None) -> str:
-    """Read a local text file with a size cap; every failure is an InputUnreadable naming the file.
+    """Read a local text file with a size cap; every failure is an InputUnreadable naming the file (the checks
+    of read_file_bytes, then decode_text's)."""
+    return decode_text(read_file_bytes(path, limit=limit, input=input, within=within), input or path)
+
+
+def _real_path(path: str, link: bool, within: str, root: str) -> str:
+    """os.path.realpath(path), knowing whether `path` is a symbolic link and `root`, the real path of `within`: a
+    file that is no link, named directly in `within`, is root/name, which realpath would find by walking (one
+    lstat each) every directory of the path again."""
+    name = os.path.basename(path)
+    if not link and name not in ("", os.curdir, os.pardir) and os.path.join(within, name) == path:
+        return os.path.join(root, name)
+    return os.path.realpath(path)
+
+
+def read_file_bytes(path: str, *, limit: int, input: str | None = None, within: str | None = None) -> bytes:
+    """Read a local file's bytes with a size cap; every failure is an InputUnreadable naming the file.
 
     Only regular files are read (a FIFO or a device would block or never end), opened without blocking and
     read to at most `limit` + 1 bytes whatever the size said. With `within`, a file whose real path (after
     every symbolic link) leaves that directory is refused: a snapshot cannot make mlaudit read outside it."""
     name = input or path
     try:
-        if os.path.islink(path) and not os.path.exists(path):
+        link = os.path.islink(path)
+        if link and not os.path.exists(path):
             raise InputUnreadable(name, "is a symbolic link loop" if _loops(path) else "is a broken symbolic link")
         if within is not None:
-            real, root = os.path.realpath(path), os.path.realpath(within)
+            root = os.path.realpath(within)
+            real = _real_path(path, link, within, root)
             if os.path.commonpath([real, root]) != root:
                 raise InputUnreadable(name, f"is a link to {real}, outside {within}: not read")
-        kind = _kind_of(os.stat(path).st_mode)
+        st = os.stat(path)
+        kind = _kind_of(st.st_mode)
         if kind is not None:
             raise InputUnreadable(name, f"is {kind}")
-        size = os.path.getsize(path)
+        size = st.st_size
         if size > limit:
             raise InputUnreadable(name, f"is {size / 1048576:.1f} MiB, over the {limit // 1048576} MiB limit for a text file")
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as fh:
-            if _kind_of(os.fstat(fh.fileno()).st_mode) is not None:  # swapped for a FIFO since the stat
+            opened = os.fstat(fh.fileno())
+            if _kind_of(opened.st_mode) is not None:  # swapped for a FIFO since the stat
                 raise InputUnreadable(name, "is not a regular file")
-            data = fh.read(limit + 1)
+            # the size said, plus one byte to see growth, and only then up to limit + 1: a read of limit + 1 at
+            # once makes Python allocate megabytes for a card of a few KB
+            want = min(opened.st_size, limit) + 1
+            data = fh.read(want)
+            if len(data) == want and want < limit + 1:
+                data += fh.read(limit + 1 - want)
         if len(data) > limit:
             raise InputUnreadable(name, f"grew over the {limit // 1048576} MiB limit for a text file while read")
     except InputUnreadable:
@@ -158,7 +183,7 @@ def read_text_file(path: str, *, limit: int, input: str | None = None, within: s
         if exc.errno == errno.ELOOP:
             raise InputUnreadable(name, "is a symbolic link loop") from None
         raise InputUnreadable(name, f"cannot be read ({exc.strerror or exc})") from None
-    return decode_text(data, name)
+    return data
 
 
 def read_json_file(path: str, *, limit: int, missing: str):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from audit.artifacts import bytes_digests
 from audit.errors import AuditError, InputUnreadable
 from audit.model import Origin, Problem, RepoFile, Skipped, Snapshot, SourceKind
 from audit.sources.base import (
@@ -19,8 +20,10 @@ from audit.sources.base import (
     MAX_CARD_BYTES,
     MAX_FILES_LISTED,
     MAX_TEXT_BYTES,
+    decode_text,
     is_license_like,
     is_wanted_text,
+    read_file_bytes,
     read_text_file,
 )
 
@@ -54,7 +57,7 @@ def _list_files(root: str) -> list[RepoFile]:
     files: list[RepoFile] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in _VCS_DIRS)
-        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = "." if dirpath == root else os.path.relpath(dirpath, root)
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
             rel = name if rel_dir == "." else f"{rel_dir.replace(os.sep, '/')}/{name}"
@@ -75,6 +78,7 @@ def read_snapshot_dir(path: str, subject: str | None = None) -> Snapshot:
     origin = Origin(SourceKind.LOCAL, path)
     files = _list_files(path)
     texts: dict[str, str] = {}
+    digests: dict[str, tuple[str, str]] = {}  # hashed as read: the SBOM's digests need no second read
     card_path = next((n for n in CARD_NAMES if any(f.path == n for f in files)), None)
     unread: list[Problem] = []
     for f in files:
@@ -83,13 +87,15 @@ def read_snapshot_dir(path: str, subject: str | None = None) -> Snapshot:
         is_card = f.path == card_path
         where = os.path.join(path, f.path)
         try:
-            texts[f.path] = read_text_file(where, limit=MAX_CARD_BYTES if is_card else MAX_TEXT_BYTES, within=path)
+            data = read_file_bytes(where, limit=MAX_CARD_BYTES if is_card else MAX_TEXT_BYTES, within=path)
+            texts[f.path] = decode_text(data, where)
+            digests[f.path] = bytes_digests(data)
         except InputUnreadable as exc:
             if is_card:
                 raise
             unread.append(Problem("file-unreadable", f"{f.path} {exc.message}", origin.at(file=f.path)))
     return Snapshot(subject=subject or path, origin=origin, files=tuple(files), texts=texts, card_path=card_path,
-                    unread=tuple(unread))
+                    unread=tuple(unread), digests=digests)
 
 
 def read_card_file(path: str) -> Snapshot:
