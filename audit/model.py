@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 
@@ -277,6 +278,14 @@ class Lineage:
     relation: str | None  # this model's own relation to its bases
     ancestors: tuple[Ancestor, ...] = ()
     problems: tuple[Problem, ...] = ()
+
+    @cached_property
+    def by_parent(self) -> Mapping[str, tuple[Ancestor, ...]]:
+        """The ancestors by the (lower-cased) subject naming them as its bases."""
+        out: dict[str, list[Ancestor]] = {}
+        for a in self.ancestors:
+            out.setdefault(a.parent.lower(), []).append(a)
+        return {k: tuple(v) for k, v in out.items()}
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,8 @@ _SECTIONS = {
     "limitations": re.compile(r"limitation|\bbias|\brisks?\b|out[- ]of[- ]scope|caveat", re.I),
     "evaluation": re.compile(r"evaluat|\bresults?\b|benchmark|performance", re.I),
 }
+# most headings name none of them: one search says so, before each section's own
+_ANY_SECTION = re.compile("|".join(f"(?:{p.pattern})" for p in _SECTIONS.values()), re.I)
 _TRAINING_DATA = re.compile(r"training\s+(data|set|corpus)|\bdatasets?\b|data\s+sources?|pre-?training\s+data", re.I)
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.{1,200}?)\s*#*\s*$")
 _HASH = re.compile("#")
@@ -259,6 +261,10 @@ def _documentation(c: _Card) -> tuple[OpennessComponent, frozenset[str]]:
         return OpennessComponent("documentation", "none", False, "no model card"), frozenset()
     found: dict[str, int] = {}
     for n, heading in c.headings():
+        if len(found) == len(_SECTIONS):
+            break
+        if not _ANY_SECTION.search(heading):
+            continue
         for part, pattern in _SECTIONS.items():
             if part not in found and pattern.search(heading):
                 found[part] = n

@@ -153,7 +153,7 @@ def layered_license(key: str) -> bool:
 
 def parents(lineage: Lineage, of: str) -> list[Ancestor]:
     """The ancestors that `of` names as its bases."""
-    return [a for a in lineage.ancestors if a.parent.lower() == of.lower()]
+    return list(lineage.by_parent.get(of.lower(), ()))
 
 
 def licensor(repo_id: str) -> str | None:

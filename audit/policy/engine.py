@@ -107,7 +107,17 @@ def _license_pred(when: Mapping[str, Any]) -> _LicensePred | None:
         preds.append(lambda lic: not _key_in(lic.key, pats))
     if not preds:
         return None
-    return lambda lic: all(p(lic) for p in preds)
+    # the answer depends on the license alone (a catalog entry, immutable): worked out once per license; the
+    # entry is kept with it so its id is not reused by another object
+    memo: dict[int, tuple[License, bool]] = {}
+
+    def pred(lic: License) -> bool:
+        hit = memo.get(id(lic))
+        if hit is None:
+            hit = memo[id(lic)] = (lic, all(p(lic) for p in preds))
+        return hit[1]
+
+    return pred
 
 
 def _describe(when: Mapping[str, Any], lic: License) -> str:
