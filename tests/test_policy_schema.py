@@ -102,6 +102,23 @@ def test_extends_a_file_next_to_the_policy(tmp_path):
     assert load_policy(str(tmp_path / "ours.yaml")).sha256 != before  # the hash covers the base
 
 
+def test_extends_a_shipped_policy_by_name_from_inside_the_package(tmp_path):
+    """`extends: commercial` finds the shipped policy in the package (audit/policies: a link to the repository's
+    policies/ in a checkout, a copy in an installed wheel, as pyproject's package-data says), not beside a checkout."""
+    import tomllib
+
+    from audit.policy import schema
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(schema.__file__)))
+    assert os.path.dirname(os.path.abspath(schema.SHIPPED_POLICIES)) == package
+    with open(os.path.join(os.path.dirname(package), "pyproject.toml"), "rb") as fh:
+        data = tomllib.load(fh)["tool"]["setuptools"]["package-data"]["*"]
+    assert "policies/*.yaml" in data
+    (tmp_path / "ours.yaml").write_text("name: ours\nextends: commercial\n")
+    p = load_policy(str(tmp_path / "ours.yaml"))
+    assert {r.id for r in p.rules} == {r.id for r in load_policy(os.path.join(schema.SHIPPED_POLICIES, "commercial.yaml")).rules}
+
+
 def test_extends_errors_name_the_file_and_line(tmp_path):
     (tmp_path / "a.yaml").write_text("name: a\nextends: b.yaml\n")
     (tmp_path / "b.yaml").write_text("name: b\n\nextends: a.yaml\n")

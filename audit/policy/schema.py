@@ -38,7 +38,8 @@ _TERM_PARAMS: dict[str, tuple[str, ...]] = {t: ps for vocab in TERM_KINDS.values
 # settings a `below`/`above` may name, so the policy's numbers drive the threshold rules
 NUMERIC_SETTINGS = ("monthly_active_users", "annual_revenue_usd")
 _PLACEHOLDERS = {"subject", "detail", "license"}  # what audit.policy.engine fills into a rule's message
-SHIPPED_POLICIES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "policies")
+# the repository's policies/ (audit/policies links to it in a checkout; an installed package holds a copy)
+SHIPPED_POLICIES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "policies")
 
 
 @dataclass(frozen=True)
