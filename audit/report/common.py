@@ -41,6 +41,17 @@ def visible(text: str, keep_newlines: bool = False) -> str:
     return _CONTROL.sub(show, text)
 
 
+def inert(value: Any) -> Any:
+    """Every string of a JSON document with its control characters shown, not sent (consumers print them raw)."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, list):
+        return [inert(v) for v in value]
+    if isinstance(value, dict):
+        return {k: inert(v) for k, v in value.items()}
+    return value
+
+
 def evidence_text(o: Origin, subject: str) -> str:
     """An origin as a reader needs it: which repo, when it is not the finding's own model."""
     if o.locator and o.locator != subject and o.file and not o.file.startswith("/"):

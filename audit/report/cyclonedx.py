@@ -26,7 +26,15 @@ from typing import Any
 
 from audit.model import Ancestor, AuditReport, DatasetFacts, LicenseFacts, ModelResult, Status
 from audit.report import DEFAULT_OPTIONS, RenderOptions
-from audit.report.common import document_key, is_hub_id, is_spdx_expression, spdx_licensing, timestamp, verdict, visible
+from audit.report.common import (
+    document_key,
+    inert,
+    is_hub_id,
+    is_spdx_expression,
+    spdx_licensing,
+    timestamp,
+    verdict,
+)
 from audit.report.cyclonedx_card import model_card
 
 _SIMPLE_ID = re.compile(r"^[A-Za-z0-9.+-]+$")
@@ -58,17 +66,6 @@ def add_model_cards(data: dict[str, Any], cards: dict[str, dict[str, Any]]) -> N
         card = cards.get(c.get("bom-ref", ""))
         if card:
             c["modelCard"] = {"bom-ref": f"{c['bom-ref']}#model-card", **card}
-
-
-def inert(value: Any) -> Any:
-    """Every string of the document with its control characters shown, not sent (consumers print them raw)."""
-    if isinstance(value, str):
-        return visible(value)
-    if isinstance(value, list):
-        return [inert(v) for v in value]
-    if isinstance(value, dict):
-        return {k: inert(v) for k, v in value.items()}
-    return value
 
 
 def build_bom(report: AuditReport) -> tuple[Any, dict[str, dict[str, Any]]]:

@@ -11,7 +11,7 @@ Hub packages name their supplier (Organization: the repo owner) and download loc
 audited commit). Files mlaudit hashed are File elements the model CONTAINS, with SHA-1 and SHA-256; the
 files known only by a SHA-256 (the Hub's LFS listing, the lockfile) are not (SPDX 2.3 wants a SHA-1 per
 file): the package comment counts them, the CycloneDX format carries them. The namespace is random per run, derived from the report when its time is pinned
-(SOURCE_DATE_EPOCH or generated_at). Every string is made inert (common.visible): card text is hostile.
+(SOURCE_DATE_EPOCH or generated_at). Every string is made inert (common.inert): card text is hostile.
 """
 from __future__ import annotations
 
@@ -28,13 +28,13 @@ from audit.report import DEFAULT_OPTIONS, RenderOptions
 from audit.report.common import (
     HUB,
     document_key,
+    inert,
     is_hub_id,
     is_spdx_expression,
     run_verdict,
     spdx_licensing,
     timestamp,
     verdict,
-    visible,
 )
 from audit.sources.ids import COMMIT_SHA
 
@@ -52,18 +52,7 @@ def render(report: AuditReport, options: RenderOptions = DEFAULT_OPTIONS) -> str
     for pkg in data.get("packages", []):
         for ref in pkg.get("externalRefs", []):
             ref["referenceCategory"] = ref["referenceCategory"].replace("_", "-")
-    return json.dumps(_inert(data), indent=2, ensure_ascii=False) + "\n"
-
-
-def _inert(value: Any) -> Any:
-    """Every string of the document with its control characters shown, not sent (consumers print them raw)."""
-    if isinstance(value, str):
-        return visible(value)
-    if isinstance(value, list):
-        return [_inert(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _inert(v) for k, v in value.items()}
-    return value
+    return json.dumps(inert(data), indent=2, ensure_ascii=False) + "\n"
 
 
 def document_uuid(report: AuditReport) -> uuid.UUID:
