@@ -17,7 +17,6 @@ does I/O: the snapshot's texts were read by the source.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from itertools import accumulate
@@ -34,7 +33,7 @@ from audit.model import (
     Snapshot,
     Status,
 )
-from audit.textscan import Lowered
+from audit.textscan import Lowered, match_lines
 
 CLASSES = ("III", "II", "I")  # from the entry class up to the top
 _CLASS_RANK = {None: 0, "III": 1, "II": 2, "I": 3}
@@ -135,35 +134,13 @@ class _Card:
 
     def _lines_hit(self, pattern: re.Pattern[str], words: tuple[str, ...] = ()) -> Iterator[tuple[int, str]]:
         """The body lines (as numbered in body_lines) where a match of `pattern` over the whole body starts, in
-        order: every line on which `pattern` alone matches is among them. `words`: lower-case words one of which
-        every match holds, looked for instead of the pattern when the lowered body can stand in for it."""
-        body = self.body
-        hits = None
-        if words:
-            if self._lowered is None:
-                self._lowered = Lowered(body)
-            hits = self._lowered.positions(words)
-            if not hits and hits is not None:
-                return
-        m = pattern.search(body) if hits is None else None
-        if hits is None and m is None:
-            return
-        if self._starts is None:  # where each line of body_lines starts in the body
-            self._starts = list(accumulate(map(len, body.splitlines(True)), initial=0))
-        starts, last = self._starts, -1
-        if hits is not None:
-            for p in hits:
-                i = bisect_right(starts, p) - 1
-                if i != last and i < len(self.body_lines):
-                    yield self.body_lines[i]
-                    last = i
-            return
-        while m is not None:
-            i = bisect_right(starts, m.start()) - 1
-            if i >= len(self.body_lines):
-                return
+        order (audit.textscan.match_lines; `words`: lower-case words one of which every match holds)."""
+        if words and self._lowered is None:
+            self._lowered = Lowered(self.body)
+        if self._starts is None:  # where each line of body_lines starts in the body, and where the body ends
+            self._starts = list(accumulate(map(len, self.body.splitlines(True)), initial=0))
+        for i in match_lines(self.body, self._starts, pattern, words, self._lowered):
             yield self.body_lines[i]
-            m = pattern.search(body, starts[i + 1])
 
     def headings(self) -> list[tuple[int, str]]:
         if self._headings is None:

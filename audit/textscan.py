@@ -13,7 +13,9 @@ the caller searches with the pattern as before.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 
 # the non-ASCII letters re.IGNORECASE matches with an ASCII letter (checked over every code point by the tests)
 _FOLDED_ONTO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
@@ -41,3 +43,30 @@ class Lowered:
                 i = low.find(word, i + 1)
         out.sort()
         return out
+
+
+def match_lines(text: str, starts: Sequence[int], pattern: re.Pattern[str], words: tuple[str, ...] = (),
+                lowered: Lowered | None = None) -> Iterator[int]:
+    """The index of each line of `text` (line i starts at starts[i]; starts holds one more entry, the end) on
+    which a match of `pattern` over the whole text starts, in order, each once. With `words` (lower-case, one of
+    which every match holds) and a lowered text that can stand in, the lines holding one of the words instead:
+    every line with a match is among them, and the caller runs the pattern on each. A match in a line is a
+    match in the text at the same place when the pattern has no anchor that sees past a line, so searching the
+    text from the start of the line after a hit finds every other line."""
+    lines = len(starts) - 1
+    hits = (lowered or Lowered(text)).positions(words) if words else None
+    if hits is not None:
+        last = -1
+        for p in hits:
+            i = bisect_right(starts, p) - 1
+            if i != last and i < lines:
+                yield i
+                last = i
+        return
+    m = pattern.search(text)
+    while m is not None:
+        i = bisect_right(starts, m.start()) - 1
+        if i >= lines:
+            return
+        yield i
+        m = pattern.search(text, starts[i + 1])

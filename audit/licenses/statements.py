@@ -19,11 +19,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 
 from audit.card import normalize_line_breaks
 from audit.licenses.catalog import Catalog, catalog
 from audit.model import Declaration, ModelCard, Origin, Snapshot
-from audit.textscan import Lowered
+from audit.textscan import Lowered, match_lines
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(*_\[])")
@@ -119,29 +120,11 @@ def statements(text: str, origin: Origin, first_line: int = 1, implied_subject: 
 
 def _lines_to_read(text: str) -> Iterator[tuple[int, str]]:
     """(0-based number, line) of the lines of `text` ('\\n' breaks) that may open a fence or be worth reading,
-    in order; any other line would be skipped by `statements` anyway. Only the lines where a match starts are
-    cut out: a line with a match of its own has one in the text at the same place, so a search from an earlier
-    line's start stops on that line or before it, never past it. The words every match holds are looked for
-    first, in the lowered text (audit.textscan); the pattern runs over the text when that cannot stand in."""
-    hits = Lowered(text).positions(_FENCE_OR_WORTH_WORDS)
-    at_or_after = iter(hits) if hits is not None else None
-    pos = counted = n = 0
-    while True:
-        if at_or_after is None:
-            m = _FENCE_OR_WORTH.search(text, pos)
-            at = None if m is None else m.start()
-        else:
-            at = next((p for p in at_or_after if p >= pos), None)
-        if at is None:
-            return
-        start = text.rfind("\n", 0, at) + 1
-        end = text.find("\n", at)
-        n += text.count("\n", counted, start)
-        counted = start
-        yield n, text[start:] if end == -1 else text[start:end]
-        if end == -1:
-            return
-        pos = end + 1
+    in order (audit.textscan.match_lines); any other line would be skipped by `statements` anyway."""
+    lines = text.split("\n")
+    starts = list(accumulate((len(line) + 1 for line in lines), initial=0))
+    for i in match_lines(text, starts, _FENCE_OR_WORTH, _FENCE_OR_WORTH_WORDS):
+        yield i, lines[i]
 
 
 def _statement(clause: str, origin: Origin, implied: bool, cat: Catalog) -> Statement | None:
