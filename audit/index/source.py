@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from audit.errors import AuditError, HubNotFound, HubUnreachable, InputUnreadable, UsageError
+from audit.sources.ids import is_commit_sha
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -164,7 +165,7 @@ def _pin(url: str, remote: Remote) -> str:
     from huggingface_hub import HfApi
 
     kind, repo_id, revision, path = _hf_parts(url)
-    if revision and re.fullmatch(r"[0-9a-f]{40}", revision):
+    if is_commit_sha(revision):
         return url
     api = HfApi(endpoint=remote.endpoint, token=remote.token or False)
     sha = api.repo_info(repo_id, repo_type=kind, revision=revision).sha
