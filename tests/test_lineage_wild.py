@@ -154,6 +154,16 @@ def test_model_name_shorthand_and_decorations():
     assert lin.ancestors[0].subject.endswith("Llama-3.1-8B-Instruct") and lin.ancestors[0].inferred
 
 
+def test_a_declared_base_no_source_knows_is_read_with_the_same_shorthands_as_the_models_own_name():
+    # a quant of a community merge: the base's own name says L3-8B, read as the model's own name would be
+    text = _fm(base_model="someone/L3-8B-Stheno-merge") + "static quants of https://huggingface.co/someone/L3-8B-Stheno-merge\n"
+    lin, eff, ev = _audit(text, subject="/tmp/card")
+    assert [a.subject for a in lin.ancestors] == ["someone/L3-8B-Stheno-merge", "family:llama3"]
+    assert eff.keys == ("llama3",) and "license-undeclared-derivative" in _checks(ev)
+    lin, _, _ = _audit(_fm(base_model="someone/L2-13B-mix-abliterated"), subject="/tmp/card")
+    assert [a.subject for a in lin.ancestors][-1] == "family:llama2"
+
+
 def test_a_weak_tag_family_does_not_contradict_a_declared_license_unless_the_policy_says_so():
     text = _fm(license="apache-2.0", tags=["llama-3.2"])
     lin, eff, ev = _audit(text)

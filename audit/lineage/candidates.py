@@ -18,12 +18,12 @@ from audit.lineage.phrases import (
     ANCESTRY_HINTS,
     MERGE_TAGS,
     NAME_DECORATIONS,
-    NAME_SHORTHAND,
     NOT_ANCESTRY,
     NOT_ANCESTRY_LISTS,
     QUANTIZED_TAGS,
     SOURCES_HEADING,
     TOOL_NAMES,
+    read_name,
 )
 from audit.model import ModelCard, Origin, Relation, Snapshot, SourceKind
 from audit.registry import BARE_LLAMA, QUANT_TOKENS, Registry, load_registry, lowerable, name_key
@@ -116,9 +116,7 @@ def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, vi
     out: list[Candidate] = []
     spans: list[tuple[int, int]] = []
     if name:
-        for rx, rep in NAME_SHORTHAND:
-            text = rx.sub(rep, text)
-        text = NAME_DECORATIONS.sub("", text)
+        text = read_name(text)
     if "l" in text.lower():
         text = TOOL_NAMES.sub(lambda m: " " * len(m.group(0)), text)
     said = f" in {phrase}" if phrase else ""

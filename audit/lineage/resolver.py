@@ -27,6 +27,7 @@ from audit.lineage.candidates import (
 from audit.lineage.confidence import confidence
 from audit.lineage.dates import card_date_floor, parse_date
 from audit.lineage.inherit import key_facts, registry_facts
+from audit.lineage.phrases import read_name
 from audit.model import DatasetFacts, LicenseFacts, ModelCard, Origin, Relation, RepoFile, Snapshot, SourceKind, Status
 from audit.registry import Entry, Registry, load_registry
 
@@ -281,7 +282,7 @@ class Resolver:
         by_name = self.registry.by_name(repo_id)
         if by_name is not None and by_name.id.lower() != repo_id.lower():
             return self._renamed(repo_id, by_name)
-        fams = self.registry.by_family(repo_id.split("/", 1)[-1])
+        fams = self.registry.by_family(read_name(repo_id.split("/", 1)[-1]))
         if not fams:
             return None
         rule, m = fams[0]
