@@ -139,6 +139,29 @@ def test_chinese_origin_sentences_and_tool_names():
     assert not lin.ancestors
 
 
+def test_origin_sentences_in_other_languages_name_the_base():
+    for sentence in ("このモデルは Meta-Llama-3-8B-Instruct をベースにファインチューニングしたものです。",
+                     "이 모델은 Meta-Llama-3-8B-Instruct 를 기반으로 미세 조정되었습니다.",
+                     "Dieses Modell basiert auf Meta-Llama-3-8B-Instruct und wurde auf deutschen Daten trainiert.",
+                     "Ce modèle est un fine-tuning de Meta-Llama-3-8B-Instruct sur des données françaises.",
+                     "Este modelo es una versión ajustada de Meta-Llama-3-8B-Instruct para español.",
+                     "Эта модель дообучена на основе Meta-Llama-3-8B-Instruct.",
+                     "本模型基于Meta-Llama-3-8B-Instruct微调。"):  # no space between the name and the Chinese text
+        lin, eff, ev = _audit(_fm(license="apache-2.0") + sentence + "\n")
+        assert lin.ancestors and lin.ancestors[0].subject == "meta-llama/Meta-Llama-3-8B-Instruct", sentence
+        assert eff.keys == ("llama3",) and "lineage-conflict" in _checks(ev), sentence
+    # the same name in a sentence that says nothing of an origin is not a base
+    lin, _, _ = _audit(_fm(license="apache-2.0") + "Meta-Llama-3-8B-Instruct と比べて高速です。\n")
+    assert not lin.ancestors
+
+
+def test_a_name_before_a_preposition_and_dataset_is_the_model_not_the_data():
+    lin, _, _ = _audit(_fm(license="apache-2.0") + "We finetuned Llama-2-7b-hf on our dataset of recipes.\n")
+    assert [a.subject for a in lin.ancestors][:1] == ["meta-llama/Llama-2-7b-hf"]
+    lin, _, _ = _audit(_fm(license="apache-2.0") + "We fine-tuned it on the Llama-2-7b-hf dataset of recipes.\n")
+    assert not lin.ancestors  # a name right before "dataset" names the data
+
+
 def test_see_also_and_own_quantizations_are_not_ancestry():
     text = _fm(license="mit") + ("# Model\n\nSee also our other models: [Mistral-7B-v0.1](https://huggingface.co/"
                                  "mistralai/Mistral-7B-v0.1), fine-tuned the same way.\n")

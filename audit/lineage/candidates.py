@@ -60,11 +60,14 @@ _HUB_LINK = re.compile(
 _MD_LINK_TARGET = re.compile(r"\]\([^)]*\)")
 _MERGEKIT = re.compile(r"^\s*(?:-\s*)?(?:model|base_model)\s*:\s*[\"']?([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)[\"']?\s*$")
 _BARE_ID = re.compile(r"(?<![\w/.:-])`?([A-Za-z0-9][\w-]*(?:\.[\w-]+)*/[A-Za-z0-9][\w.-]*[A-Za-z0-9])`?(?![\w/])")
-_NAME_TOKEN = re.compile(r"(?<![\w.-])([A-Za-z][\w.]*(?:[-_][\w.]+)+)")
+_NAME_TOKEN = re.compile(r"(?<![\w.-])([A-Za-z][\w.]*(?:[-_][\w.]+)+)", re.ASCII)  # ASCII: a name ends where CJK text begins
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _H1 = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _LIST_OR_LINK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s|^\s*\[?https?://|^\s*<a\s", re.IGNORECASE)
-_DATA_AFTER = re.compile(r"^[\s\w.-]{0,12}\b(?:data(?:set)?s?|corpus)\b", re.IGNORECASE)
+# a name followed by "dataset" names the data ("the Alpaca-GPT4 dataset"), unless a preposition comes between
+# ("fine-tuned mistral-7b on our dataset": the name is the model the data was used on)
+_DATA_AFTER = re.compile(r"^(?!\s+(?:on|with|using|for|from|in|to)\b)[\s\w.-]{0,12}\b(?:data(?:set)?s?|corpus)\b",
+                         re.IGNORECASE)
 _QUANT_FILE = re.compile(r"\.(gguf|ggml)$|(?:^|[-_./])(awq|gptq|exl2|mlx)(?:[-_./]|$)", re.IGNORECASE)
 
 
