@@ -16,6 +16,7 @@ the user-copy update all work on the same entries; split, each part would import
 """
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import os
 import re
@@ -124,6 +125,9 @@ _DECORATION = re.compile(
     r"sharded|safetensors|pytorch|original)$",
     re.IGNORECASE,
 )
+# a model size as a name states it: '7b', '0.5b', '8x7b', '82m'
+_SIZE_PART = re.compile(r"(?:\d+x)?\d+(?:\.\d+)?[bm]")
+_VERSION_NEXT = re.compile(r"-v?\d")  # what follows a name's prefix, when it is a version
 QUANT_TOKENS = re.compile(
     r"(?<![a-z0-9])(gguf|ggml|awq|gptq|exl2|mlx|bnb|nf4|int4|int8|4bit|8bit|q[2-8]_k(?:_[msl])?|[2-8](?:\.\d+)?bpw|w4a16|fp8)(?![a-z0-9])",
     re.IGNORECASE,
@@ -239,6 +243,7 @@ class Registry:
             if org in LEGACY_ORGS:
                 bare.setdefault(name, []).append(e)
         self._legacy = {name: es[0] for name, es in bare.items() if len(es) == 1}
+        self._sorted_names: list[str] | None = None  # for by_sized_prefix, sorted on first use
         self._rules = self._build_family_rules()
         # Which rules can occur in a text is decided before any rule's own pattern runs (most do not occur).
         # Rule indices by probe, to test each distinct probe once, not once per rule:
@@ -273,11 +278,39 @@ class Registry:
     def by_name(self, repo_id: str) -> Entry | None:
         """The registry model a differently-named repo re-uploads, judged by name only; None when not unique."""
         cands = self._names.get(name_key(repo_id), [])
-        if not cands:
+        # two registry models sharing the name but not the license: no guess
+        return self._one_licensing(cands) if cands else None
+
+    def by_sized_prefix(self, repo_id: str) -> Entry | None:
+        """The registry model a repo's name begins with, read at least up to its size: 'Qwen2.5-7B-roleplay-v2'
+        begins with Qwen2.5-7B, so its publisher named it after the model it was made from. The longest such
+        prefix wins; None when the name states no size after its first part, or when the registry models
+        sharing the prefix differ in licensing (the size is what tells Qwen2.5-3B from Qwen2.5-7B)."""
+        parts = name_key(repo_id).split("-")
+        size = next((i for i, p in enumerate(parts) if i and _SIZE_PART.fullmatch(p)), None)
+        if size is None:
             return None
+        if self._sorted_names is None:
+            self._sorted_names = sorted(self._names)
+        for end in range(len(parts) - 1, size, -1):  # proper prefixes only: the whole name is by_name's
+            prefix = "-".join(parts[:end])
+            cands = list(self._names.get(prefix, ()))
+            i = bisect.bisect_left(self._sorted_names, prefix + "-")
+            while i < len(self._sorted_names) and self._sorted_names[i].startswith(prefix + "-"):
+                cands.extend(self._names[self._sorted_names[i]])
+                i += 1
+            if cands:
+                if any(_VERSION_NEXT.match(name_key(e.id), len(prefix)) for e in cands):
+                    return None  # 'vicuna-13b' is short of a version the registry names ('-v1.5'): no guess
+                return self._one_licensing(cands)
+        return None
+
+    @staticmethod
+    def _one_licensing(cands: list[Entry]) -> Entry | None:
+        """The plainest of registry models that share their licensing (history included); None if they differ."""
         licensing = {(e.key, tuple((c.from_key, c.date) for c in e.history)) for e in cands}
         if len(licensing) != 1:
-            return None  # two registry models share the name but not the license: do not guess
+            return None
         return sorted(cands, key=lambda e: (e.relation_to is not None, e.id))[0]
 
     def _build_family_rules(self) -> tuple[FamilyRule, ...]:

@@ -170,9 +170,11 @@ def test_see_also_and_own_quantizations_are_not_ancestry():
 
 
 def test_model_name_shorthand_and_decorations():
-    for name, family in (("L3.1-8B-Niitama", "llama3.1"), ("L3-8B-Stheno-v3.2", "llama3")):
+    # the shorthand read as the registry model it abbreviates, size included
+    for name, base in (("L3.1-8B-Niitama", "meta-llama/Llama-3.1-8B"), ("L3-8B-Stheno-v3.2", "meta-llama/Meta-Llama-3-8B"),
+                       ("L3.1-Niitama", "family:llama3.1")):
         lin, _, _ = _audit(_fm(), subject=f"/tmp/acme--{name}")
-        assert [a.subject for a in lin.ancestors][:1] == [f"family:{family}"], name
+        assert [a.subject for a in lin.ancestors][:1] == [base], name
     lin, _, _ = _audit(_fm(), subject="/tmp/acme--Meta-Llama-3.1-8B-Instruct-abliterated")
     assert lin.ancestors[0].subject.endswith("Llama-3.1-8B-Instruct") and lin.ancestors[0].inferred
 
@@ -181,10 +183,33 @@ def test_a_declared_base_no_source_knows_is_read_with_the_same_shorthands_as_the
     # a quant of a community merge: the base's own name says L3-8B, read as the model's own name would be
     text = _fm(base_model="someone/L3-8B-Stheno-merge") + "static quants of https://huggingface.co/someone/L3-8B-Stheno-merge\n"
     lin, eff, ev = _audit(text, subject="/tmp/card")
-    assert [a.subject for a in lin.ancestors] == ["someone/L3-8B-Stheno-merge", "family:llama3"]
+    assert [a.subject for a in lin.ancestors] == ["someone/L3-8B-Stheno-merge", "meta-llama/Meta-Llama-3-8B"]
     assert eff.keys == ("llama3",) and "license-undeclared-derivative" in _checks(ev)
-    lin, _, _ = _audit(_fm(base_model="someone/L2-13B-mix-abliterated"), subject="/tmp/card")
-    assert [a.subject for a in lin.ancestors][-1] == "family:llama2"
+    lin, eff, _ = _audit(_fm(base_model="someone/L2-13B-mix-abliterated"), subject="/tmp/card")
+    assert lin.ancestors[1].subject.startswith("meta-llama/Llama-2-13b") and eff.keys == ("llama2",)
+
+
+def test_a_base_model_written_as_a_hub_url_or_with_a_revision_declares_that_repo():
+    for written in ("https://huggingface.co/meta-llama/Llama-2-7b-chat-hf", "hf.co/meta-llama/Llama-2-7b-chat-hf",
+                    "meta-llama/Llama-2-7b-chat-hf@main"):
+        lin, eff, ev = _audit(_fm(license="apache-2.0", base_model=written))
+        first = lin.ancestors[0]
+        assert (first.subject, first.inferred) == ("meta-llama/Llama-2-7b-chat-hf", False), written
+        assert "lineage-conflict" in _checks(ev)
+    lin, _, ev = _audit(_fm(license="apache-2.0", base_model="https://example.com/Llama-2-7b-chat-hf"))
+    assert lin.ancestors[0].subject == "https://example.com/Llama-2-7b-chat-hf"  # not the Hub: kept as written
+
+
+def test_a_community_base_named_after_a_sized_registry_model_carries_that_models_license():
+    # Qwen2.5's sizes differ in licensing, so no family rule can say; the size in the name can
+    lin, eff, ev = _audit(_fm(license="mit", base_model="someone/Qwen2.5-72B-roleplay"))
+    assert [a.subject for a in lin.ancestors] == ["someone/Qwen2.5-72B-roleplay", "Qwen/Qwen2.5-72B"]
+    assert lin.ancestors[1].confidence == 0.5 and "lineage-conflict" in _checks(ev)
+    lin, eff, ev = _audit(_fm(license="mit", base_model="someone/Qwen2.5-7B-roleplay"))
+    assert eff.keys == ("mit",) and "lineage-conflict" not in _checks(ev)  # Apache-2.0 lets it relicense
+    # the model's own name is read the same way
+    lin, _, _ = _audit(_fm(), subject="/tmp/acme--Qwen2.5-3B-support-bot")
+    assert [a.subject for a in lin.ancestors][:1] == ["Qwen/Qwen2.5-3B"]
 
 
 def test_a_weak_tag_family_does_not_contradict_a_declared_license_unless_the_policy_says_so():

@@ -387,3 +387,18 @@ def test_community_family_labels_leave_common_words_alone(text: str) -> None:
     labels = {"cc-dolphin-mistral", "cc-dolphin-mixtral", "zephyr-h4", "zephyr-orpo", "mosaic-mpt", "argilla-notus",
               "openllama", "hermes-3", "hermes-2-pro", "starling-lm-alpha", "starling-lm-beta"}
     assert not labels & {r.label for r, _ in load_registry().by_family(text)}
+
+
+def test_a_name_beginning_with_a_registry_models_name_and_size_is_read_as_made_from_it():
+    from audit.registry import load_registry
+
+    reg = load_registry()
+    # the size is what tells the Qwen2.5 models apart: three sizes, three licenses
+    assert reg.by_sized_prefix("someone/Qwen2.5-7B-roleplay-v2").key == "apache-2.0"
+    assert reg.by_sized_prefix("someone/Qwen2.5-3B-roleplay").key == "qwen-research"
+    assert reg.by_sized_prefix("someone/Qwen2.5-72B-roleplay").key == "qwen"
+    assert reg.by_sized_prefix("x/Llama-2-7b-chat-roleplay").id == "meta-llama/Llama-2-7b-chat-hf"
+    # no size after the first part, the whole name (by_name's job), or a prefix short of a version the
+    # registry names ('vicuna-13b' could be v1.3, under LLaMA 1, or v1.5, under Llama 2): no guess
+    for name in ("x/7B-qwen-merge", "x/Qwen2.5-roleplay", "x/Qwen2.5-7B", "x/vicuna-13b-cocktail", "x/Mistral-7B-rp"):
+        assert reg.by_sized_prefix(name) is None, name

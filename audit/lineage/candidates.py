@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from audit.errors import UsageError
 from audit.lineage.confidence import confidence
 from audit.lineage.phrases import (
     ANCESTRY,
@@ -27,6 +28,7 @@ from audit.lineage.phrases import (
 )
 from audit.model import ModelCard, Origin, Relation, Snapshot, SourceKind
 from audit.registry import BARE_LLAMA, QUANT_TOKENS, Registry, load_registry, lowerable, name_key
+from audit.sources.ids import HUB_URL, parse_repo_spec
 from audit.sources.weights import weight_headers
 
 if TYPE_CHECKING:
@@ -130,6 +132,8 @@ def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, vi
         entry = reg.by_name(tok)
         if entry is None and NAME_DECORATIONS.search(tok):
             entry = reg.by_name(NAME_DECORATIONS.sub("", tok))
+        if entry is None and name:  # a model's name begins with its base's: 'Qwen2.5-7B-roleplay'
+            entry = reg.by_sized_prefix(tok)
         if entry is not None:
             spans.append((m.start(), m.end()))
             out.append(Candidate(entry.id, via_name, True, confidence(via_name), (origin,),
@@ -327,6 +331,17 @@ def _snapshot_origin(snapshot: Snapshot | None, subject: str) -> Origin:
     return snapshot.origin if snapshot is not None else Origin(SourceKind.INFERRED, subject)
 
 
+def _declared_repo_id(value: str) -> str:
+    """A base_model written as a Hub URL or with a revision ('https://huggingface.co/org/name', 'org/name@main')
+    declares that repo as surely as 'org/name' does; anything else is kept as written."""
+    if "@" in value or HUB_URL.match(value):
+        try:
+            return parse_repo_spec(value)[0]
+        except UsageError:
+            return value
+    return value
+
+
 def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | None) -> list[Candidate]:
     """The card's base_model, the Hub's base_model tags, adapter_config.json."""
     declared: list[Candidate] = []
@@ -335,7 +350,7 @@ def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     if card is not None:
         origin = card.field_origin("base_model")
         for b in card.base_models:
-            declared.append(Candidate(b, "base_model", False, confidence("base_model"), (origin,)))
+            declared.append(Candidate(_declared_repo_id(b), "base_model", False, confidence("base_model"), (origin,)))
     info = snapshot.info if snapshot is not None else {}
     # the Hub's own tags 'base_model:org/name' and 'base_model:<relation>:org/name' (in the card or Hub info)
     tags = list(card.tags) if card is not None else []

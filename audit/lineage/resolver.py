@@ -282,17 +282,29 @@ class Resolver:
         by_name = self.registry.by_name(repo_id)
         if by_name is not None and by_name.id.lower() != repo_id.lower():
             return self._renamed(repo_id, by_name)
-        fams = self.registry.by_family(read_name(repo_id.split("/", 1)[-1]))
+        named = Origin(SourceKind.INFERRED, repo_id)
+        name = read_name(repo_id.split("/", 1)[-1])
+        prefixed = self.registry.by_sized_prefix(name)
+        if prefixed is not None:
+            base = Candidate(prefixed.id, "registry-prefix", True, confidence("registry-prefix"), (named,),
+                             f"the name '{repo_id}' begins with the name of {prefixed.id}")
+            return self._named_after(repo_id, base, f"a model made from {prefixed.id}", tried)
+        fams = self.registry.by_family(name)
         if not fams:
             return None
         rule, m = fams[0]
-        named = Origin(SourceKind.INFERRED, repo_id)
-        return Node(repo_id, SourceKind.REGISTRY, None,
-                    bases=(Candidate(f"family:{rule.label}", "registry-family", True, confidence("registry-family"), (named,),
-                                     f"the name '{m.group(0)}' names the {rule.label} family"),),
-                    relation=relation_from_name(repo_id), origin=named, inferred=True, confidence=confidence("registry-family"),
+        base = Candidate(f"family:{rule.label}", "registry-family", True, confidence("registry-family"), (named,),
+                         f"the name '{m.group(0)}' names the {rule.label} family")
+        return self._named_after(repo_id, base, f"the {rule.label} family", tried)
+
+    @staticmethod
+    def _named_after(repo_id: str, base: Candidate, what: str, tried: _Tried) -> Node:
+        """A repo no source knows whose name says what it was made from: its own license stays unknown, and
+        what it inherits is assumed to be what `base` carries."""
+        return Node(repo_id, SourceKind.REGISTRY, None, bases=(base,), relation=relation_from_name(repo_id),
+                    origin=base.evidence[0], inferred=True, confidence=base.confidence,
                     problem=f"{'; '.join([*tried.reasons, 'not in the offline registry'])}; its name suggests "
-                            f"the {rule.label} family, whose license is assumed for what it inherits")
+                            f"{what}, whose license is assumed for what it inherits")
 
     def _renamed(self, repo_id: str, entry: Entry) -> Node:
         """A repo not in the registry whose name is a registry model's name plus re-upload decorations."""
