@@ -150,6 +150,9 @@ def test_origin_sentences_in_other_languages_name_the_base():
         lin, eff, ev = _audit(_fm(license="apache-2.0") + sentence + "\n")
         assert lin.ancestors and lin.ancestors[0].subject == "meta-llama/Meta-Llama-3-8B-Instruct", sentence
         assert eff.keys == ("llama3",) and "lineage-conflict" in _checks(ev), sentence
+    # a clause comparing the model with another names no base; the clause stating the origin still does
+    lin, _, _ = _audit(_fm(license="apache-2.0") + "本模型基于Meta-Llama-3-8B-Instruct微调，在C-Eval上优于Qwen2-7B-Instruct。\n")
+    assert [a.subject for a in lin.ancestors if a.depth == 1] == ["meta-llama/Meta-Llama-3-8B-Instruct"]
     # the same name in a sentence that says nothing of an origin is not a base
     lin, _, _ = _audit(_fm(license="apache-2.0") + "Meta-Llama-3-8B-Instruct と比べて高速です。\n")
     assert not lin.ancestors

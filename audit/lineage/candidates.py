@@ -207,7 +207,8 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
     return ids, fams
 
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[*_(])|(?<=[。！？；])")
+# sentences, and CJK clauses: a Chinese line joins "based on X" and "better than Y" with a full-width comma
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[*_(])|(?<=[。！？；，])")
 
 
 def _scan_line(line: str, origin: Origin, in_section: bool, exact: bool, reg: Registry,
@@ -220,7 +221,7 @@ def _scan_line(line: str, origin: Origin, in_section: bool, exact: bool, reg: Re
     context = ANCESTRY.search(line, low)
     if not (context or in_section):
         return False
-    pieces = _SENTENCE.split(line) if len(line) > 80 and _SENTENCE.search(line) else [line]
+    pieces = _SENTENCE.split(line) if (len(line) > 80 or not line.isascii()) and _SENTENCE.search(line) else [line]
     if len(pieces) > 1:
         lows = [p.lower() if exact else None for p in pieces]
         if any(NOT_ANCESTRY.search(p, lo) for p, lo in zip(pieces, lows)):
