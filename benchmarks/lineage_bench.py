@@ -221,11 +221,14 @@ def _score(rows: list[dict], report, verbose: bool) -> dict[str, float]:
     cat = catalog()
     by_subject = {os.path.abspath(m.subject): m for m in report.models}
     conflicts: dict[str, bool] = {}
+    term_fail: set[str] = set()  # failed by a policy rule on its license's terms (non-commercial, ...): the policy at work
     for f in report.findings:
         if f.check == "lineage-conflict":
             conflicts[os.path.abspath(f.subject)] = True
+        if f.check is None and f.outcome.value != "waived" and f.severity.value in ("error", "critical"):
+            term_fail.add(os.path.abspath(f.subject))
     tp = fp = fn = 0
-    eff_ok = eff_n = pass_ok = pass_n = 0
+    eff_ok = eff_n = pass_ok = pass_n = other_n = 0
     for row in rows:
         m = by_subject.get(os.path.abspath(row["dir"]))
         if m is None:
@@ -245,21 +248,26 @@ def _score(rows: list[dict], report, verbose: bool) -> dict[str, float]:
         elif row["conflict"] is False:
             fp += conflict
         if row["effective"] is not None and row["conflict"] is False:
-            pass_n += 1
-            pass_ok += m.passed
+            if os.path.abspath(row["dir"]) in term_fail:
+                other_n += 1  # "unless another real finding fails it": not counted
+            else:
+                pass_n += 1
+                pass_ok += m.passed
         if verbose and (eff_good is False or (row["conflict"] in (True, False) and conflict != row["conflict"])
                         or (row["effective"] is not None and row["conflict"] is False and not m.passed)):
             print(f"  DIFF {row['id']}: effective {sorted(ours)} (label {sorted(row['effective'] or ())}); "
                   f"conflict {conflict} (label {row['conflict']}); passed {m.passed}")
     return {"effective": eff_ok / max(1, eff_n), "eff_n": eff_n, "precision": tp / max(1, tp + fp),
             "recall": tp / max(1, tp + fn), "tp": tp, "fp": fp, "fn": fn, "pass": pass_ok / max(1, pass_n),
-            "pass_n": pass_n}
+            "pass_n": pass_n, "other_n": other_n}
 
 
 def run_corpus(directory: str, verbose: bool = False) -> None:
     """Each card alone (offline, ancestors only from mlaudit's own knowledge) and with --models-dir cards/:
     effective license right (% of labelled models), lineage-conflict precision and recall (labels
-    'uncertain' left out), the share of known-license no-conflict models that pass the default policy, and
+    'uncertain' left out), the share of known-license no-conflict models that pass the default policy (those a
+    policy rule on their license's terms fails, e.g. non-commercial, left out: "unless another real finding
+    fails it"), and
     the local throughput of the batched audit (one process, so models/s per core)."""
     rows = _corpus_rows(directory)
     dirs = [r["dir"] for r in rows]
@@ -275,7 +283,7 @@ def run_corpus(directory: str, verbose: bool = False) -> None:
         print(f"{os.path.basename(directory.rstrip('/'))} [{mode}]: {len(report.models)} models; effective right "
               f"{s['effective']:.1%} of {s['eff_n']}; conflicts precision {s['precision']:.2f} recall "
               f"{s['recall']:.2f} (tp {s['tp']}, fp {s['fp']}, fn {s['fn']}); pass default policy "
-              f"{s['pass']:.1%} of {s['pass_n']}; {len(report.models) / dt:,.0f} models/s ({dt:.2f} s)")
+              f"{s['pass']:.1%} of {s['pass_n']} ({s['other_n']} failed by a rule on their license's terms left out); {len(report.models) / dt:,.0f} models/s ({dt:.2f} s)")
 
 
 def main() -> int:
