@@ -165,6 +165,26 @@ def test_a_name_before_a_preposition_and_dataset_is_the_model_not_the_data():
     assert not lin.ancestors  # a name right before "dataset" names the data
 
 
+def test_a_download_table_of_the_family_is_not_ancestry_even_without_leading_pipes():
+    text = _fm(license="apache-2.0") + (
+        "## Base models\n\n| Model | Download\n|---|---\n"
+        "Acme-7B | [HF](https://huggingface.co/meta-llama/Llama-2-7b-hf)\n"
+        "Acme-13B | [HF](https://huggingface.co/meta-llama/Llama-2-13b-hf)\n")
+    lin, _, _ = _audit(text)
+    assert not lin.ancestors
+
+
+def test_in_a_comparison_only_a_link_right_after_the_origin_words_is_the_base():
+    far = ("[Llama-2-7b-hf](https://huggingface.co/meta-llama/Llama-2-7b-hf) ranks first among open models in "
+           "the latest benchmarks, ahead of many others of its size on every task (based on data up to January).")
+    lin, _, _ = _audit(_fm(license="apache-2.0") + far + "\n")
+    assert not lin.ancestors
+    near = ("A fine-tune of [Llama 2 7B](https://huggingface.co/meta-llama/Llama-2-7b-hf), which outperforms "
+            "larger models on our benchmarks.")
+    lin, _, _ = _audit(_fm(license="apache-2.0") + near + "\n")
+    assert [a.subject for a in lin.ancestors][:1] == ["meta-llama/Llama-2-7b-hf"]
+
+
 def test_see_also_and_own_quantizations_are_not_ancestry():
     text = _fm(license="mit") + ("# Model\n\nSee also our other models: [Mistral-7B-v0.1](https://huggingface.co/"
                                  "mistralai/Mistral-7B-v0.1), fine-tuned the same way.\n")

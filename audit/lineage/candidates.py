@@ -53,6 +53,9 @@ class Candidate:
 
 
 _TABLE_ROW = re.compile(r"^\s*\||<t[dhr][\s>]", re.IGNORECASE)
+# a Markdown table's delimiter row ('|---|---|', '---|---'): the rows after it are table rows, with or without
+# a leading '|', until a line holds no '|'
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$|^\s*\|\s*:?-{3,}:?\s*\|\s*$")
 _HUB_LINK = re.compile(
     r"https?://(?:www\.)?(?:huggingface\.co|hf\.co)/"
     r"(?!datasets/|spaces/|docs/|blog/|papers/|api/|collections/|models\?|organizations/|settings/|join|login)"
@@ -161,6 +164,7 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
     scope: str | None = None  # 'heading': to the next heading; 'label': to the end of the list it introduces
     blank_run = 0
     in_code = False
+    in_table = False
     # Most lines are prose that names no base: each test below is ordered so that such a line, a code line and
     # a blank line cost as little as possible (cheap substring tests guard every regex).
     for idx, line in enumerate(card.body.split("\n")):
@@ -173,6 +177,11 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
             if m:
                 ids.append(Candidate(m.group(1), "mergekit", True, confidence("mergekit"), (card.origin.at(line=card.body_line + idx),),
                                      "named in a merge configuration"))
+            continue
+        if in_table and "|" not in line:
+            in_table = False
+        if "-" in line and "|" in line and _TABLE_RULE.match(line):
+            in_table = True
             continue
         heading = _HEADING.match(line) if stripped[:1] == "#" else None
         if heading:
@@ -200,8 +209,8 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
                 scope = None
             continue  # "see also", a collection, other sizes: related models, not this one's origin
         origin = card.origin.at(line=card.body_line + idx)
-        in_table = scope is not None and _TABLE_ROW.search(line) is not None
-        context = _scan_line(line, origin, scope is not None and not in_table, exact, reg, ids, fams)
+        row = scope is not None and (in_table or _TABLE_ROW.search(line) is not None)
+        context = _scan_line(line, origin, scope is not None and not row, exact, reg, ids, fams)
         if context and stripped.endswith(":") and scope is None:
             scope = "label"  # "The models used in this merge were:" introduces a list
     return ids, fams
@@ -237,11 +246,16 @@ def _scan_sentence(line: str, origin: Origin, exact: bool, reg: Registry, ids: l
     'a fine-tune of [X](hf link), which outperforms ...')."""
     low = line.lower() if exact else None
     linked = "://" in line  # (each pattern below needs the literal text tested before it)
+    denied = NOT_ANCESTRY.search(line, low)
+    # in a denied sentence, only a link that closely follows the words stating the origin is the base
+    phrase_ends = [m.end() for m in ANCESTRY.full.finditer(line)] if denied and linked else []
     for m in _HUB_LINK.finditer(line) if linked else ():
+        if denied and not any(0 <= m.start() - end <= _LINK_AFTER_PHRASE for end in phrase_ends):
+            continue
         rid = re.sub(r"(?:/(?:blob|tree|resolve|raw)/.*)$", "", m.group(1)).rstrip(".,;:)")
         ids.append(Candidate(rid, "body-link", True, confidence("body-link"), (origin,),
                              f"linked from a sentence about the model's origin: {_quote(line)}"))
-    if NOT_ANCESTRY.search(line, low):
+    if denied:
         return
     plain = _CODE_LINK.sub(" ", line) if "](" in line else line  # a link to code names a tool, not a base
     plain = _MD_LINK_TARGET.sub("] ", plain) if "](" in plain else plain
@@ -256,6 +270,7 @@ def _scan_sentence(line: str, origin: Origin, exact: bool, reg: Registry, ids: l
     fams.extend(_text_candidates(plain, origin, reg, "text-name", "body-family", phrase=_quote(line)))
 
 
+_LINK_AFTER_PHRASE = 80  # characters between "a fine-tune of" and its link: '[Llama 2 7B chat](https://...'
 _CODE_LINK = re.compile(r"\[[^\]]*\]\((?!\s*https?://(?:www\.)?(?:huggingface\.co|hf\.co)/)[^)]*\)", re.IGNORECASE)
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
