@@ -255,6 +255,16 @@ def test_a_card_never_infers_itself_nor_its_own_quantization():
     assert not [a for a in lin.ancestors if "support-bot" in a.subject.lower()]
 
 
+def test_a_card_titled_with_a_registry_models_very_name_does_not_descend_from_it():
+    # a copy of the official card in a directory named anything: its title is its own name
+    lin, _, _ = _audit("---\nlicense: apache-2.0\n---\n# all-MiniLM-L6-v2\n\nA sentence embedding model.\n",
+                       subject="/srv/models/embedder")
+    assert not lin.ancestors
+    # a title with a re-upload decoration still names the model it was made from
+    lin, _, _ = _audit("---\nlicense: llama2\n---\n# Llama-2-7b-chat-hf-GGUF\n", subject="/srv/models/chat")
+    assert [a.subject for a in lin.ancestors][:1] == ["meta-llama/Llama-2-7b-chat-hf"]
+
+
 def test_a_card_published_under_a_registry_models_name_does_not_descend_from_it():
     """A local copy of a known model (a directory named anything) names itself in model-index, the name its
     results are published under: its own name in the body is not its base, even when its declared base cannot

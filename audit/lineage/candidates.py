@@ -420,6 +420,9 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
         tag_origin = card.field_origin("tags") if card is not None else where.at(field="tags")
         tier_c.extend(_text_candidates(" ; ".join(dict.fromkeys(tags)), tag_origin, reg, "tag-name", "tag"))
     name = model_name(subject, card)
+    published = published_name(subject, card)
+    if name and not published and _names_registry_model(name, reg):
+        name = ""  # a card titled with a registry model's very name is that model's card: it names itself
     if name:
         name_origin = card.origin.at(line=card.body_line) if card is not None else Origin(SourceKind.INFERRED, subject)
         tier_c.extend(_text_candidates(name, name_origin, reg, "name-name", "name", bare_llama=False, name=True))
@@ -430,13 +433,18 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
     # a model does not descend from itself, nor from its own re-uploads and quantizations (official cards name
     # their own family everywhere; a card links its own GGUF versions)
     own = {name_key(subject)}
-    published = published_name(subject, card)
     if published:
         own.add(name_key(published))
     tier_b_names = [c for c in tier_b if c.via == "text-name"]
     tier_b_fams = [c for c in tier_b if c.via != "text-name"]  # body-family, bare-llama
     return [[c for c in dedupe(tier, subject) if name_key(c.id) not in own]
             for tier in (tier_a, tier_b_names, tier_b_fams, tier_c)]
+
+
+def _names_registry_model(title: str, reg: Registry) -> bool:
+    """Is the title exactly a registry model's name, with nothing added ('Yi-34B', not 'Yi-34B-GGUF')?"""
+    plain = title.strip().lower().replace("_", "-").replace(" ", "-")
+    return name_key(plain) == plain and reg.by_name(plain) is not None
 
 
 def infer_relation(card: ModelCard | None, snapshot: Snapshot | None, n_bases: int, subject: str,
