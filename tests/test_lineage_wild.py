@@ -299,3 +299,22 @@ def test_hub_base_model_tags_declare_a_base():
     lin, eff, ev = _audit(_fm(license="apache-2.0", tags=["base_model:finetune:meta-llama/Llama-2-7b-hf", "text"]))
     assert lin.ancestors[0].subject == "meta-llama/Llama-2-7b-hf" and not lin.ancestors[0].inferred
     assert "lineage-conflict" in _checks(ev)
+
+
+def test_every_inferred_ancestor_in_the_json_report_says_where_it_comes_from_and_how_sure(tmp_path):
+    """Over the real cards of the fixtures: an inferred ancestor carries its confidence, and evidence that points
+    at a place (a file and line, a field, a header) or a note quoting what it was read from."""
+    import json
+
+    from audit.api import render
+
+    cards = os.path.join(os.path.dirname(__file__), "fixtures", "cards")
+    dirs = sorted(os.path.join(cards, d) for d in os.listdir(cards) if os.path.isdir(os.path.join(cards, d)))
+    data = json.loads(render(_run(dirs, tmp_path=tmp_path), "json"))
+    inferred = [a for m in data["models"] for a in m["lineage"] if a["inferred"]]
+    assert len(inferred) > 20  # the set is not vacuous
+    for a in inferred:
+        assert 0 < a["confidence"] < 1, a["subject"]
+        placed = [e for e in a["evidence"] if e["file"] and (e["line"] or e["field"])]
+        assert placed or a["note"], a["subject"]
+        assert a["via"], a["subject"]
