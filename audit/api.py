@@ -86,7 +86,7 @@ __all__ = [
 _TRUE = ("1", "true", "yes", "on")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Options:
     """How an audit reads models and their lineage. Every field has a default; an unknown keyword is a
     TypeError, as for any dataclass."""
@@ -396,7 +396,7 @@ def _audit_from_lock(lockfile: str, policy: Policy, options: Options, specs: Seq
     return lockmod.verify(report, locked, pairs, newer, policy, options.today)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LockResult:
     report: AuditReport  # the audit the lock was written from
     lockfile: Lockfile | None  # None when some input could not be read (nothing is written then)

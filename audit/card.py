@@ -104,9 +104,39 @@ def load_front_matter(yaml_text: str) -> tuple[Any, dict[str, int], list[tuple[s
             for key, _ in node.value:
                 if isinstance(key, yaml.ScalarNode):
                     top_lines[key.value] = key.start_mark.line  # a repeated key: the line of the value YAML reads
-        return loader.construct_document(node), top_lines, duplicates, None
+        return loader.construct_document(_fields_read(node)), top_lines, duplicates, None
     finally:
         loader.dispose()
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _fields_read(node: yaml.Node) -> yaml.Node:
+    """The front matter's node with only the fields mlaudit reads (KNOWN_FIELDS, British spellings too), and
+    of model-index only its first entry's name: evaluation tables are most of many cards' YAML, and building
+    them into Python objects was a tenth of an audit. A value mlaudit never reads cannot make the card
+    unreadable either (a malformed date in a field nobody reads). Every node was already checked for aliases
+    and duplicate keys. A merge key ('<<') could bring any field in: such a mapping is built whole."""
+    if not isinstance(node, yaml.MappingNode) or any(k.tag == _MERGE_TAG for k, _ in node.value):
+        return node
+    pairs = []
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode) and _BRITISH.get(key.value, key.value) in KNOWN_FIELDS:
+            pairs.append((key, _first_name(value) if key.value == "model-index" else value))
+    return yaml.MappingNode(node.tag, pairs, node.start_mark, node.end_mark, node.flow_style)
+
+
+def _first_name(node: yaml.Node) -> yaml.Node:
+    """model-index reduced to what mlaudit reads of it: [{name: ...}] of its first entry."""
+    if not (isinstance(node, yaml.SequenceNode) and node.value and isinstance(node.value[0], yaml.MappingNode)):
+        return node
+    first = node.value[0]
+    if any(k.tag == _MERGE_TAG for k, _ in first.value):
+        return node
+    names = [(k, v) for k, v in first.value if isinstance(k, yaml.ScalarNode) and k.value == "name"]
+    entry = yaml.MappingNode(first.tag, names, first.start_mark, first.end_mark, first.flow_style)
+    return yaml.SequenceNode(node.tag, [entry], node.start_mark, node.end_mark, node.flow_style)
 
 
 def _check_nodes(root: yaml.Node) -> tuple[list[tuple[str, int]], int | None]:

@@ -19,7 +19,7 @@ from audit.licenses.checks import BLOCKING_PROBLEMS, license_evidence
 from audit.model import Severity
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     id: str
     description: str  # one sentence: when the check fires (the text policies/README.md shows)

@@ -54,7 +54,7 @@ KEYS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Config:
     path: str  # the file it came from
     values: Mapping[str, Any] = field(default_factory=dict)  # validated; paths already resolved

@@ -72,7 +72,7 @@ class Outcome(str, Enum):
     WAIVED = "waived"  # matched, but a valid waiver covers it; reported, never dropped
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Where a fact came from."""
 
@@ -112,7 +112,7 @@ class Origin:
         return where
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     """Something wrong with an input that did not stop the audit (recorded, shown, never silent)."""
 
@@ -124,7 +124,7 @@ class Problem:
         return {"code": self.code, "message": self.message, "origin": self.origin.to_dict()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RepoFile:
     """A file of a model repo as a source knows it (bytes may or may not be on disk)."""
 
@@ -135,7 +135,7 @@ class RepoFile:
     sha256: str | None = None  # LFS sha256 as the Hub/cache reports it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """One model repo at one revision, as read by a source. Small text files are read eagerly."""
 
@@ -154,7 +154,7 @@ class Snapshot:
         return self.origin.revision
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelCard:
     origin: Origin  # the card file
     front_matter: Mapping[str, Any]  # known fields only, as parsed
@@ -176,7 +176,7 @@ class ModelCard:
         return self.origin.at(line=self.field_lines.get(name), field=name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Declaration:
     """One source's statement about the license, and what we made of it."""
 
@@ -199,7 +199,7 @@ class Declaration:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Disagreement:
     message: str
     a: Declaration
@@ -209,7 +209,7 @@ class Disagreement:
         return {"message": self.message, "a": self.a.to_dict(), "b": self.b.to_dict()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LicenseFacts:
     declarations: tuple[Declaration, ...]
     expression: str | None  # normalized SPDX expression (LicenseRef- for custom licenses)
@@ -222,7 +222,7 @@ class LicenseFacts:
         return {"expression": self.expression, "keys": list(self.keys), "status": self.status.value}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LicenseChange:
     """An ancestor's license changed: `from_key` until `date`, then `to_key`. On an Ancestor it is a change the
     subject's date does not decide (the subject may predate it or not)."""
@@ -236,7 +236,7 @@ class LicenseChange:
         return {"date": self.date, "from": self.from_key, "to": self.to_key, "source": self.source}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ancestor:
     subject: str  # repo id
     parent: str  # the model that names this one as its base
@@ -288,7 +288,7 @@ class Lineage:
         return {k: tuple(v) for k, v in out.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Effective:
     """The licenses that govern a model once its ancestors' terms are applied."""
 
@@ -306,7 +306,7 @@ class Effective:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DatasetFacts:
     id: str
     keys: tuple[str, ...]
@@ -325,7 +325,7 @@ class DatasetFacts:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """A fact a check relied on; a candidate finding before the policy grades it."""
 
@@ -338,7 +338,7 @@ class Evidence:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     rule: str
     severity: Severity
@@ -367,7 +367,7 @@ class Finding:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Obligation:
     subject: str
     key: str  # license key that imposes it
@@ -379,7 +379,7 @@ class Obligation:
         return {"subject": self.subject, "key": self.key, "kind": self.kind, "text": self.text, "via": self.via}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Skipped:
     """Something a run chose not to read (a VCS or virtualenv directory inside a container of models), and why.
     Reported, so nothing is left out silently."""
@@ -391,7 +391,7 @@ class Skipped:
         return {"input": self.input, "reason": self.reason}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InputError:
     input: str
     message: str
@@ -400,7 +400,7 @@ class InputError:
         return {"input": self.input, "message": self.message}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoticeFile:
     """A NOTICE, LICENSE or COPYING file of the model, as read: a distributor ships it with the model."""
 
@@ -408,7 +408,7 @@ class NoticeFile:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpennessComponent:
     """One part of a release (weights, code, data, documentation, paper): what is open of it, and why we think so."""
 
@@ -424,7 +424,7 @@ class OpennessComponent:
                 "licenses": list(self.licenses), "evidence": [o.to_dict() for o in self.evidence]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Openness:
     """What a release opens, mapped to the Model Openness Framework (MOF) classes where the evidence allows.
 
@@ -445,7 +445,7 @@ class Openness:
                 "missing": list(self.missing), "components": [c.to_dict() for c in self.components]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileHash:
     """A file of the model and its digest: of the bytes mlaudit read ("read"), as the Hub or cache lists it for
     an LFS file that was not downloaded to be hashed ("listed"), or as the lockfile pins it ("locked")."""
@@ -456,7 +456,7 @@ class FileHash:
     source: str = "read"  # read | listed | locked
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Artifacts:
     """What the SBOM formats say about a model's files: their hashes, and the architecture config.json names."""
 
@@ -465,7 +465,7 @@ class Artifacts:
     architectures: tuple[str, ...] = ()  # config.json architectures, as written
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelResult:
     subject: str
     revision: str | None
@@ -482,7 +482,7 @@ class ModelResult:
     artifacts: Artifacts | None = None  # file hashes and architecture, for the SBOM formats (None: not gathered)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reference:
     """One place in a codebase that names a model (or tries to, unresolvably)."""
 
@@ -507,7 +507,7 @@ class Reference:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleInfo:
     """What a policy rule means, for formats that describe their rules (SARIF)."""
 
@@ -518,7 +518,7 @@ class RuleInfo:
     references: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScanInfo:
     """The codebase a `scan` read, and every model reference it found there."""
 
@@ -526,7 +526,7 @@ class ScanInfo:
     references: tuple[Reference, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BaselineSummary:
     path: str
     matched: int  # findings the baseline covered (now waived)
@@ -534,7 +534,7 @@ class BaselineSummary:
     stale: int  # baseline entries no finding matched any more
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewerRevision:
     """A locked branch or tag that points, in the local cache, to a newer commit than the lock pins."""
 
@@ -546,14 +546,14 @@ class NewerRevision:
     license_changed: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LockSummary:
     path: str
     models: int
     newer_revisions: tuple[NewerRevision, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuditReport:
     tool_version: str
     policy_name: str

@@ -31,7 +31,7 @@ REGISTRY_DIR = os.path.join(os.path.dirname(__file__), "licenses", "data", "regi
 EVIDENCE_DATE = "2026-11-29"  # the date the shipped facts were gathered; entries may carry their own
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One known change of an entry's declared license."""
 
@@ -47,7 +47,7 @@ class Change:
         return date_bounds(self.date)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     id: str
     kind: str  # model | dataset
@@ -180,7 +180,7 @@ def _longest_first(words: Iterable[str]) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alts) + ")")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FamilyRule:
     """A family named in free text -> the registry entry standing for it (or a bare license key)."""
 

@@ -74,7 +74,7 @@ def display(source: str) -> str:
     return _USERINFO.sub(r"\1", source) if "@" in source and "://" in source else source
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Remote:
     """How URL sources are read: the Hub endpoint and token for hf://, and whether to read any URL at all."""
 

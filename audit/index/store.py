@@ -51,7 +51,7 @@ class IndexFileError(UsageError):
     """The --index file (or `index stats` argument) is not an mlaudit index of this schema. Exit code 2."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexMeta:
     path: str
     name: str

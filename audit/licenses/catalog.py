@@ -104,7 +104,7 @@ class CatalogError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Term:
     id: str
     kind: str  # permissions | conditions | limitations
@@ -113,7 +113,7 @@ class Term:
     note: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class License:
     key: str
     name: str

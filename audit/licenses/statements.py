@@ -83,7 +83,7 @@ _LICEN = re.compile(r"licen[cs]", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"more information needed|\[?todo\]?|to be (?:added|announced)", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Statement:
     """One clause that says this model is under a license (`keys`) or may only be used so (`restriction`)."""
 

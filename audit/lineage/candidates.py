@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 DERIVATIONS = (Relation.FINETUNE, Relation.QUANTIZED, Relation.ADAPTER, Relation.MERGE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A model named as (or guessed to be) a base of another."""
 

@@ -26,7 +26,7 @@ from audit.lineage.inherit import (
 from audit.model import Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, Status
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LineageCase:
     """What the lineage checks read about one model."""
 

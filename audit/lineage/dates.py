@@ -125,7 +125,7 @@ def subject_date(card: ModelCard | None, snapshot: Snapshot | None) -> _dt.date 
     return card_date_floor(card)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dating:
     """What is known of when a model was made."""
 

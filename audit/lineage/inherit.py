@@ -203,7 +203,7 @@ def _ancestor_effective(lineage: Lineage, anc: Ancestor, seen: frozenset[str], s
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Inheritance:
     """What a model's ancestors pass down to it, and how its own license meets that."""
 

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from audit.sources.hub import HubClient
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Node:
     """What a resolver learned about one repo (or family)."""
 

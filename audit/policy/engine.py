@@ -47,7 +47,7 @@ class Subject:
         return [cat[k] for k in self.effective.keys if k in cat]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     message: str
     origins: tuple[Origin, ...]

@@ -42,7 +42,7 @@ _PLACEHOLDERS = {"subject", "detail", "license"}  # what audit.policy.engine fil
 SHIPPED_POLICIES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "policies")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rule:
     id: str
     severity: Severity
@@ -54,7 +54,7 @@ class Rule:
     line: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Waiver:
     rule: str
     subject: str  # fnmatch pattern on the model subject

@@ -108,7 +108,7 @@ def parse_yaml(text: str, path: str) -> tuple[Any, Lines]:
         raise _yaml_error(exc, path) from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Doc:
     """The policy file being read: its path and the lines of its nodes, for errors that point."""
 

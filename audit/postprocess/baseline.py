@@ -34,7 +34,7 @@ def fingerprint(f: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Baseline:
     path: str
     counts: Mapping[str, int]  # fingerprint -> how many findings it covers

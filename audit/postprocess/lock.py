@@ -53,7 +53,7 @@ _HUB_SOURCES = ("hub", "cache")
 _LOCAL_SOURCES = ("local", "card")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LockEntry:
     subject: str
     source: str  # hub | cache | local | card
@@ -90,7 +90,7 @@ class LockEntry:
         return d
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lockfile:
     path: str
     policy: Mapping[str, Any]

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from audit.model import AuditReport
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RenderOptions:
     """How to render, as opposed to what: every format accepts every option and ignores those it has no use for."""
 

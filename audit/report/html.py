@@ -171,7 +171,7 @@ def _obligations(owed: Sequence[Obligation]) -> str:
 
 # --- the lineage graph ----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Node:
     subject: str
     license: str
@@ -179,7 +179,7 @@ class _Node:
     cls: str  # subject | conflict | unknown | "" (space-separated)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Edge:
     child: str  # the derived model
     base: str  # the model it derives from

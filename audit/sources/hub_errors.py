@@ -33,7 +33,7 @@ _TRANSIENT = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HubCall:
     """What a Hub call was about, for its error message."""
 
@@ -56,7 +56,7 @@ def budget_spent_message(endpoint: str, seconds: float) -> str:
     return f"stopped waiting on {endpoint}: the {seconds:g} s this run may wait on the Hub are spent"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Where:
     """The client settings an explanation names or depends on."""
 

@@ -36,7 +36,7 @@ class HeaderError(ValueError):
     """The file is not a readable header of its format (truncated, wrong magic, over the byte budget)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WeightHeader:
     """The provenance fields of one weight file's header."""
 

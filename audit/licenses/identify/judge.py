@@ -44,7 +44,7 @@ class _Reading:
     details: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Differences:
     """How the input differs from the reference inside and around the aligned region."""
 

@@ -7,7 +7,7 @@ from typing import Any
 VERDICTS = ("exact", "modified", "truncated", "translation", "stub", "unknown")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identification:
     key: str | None  # catalog key; None when unknown
     version: str | None

@@ -66,7 +66,7 @@ def url_form(url: str) -> str:
     return u.rstrip("/.,;:!?)'\"*").rstrip("/")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tokens:
     words: tuple[str, ...]  # normalized tokens; a URL is one token "u:<url_form>"
     lines: tuple[int, ...]  # 1-based input line of each token

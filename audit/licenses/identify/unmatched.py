@@ -32,7 +32,7 @@ def is_card(text: str, name: str | None) -> bool:
     return bool(name and _CARD_NAME.search(name)) or text.lstrip("\ufeff").startswith("---\n")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Clues:
     """What in an unmatched text points at a license: known URLs, and titles and names from the data."""
 

@@ -49,7 +49,7 @@ MODEL_OPTIONS: dict[str, str | None] = {
 QUANT_TAG_OPTIONS = frozenset({"--hf-repo", "-hf", "-hfr", "--hf-repo-draft", "-hfd"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Command:
     """A command whose first argument names a model."""
 
@@ -89,7 +89,7 @@ _HUB_PREFIX = re.compile(rf"^(?:https?://)?{HUB_HOST}/", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Word:
     text: str
     line: int
@@ -230,7 +230,7 @@ class _Variables:
 
 # --- values ---------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Value:
     model: str | None
     revision: str | None = None

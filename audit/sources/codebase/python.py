@@ -98,7 +98,7 @@ _ENV_FUNCS = frozenset({"os.getenv", "os.environ.get", "getenv", "environ.get", 
 _Found = tuple[int, str, str | None, str | None, str | None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Scope:
     """The module, a function or a class body: what its names are bound to."""
 

@@ -25,7 +25,7 @@ class ScanStats:
     skipped: int = 0  # Python files and notebooks the cheap trigger check passed over without `ast`
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceFile:
     """One text file of the scanned codebase."""
 

@@ -49,7 +49,7 @@ BINARY_EXTS = frozenset({
 })
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Skipped:
     """Something under the root the walk did not read, and why."""
 
