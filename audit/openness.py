@@ -122,9 +122,9 @@ class _Card:
         self.card = card
         self.text = text or ""
         self.body = card.body if card is not None else ""
-        self.body_lines: list[tuple[int, str]] = []
-        if card is not None:
-            self.body_lines = [(card.body_line + i, line) for i, line in enumerate(self.body.splitlines())]
+        # the body's lines, numbered from first_line; a (number, line) pair is made only for a line a pattern hits
+        self.lines: list[str] = self.body.splitlines() if card is not None else []
+        self.first_line = card.body_line if card is not None else 1
         self._starts: list[int] | None = None
         self._headings: list[tuple[int, str]] | None = None
         self._lowered: Lowered | None = None
@@ -133,14 +133,14 @@ class _Card:
         return (self.card.origin.at(line=line),) if self.card is not None else ()
 
     def _lines_hit(self, pattern: re.Pattern[str], words: tuple[str, ...] = ()) -> Iterator[tuple[int, str]]:
-        """The body lines (as numbered in body_lines) where a match of `pattern` over the whole body starts, in
+        """The body lines (numbered as in the file) where a match of `pattern` over the whole body starts, in
         order (audit.textscan.match_lines; `words`: lower-case words one of which every match holds)."""
         if words and self._lowered is None:
             self._lowered = Lowered(self.body)
-        if self._starts is None:  # where each line of body_lines starts in the body, and where the body ends
+        if self._starts is None:  # where each line starts in the body, and where the body ends
             self._starts = list(accumulate(map(len, self.body.splitlines(True)), initial=0))
         for i in match_lines(self.body, self._starts, pattern, words, self._lowered):
-            yield self.body_lines[i]
+            yield self.first_line + i, self.lines[i]
 
     def headings(self) -> list[tuple[int, str]]:
         if self._headings is None:
@@ -164,7 +164,7 @@ class _Card:
     def front_matter_line(self, pattern: re.Pattern[str]) -> int | None:
         if self.card is None or not self.card.has_front_matter:
             return None
-        m = pattern.search(self.text[: max(0, self.text.find("\n---", 3))])
+        m = pattern.search(self.text, 0, max(0, self.text.find("\n---", 3)))  # the front matter, not copied
         return self.text.count("\n", 0, m.start()) + 1 if m else None
 
 
@@ -224,12 +224,25 @@ def _data(c: _Card, datasets: Sequence[DatasetFacts]) -> OpennessComponent:
         is_open = not unresolved and not closed
         origins = (datasets[0].origin,)
         return OpennessComponent("data", "named", is_open, detail, keys, origins)
-    sections = [(n, h) for n, h in c.headings() if _TRAINING_DATA.search(h)]
+    sections = [(n, h) for n, h in c.headings() if _names_training_data(h)]
     if sections:
         n, heading = sections[0]
         return OpennessComponent("data", "described", False, f"the card describes its training data ({heading!r}) "
                                  "but names no dataset (no `datasets:` in the front matter)", (), c.at(n))
     return OpennessComponent("data", "undisclosed", False, "the card neither names nor describes its training data")
+
+
+@lru_cache(maxsize=4096)  # cards made from one template repeat their headings: each is read once
+def _sections_of(heading: str) -> tuple[str, ...]:
+    """The parts of the documentation (intended use, limitations, evaluation) a heading names."""
+    if not _ANY_SECTION.search(heading):  # most headings name none of them: one search says so
+        return ()
+    return tuple(part for part, pattern in _SECTIONS.items() if pattern.search(heading))
+
+
+@lru_cache(maxsize=4096)
+def _names_training_data(heading: str) -> bool:
+    return _TRAINING_DATA.search(heading) is not None
 
 
 def _documentation(c: _Card) -> tuple[OpennessComponent, frozenset[str]]:
@@ -240,10 +253,8 @@ def _documentation(c: _Card) -> tuple[OpennessComponent, frozenset[str]]:
     for n, heading in c.headings():
         if len(found) == len(_SECTIONS):
             break
-        if not _ANY_SECTION.search(heading):
-            continue
-        for part, pattern in _SECTIONS.items():
-            if part not in found and pattern.search(heading):
+        for part in _sections_of(heading):
+            if part not in found:
                 found[part] = n
     index_line = c.front_matter_line(_MODEL_INDEX)
     if "evaluation" not in found and index_line is not None:

@@ -87,15 +87,16 @@ def test_openness_finds_what_every_line_shows():
     for text in _cards(1500):
         card = parse_card("---\nlicense: mit\n---\n" + text, ORIGIN)
         c = openness._Card(card, text)
+        every_line = [(card.body_line + i, line) for i, line in enumerate(card.body.splitlines())]
         for pattern, words in ((openness._CODE_REPO, openness._HTTP), (openness._PAPER, openness._HTTP),
                                (openness._REPORT, openness._REPORT_WORDS)):
             want = []
-            for n, line in c.body_lines:
+            for n, line in every_line:
                 m = pattern.search(line)
                 if m:
                     want.append((n, m.group(1) if m.groups() else m.group(0)))
             assert c.find(pattern, words) == want == c.find(pattern), text
-        heads = [(n, m.group(1)) for n, line in c.body_lines for m in [openness._HEADING.match(line)] if m]
+        heads = [(n, m.group(1)) for n, line in every_line for m in [openness._HEADING.match(line)] if m]
         assert c.headings() == heads, text
 
 

@@ -98,7 +98,7 @@ def published_name(subject: str, card: ModelCard | None) -> str | None:
     """The name a model is distributed under, when we know it: the repo name, the card's model_name or its
     model-index name (the name its evaluation results are published under), or a snapshot directory named like
     a repo (org--name). None for a directory or card file with no such name."""
-    if re.match(r"^[\w.-]+/[\w.-]+$", subject) and not os.path.exists(subject):
+    if re.match(r"^[\w.-]+/[\w.-]+$", subject) and not os.access(subject, os.F_OK):  # exists(), no exception
         return subject.split("/", 1)[1]
     if card is not None:
         name = card.front_matter.get("model_name")
