@@ -48,8 +48,11 @@ DEFERRING = frozenset({"other", "license", "licence", "custom", "custom-license"
 _EXPR_OPERATOR = re.compile(r"\s(AND|OR|WITH)\s|[()]", re.IGNORECASE)
 
 
+_SEPARATORS = re.compile(r"[\s_\-/]+")
+
+
 def _form(text: str) -> str:
-    return re.sub(r"[\s_\-/]+", "-", text.strip().lower()).strip("-.")
+    return _SEPARATORS.sub("-", text.strip().lower()).strip("-.")
 
 
 def is_generic(value: str | None) -> bool:

@@ -281,9 +281,12 @@ def inherit(subject: str, facts: LicenseFacts, lineage: Lineage, weak_gates: boo
                        tuple(dict.fromkeys(stops)), possible)
 
 
+_REPO_ID_SHAPE = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
 def repo_id_of(subject: str) -> str | None:
     """The Hub repo id a subject is published under: the id itself, or a snapshot directory named org--name."""
-    if re.match(r"^[\w.-]+/[\w.-]+$", subject) and not os.access(subject, os.F_OK):  # exists(), no exception
+    if _REPO_ID_SHAPE.match(subject) and not os.access(subject, os.F_OK):  # exists(), no exception
         return subject
     base = os.path.basename(subject.rstrip("/\\"))
     if "--" in base:
