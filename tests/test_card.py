@@ -178,3 +178,18 @@ def test_front_matter_is_parsed_whole_not_filtered_by_lines():
 ])
 def test_every_license_item_is_kept_even_when_it_is_not_text(value, expected):
     assert card(f"---\nlicense: {value}\n---\n").license == expected
+
+
+def test_a_value_mlaudit_never_reads_cannot_make_the_front_matter_unreadable():
+    """Only the fields mlaudit reads are built (and of model-index only its first name): a date that is no date in
+    another field, or in the evaluation results, leaves the license readable. Aliases are still refused anywhere."""
+    from audit.model import Origin
+
+    origin = Origin("local", "/x", file="README.md")
+    for extra in ("released: 2024-13-45\n", "model-index:\n- name: foo\n  results: [{date: 2024-13-45}]\n"):
+        card = parse_card("---\nlicense: mit\n" + extra + "---\n# x\n", origin)
+        assert card.license == ("mit",) and not card.problems, extra
+    card = parse_card("---\nlicense: mit\nmodel-index:\n- name: foo\n  results: [{a: 1}]\n---\n# x\n", origin)
+    assert card.front_matter["model-index"] == [{"name": "foo"}]
+    card = parse_card("---\nlicense: mit\nextra: &a [1]\nother: *a\n---\n# x\n", origin)
+    assert card.license == () and [p.code for p in card.problems] == ["card-yaml-alias"]
