@@ -96,7 +96,8 @@ def load_front_matter(yaml_text: str) -> tuple[Any, dict[str, int], list[tuple[s
         node = loader.get_single_node()
         if node is None:
             return None, {}, [], None
-        duplicates, alias_line = _check_nodes(node)
+        # an alias is written '*name': a text without '*' has none, and the walk need not visit scalars
+        duplicates, alias_line = _check_nodes(node, may_alias="*" in yaml_text)
         if alias_line is not None:
             return None, {}, duplicates, alias_line
         top_lines: dict[str, int] = {}
@@ -139,17 +140,19 @@ def _first_name(node: yaml.Node) -> yaml.Node:
     return yaml.SequenceNode(node.tag, [entry], node.start_mark, node.end_mark, node.flow_style)
 
 
-def _check_nodes(root: yaml.Node) -> tuple[list[tuple[str, int]], int | None]:
+def _check_nodes(root: yaml.Node, may_alias: bool = True) -> tuple[list[tuple[str, int]], int | None]:
     """Walk the composed nodes once: find the first alias (a node reached twice) and the duplicate mapping keys.
-    Iterative, so a deeply nested card cannot exhaust the stack here."""
+    Iterative, so a deeply nested card cannot exhaust the stack here. `may_alias` False (the text holds no '*'):
+    no alias to find, so only mappings and sequences are visited."""
     seen: set[int] = set()
     duplicates: list[tuple[str, int]] = []
     stack: list[tuple[yaml.Node, str]] = [(root, "")]
     while stack:
         node, path = stack.pop()
-        if id(node) in seen:
-            return duplicates, node.start_mark.line
-        seen.add(id(node))
+        if may_alias:
+            if id(node) in seen:
+                return duplicates, node.start_mark.line
+            seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             keys: set[tuple[object, object]] = set()
             for key, value in node.value:
@@ -159,10 +162,13 @@ def _check_nodes(root: yaml.Node) -> tuple[list[tuple[str, int]], int | None]:
                     if canon in keys:
                         duplicates.append((f"{path}{name}", key.start_mark.line))
                     keys.add(canon)
-                stack.append((key, path))
-                stack.append((value, f"{path}{name if name is not None else '?'}."))
+                if may_alias or name is None:
+                    stack.append((key, path))
+                if may_alias or not isinstance(value, yaml.ScalarNode):
+                    stack.append((value, f"{path}{name if name is not None else '?'}."))
         elif isinstance(node, yaml.SequenceNode):
-            stack.extend((item, path) for item in node.value)
+            stack.extend((item, path) for item in node.value
+                         if may_alias or not isinstance(item, yaml.ScalarNode))
     return duplicates, None
 
 

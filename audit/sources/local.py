@@ -10,6 +10,7 @@ Snapshot.unread, which fails the audit closed.
 from __future__ import annotations
 
 import os
+import stat
 
 from audit.artifacts import bytes_digests
 from audit.errors import AuditError, InputUnreadable
@@ -170,13 +171,15 @@ def _read(path: str) -> Snapshot | AuditError:
 def read_local(path: str) -> list[Found]:
     """A path -> its snapshots. Problems with a child snapshot are returned in place, not raised, so one bad
     model does not hide the others; a path that cannot be read at all raises."""
-    if os.path.islink(path) and not os.path.exists(path):
-        raise InputUnreadable(path, "is a broken symbolic link")
-    if not os.path.exists(path):
-        raise InputUnreadable(path, "does not exist")
-    if os.path.isfile(path):
+    try:
+        mode = os.stat(path).st_mode  # one stat answers exists / isfile / isdir
+    except (OSError, ValueError):
+        if os.path.islink(path):
+            raise InputUnreadable(path, "is a broken symbolic link") from None
+        raise InputUnreadable(path, "does not exist") from None
+    if stat.S_ISREG(mode):
         return [read_card_file(path)]
-    if not os.path.isdir(path):
+    if not stat.S_ISDIR(mode):
         raise InputUnreadable(path, "is neither a file nor a directory")
     try:
         names = _names(path)
