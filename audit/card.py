@@ -157,7 +157,7 @@ def _check_nodes(root: yaml.Node, may_alias: bool = True) -> tuple[list[tuple[st
             keys: set[tuple[object, object]] = set()
             for key, value in node.value:
                 name = key.value if isinstance(key, yaml.ScalarNode) else None
-                if name is not None and key.tag != "tag:yaml.org,2002:merge":
+                if name is not None and key.tag != _MERGE_TAG:
                     canon = (key.tag, _BRITISH.get(name, name) if not path else name)
                     if canon in keys:
                         duplicates.append((f"{path}{name}", key.start_mark.line))

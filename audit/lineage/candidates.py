@@ -28,7 +28,7 @@ from audit.lineage.phrases import (
 )
 from audit.model import ModelCard, Origin, Relation, Snapshot, SourceKind
 from audit.registry import BARE_LLAMA, QUANT_TOKENS, Registry, load_registry, lowerable, name_key
-from audit.sources.ids import HUB_URL, parse_repo_spec
+from audit.sources.ids import HUB_URL, names_hub_repo, parse_repo_spec
 from audit.sources.weights import weight_headers
 
 if TYPE_CHECKING:
@@ -71,7 +71,6 @@ _H1 = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _LIST_OR_LINK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s|^\s*\[?https?://|^\s*<a\s", re.IGNORECASE)
 # a name followed by "dataset" names the data ("the Alpaca-GPT4 dataset"), unless a preposition comes between
 # ("fine-tuned mistral-7b on our dataset": the name is the model the data was used on)
-_REPO_ID_SHAPE = re.compile(r"^[\w.-]+/[\w.-]+$")
 _DATA_AFTER = re.compile(r"^(?!\s+(?:on|with|using|for|from|in|to)\b)[\s\w.-]{0,12}\b(?:data(?:set)?s?|corpus)\b",
                          re.IGNORECASE)
 _QUANT_FILE = re.compile(r"\.(gguf|ggml)$|(?:^|[-_./])(awq|gptq|exl2|mlx)(?:[-_./]|$)", re.IGNORECASE)
@@ -99,7 +98,7 @@ def published_name(subject: str, card: ModelCard | None) -> str | None:
     """The name a model is distributed under, when we know it: the repo name, the card's model_name or its
     model-index name (the name its evaluation results are published under), or a snapshot directory named like
     a repo (org--name). None for a directory or card file with no such name."""
-    if _REPO_ID_SHAPE.match(subject) and not os.access(subject, os.F_OK):  # exists(), no exception
+    if names_hub_repo(subject):
         return subject.split("/", 1)[1]
     if card is not None:
         name = card.front_matter.get("model_name")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -28,6 +27,7 @@ from audit.licenses.expression import and_
 from audit.model import Ancestor, Declaration, Effective, LicenseFacts, Lineage, Origin, SourceKind, Status
 from audit.registry import Entry
 from audit.registry import same_licensor as registry_same_licensor
+from audit.sources.ids import names_hub_repo
 
 # Limitations that take rights away: a declared license with one of these still binds users even when it
 # cannot replace an ancestor's license (a publisher may always restrict further).
@@ -281,12 +281,9 @@ def inherit(subject: str, facts: LicenseFacts, lineage: Lineage, weak_gates: boo
                        tuple(dict.fromkeys(stops)), possible)
 
 
-_REPO_ID_SHAPE = re.compile(r"^[\w.-]+/[\w.-]+$")
-
-
 def repo_id_of(subject: str) -> str | None:
     """The Hub repo id a subject is published under: the id itself, or a snapshot directory named org--name."""
-    if _REPO_ID_SHAPE.match(subject) and not os.access(subject, os.F_OK):  # exists(), no exception
+    if names_hub_repo(subject):
         return subject
     base = os.path.basename(subject.rstrip("/\\"))
     if "--" in base:

@@ -98,6 +98,10 @@ NAME_DECORATIONS = re.compile(r"[-_ .](?:" + "|".join(map(re.escape, _DATA["name
                               re.IGNORECASE)
 TOOL_NAMES = re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, _DATA["tool_names"])) + r")(?![\w-])",
                         re.IGNORECASE)
+QUANTIZED_TAGS: frozenset[str] = frozenset(_DATA["quantized_tags"])
+MERGE_TAGS: frozenset[str] = frozenset(_DATA["merge_tags"])
+
+
 def read_name(name: str) -> str:
     """A model's name as the registry would know it: shorthands expanded ('L3.1-8B' -> 'Llama-3.1-8B') and
     decorations dropped ('-abliterated'). The one reading of a name, whether it is the model's own name, a
@@ -105,7 +109,3 @@ def read_name(name: str) -> str:
     for rx, rep in NAME_SHORTHAND:
         name = rx.sub(rep, name)
     return NAME_DECORATIONS.sub("", name)
-
-
-QUANTIZED_TAGS: frozenset[str] = frozenset(_DATA["quantized_tags"])
-MERGE_TAGS: frozenset[str] = frozenset(_DATA["merge_tags"])

@@ -27,6 +27,15 @@ _FILE_LIKE = re.compile(r"\.(md|markdown|txt|rst|json|ya?ml|toml|html?|cfg|ini)$
 _REV_MARKERS = ("tree", "blob", "resolve", "commit")
 
 
+_REPO_ID_SHAPE = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+def names_hub_repo(subject: str) -> bool:
+    """Is this audit subject a Hub repo id ('org/name') rather than a local path of that shape? The lineage
+    names models by repo id and snapshots by path; os.access answers exists() without raising."""
+    return bool(_REPO_ID_SHAPE.match(subject)) and not os.access(subject, os.F_OK)
+
+
 def is_commit_sha(value: object) -> bool:
     """A full 40-hex commit sha (what `require_pinned` and the lockfile mean by pinned)."""
     return isinstance(value, str) and bool(COMMIT_SHA.match(value))
