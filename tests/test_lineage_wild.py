@@ -208,6 +208,9 @@ def test_a_declared_base_no_source_knows_is_read_with_the_same_shorthands_as_the
     lin, eff, ev = _audit(text, subject="/tmp/card")
     assert [a.subject for a in lin.ancestors] == ["someone/L3-8B-Stheno-merge", "meta-llama/Meta-Llama-3-8B"]
     assert eff.keys == ("llama3",) and "license-undeclared-derivative" in _checks(ev)
+    # the declared base itself stays unknown, and that is a fact, not an inference: not held to warning
+    (unknown,) = [e for e in ev if e.check == "lineage-unknown-ancestor"]
+    assert unknown.unknown and not unknown.inferred
     lin, eff, _ = _audit(_fm(base_model="someone/L2-13B-mix-abliterated"), subject="/tmp/card")
     assert lin.ancestors[1].subject.startswith("meta-llama/Llama-2-13b") and eff.keys == ("llama2",)
 

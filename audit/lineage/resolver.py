@@ -300,9 +300,11 @@ class Resolver:
     @staticmethod
     def _named_after(repo_id: str, base: Candidate, what: str, tried: _Tried) -> Node:
         """A repo no source knows whose name says what it was made from: its own license stays unknown, and
-        what it inherits is assumed to be what `base` carries."""
+        what it inherits is assumed to be what `base` carries. Only that edge is inferred (the base candidate
+        says so, with its confidence): the repo itself was named by whoever pointed at it, and its unknown
+        license is a fact, not a guess, so it is not marked inferred (that would hold its finding to warning)."""
         return Node(repo_id, SourceKind.REGISTRY, None, bases=(base,), relation=relation_from_name(repo_id),
-                    origin=base.evidence[0], inferred=True, confidence=base.confidence,
+                    origin=base.evidence[0],
                     problem=f"{'; '.join([*tried.reasons, 'not in the offline registry'])}; its name suggests "
                             f"{what}, whose license is assumed for what it inherits")
 
