@@ -180,7 +180,8 @@ class ModelCard:
 class Declaration:
     """One source's statement about the license, and what we made of it."""
 
-    kind: str  # front-matter | license-name | license-link | license-file | body | statement | intended-use | hub-tag
+    kind: str  # front-matter | license-name | license-link | license-link-missing (its file is not in the snapshot)
+    # | license-file | body | statement | intended-use | hub-tag
     # | registry | inherited | ...
     value: str  # the raw value as written
     keys: tuple[str, ...]  # catalog keys it resolved to; () when unrecognised

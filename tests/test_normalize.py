@@ -98,6 +98,44 @@ def test_relative_license_link_missing_file_is_unknown_and_says_why():
     assert "not in the snapshot" in f.reason
 
 
+@pytest.mark.parametrize("front", [
+    "license: other\nlicense_name: llama3\nlicense_link: LICENSE\n",  # the Hub's form for a custom license
+    "license: llama3\nlicense_link: LICENSE\n",
+])
+def test_license_link_to_a_file_the_snapshot_lacks_leaves_the_named_license(front):
+    # a card copied without its repo (or a repo that lacks the file) names its license all the same: the absent
+    # file is neither a contradiction nor an undecided declaration, it is reported on its own
+    from audit.licenses.checks import license_evidence
+
+    f = facts_for(f"---\n{front}---\n")
+    assert f.status is Status.RESOLVED and f.keys == ("llama3",)
+    assert not f.disagreements
+    checks = [e.check for e in license_evidence("acme/model", None, f, None)]
+    assert "license-text-missing" in checks and "license-unknown" not in checks and "license-conflict" not in checks
+
+
+def test_license_link_to_a_present_file_still_decides():
+    f = facts_for("---\nlicense: other\nlicense_name: llama3\nlicense_link: LICENSE\n---\n", {"LICENSE": MIT_TEXT})
+    assert f.status is Status.CONFLICT
+
+
+def test_license_link_to_a_file_in_the_repo_but_not_on_this_machine_is_undecided():
+    from audit.licenses.checks import license_evidence
+    from audit.model import RepoFile
+
+    text = "---\nlicense: other\nlicense_name: llama3\nlicense_link: LICENSE\n---\n"
+    snap = Snapshot("acme/model", Origin("cache", "acme/model"), texts={"README.md": text}, card_path="README.md",
+                    files=(RepoFile("README.md", 10, "/nowhere/README.md"), RepoFile("LICENSE", 9000, None)))
+    f = license_facts(parse_card(text, snap.origin.at(file="README.md")), snap)
+    assert f.status is Status.UNKNOWN and "not read" in (f.reason or "")
+    assert "license-text-missing" not in [e.check for e in license_evidence("acme/model", None, f, snap)]
+
+
+def test_license_link_missing_with_no_name_is_unknown_and_says_so():
+    f = facts_for("---\nlicense_link: LICENSE\n---\n")
+    assert f.status is Status.UNKNOWN and (f.reason or "").count("not in the snapshot") == 1
+
+
 def test_body_statement_is_fallback():
     f = facts_for("---\nlicense: other\n---\n## License\nThis model is released under the Nexusflow Community License.\n")
     assert declared_keys(f) == ()

@@ -43,6 +43,8 @@ EXAMPLES: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {
     "license-text-unknown": (("m", {"README.md": card("license: mit"),
                                     "LICENSE": "Use this model as you see fit, but call us first. Our lawyers will explain.\n" * 3}),
                              ("m", {"README.md": card("license: mit"), "LICENSE": MIT_TEXT})),
+    "license-text-missing": (("m", {"README.md": card("license: mit\nlicense_link: LICENSE")}),
+                             ("m", {"README.md": card("license: mit\nlicense_link: LICENSE"), "LICENSE": MIT_TEXT})),
     "card-missing": (("m", {"LICENSE": MIT_TEXT}), ("m", {"README.md": card("license: mit"), "LICENSE": MIT_TEXT})),
     "card-problem": (("m", {"README.md": card("licence: mit")}), ("m", OK)),
     "lineage-conflict": (("Llama-3.1-support", {"README.md": card("license: apache-2.0\nbase_model: meta-llama/Llama-3.1-8B-Instruct")}),

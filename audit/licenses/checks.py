@@ -51,6 +51,11 @@ def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
         else:  # the front-matter fields contradict each other: nothing can be decided
             out.append(Evidence("license-conflict", subject, dis.message, where, unknown=True))
     for d in facts.declarations:
+        if d.kind == "license-link-missing" and facts.status is not Status.UNKNOWN:
+            # when the license is unknown, license-unknown already says why
+            out.append(Evidence("license-text-missing", subject,
+                                f"license_link {d.note}: the license is taken from what the card names "
+                                f"({', '.join(facts.keys)}); its text was not read or compared", (d.origin,)))
         verdict = _text_verdict(d)
         if verdict in _CHANGED_TEXT:
             out.append(Evidence("license-text-modified", subject,

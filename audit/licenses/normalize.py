@@ -212,6 +212,11 @@ def _link_declarations(card: ModelCard, snapshot: Snapshot | None) -> tuple[list
         return [Declaration("license-link", link, (key,) if key else (), origin, cat[key].spdx if key else None,
                             None if key else "a link mlaudit cannot check offline")], None
     text, note = _snapshot_text(snapshot, path)
+    if text is None and note is None:
+        # a file the snapshot does not hold declares no other license: what the other fields name decides, and
+        # the missing text is its own finding (license-text-missing)
+        return [Declaration("license-link-missing", link, (), origin,
+                            note=f"links to {path}, which is not in the snapshot")], None
     if text is None:
         return [Declaration("license-link", link, (), origin, note=note)], None
     match, content = text
@@ -220,17 +225,20 @@ def _link_declarations(card: ModelCard, snapshot: Snapshot | None) -> tuple[list
                                  note=f"{match} is not a license text we recognise")], match
 
 
-def _snapshot_text(snapshot: Snapshot | None, path: str) -> tuple[tuple[str, str] | None, str]:
+def _snapshot_text(snapshot: Snapshot | None, path: str) -> tuple[tuple[str, str] | None, str | None]:
     """The text of a snapshot file at `path` (any name: license_link may point anywhere in the repo), read
-    from the snapshot's texts or, for a local file the source did not read, from disk within the snapshot."""
+    from the snapshot's texts or, for a local file the source did not read, from disk within the snapshot.
+    -> ((path, text), "") when read, (None, why) when it could not be read, (None, None) when it is absent."""
     if snapshot is None:
-        return None, f"links to {path}, which is not in the snapshot"
+        return None, None
     match = next((p for p in snapshot.texts if p.lower() == path.lower()), None)
     if match is not None:
         return (match, snapshot.texts[match]), ""
     repo_file = next((f for f in snapshot.files if f.path.lower() == path.lower()), None)
-    if repo_file is None or repo_file.local_path is None:
-        return None, f"links to {path}, which is not in the snapshot"
+    if repo_file is None:
+        return None, None
+    if repo_file.local_path is None:
+        return None, f"links to {path}, which is in the repo but was not read (not on this machine)"
     try:
         within = snapshot.origin.locator if snapshot.origin.source == SourceKind.LOCAL else None
         return (repo_file.path, read_text_file(repo_file.local_path, limit=MAX_TEXT_BYTES, within=within)), ""
@@ -445,10 +453,10 @@ def _status(
     if front_disagree:
         return Status.CONFLICT, front_disagree[0].message
     undecided = _undecided(decls)
-    if undecided:
-        return Status.UNKNOWN, _unknown_reason(undecided)
-    if not keys:
-        return Status.UNKNOWN, _unknown_reason(decls)
+    if undecided or not keys:
+        why = _unknown_reason(undecided or decls)
+        missing = next((d.note for d in decls if d.kind == "license-link-missing"), None)
+        return Status.UNKNOWN, f"{why} (license_link {missing})" if missing and missing not in why else why
     ambiguous = [k for k in keys if k in cat and cat[k].ambiguous]
     if ambiguous:
         return Status.UNKNOWN, f"{', '.join(ambiguous)} names a family of licenses, not one license"

@@ -41,7 +41,7 @@ class LineageCase:
     def own_origins(self) -> tuple[Origin, ...]:
         """Where the model declares its own license (else its card)."""
         return tuple(d.origin for d in self.facts.declarations
-                     if d.kind in ("front-matter", "license-name", "license-link")
+                     if d.kind in ("front-matter", "license-name", "license-link", "license-link-missing")
                      ) or ((self.card.origin,) if self.card else ())
 
 

@@ -102,7 +102,7 @@ def declares_license(facts: LicenseFacts) -> bool:
     for d in facts.declarations:
         if d.kind in ("front-matter", "license-name", "hub-tag") and not is_generic(d.value):
             return True
-        if d.kind in ("license-link", "license-file") and (d.keys or d.note):
+        if d.kind in ("license-link", "license-link-missing", "license-file") and (d.keys or d.note):
             return True
         if d.kind == "body" and d.keys:
             return True
