@@ -192,6 +192,16 @@ def test_see_also_and_own_quantizations_are_not_ancestry():
     assert not lin.ancestors
 
 
+def test_an_earlier_version_of_a_model_is_not_its_base():
+    text = _fm(license="mit") + ("# Model\n\nIf you want to use the previous version of the Yi-34B-200K (released on "
+                                 "Nov 5, 2023), run `git checkout 069cd34` to download the weights.\n")
+    lin, _, _ = _audit(text)
+    assert not lin.ancestors
+    # a version *of* a named model is still its origin
+    lin, _, _ = _audit(_fm(license="mit") + "# Model\n\nA quantized version of Yi-34B-200K.\n")
+    assert [a.subject for a in lin.ancestors] == ["01-ai/Yi-34B-200K"]
+
+
 def test_model_name_shorthand_and_decorations():
     # the shorthand read as the registry model it abbreviates, size included
     for name, base in (("L3.1-8B-Niitama", "meta-llama/Llama-3.1-8B"), ("L3-8B-Stheno-v3.2", "meta-llama/Meta-Llama-3-8B"),
