@@ -13,6 +13,7 @@ and body scanning all see the same lines. Aliases are refused, duplicate keys re
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -172,7 +173,7 @@ def _check_nodes(root: yaml.Node, may_alias: bool = True) -> tuple[list[tuple[st
     return duplicates, None
 
 
-def _str_list(value: Any, name: str, origin: Origin, problems: list[Problem]) -> tuple[str, ...]:
+def _str_list(value: Any, name: str, where: Callable[[str], Origin], problems: list[Problem]) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
@@ -183,13 +184,13 @@ def _str_list(value: Any, name: str, origin: Origin, problems: list[Problem]) ->
             if isinstance(v, str) and v.strip():
                 out.append(v.strip())
             elif v is not None:
-                problems.append(Problem("card-field-type", f"{name}: ignored a non-string item {v!r}", origin))
+                problems.append(Problem("card-field-type", f"{name}: ignored a non-string item {v!r}", where(name)))
         return tuple(out)
-    problems.append(Problem("card-field-type", f"{name} should be a string or a list, got {type(value).__name__}", origin))
+    problems.append(Problem("card-field-type", f"{name} should be a string or a list, got {type(value).__name__}", where(name)))
     return ()
 
 
-def _license_values(value: Any, origin: Origin, problems: list[Problem]) -> tuple[str, ...]:
+def _license_values(value: Any, where: Callable[[str], Origin], problems: list[Problem]) -> tuple[str, ...]:
     """Every item of the license field counts: a non-string item is kept (as NOT_TEXT) so it makes the license
     undecided, and an empty value (`license:`, `license: []`) declares nothing a reader can decide on."""
     if isinstance(value, str):
@@ -203,23 +204,23 @@ def _license_values(value: Any, origin: Origin, problems: list[Problem]) -> tupl
             out.append(v.strip())
         else:
             what = "an empty value" if v is None or v == "" else f"a {type(v).__name__} {v!r}"[:80]
-            problems.append(Problem("card-field-type", f"license: {what} is not a license id", origin))
+            problems.append(Problem("card-field-type", f"license: {what} is not a license id", where("license")))
             out.append(NOT_TEXT.format(what))
     return tuple(out)
 
 
-def _str(value: Any, name: str, origin: Origin, problems: list[Problem]) -> str | None:
+def _str(value: Any, name: str, where: Callable[[str], Origin], problems: list[Problem]) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
         return value.strip() or None
     if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], str):
-        problems.append(Problem("card-field-type", f"{name} is a one-item list; read as {value[0]!r}", origin))
+        problems.append(Problem("card-field-type", f"{name} is a one-item list; read as {value[0]!r}", where(name)))
         return value[0].strip() or None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        problems.append(Problem("card-field-type", f"{name} is a number; read as text", origin))
+        problems.append(Problem("card-field-type", f"{name} is a number; read as text", where(name)))
         return str(value)
-    problems.append(Problem("card-field-type", f"{name} should be a string, got {type(value).__name__}", origin))
+    problems.append(Problem("card-field-type", f"{name} should be a string, got {type(value).__name__}", where(name)))
     # kept as written: a license_name that is not text is still a declaration nobody can decide on
     return NOT_TEXT.format(f"a {type(value).__name__}") if name in ("license_name", "license_link") else None
 
@@ -298,13 +299,13 @@ def parse_card(text: str, origin: Origin) -> ModelCard:
         else:
             raw = _known_fields(loaded, field_lines, origin, problems)
 
-    def f(name: str) -> Origin:
+    def f(name: str) -> Origin:  # made only for a problem: most cards have none
         return origin.at(line=field_lines.get(name), field=name)
 
-    license_values = _license_values(raw["license"], f("license"), problems) if "license" in raw else ()
+    license_values = _license_values(raw["license"], f, problems) if "license" in raw else ()
     if isinstance(raw.get("license"), (list, tuple)) and len(raw["license"]) > 1:
         problems.append(Problem("card-license-list", "license is a list; the Hub expects one id", f("license")))
-    relation = _str(raw.get("base_model_relation"), "base_model_relation", f("base_model_relation"), problems)
+    relation = _str(raw.get("base_model_relation"), "base_model_relation", f, problems)
     if relation is not None and relation.lower() not in RELATIONS:
         problems.append(Problem("card-field-value", f"base_model_relation {relation!r} is not one of {', '.join(RELATIONS)}",
                                 f("base_model_relation")))
@@ -315,12 +316,12 @@ def parse_card(text: str, origin: Origin) -> ModelCard:
         origin=origin,
         front_matter=raw,
         license=license_values,
-        license_name=_str(raw.get("license_name"), "license_name", f("license_name"), problems),
-        license_link=_str(raw.get("license_link"), "license_link", f("license_link"), problems),
-        base_models=_str_list(raw.get("base_model"), "base_model", f("base_model"), problems),
+        license_name=_str(raw.get("license_name"), "license_name", f, problems),
+        license_link=_str(raw.get("license_link"), "license_link", f, problems),
+        base_models=_str_list(raw.get("base_model"), "base_model", f, problems),
         base_model_relation=relation.lower() if relation else None,
-        datasets=_str_list(raw.get("datasets"), "datasets", f("datasets"), problems),
-        tags=_str_list(raw.get("tags"), "tags", f("tags"), problems),
+        datasets=_str_list(raw.get("datasets"), "datasets", f, problems),
+        tags=_str_list(raw.get("tags"), "tags", f, problems),
         gated=gated,
         body=body,
         body_line=body_line,

@@ -64,6 +64,14 @@ _SECTIONS = {
 _ANY_SECTION = re.compile("|".join(f"(?:{p.pattern})" for p in _SECTIONS.values()), re.I)
 _TRAINING_DATA = re.compile(r"training\s+(data|set|corpus)|\bdatasets?\b|data\s+sources?|pre-?training\s+data", re.I)
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.{1,200}?)\s*#*\s*$")
+# the same heading found over the whole body at once, where '\n' is the only line break in it: within a line
+# `\s` is whitespace other than '\n'. After the first line a heading follows a '\n', the literal the regex engine
+# looks for first (a pattern opening with '^' is tried at every character) (_Card.headings)
+_FIRST_HEADING = re.compile(r"[^\S\n]{0,3}#{1,6}[^\S\n]+(.{1,200}?)[^\S\n]*#*[^\S\n]*$", re.M)
+_NEXT_HEADING = re.compile(r"\n[^\S\n]{0,3}#{1,6}[^\S\n]+(.{1,200}?)[^\S\n]*#*[^\S\n]*$", re.M)
+# the line breaks str.splitlines knows besides those normalize_line_breaks turns into '\n'
+_OTHER_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+_SPLITLINES_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 _HASH = re.compile("#")
 _PAPER = re.compile(r"https?://(?:www\.)?(arxiv\.org/(?:abs|pdf)/[\w./-]{4,40}|doi\.org/10\.[\w./()-]{3,80}|"
                     r"openreview\.net/(?:forum|pdf)\?id=[\w-]{3,40}|aclanthology\.org/[\w.-]{3,40})", re.I)
@@ -122,12 +130,12 @@ class _Card:
         self.card = card
         self.text = text or ""
         self.body = card.body if card is not None else ""
-        # the body's lines, numbered from first_line; a (number, line) pair is made only for a line a pattern hits
-        self.lines: list[str] = self.body.splitlines() if card is not None else []
+        # the body's lines, numbered from first_line: each is cut out (_line) only when a pattern hits it
         self.first_line = card.body_line if card is not None else 1
         self._starts: list[int] | None = None
         self._headings: list[tuple[int, str]] | None = None
         self._lowered: Lowered | None = None
+        self._by_words: dict[tuple[str, ...], list[int]] = {}
 
     def at(self, line: int | None) -> tuple[Origin, ...]:
         return (self.card.origin.at(line=line),) if self.card is not None else ()
@@ -137,18 +145,50 @@ class _Card:
         order (audit.textscan.match_lines; `words`: lower-case words one of which every match holds)."""
         if words and self._lowered is None:
             self._lowered = Lowered(self.body)
+        if words and self._lowered is not None and self._lowered.exact:
+            # the lines holding one of the words do not depend on the pattern: found once for every pattern
+            known = self._by_words.get(words)
+            if known is None:
+                known = self._by_words[words] = list(match_lines(self.body, self._line_starts(), pattern, words,
+                                                                 self._lowered))
+            hit: Iterable[int] = known
+        else:
+            hit = match_lines(self.body, self._line_starts(), pattern, words, self._lowered)
+        for i in hit:
+            yield self.first_line + i, self._line(i)
+
+    def _line(self, i: int) -> str:
+        """Line i of the body as str.splitlines() gives it (without its line break)."""
+        starts = self._line_starts()
+        line = self.body[starts[i]:starts[i + 1]]
+        if line.endswith("\r\n"):
+            return line[:-2]
+        return line[:-1] if line and line[-1] in _SPLITLINES_BREAKS else line
+
+    def _line_starts(self) -> list[int]:
         if self._starts is None:  # where each line starts in the body, and where the body ends
             self._starts = list(accumulate(map(len, self.body.splitlines(True)), initial=0))
-        for i in match_lines(self.body, self._starts, pattern, words, self._lowered):
-            yield self.first_line + i, self.lines[i]
+        return self._starts
 
     def headings(self) -> list[tuple[int, str]]:
         if self._headings is None:
             out = []
-            for n, line in self._lines_hit(_HASH):  # a heading line has a '#'
-                m = _HEADING.match(line)
+            if "\r" in self.body or "\x85" in self.body or "\u2028" in self.body or "\u2029" in self.body \
+                    or any(b in self.body for b in _OTHER_BREAKS):
+                for n, line in self._lines_hit(_HASH):  # a heading line has a '#'
+                    m = _HEADING.match(line)
+                    if m:
+                        out.append((n, m.group(1)))
+            else:  # one pass of the regex over the body finds the same headings as reading each '#' line
+                body = self.body
+                m = _FIRST_HEADING.match(body)
                 if m:
-                    out.append((n, m.group(1)))
+                    out.append((self.first_line, m.group(1)))
+                number, counted = self.first_line, 0
+                for m in _NEXT_HEADING.finditer(body):
+                    number += body.count("\n", counted, m.start() + 1)
+                    counted = m.start() + 1
+                    out.append((number, m.group(1)))
             self._headings = out
         return list(self._headings)
 

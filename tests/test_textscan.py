@@ -56,9 +56,15 @@ PIECES = ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", " ", "  
           "technical\nreport", "Tech  Report", "white paper", "Paper", "report"]
 
 
-def _cards(n: int) -> list[str]:
+def _cards(n: int, pieces: list[str] = PIECES) -> list[str]:
     rnd = random.Random(7)
-    return ["".join(rnd.choice(PIECES) for _ in range(rnd.randint(0, 40))) for _ in range(n)]
+    return ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 40))) for _ in range(n)]
+
+
+# cards with '\n' as their only line break (most cards), where _Card.headings reads the body in one pass, with
+# whitespace of every kind around the '#'
+_ONE_BREAK = [p for p in PIECES if not any(b in p for b in ("\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028"))] + [
+    "\t", "\u3000", "\xa0", "\x1f", "###### six", "####### seven", "   # three", "    # four", "#\t", "# ", "#"]
 
 
 def _statements_line_by_line(text: str, implied: bool) -> list[st.Statement]:
@@ -100,6 +106,24 @@ def test_openness_finds_what_every_line_shows():
         assert c.headings() == heads, text
 
 
+def test_headings_read_in_one_pass_are_those_every_line_shows():
+    found = 0
+    for text in _cards(3000, _ONE_BREAK):
+        card = parse_card("---\nlicense: mit\n---\n" + text, ORIGIN)
+        every_line = [(card.body_line + i, line) for i, line in enumerate(card.body.splitlines())]
+        heads = [(n, m.group(1)) for n, line in every_line for m in [openness._HEADING.match(line)] if m]
+        assert openness._Card(card, text).headings() == heads, repr(text)
+        found += len(heads)
+    assert found > 200  # the cards do hold headings: the comparison is not vacuous
+
+
 def test_license_mentions_are_where_the_pattern_finds_them():
     for text in _cards(1500):
         assert st._license_mentions(text) == [m.start() for m in st._LICEN.finditer(text)], text
+
+
+def test_the_line_breaks_openness_cuts_lines_at_are_those_of_str_splitlines():
+    breaks = {c for c in map(chr, range(0x110000)) if len(("a" + c + "b").splitlines()) == 2}
+    assert breaks == openness._SPLITLINES_BREAKS
+    c = openness._Card(parse_card("---\nlicense: mit\n---\n" + "a\r\nb\x0bc\n\nd\u2028", ORIGIN), None)
+    assert [c._line(i) for i in range(len(c.body.splitlines()))] == c.body.splitlines()

@@ -363,7 +363,7 @@ def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     declared: list[Candidate] = []
     where = _snapshot_origin(snapshot, subject)
     texts = snapshot.texts if snapshot is not None else {}
-    if card is not None:
+    if card is not None and card.base_models:
         origin = card.field_origin("base_model")
         for b in card.base_models:
             declared.append(Candidate(_declared_repo_id(b), "base_model", False, confidence("base_model"), (origin,)))

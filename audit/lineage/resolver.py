@@ -190,10 +190,11 @@ class Resolver:
         return replace(hit, origin=origin)
 
     def map_datasets(self, ids: Sequence[str], origin: Origin | None = None) -> list[DatasetFacts]:
-        ids = list(ids)
-        if len(ids) > 1 and self.max_workers > 1 and (self.hub is not None or self._cache_exists()) \
+        with self._lock:  # only what is not resolved yet is worth a thread (prefetch_datasets resolved most)
+            todo = [i for i in ids if i.strip().lower() not in self._datasets]
+        if len(todo) > 1 and self.max_workers > 1 and (self.hub is not None or self._cache_exists()) \
                 and not getattr(_worker, "active", False):
-            list(self._executor().map(lambda i: self.dataset(i, origin), ids))
+            list(self._executor().map(lambda i: self.dataset(i, origin), todo))
         return [self.dataset(i, origin) for i in ids]
 
     def prefetch_datasets(self, ids: Iterable[str]) -> None:

@@ -125,14 +125,11 @@ def read_text_file(path: str, *, limit: int, input: str | None = None, within: s
     return decode_text(read_file_bytes(path, limit=limit, input=input, within=within), input or path)
 
 
-def _real_path(path: str, link: bool, within: str, root: str) -> str:
-    """os.path.realpath(path), knowing whether `path` is a symbolic link and `root`, the real path of `within`: a
-    file that is no link, named directly in `within`, is root/name, which realpath would find by walking (one
-    lstat each) every directory of the path again."""
+def _directly_in(path: str, link: bool, within: str) -> bool:
+    """Is `path` a file named directly in `within` that is no symbolic link? Then it is inside `within`, whatever
+    `within`'s own real path is: no realpath (one lstat per directory of the path) is needed to know it."""
     name = os.path.basename(path)
-    if not link and name not in ("", os.curdir, os.pardir) and os.path.join(within, name) == path:
-        return os.path.join(root, name)
-    return os.path.realpath(path)
+    return not link and name not in ("", os.curdir, os.pardir) and os.path.join(within, name) == path
 
 
 def read_file_bytes(path: str, *, limit: int, input: str | None = None, within: str | None = None) -> bytes:
@@ -146,9 +143,9 @@ def read_file_bytes(path: str, *, limit: int, input: str | None = None, within: 
         link = os.path.islink(path)
         if link and not os.path.exists(path):
             raise InputUnreadable(name, "is a symbolic link loop" if _loops(path) else "is a broken symbolic link")
-        if within is not None:
+        if within is not None and not _directly_in(path, link, within):
             root = os.path.realpath(within)
-            real = _real_path(path, link, within, root)
+            real = os.path.realpath(path)
             if os.path.commonpath([real, root]) != root:
                 raise InputUnreadable(name, f"is a link to {real}, outside {within}: not read")
         st = os.stat(path)
