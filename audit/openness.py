@@ -17,6 +17,7 @@ does I/O: the snapshot's texts were read by the source.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from itertools import accumulate
@@ -77,12 +78,11 @@ _PAPER = re.compile(r"https?://(?:www\.)?(arxiv\.org/(?:abs|pdf)/[\w./-]{4,40}|d
                     r"openreview\.net/(?:forum|pdf)\?id=[\w-]{3,40}|aclanthology\.org/[\w.-]{3,40})", re.I)
 _REPORT = re.compile(r"technical\s+report|tech\s+report|white\s*paper", re.I)
 # words every match of a pattern holds, looked for first (audit.textscan): most cards have none of them
-_HTTP = ("http",)  # _PAPER, _CODE_REPO
+_HTTP = "http"  # every match of _PAPER and _CODE_REPO begins with it
 _REPORT_WORDS = ("report", "paper")
 # a code repository link; one that points at a license file is a license link, not code (matched on the rest)
 _CODE_REPO = re.compile(r"https?://(?:www\.)?((?:github\.com|gitlab\.com|codeberg\.org)/[\w.-]{1,100}/[\w.-]{1,100})"
                         r"(?!\S*licen[cs]e)", re.I)
-_MODEL_INDEX = re.compile(r"^model-index\s*:", re.M)
 _CODE_EXTS = (".py", ".ipynb", ".sh", ".js", ".ts", ".rs", ".go", ".c", ".cc", ".cpp", ".cu", ".java")
 
 
@@ -126,16 +126,14 @@ class _Card:
     every line: a match in a line is a match in the body at the same place, the patterns having no anchor
     that sees past a line)."""
 
-    def __init__(self, card: ModelCard | None, text: str | None):
+    def __init__(self, card: ModelCard | None):
         self.card = card
-        self.text = text or ""
         self.body = card.body if card is not None else ""
         # the body's lines, numbered from first_line: each is cut out (_line) only when a pattern hits it
         self.first_line = card.body_line if card is not None else 1
         self._starts: list[int] | None = None
         self._headings: list[tuple[int, str]] | None = None
         self._lowered: Lowered | None = None
-        self._by_words: dict[tuple[str, ...], list[int]] = {}
 
     def at(self, line: int | None) -> tuple[Origin, ...]:
         return (self.card.origin.at(line=line),) if self.card is not None else ()
@@ -145,16 +143,7 @@ class _Card:
         order (audit.textscan.match_lines; `words`: lower-case words one of which every match holds)."""
         if words and self._lowered is None:
             self._lowered = Lowered(self.body)
-        if words and self._lowered is not None and self._lowered.exact:
-            # the lines holding one of the words do not depend on the pattern: found once for every pattern
-            known = self._by_words.get(words)
-            if known is None:
-                known = self._by_words[words] = list(match_lines(self.body, self._line_starts(), pattern, words,
-                                                                 self._lowered))
-            hit: Iterable[int] = known
-        else:
-            hit = match_lines(self.body, self._line_starts(), pattern, words, self._lowered)
-        for i in hit:
+        for i in match_lines(self.body, self._line_starts(), pattern, words, self._lowered):
             yield self.first_line + i, self._line(i)
 
     def _line(self, i: int) -> str:
@@ -192,6 +181,26 @@ class _Card:
             self._headings = out
         return list(self._headings)
 
+    def find_from(self, pattern: re.Pattern[str], word: str) -> list[tuple[int, str]]:
+        """find(), for a pattern every match of which begins with `word` (lower-case, matched ignoring case) and
+        stays on its line: the pattern is tried only where the word begins, not along every line holding it."""
+        if self._lowered is None:
+            self._lowered = Lowered(self.body)
+        at = self._lowered.positions((word,))
+        if at is None:
+            return self.find(pattern, (word,))
+        out: list[tuple[int, str]] = []
+        last = -1
+        for p in at:
+            i = bisect_right(self._line_starts(), p) - 1
+            if i == last:
+                continue  # the line has its (leftmost) match
+            m = pattern.match(self.body, p)
+            if m:
+                out.append((self.first_line + i, m.group(1) if m.groups() else m.group(0)))
+                last = i
+        return out
+
     def find(self, pattern: re.Pattern[str], words: tuple[str, ...] = ()) -> list[tuple[int, str]]:
         """(line, match) for each line of the body matching, first match per line (`words`: see _lines_hit)."""
         out = []
@@ -201,18 +210,11 @@ class _Card:
                 out.append((n, m.group(1) if m.groups() else m.group(0)))
         return out
 
-    def front_matter_line(self, pattern: re.Pattern[str]) -> int | None:
-        if self.card is None or not self.card.has_front_matter:
-            return None
-        m = pattern.search(self.text, 0, max(0, self.text.find("\n---", 3)))  # the front matter, not copied
-        return self.text.count("\n", 0, m.start()) + 1 if m else None
-
 
 def openness_profile(snapshot: Snapshot, card: ModelCard | None, own_keys: Sequence[str], effective: Effective,
                      datasets: Sequence[DatasetFacts]) -> Openness:
     """The profile of one model from its snapshot, card, licenses and training datasets."""
-    text = snapshot.texts.get(snapshot.card_path) if snapshot.card_path else None
-    c = _Card(card, text)
+    c = _Card(card)
     documentation, documented = _documentation(c)
     components = (_weights(snapshot, card, own_keys, effective), _code(snapshot, c, own_keys), _data(c, datasets),
                   documentation, _paper(c))
@@ -236,7 +238,7 @@ def _code_files(snapshot: Snapshot) -> list[str]:
 
 def _code(snapshot: Snapshot, c: _Card, own_keys: Sequence[str]) -> OpennessComponent:
     files = _code_files(snapshot)
-    links = list(dict.fromkeys((n, u) for n, u in c.find(_CODE_REPO, _HTTP)))[:5]
+    links = list(dict.fromkeys((n, u) for n, u in c.find_from(_CODE_REPO, _HTTP)))[:5]
     link_origins = tuple(o for n, _ in links for o in c.at(n))
     if files:
         level = weights_level(own_keys)
@@ -296,7 +298,7 @@ def _documentation(c: _Card) -> tuple[OpennessComponent, frozenset[str]]:
         for part in _sections_of(heading):
             if part not in found:
                 found[part] = n
-    index_line = c.front_matter_line(_MODEL_INDEX)
+    index_line = c.card.field_lines.get("model-index")  # the line of the front-matter key, as YAML read it
     if "evaluation" not in found and index_line is not None:
         found["evaluation"] = index_line
     missing = [p for p in _SECTIONS if p not in found]
@@ -308,7 +310,7 @@ def _documentation(c: _Card) -> tuple[OpennessComponent, frozenset[str]]:
 
 
 def _paper(c: _Card) -> OpennessComponent:
-    links = c.find(_PAPER, _HTTP)
+    links = c.find_from(_PAPER, _HTTP)
     if links:
         n, url = links[0]
         return OpennessComponent("paper", "linked", True, f"the card links a paper: {url}", (), c.at(n))

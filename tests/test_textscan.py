@@ -92,9 +92,9 @@ def test_statements_read_the_lines_reading_every_line_would():
 def test_openness_finds_what_every_line_shows():
     for text in _cards(1500):
         card = parse_card("---\nlicense: mit\n---\n" + text, ORIGIN)
-        c = openness._Card(card, text)
+        c = openness._Card(card)
         every_line = [(card.body_line + i, line) for i, line in enumerate(card.body.splitlines())]
-        for pattern, words in ((openness._CODE_REPO, openness._HTTP), (openness._PAPER, openness._HTTP),
+        for pattern, words in ((openness._CODE_REPO, (openness._HTTP,)), (openness._PAPER, (openness._HTTP,)),
                                (openness._REPORT, openness._REPORT_WORDS)):
             want = []
             for n, line in every_line:
@@ -102,6 +102,8 @@ def test_openness_finds_what_every_line_shows():
                 if m:
                     want.append((n, m.group(1) if m.groups() else m.group(0)))
             assert c.find(pattern, words) == want == c.find(pattern), text
+            if words == (openness._HTTP,):
+                assert c.find_from(pattern, openness._HTTP) == want, text
         heads = [(n, m.group(1)) for n, line in every_line for m in [openness._HEADING.match(line)] if m]
         assert c.headings() == heads, text
 
@@ -112,7 +114,7 @@ def test_headings_read_in_one_pass_are_those_every_line_shows():
         card = parse_card("---\nlicense: mit\n---\n" + text, ORIGIN)
         every_line = [(card.body_line + i, line) for i, line in enumerate(card.body.splitlines())]
         heads = [(n, m.group(1)) for n, line in every_line for m in [openness._HEADING.match(line)] if m]
-        assert openness._Card(card, text).headings() == heads, repr(text)
+        assert openness._Card(card).headings() == heads, repr(text)
         found += len(heads)
     assert found > 200  # the cards do hold headings: the comparison is not vacuous
 
@@ -125,5 +127,5 @@ def test_license_mentions_are_where_the_pattern_finds_them():
 def test_the_line_breaks_openness_cuts_lines_at_are_those_of_str_splitlines():
     breaks = {c for c in map(chr, range(0x110000)) if len(("a" + c + "b").splitlines()) == 2}
     assert breaks == openness._SPLITLINES_BREAKS
-    c = openness._Card(parse_card("---\nlicense: mit\n---\n" + "a\r\nb\x0bc\n\nd\u2028", ORIGIN), None)
+    c = openness._Card(parse_card("---\nlicense: mit\n---\n" + "a\r\nb\x0bc\n\nd\u2028", ORIGIN))
     assert [c._line(i) for i in range(len(c.body.splitlines()))] == c.body.splitlines()

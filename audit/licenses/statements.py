@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import add
 
 from audit.card import normalize_line_breaks
 from audit.licenses.catalog import Catalog, catalog
@@ -122,7 +123,8 @@ def _lines_to_read(text: str) -> Iterator[tuple[int, str]]:
     """(0-based number, line) of the lines of `text` ('\\n' breaks) that may open a fence or be worth reading,
     in order (audit.textscan.match_lines); any other line would be skipped by `statements` anyway."""
     lines = text.split("\n")
-    starts = list(accumulate((len(line) + 1 for line in lines), initial=0))
+    # line i starts after the lengths of the lines before it and their i '\n's (all counted in C, not per line)
+    starts = list(map(add, accumulate(map(len, lines), initial=0), range(len(lines) + 1)))
     for i in match_lines(text, starts, _FENCE_OR_WORTH, _FENCE_OR_WORTH_WORDS):
         yield i, lines[i]
 
