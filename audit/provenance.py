@@ -150,6 +150,9 @@ def weight_header_facts(snapshot: Snapshot, card: ModelCard | None) -> list[dict
     from audit.licenses.normalize import is_generic, resolve_id
     from audit.sources.weights import weight_headers
 
+    headers = weight_headers(snapshot) if snapshot.files else []
+    if not headers:
+        return []  # most snapshots: no weights here to read a header from
     out: list[dict[str, Any]] = []
     card_keys: set[str] = set()
     for lic in (card.license if card is not None else ()):
@@ -157,7 +160,7 @@ def weight_header_facts(snapshot: Snapshot, card: ModelCard | None) -> list[dict
     if card is not None and card.license_name:
         card_keys.update(resolve_id(card.license_name)[0])
     card_bases = {b.lower() for b in (card.base_models if card is not None else ())}
-    for h in weight_headers(snapshot):
+    for h in headers:
         bases = [rid for rid, _ in h.base_models()]
         contradicts: list[str] = []
         keys = list(resolve_id(h.license)[0]) if h.license else []

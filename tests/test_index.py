@@ -264,6 +264,8 @@ def test_check_with_the_index_resolves_every_in_tree_chain_offline(built, hf_hom
         for a in sorted(m["lineage"], key=lambda a: a["depth"]):
             if a["inferred"] or a["parent"].lower() in through_inferred:
                 through_inferred.add(a["subject"].lower())
+            elif a["via"] == "registry-relation":  # a publisher's model the registry records the base of
+                assert a["resolved_from"] == "registry", (m["subject"], a["subject"])
             else:
                 assert a["resolved_from"] == "index", (m["subject"], a["subject"])
             if a["inferred"] and a["parent"].lower() not in through_inferred:

@@ -289,6 +289,21 @@ def test_a_card_published_under_a_registry_models_name_does_not_descend_from_it(
     assert not [a for a in lin.ancestors if "zephyr" in a.subject.lower()]
 
 
+def test_a_publishers_own_model_takes_the_base_the_registry_records_not_the_models_its_prose_names():
+    # the official DeepSeek-V3 card declares no base and describes distilling from R1 (a teacher, not a base)
+    text = _fm(license="other", license_name="deepseek") + (
+        "**Post-Training: Knowledge Distillation from DeepSeek-R1**\n\nWe distill reasoning capabilities from "
+        "one of the DeepSeek R1 series models into DeepSeek-V3.\n")
+    for subject in ("deepseek-ai/DeepSeek-V3", "/data/snapshots/deepseek-ai--DeepSeek-V3"):
+        lin, _, _ = _audit(text, subject=subject)
+        (base,) = [a for a in lin.ancestors if a.depth == 1]
+        assert (base.subject, base.inferred, base.via) == ("deepseek-ai/DeepSeek-V3-Base", False, "registry-relation")
+        assert base.evidence and base.evidence[0].field == "relation_to"
+    # a directory that names no repo is read from its card as before
+    lin, _, _ = _audit(text, subject="/data/snapshots/v3-copy")
+    assert "deepseek-ai/DeepSeek-R1" in [a.subject for a in lin.ancestors]
+
+
 def test_a_declared_base_that_cannot_be_resolved_leaves_the_rest_of_the_card_in_use():
     text = _fm(base_model="someone/private-sft-v2") + "Fine-tuned from Llama 2 7B chat on support tickets.\n"
     lin, eff, ev = _audit(text)

@@ -1,6 +1,6 @@
 """The per-row stage: one dump row -> one index row, by the same functions `check` runs on a card.
 
-    card text -> parse_card -> license_facts -> find_bases (declared bases, else inferred tiers) + infer_relation
+    card text -> parse_card -> license_facts -> find_bases (declared bases, or the base the registry records for a publisher's own model, else inferred tiers) + infer_relation
 
 Declared bases (base_model, the Hub's base_model tags) are indexed as they are. A card that declares none gets
 the tiers of inferred bases `check` finds in it (audit.lineage.candidates.inferred_tiers, through find_bases:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from audit.errors import UsageError
 from audit.lineage.confidence import confidence
+from audit.lineage.inherit import repo_id_of
 from audit.lineage.phrases import (
     ANCESTRY,
     ANCESTRY_HINTS,
@@ -49,7 +50,6 @@ class Candidate:
     confidence: float
     evidence: tuple[Origin, ...] = ()
     note: str | None = None
-
 
 
 _TABLE_ROW = re.compile(r"^\s*\||<t[dhr][\s>]", re.IGNORECASE)
@@ -112,7 +112,6 @@ def published_name(subject: str, card: ModelCard | None) -> str | None:
     if "--" in base:
         return base.split("--", 1)[1]
     return None
-
 
 
 def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, via_family: str,
@@ -339,7 +338,22 @@ def find_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | None, 
     declared = _declared_bases(subject, card, snapshot)
     if declared:
         return declared, []
+    recorded = _registry_base(subject)
+    if recorded is not None:
+        return [recorded], []
     return [], inferred_tiers(subject, card, snapshot)
+
+
+def _registry_base(subject: str) -> Candidate | None:
+    """The base the registry records for the model published under this repo id (a Hub id, a directory named
+    org--name): a fact (DeepSeek-V3 from V3-Base) where the prose names the publisher's other models (teachers)."""
+    rid = repo_id_of(subject)
+    entry = load_registry().model(rid) if rid else None
+    if entry is None or not entry.relation_to:
+        return None
+    origin = Origin(SourceKind.REGISTRY, entry.id, file=entry.source_file, line=entry.source_line, field="relation_to")
+    return Candidate(entry.relation_to, "registry-relation", False, confidence("registry-relation"), (origin,),
+                     f"the registry records {entry.id} as made from {entry.relation_to}")
 
 
 def _snapshot_origin(snapshot: Snapshot | None, subject: str) -> Origin:

@@ -99,6 +99,8 @@ def declares_license(facts: LicenseFacts) -> bool:
     """Did the model's own sources state any license at all (even one we cannot identify)?"""
     from audit.licenses.normalize import is_generic
 
+    if facts.keys:
+        return True  # most models: keys from any source mean a license was stated
     for d in facts.declarations:
         if d.kind in ("front-matter", "license-name", "hub-tag") and not is_generic(d.value):
             return True
@@ -106,7 +108,7 @@ def declares_license(facts: LicenseFacts) -> bool:
             return True
         if d.kind == "body" and d.keys:
             return True
-    return bool(facts.keys)
+    return False
 
 
 def acknowledged(facts: LicenseFacts) -> set[str]:
