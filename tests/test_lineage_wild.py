@@ -304,6 +304,25 @@ def test_a_publishers_own_model_takes_the_base_the_registry_records_not_the_mode
     assert "deepseek-ai/DeepSeek-R1" in [a.subject for a in lin.ancestors]
 
 
+def test_a_model_card_a_card_is_based_on_is_a_document_not_a_base():
+    # the official Stable Diffusion 2.1 card: its real base is linked, the cards it borrows text from are not bases
+    text = _fm(license="openrail++") + (
+        "This model is fine-tuned from [stable-diffusion-2](https://huggingface.co/stabilityai/stable-diffusion-2).\n\n"
+        "*This model card was written by the team and is based on the [DALL-E Mini model card]"
+        "(https://huggingface.co/dalle-mini/dalle-mini).*\n")
+    lin, _, _ = _audit(text, subject="/tmp/acme--sd-variant")
+    assert [a.subject for a in lin.ancestors if a.depth == 1] == ["stabilityai/stable-diffusion-2"]
+
+
+def test_a_registry_model_naming_its_own_family_does_not_descend_from_it():
+    # bigscience/bloom is a root: its card's "BLOOM is a ... model trained on ..." names itself
+    text = _fm(license="bigscience-bloom-rail-1.0") + "BLOOM is an autoregressive model built on the BLOOM family.\n"
+    lin, _, _ = _audit(text, subject="/data/bigscience--bloom")
+    assert not lin.ancestors
+    lin, _, _ = _audit(text, subject="/data/acme--my-model")  # anyone else's card naming the family: its base
+    assert [a.subject for a in lin.ancestors] == ["family:bloom"]
+
+
 def test_a_declared_base_that_cannot_be_resolved_leaves_the_rest_of_the_card_in_use():
     text = _fm(base_model="someone/private-sft-v2") + "Fine-tuned from Llama 2 7B chat on support tickets.\n"
     lin, eff, ev = _audit(text)

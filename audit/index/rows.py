@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 from audit.card import parse_card
 from audit.errors import AuditError
 from audit.licenses.normalize import license_facts
-from audit.lineage.candidates import Candidate, find_bases, infer_relation
+from audit.lineage.candidates import Candidate, find_bases
 from audit.lineage.inherit import declares_license
+from audit.lineage.relation import infer_relation
 from audit.model import Origin, Snapshot, SourceKind
 from audit.sources.hub import _base_models
 

@@ -18,25 +18,21 @@ from audit.lineage.inherit import repo_id_of
 from audit.lineage.phrases import (
     ANCESTRY,
     ANCESTRY_HINTS,
-    MERGE_TAGS,
     NAME_DECORATIONS,
     NOT_ANCESTRY,
     NOT_ANCESTRY_LISTS,
-    QUANTIZED_TAGS,
     SOURCES_HEADING,
     TOOL_NAMES,
     read_name,
 )
-from audit.model import ModelCard, Origin, Relation, Snapshot, SourceKind
-from audit.registry import BARE_LLAMA, QUANT_TOKENS, Registry, load_registry, lowerable, name_key
+from audit.model import ModelCard, Origin, Snapshot, SourceKind
+from audit.registry import BARE_LLAMA, Registry, load_registry, lowerable, name_key
 from audit.sources.ids import HUB_URL, names_hub_repo, parse_repo_spec
 from audit.sources.weights import weight_headers
 
 if TYPE_CHECKING:
     from audit.lineage.resolver import Resolver
 
-# what a card's base_model_relation may declare
-DERIVATIONS = (Relation.FINETUNE, Relation.QUANTIZED, Relation.ADAPTER, Relation.MERGE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +69,7 @@ _LIST_OR_LINK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s|^\s*\[?https?://|^\s*<a\s",
 # ("fine-tuned mistral-7b on our dataset": the name is the model the data was used on)
 _DATA_AFTER = re.compile(r"^(?!\s+(?:on|with|using|for|from|in|to)\b)[\s\w.-]{0,12}\b(?:data(?:set)?s?|corpus)\b",
                          re.IGNORECASE)
-_QUANT_FILE = re.compile(r"\.(gguf|ggml)$|(?:^|[-_./])(awq|gptq|exl2|mlx)(?:[-_./]|$)", re.IGNORECASE)
+
 
 
 def model_name(subject: str, card: ModelCard | None) -> str:
@@ -251,6 +247,8 @@ def _scan_sentence(line: str, origin: Origin, exact: bool, reg: Registry, ids: l
     for m in _HUB_LINK.finditer(line) if linked else ():
         if denied and not any(0 <= m.start() - end <= _LINK_AFTER_PHRASE for end in phrase_ends):
             continue
+        if _links_a_card(line, m.start()):
+            continue  # "this card is based on the [DALL-E Mini model card](...)": a document, not a base
         rid = re.sub(r"(?:/(?:blob|tree|resolve|raw)/.*)$", "", m.group(1)).rstrip(".,;:)")
         ids.append(Candidate(rid, "body-link", True, confidence("body-link"), (origin,),
                              f"linked from a sentence about the model's origin: {_quote(line)}"))
@@ -269,6 +267,15 @@ def _scan_sentence(line: str, origin: Origin, exact: bool, reg: Registry, ids: l
     fams.extend(_text_candidates(plain, origin, reg, "text-name", "body-family", phrase=_quote(line)))
 
 
+def _links_a_card(line: str, at: int) -> bool:
+    """Is the link at `at` a Markdown link whose text names a model card ('[the X model card](...)')?"""
+    if line[at - 2:at] != "](":
+        return False
+    text = line[line.rfind("[", 0, at - 2) + 1:at - 2]
+    return _CARD_TEXT.search(text) is not None
+
+
+_CARD_TEXT = re.compile(r"\bcards?\W*$", re.IGNORECASE)
 _LINK_AFTER_PHRASE = 80  # characters between "a fine-tune of" and its link: '[Llama 2 7B chat](https://...'
 _CODE_LINK = re.compile(r"\[[^\]]*\]\((?!\s*https?://(?:www\.)?(?:huggingface\.co|hf\.co)/)[^)]*\)", re.IGNORECASE)
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
@@ -317,13 +324,7 @@ def _json(text: str | None) -> dict[str, Any]:
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
 
-def _file_names(snapshot: Snapshot | None) -> list[str]:
-    if snapshot is None:
-        return []
-    names: list[object] = [f.path for f in snapshot.files]
-    names += [s.get("rfilename") for s in snapshot.info.get("siblings", ()) or () if isinstance(s, dict)]
-    names += list(snapshot.texts)
-    return [n for n in dict.fromkeys(names) if isinstance(n, str)]
+
 
 
 def find_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | None, resolver: Resolver | None = None
@@ -449,6 +450,10 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
     own = {name_key(subject)}
     if published:
         own.add(name_key(published))
+    own_id = repo_id_of(subject)
+    entry = reg.model(own_id) if own_id else None
+    if entry is not None and entry.family:  # a registry model's own family is itself and its siblings
+        own.add(name_key(f"family:{entry.family}"))
     tier_b_names = [c for c in tier_b if c.via == "text-name"]
     tier_b_fams = [c for c in tier_b if c.via != "text-name"]  # body-family, bare-llama
     return [[c for c in dedupe(tier, subject) if name_key(c.id) not in own]
@@ -459,41 +464,3 @@ def _names_registry_model(title: str, reg: Registry) -> bool:
     """Is the title exactly a registry model's name, with nothing added ('Yi-34B', not 'Yi-34B-GGUF')?"""
     plain = title.strip().lower().replace("_", "-").replace(" ", "-")
     return name_key(plain) == plain and reg.by_name(plain) is not None
-
-
-def infer_relation(card: ModelCard | None, snapshot: Snapshot | None, n_bases: int, subject: str,
-                   declared: bool = True) -> tuple[Relation | None, Origin | None, str | None]:
-    """(relation, where it was decided, why): declared, else adapter / merge / quantized / finetune."""
-    if n_bases == 0:
-        return None, None, None
-    if card is not None and card.base_model_relation in DERIVATIONS:
-        return Relation(card.base_model_relation), card.field_origin("base_model_relation"), "declared"
-    where = _snapshot_origin(snapshot, subject)
-    info = snapshot.info if snapshot is not None else {}
-    names = _file_names(snapshot)
-    if "adapter_config.json" in names or "adapter_model.safetensors" in names or "adapter_model.bin" in names:
-        return Relation.ADAPTER, where.at(file="adapter_config.json"), "adapter_config.json is present"
-    quant = [n for n in names if _QUANT_FILE.search(n)]
-    if quant:
-        return Relation.QUANTIZED, where.at(file=quant[0]), f"quantized weights ({quant[0]})"
-    # the Hub's own guess (it defaults to finetune), after what the files show
-    for b in info.get("base_models", ()) or ():
-        rel = b.get("relation") if isinstance(b, dict) else None
-        if rel in DERIVATIONS and rel != Relation.FINETUNE:
-            return Relation(rel), where.at(field="tags"), "the Hub's base_model tag"
-    if n_bases > 1 and declared:
-        return Relation.MERGE, card.field_origin("base_model") if card else None, "several bases"
-    tags = {t.lower() for t in (card.tags if card else ())} | {
-        t.lower() for t in info.get("tags", ()) or () if isinstance(t, str)}
-    if tags & MERGE_TAGS:
-        return Relation.MERGE, card.field_origin("tags") if card else None, "tagged as a merge"
-    if tags & QUANTIZED_TAGS:
-        return Relation.QUANTIZED, card.field_origin("tags") if card else None, "tagged as quantized"
-    if QUANT_TOKENS.search(subject.rsplit("/", 1)[-1]):
-        return Relation.QUANTIZED, Origin(SourceKind.INFERRED, subject), "the name says it is quantized"
-    return Relation.FINETUNE, None, "default when nothing says otherwise"
-
-
-def relation_from_name(repo_id: str) -> Relation:
-    """What a repo's name says it is: quantized (GGUF, AWQ, ...) or, by default, a fine-tune."""
-    return Relation.QUANTIZED if QUANT_TOKENS.search(repo_id.rsplit("/", 1)[-1]) else Relation.FINETUNE

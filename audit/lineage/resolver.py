@@ -16,18 +16,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from audit.errors import AuditError, HubGated
-from audit.lineage.candidates import (
-    Candidate,
-    dedupe,
-    find_bases,
-    infer_relation,
-    inferred_tiers,
-    relation_from_name,
-)
+from audit.lineage.candidates import Candidate, dedupe, find_bases, inferred_tiers
 from audit.lineage.confidence import confidence
 from audit.lineage.dates import card_date_floor, parse_date
 from audit.lineage.inherit import key_facts, registry_facts
 from audit.lineage.phrases import read_name
+from audit.lineage.relation import infer_relation, relation_from_name
 from audit.model import DatasetFacts, LicenseFacts, ModelCard, Origin, Relation, RepoFile, Snapshot, SourceKind, Status
 from audit.registry import Entry, Registry, load_registry
 

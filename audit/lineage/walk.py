@@ -10,9 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from audit.lineage.candidates import Candidate, find_bases, infer_relation
+from audit.lineage.candidates import Candidate, find_bases
 from audit.lineage.dates import Dating, dating, side
 from audit.lineage.inherit import registry_facts, repo_id_of
+from audit.lineage.relation import infer_relation
 from audit.lineage.resolver import Node, Resolver
 from audit.model import (
     Ancestor,
