@@ -202,6 +202,16 @@ def test_an_earlier_version_of_a_model_is_not_its_base():
     assert [a.subject for a in lin.ancestors] == ["01-ai/Yi-34B-200K"]
 
 
+def test_a_model_it_performs_on_par_with_is_not_its_base():
+    # fietje-2-chat: the origin and the comparison in one line, each in its own sentence
+    text = _fm(license="mit") + (
+        "# Fietje\n\nFietje is an adapted version of [microsoft/phi-2](https://huggingface.co/microsoft/phi-2), "
+        "tailored to Dutch. It is small and efficient, performing almost on par with more powerful Dutch LLMs of twice "
+        "its size like [GEITje 7B Ultra](https://huggingface.co/BramVanroy/GEITje-7B-ultra).\n")
+    lin, _, _ = _audit(text)
+    assert [a.subject for a in lin.ancestors if a.depth == 1] == ["microsoft/phi-2"]
+
+
 def test_model_name_shorthand_and_decorations():
     # the shorthand read as the registry model it abbreviates, size included
     for name, base in (("L3.1-8B-Niitama", "meta-llama/Llama-3.1-8B"), ("L3-8B-Stheno-v3.2", "meta-llama/Meta-Llama-3-8B"),
