@@ -27,7 +27,7 @@ from audit.lineage import (
     resolve_many,
 )
 from audit.lineage.dates import _ARXIV, _BIB_YEAR, _ISO_DATE, _MONTH_YEAR, _MONTHS, _month_years
-from audit.lineage.phrases import ANCESTRY, NOT_ANCESTRY, SOURCES_HEADING, literal_first, lowered
+from audit.lineage.phrases import ANCESTRY, NAMED_BEFORE, NOT_ANCESTRY, SOURCES_HEADING, literal_first, lowered
 from audit.model import Lineage, Origin
 from audit.registry import NOT_LOWERABLE, Entry, Registry, _needs, load_registry, lowerable, user_registry_dir
 from audit.sources.local import read_local
@@ -121,7 +121,12 @@ def test_only_three_characters_match_an_ascii_letter_that_lower_does_not_give():
 
 
 # -- phrases --------------------------------------------------------------------------------------------------
-PHRASES = ((ANCESTRY, ANCESTRY.full), (NOT_ANCESTRY, NOT_ANCESTRY.full), (SOURCES_HEADING, SOURCES_HEADING.full))
+PHRASES = ((ANCESTRY, ANCESTRY.full), (NOT_ANCESTRY, NOT_ANCESTRY.full), (SOURCES_HEADING, SOURCES_HEADING.full),
+           (NAMED_BEFORE, NAMED_BEFORE.full))
+
+
+def test_the_words_that_follow_their_model_are_not_ancestry_words():
+    assert {spec[:2] for spec in NAMED_BEFORE._spec} <= {spec[:2] for spec in NOT_ANCESTRY._spec}
 
 
 def test_phrases_answer_what_the_patterns_as_written_answer(lines):

@@ -202,6 +202,22 @@ def test_an_earlier_version_of_a_model_is_not_its_base():
     assert [a.subject for a in lin.ancestors] == ["01-ai/Yi-34B-200K"]
 
 
+def test_a_sentence_stating_an_origin_then_a_comparison_names_its_base_before_the_comparison():
+    cases = {
+        "Fine-tuned from Mistral-7B-v0.1, it outperforms Llama-2-13B on all benchmarks.": ["mistralai/Mistral-7B-v0.1"],
+        "A merge of Mistral-7B-Instruct-v0.2 and Zephyr-7b-beta; it beats Llama-2-70B.":
+            ["mistralai/Mistral-7B-Instruct-v0.2", "HuggingFaceH4/zephyr-7b-beta"],
+        "Based on Qwen2-7B, better than Llama-3-8B in Chinese.": ["Qwen/Qwen2-7B"],
+        # the comparison first, a denial, an architecture (its word follows the model it is about): nothing
+        "Compared to Llama-2-7b, our model trained from Mistral-7B-v0.1 is better.": [],
+        "This model is not based on Llama-2-7b.": [],
+        "Built on the Mistral architecture, trained from scratch.": [],
+    }
+    for body, want in cases.items():
+        lin, _, _ = _audit(_fm(license="apache-2.0") + "# M\n\n" + body + "\n")
+        assert [a.subject for a in lin.ancestors if a.depth == 1] == want, body
+
+
 def test_a_model_it_performs_on_par_with_is_not_its_base():
     # fietje-2-chat: the origin and the comparison in one line, each in its own sentence
     text = _fm(license="mit") + (

@@ -19,6 +19,7 @@ from audit.lineage.phrases import (
     ANCESTRY,
     ANCESTRY_HINTS,
     NAME_DECORATIONS,
+    NAMED_BEFORE,
     NOT_ANCESTRY,
     NOT_ANCESTRY_LISTS,
     SOURCES_HEADING,
@@ -237,8 +238,9 @@ def _scan_line(line: str, origin: Origin, in_section: bool, exact: bool, reg: Re
 
 def _scan_sentence(line: str, origin: Origin, exact: bool, reg: Registry, ids: list[Candidate],
                    fams: list[Candidate]) -> None:
-    """The bases one sentence of a line about the model's origin names (links even in a denied sentence:
-    'a fine-tune of [X](hf link), which outperforms ...')."""
+    """The bases one sentence of a line about the model's origin names. In a sentence that is also a comparison
+    or a denial, a link right after the origin words ('a fine-tune of [X](hf link), which outperforms ...') and
+    the names before the comparison ('Fine-tuned from X, it outperforms Y')."""
     low = line.lower() if exact else None
     linked = "://" in line  # (each pattern below needs the literal text tested before it)
     denied = NOT_ANCESTRY.search(line, low)
@@ -252,9 +254,17 @@ def _scan_sentence(line: str, origin: Origin, exact: bool, reg: Registry, ids: l
         rid = re.sub(r"(?:/(?:blob|tree|resolve|raw)/.*)$", "", m.group(1)).rstrip(".,;:)")
         ids.append(Candidate(rid, "body-link", True, confidence("body-link"), (origin,),
                              f"linked from a sentence about the model's origin: {_quote(line)}"))
+    text = line
     if denied:
-        return
-    plain = _CODE_LINK.sub(" ", line) if "](" in line else line  # a link to code names a tool, not a base
+        # a comparison or denial names its models after its word: what comes before, when it states the origin
+        # itself, is still read ("Fine-tuned from Mistral-7B, it outperforms Llama-2-13B"); not for a word that
+        # follows the model it is about ("the Llama-2 architecture")
+        first = NOT_ANCESTRY.full.search(line)
+        text = line[:first.start()] if first is not None else ""
+        if not text.strip() or NAMED_BEFORE.full.match(line, first.start() if first else 0) \
+                or not ANCESTRY.full.search(text):
+            return
+    plain = _CODE_LINK.sub(" ", text) if "](" in text else text  # a link to code names a tool, not a base
     plain = _MD_LINK_TARGET.sub("] ", plain) if "](" in plain else plain
     plain = _HUB_LINK.sub(" ", plain) if linked else plain
     plain = _URL.sub(" ", plain) if "://" in plain else plain

@@ -89,6 +89,8 @@ ANCESTRY = Phrases([_spec(r) for r in _DATA["ancestry"]])  # a sentence saying w
 # a line with none of these words needs no ancestry pattern tried (unless a heading put it in scope)
 ANCESTRY_HINTS: tuple[str, ...] = tuple(_DATA["ancestry_hints"])
 NOT_ANCESTRY = Phrases([_spec(r) for r in _DATA["not_ancestry"]])  # a comparison, an architecture, a denial
+# those of its words that follow the model they are about ('the Llama-2 architecture')
+NAMED_BEFORE = Phrases([_spec(r) for r in _DATA["named_before"]])
 SOURCES_HEADING = Phrases([_spec(r) for r in _DATA["sources_heading"]])  # a merge's ingredients, credits
 # a line listing related models (see also, collections, other sizes): no ancestry in it, nor in its section
 NOT_ANCESTRY_LISTS = Phrases([_spec(r) for r in _DATA["not_ancestry_lists"]])
