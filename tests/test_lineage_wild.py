@@ -294,6 +294,16 @@ def test_a_card_never_infers_itself_nor_its_own_quantization():
     assert not [a for a in lin.ancestors if "support-bot" in a.subject.lower()]
 
 
+def test_a_quantization_named_after_its_original_descends_from_it():
+    # the model is the decorated one: the original its card links is its base, not itself
+    text = _fm(license="apache-2.0") + ("## Llamacpp imatrix Quantizations of gemma-2-9b-it\n\n"
+                                         "Original model: https://huggingface.co/google/gemma-2-9b-it\n")
+    for subject in ("/tmp/bartowski--gemma-2-9b-it-GGUF", "bartowski/gemma-2-9b-it-GGUF"):
+        lin, eff, _ = _audit(text, subject=subject)
+        assert [a.subject for a in lin.ancestors if a.depth == 1] == ["google/gemma-2-9b-it"], subject
+        assert "gemma" in eff.keys
+
+
 def test_a_card_titled_with_a_registry_models_very_name_does_not_descend_from_it():
     # a copy of the official card in a directory named anything: its title is its own name
     lin, _, _ = _audit("---\nlicense: apache-2.0\n---\n# all-MiniLM-L6-v2\n\nA sentence embedding model.\n",

@@ -457,17 +457,29 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
                                            "weights-name", "weights-name", bare_llama=False, name=True))
     # a model does not descend from itself, nor from its own re-uploads and quantizations (official cards name
     # their own family everywhere; a card links its own GGUF versions)
-    own = {name_key(subject)}
-    if published:
-        own.add(name_key(published))
+    own = [subject] + ([published] if published else [])
     own_id = repo_id_of(subject)
     entry = reg.model(own_id) if own_id else None
     if entry is not None and entry.family:  # a registry model's own family is itself and its siblings
-        own.add(name_key(f"family:{entry.family}"))
+        own.append(f"family:{entry.family}")
     tier_b_names = [c for c in tier_b if c.via == "text-name"]
     tier_b_fams = [c for c in tier_b if c.via != "text-name"]  # body-family, bare-llama
-    return [[c for c in dedupe(tier, subject) if name_key(c.id) not in own]
+    return [[c for c in dedupe(tier, subject) if not _is_itself(c.id, own)]
             for tier in (tier_a, tier_b_names, tier_b_fams, tier_c)]
+
+
+def _is_itself(candidate: str, own: list[str]) -> bool:
+    """Is the candidate the model itself, or a re-upload or quantization of it ('TheBloke/Bot-7B-GGUF' named in
+    Bot-7B's card)? Not when the model is the decorated one: the GGUF quantization 'gemma-2-9b-it-GGUF' is made
+    from the 'google/gemma-2-9b-it' its card links."""
+    key = name_key(candidate)
+    return any(name_key(name) == key and not (_decorated(name) and not _decorated(candidate)) for name in own)
+
+
+def _decorated(name: str) -> bool:
+    """Does the name carry re-upload decorations (-GGUF, -AWQ, -4bit ...) that name_key drops?"""
+    plain = name.strip().rstrip("/").rsplit("/", 1)[-1].lower().replace("_", "-")
+    return name_key(name) not in (plain, plain.removeprefix("meta-"))
 
 
 def _names_registry_model(title: str, reg: Registry) -> bool:
