@@ -256,6 +256,13 @@ def test_supplement_relations_point_at_registry_models() -> None:
             assert reg.model(m["relation_to"]) is not None, (m["id"], m["relation_to"])
 
 
+def test_every_relation_in_the_shipped_registry_points_at_a_registry_model() -> None:
+    # a recorded base the registry does not hold would make every descendant of that model an unknown ancestor
+    reg = load_registry()
+    missing = sorted((e.id, e.relation_to) for e in reg.models.values() if e.relation_to and reg.model(e.relation_to) is None)
+    assert not missing
+
+
 def test_a_supplement_id_in_the_facts_is_an_error_naming_it() -> None:
     b = _builder()
     facts = {"models": [{"id": "google-t5/t5-base", "license": "apache-2.0"}], "datasets": []}
@@ -402,3 +409,15 @@ def test_a_name_beginning_with_a_registry_models_name_and_size_is_read_as_made_f
     # registry names ('vicuna-13b' could be v1.3, under LLaMA 1, or v1.5, under Llama 2): no guess
     for name in ("x/7B-qwen-merge", "x/Qwen2.5-roleplay", "x/Qwen2.5-7B", "x/vicuna-13b-cocktail", "x/Mistral-7B-rp"):
         assert reg.by_sized_prefix(name) is None, name
+
+
+def test_a_license_history_is_told_in_words_whatever_the_date() -> None:
+    import datetime
+
+    from audit.lineage.inherit import registry_facts
+
+    entry = load_registry().model("Qwen/Qwen-7B")  # no license on the Hub until an unknown date, then tongyi-qianwen
+    assert entry is not None and entry.history
+    reason = registry_facts(entry, datetime.date.max).reason or ""
+    assert "9999" not in reason and "(none)" not in reason
+    assert "no license until an unknown date" in reason and "dated after every change" in reason

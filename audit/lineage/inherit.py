@@ -51,6 +51,10 @@ def key_facts(key: str, origin: Origin, note: str | None = None) -> LicenseFacts
 # Many models of one audit share a base (every fine-tune of Llama-3.1-8B): the facts depend only on the entry
 # (a frozen value), the date and the note, and the catalog is loaded once per process, so they are kept.
 @lru_cache(maxsize=4096)
+def _said(license: str | None) -> str:
+    return "no license" if not license or license == "(none)" else license
+
+
 def registry_facts(entry: Entry, since: _dt.date | None, note: str | None = None, all_history: bool = False
                    ) -> LicenseFacts:
     """LicenseFacts for a registry entry as a derivative dated `since` sees it (see the module doc)."""
@@ -79,9 +83,10 @@ def registry_facts(entry: Entry, since: _dt.date | None, note: str | None = None
         return LicenseFacts(tuple(decls), None, (), Status.UNKNOWN, reason=f"{entry.id}: {why}")
     reason = evid
     if len(options) > 1:
-        changes = "; ".join(f"{c.from_license} until {c.date or 'an unknown date'}, then {c.to_license}"
+        changes = "; ".join(f"{_said(c.from_license)} until {c.date or 'an unknown date'}, then {_said(c.to_license)}"
                             for c in entry.history)
-        when = f"dated from {since.isoformat()}" if since else "of unknown date"
+        when = ("of unknown date" if since is None else "dated after every change" if since == _dt.date.max
+                else f"dated from {since.isoformat()}")  # (date.max: the current license, whatever the date)
         reason = f"{_LICENSE_CHANGED} ({changes}): a derivative {when} takes {', '.join(keys)}; {evid}"
     status = Status.UNKNOWN if any(cat[k].ambiguous for k in keys) else Status.RESOLVED
     return LicenseFacts(tuple(decls), and_(cat[k].spdx for k in keys), keys, status, reason=reason)
