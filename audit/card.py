@@ -190,6 +190,22 @@ def _str_list(value: Any, name: str, where: Callable[[str], Origin], problems: l
     return ()
 
 
+# what a generated card writes where it had no value ('base_model: None' from a script whose base was unset):
+# it says there is none. 'unknown' or 'TBD' say there is one nobody named: those stay, and fail closed
+_PLACEHOLDERS = frozenset({"none", "null", "nil", "n/a", "na", "-"})
+
+
+def _named(values: tuple[str, ...], name: str, where: Callable[[str], Origin],
+           problems: list[Problem]) -> tuple[str, ...]:
+    """The values that name something: a placeholder names no model or dataset (a card-field-value problem)."""
+    kept = tuple(v for v in values if v.lower() not in _PLACEHOLDERS)
+    for v in values:
+        if v.lower() in _PLACEHOLDERS:
+            problems.append(Problem("card-field-value", f"{name} {v!r} is a placeholder, not a repo id: read as "
+                                    "not given", where(name)))
+    return kept
+
+
 def _license_values(value: Any, where: Callable[[str], Origin], problems: list[Problem]) -> tuple[str, ...]:
     """Every item of the license field counts: a non-string item is kept (as NOT_TEXT) so it makes the license
     undecided, and an empty value (`license:`, `license: []`) declares nothing a reader can decide on."""
@@ -318,9 +334,9 @@ def parse_card(text: str, origin: Origin) -> ModelCard:
         license=license_values,
         license_name=_str(raw.get("license_name"), "license_name", f, problems),
         license_link=_str(raw.get("license_link"), "license_link", f, problems),
-        base_models=_str_list(raw.get("base_model"), "base_model", f, problems),
+        base_models=_named(_str_list(raw.get("base_model"), "base_model", f, problems), "base_model", f, problems),
         base_model_relation=relation.lower() if relation else None,
-        datasets=_str_list(raw.get("datasets"), "datasets", f, problems),
+        datasets=_named(_str_list(raw.get("datasets"), "datasets", f, problems), "datasets", f, problems),
         tags=_str_list(raw.get("tags"), "tags", f, problems),
         gated=gated,
         body=body,

@@ -193,3 +193,12 @@ def test_a_value_mlaudit_never_reads_cannot_make_the_front_matter_unreadable():
     assert card.front_matter["model-index"] == [{"name": "foo"}]
     card = parse_card("---\nlicense: mit\nextra: &a [1]\nother: *a\n---\n# x\n", origin)
     assert card.license == () and [p.code for p in card.problems] == ["card-yaml-alias"]
+
+
+def test_a_placeholder_base_model_is_no_base_but_unknown_stays_a_base_nobody_named():
+    card = parse_card("---\nbase_model: None\ndatasets:\n- n/a\n- org/data\n---\n", Origin("local", "m", file="README.md"))
+    assert card.base_models == () and card.datasets == ("org/data",)
+    assert [p.code for p in card.problems] == ["card-field-value", "card-field-value"]
+    assert "placeholder" in card.problems[0].message and card.problems[0].origin.line == 2
+    card = parse_card("---\nbase_model: unknown\n---\n", Origin("local", "m", file="README.md"))
+    assert card.base_models == ("unknown",)  # "there is one, unnamed": the lineage stays unknown (fail closed)
