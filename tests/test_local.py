@@ -180,8 +180,13 @@ def test_a_file_that_grew_since_its_size_was_taken_is_read_to_the_limit(tmp_path
 
     f = tmp_path / "LICENSE"
     f.write_bytes(b"x" * 100)
-    real_stat, real_fstat = os.stat, os.fstat
-    monkeypatch.setattr(base.os, "stat", lambda p: types.SimpleNamespace(st_mode=real_stat(p).st_mode, st_size=3))
+    real_lstat, real_fstat = os.lstat, os.fstat
+
+    def small_lstat(p, *args, **kwargs):  # the size taken before the read (other paths: as they are)
+        st = real_lstat(p, *args, **kwargs)
+        return types.SimpleNamespace(st_mode=st.st_mode, st_size=3) if str(p) == str(f) else st
+
+    monkeypatch.setattr(base.os, "lstat", small_lstat)
     monkeypatch.setattr(base.os, "fstat", lambda fd: types.SimpleNamespace(st_mode=real_fstat(fd).st_mode, st_size=3))
     assert base.read_file_bytes(str(f), limit=1000) == b"x" * 100
     assert base.read_file_bytes(str(f), limit=100) == b"x" * 100

@@ -140,7 +140,8 @@ def read_file_bytes(path: str, *, limit: int, input: str | None = None, within: 
     every symbolic link) leaves that directory is refused: a snapshot cannot make mlaudit read outside it."""
     name = input or path
     try:
-        link = os.path.islink(path)
+        st = os.lstat(path)  # for a file that is no link, the stat the checks below need
+        link = stat.S_ISLNK(st.st_mode)
         if link and not os.path.exists(path):
             raise InputUnreadable(name, "is a symbolic link loop" if _loops(path) else "is a broken symbolic link")
         if within is not None and not _directly_in(path, link, within):
@@ -148,7 +149,8 @@ def read_file_bytes(path: str, *, limit: int, input: str | None = None, within: 
             real = os.path.realpath(path)
             if os.path.commonpath([real, root]) != root:
                 raise InputUnreadable(name, f"is a link to {real}, outside {within}: not read")
-        st = os.stat(path)
+        if link:
+            st = os.stat(path)
         kind = _kind_of(st.st_mode)
         if kind is not None:
             raise InputUnreadable(name, f"is {kind}")
