@@ -26,7 +26,16 @@ from audit.lineage import (
     lineage_evidence,
     resolve_many,
 )
-from audit.lineage.dates import _ARXIV, _BIB_YEAR, _ISO_DATE, _MONTH_YEAR, _MONTHS, _month_years
+from audit.lineage.dates import (
+    _ARXIV,
+    _BIB_YEAR,
+    _ISO_DATE,
+    _MADE,
+    _MONTH_YEAR,
+    _MONTHS,
+    _month_years,
+    card_stated_date,
+)
 from audit.lineage.phrases import ANCESTRY, NAMED_BEFORE, NOT_ANCESTRY, SOURCES_HEADING, literal_first, lowered
 from audit.model import Lineage, Origin
 from audit.registry import NOT_LOWERABLE, Entry, Registry, _needs, load_registry, lowerable, user_registry_dir
@@ -247,6 +256,31 @@ def test_card_date_floor_finds_what_the_patterns_as_written_find():
         assert card_date_floor(_Body(text)) == expected, text[:80]
     assert dated > len(texts) / 2
     assert card_date_floor(_Body("released Auguſt 2023")) == dt.date(2023, 8, 1)  # no KeyError
+
+
+def _stated_date_as_written(text: str) -> dt.date | None:
+    found = [dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)) for m in _ISO_DATE.finditer(text)
+             if _MADE.search(text, max(0, m.start() - 50), m.start())]
+    for m in _MONTH_YEAR.finditer(text):
+        if _MADE.search(text, max(0, m.start() - 50), m.start()):
+            month = next(i for name, i in _MONTHS.items() if re.fullmatch(name, m.group(1), re.IGNORECASE))
+            found.append(dt.date(int(m.group(2)), month, 1))
+    found = [d for d in found if d <= dt.date.today()]
+    return max(found) if found else None
+
+
+def test_card_stated_date_finds_what_the_patterns_as_written_find():
+    rnd = random.Random(5)
+    texts = [v for body in _bodies() for v in _variants(body, rnd)]
+    texts += ["Trained in May 2023", "RELEASED: 2024-03-01", "released Auguſt 2023", "we fine-tuned it in june 2024.",
+              "Updated 2024-02 and cited 2025-01", "made, then. March 2024", "Date  :  December 2023",
+              "TRAİNED in May 2023"]
+    stated = 0
+    for text in texts:
+        expected = _stated_date_as_written(text)
+        stated += expected is not None
+        assert card_stated_date(_Body(text)) == expected, text[:80]
+    assert stated >= 6
 
 
 def test_month_years_are_the_matches_finditer_finds():

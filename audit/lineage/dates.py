@@ -90,11 +90,18 @@ _MADE = re.compile(r"\b(?:trained|released?|created|uploaded|published|fine-?tun
 def card_stated_date(card: ModelCard) -> _dt.date | None:
     """The latest date the card states for the model's own making (see _MADE), else None."""
     text = card.body
+    low = lowered(text)  # as in card_date_floor: the same matches, found faster in lower-cased text
+    month_years: Iterable[re.Match[str]]
+    if low is None:
+        iso, month_years = _ISO_DATE.finditer(text), _MONTH_YEAR.finditer(text)
+    else:
+        text = low
+        iso, month_years = _ISO_DATE_FAST.finditer(low), _month_years(low)
     found: list[_dt.date] = []
-    for m in _ISO_DATE.finditer(text):
+    for m in iso:
         if _MADE.search(text, max(0, m.start() - 50), m.start()):
             found.append(_dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)))
-    for m in _MONTH_YEAR.finditer(text):
+    for m in month_years:
         if _MADE.search(text, max(0, m.start() - 50), m.start()):
             found.append(_dt.date(int(m.group(2)), _month_number(m.group(1)), 1))
     today = _dt.date.today()
