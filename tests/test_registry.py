@@ -421,3 +421,14 @@ def test_a_license_history_is_told_in_words_whatever_the_date() -> None:
     reason = registry_facts(entry, datetime.date.max).reason or ""
     assert "9999" not in reason and "(none)" not in reason
     assert "no license until an unknown date" in reason and "dated after every change" in reason
+
+
+def test_registry_facts_are_made_once_per_entry_date_and_note() -> None:
+    # every fine-tune of one base asks for the same facts: they are kept (a decorator moved away once, unseen)
+    import datetime
+
+    from audit.lineage.inherit import registry_facts
+
+    entry = load_registry().model("meta-llama/Llama-2-7b-hf")
+    assert entry is not None
+    assert registry_facts(entry, datetime.date.max) is registry_facts(entry, datetime.date.max)

@@ -37,6 +37,10 @@ _LICENSE_CHANGED = "license changed over time"  # how registry_facts' reason sta
 
 
 # -- license facts for registry entries -------------------------------------------------------------------------
+def _said(license: str | None) -> str:
+    return "no license" if not license or license == "(none)" else license
+
+
 def key_facts(key: str, origin: Origin, note: str | None = None) -> LicenseFacts:
     """LicenseFacts for one catalog key the registry names (a family's license)."""
     from audit.licenses.catalog import catalog
@@ -51,10 +55,6 @@ def key_facts(key: str, origin: Origin, note: str | None = None) -> LicenseFacts
 # Many models of one audit share a base (every fine-tune of Llama-3.1-8B): the facts depend only on the entry
 # (a frozen value), the date and the note, and the catalog is loaded once per process, so they are kept.
 @lru_cache(maxsize=4096)
-def _said(license: str | None) -> str:
-    return "no license" if not license or license == "(none)" else license
-
-
 def registry_facts(entry: Entry, since: _dt.date | None, note: str | None = None, all_history: bool = False
                    ) -> LicenseFacts:
     """LicenseFacts for a registry entry as a derivative dated `since` sees it (see the module doc)."""
