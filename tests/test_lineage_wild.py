@@ -218,6 +218,25 @@ def test_a_sentence_stating_an_origin_then_a_comparison_names_its_base_before_th
         assert [a.subject for a in lin.ancestors if a.depth == 1] == want, body
 
 
+def test_conversions_pruning_and_the_card_templates_parent_model_name_the_base():
+    cases = {  # (the conversion tools' own sentences: GGUF-my-repo, mlx-lm)
+        "This model was converted to GGUF format from [`meta-llama/Meta-Llama-3-8B-Instruct`](https://huggingface.co/"
+        "meta-llama/Meta-Llama-3-8B-Instruct) using llama.cpp via the ggml.ai's GGUF-my-repo space.":
+            ["meta-llama/Meta-Llama-3-8B-Instruct"],
+        "The Model [mlx-community/Mistral-7B-Instruct-v0.2-4bit](https://huggingface.co/mlx-community/Mistral-7B-"
+        "Instruct-v0.2-4bit) was converted to MLX format from [mistralai/Mistral-7B-Instruct-v0.2](https://"
+        "huggingface.co/mistralai/Mistral-7B-Instruct-v0.2) using mlx-lm version 0.4.0.": ["mistralai/Mistral-7B-Instruct-v0.2"],
+        "- **Parent Model:** [google/gemma-2-2b-it](https://huggingface.co/google/gemma-2-2b-it)": ["google/gemma-2-2b-it"],
+        "Pruned from Llama-3.1-8B-Instruct with 50% sparsity.": ["meta-llama/Meta-Llama-3.1-8B-Instruct"],
+        "You can convert the weights to GGUF with llama.cpp.": [],
+    }
+    for body, want in cases.items():
+        # (the MLX card links itself first: published under that name, the link is the model itself)
+        subject = "/tmp/mlx-community--Mistral-7B-Instruct-v0.2-4bit" if "mlx-lm" in body else "/tmp/acme--converted"
+        lin, _, _ = _audit(_fm(license="apache-2.0") + "# M\n\n" + body + "\n", subject=subject)
+        assert [a.subject for a in lin.ancestors if a.depth == 1] == want, body
+
+
 def test_a_model_it_performs_on_par_with_is_not_its_base():
     # fietje-2-chat: the origin and the comparison in one line, each in its own sentence
     text = _fm(license="mit") + (
