@@ -284,11 +284,17 @@ class Registry:
     def by_sized_prefix(self, repo_id: str) -> Entry | None:
         """The registry model a repo's name begins with, read at least up to its size: 'Qwen2.5-7B-roleplay-v2'
         begins with Qwen2.5-7B, so its publisher named it after the model it was made from. The longest such
-        prefix wins; None when the name states no size after its first part, or when the registry models
-        sharing the prefix differ in licensing (the size is what tells Qwen2.5-3B from Qwen2.5-7B)."""
+        prefix wins; None when the registry models sharing the prefix differ in licensing (the size is what
+        tells Qwen2.5-3B from Qwen2.5-7B). A name that states no size must begin with a registry model's whole
+        name, of two parts or more ('t5-small-finetuned-xsum', 'stable-diffusion-xl-base-1.0-dreambooth'; not
+        'gpt2-chinese')."""
         parts = name_key(repo_id).split("-")
         size = next((i for i, p in enumerate(parts) if i and _SIZE_PART.fullmatch(p)), None)
         if size is None:
+            for end in range(len(parts) - 1, 1, -1):
+                whole = list(self._names.get("-".join(parts[:end]), ()))
+                if whole:
+                    return self._one_licensing(whole)
             return None
         if self._sorted_names is None:
             self._sorted_names = sorted(self._names)

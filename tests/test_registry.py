@@ -409,6 +409,14 @@ def test_a_name_beginning_with_a_registry_models_name_and_size_is_read_as_made_f
     # registry names ('vicuna-13b' could be v1.3, under LLaMA 1, or v1.5, under Llama 2): no guess
     for name in ("x/7B-qwen-merge", "x/Qwen2.5-roleplay", "x/Qwen2.5-7B", "x/vicuna-13b-cocktail", "x/Mistral-7B-rp"):
         assert reg.by_sized_prefix(name) is None, name
+    # a name with no size begins with a registry model's whole name (two parts or more), else no guess
+    for name, base in (("x/t5-small-finetuned-xsum", "google-t5/t5-small"),
+                       ("x/stable-diffusion-xl-base-1.0-dreambooth", "stabilityai/stable-diffusion-xl-base-1.0"),
+                       ("x/roberta-base-squad2", "FacebookAI/roberta-base"), ("x/whisper-small-hi", "openai/whisper-small")):
+        found = reg.by_sized_prefix(name)
+        assert found is not None and found.id == base, name
+    for name in ("x/gpt2-chinese-poem", "x/mistral-instruct-foo", "x/stable-diffusion-finetune"):
+        assert reg.by_sized_prefix(name) is None, name
 
 
 def test_a_license_history_is_told_in_words_whatever_the_date() -> None:
