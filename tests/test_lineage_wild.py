@@ -237,6 +237,19 @@ def test_conversions_pruning_and_the_card_templates_parent_model_name_the_base()
         assert [a.subject for a in lin.ancestors if a.depth == 1] == want, body
 
 
+def test_a_table_row_of_three_cells_or_more_lists_other_models_a_two_cell_row_describes_this_one():
+    # the official Yi-34B card's "Model info" table: each row is about the model it names
+    family = _fm(license="apache-2.0") + (
+        "# Yi\n\nModel | Intro | Default context window | Pretrained tokens | Training Data Date\n|---|---|---|---|---\n"
+        "9B model| It is the best at coding and math.|4K | Yi-9B is continuously trained based on Yi-6B, using 0.8T "
+        "tokens. |  Up to June 2023\n")
+    lin, _, _ = _audit(family)
+    assert not lin.ancestors
+    own = _fm(license="apache-2.0") + "# M\n\n| | |\n|---|---|\n| Finetuned from | mistralai/Mistral-7B-v0.1 |\n"
+    lin, _, _ = _audit(own)
+    assert [a.subject for a in lin.ancestors if a.depth == 1] == ["mistralai/Mistral-7B-v0.1"]
+
+
 def test_a_model_it_performs_on_par_with_is_not_its_base():
     # fietje-2-chat: the origin and the comparison in one line, each in its own sentence
     text = _fm(license="mit") + (

@@ -204,8 +204,11 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
             if scope == "label":
                 scope = None
             continue  # "see also", a collection, other sizes: related models, not this one's origin
+        in_row = in_table or _TABLE_ROW.search(line) is not None
+        if in_row and line.count("|") >= 2 and len([c for c in line.split("|") if c.strip()]) >= 3:
+            continue  # a row of three cells or more is one of several things a table lists (a family's models)
         origin = card.origin.at(line=card.body_line + idx)
-        row = scope is not None and (in_table or _TABLE_ROW.search(line) is not None)
+        row = scope is not None and in_row
         context = _scan_line(line, origin, scope is not None and not row, exact, reg, ids, fams)
         if context and stripped.endswith(":") and scope is None:
             scope = "label"  # "The models used in this merge were:" introduces a list
