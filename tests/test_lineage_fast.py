@@ -157,7 +157,7 @@ def test_the_patterns_as_written_are_unchanged():
         r"\bvs\.?\s|benchmark|leaderboard|\bthan\b|\bbeats?\b|\bcite\b|\bcitation\b|from\s+scratch|\bplan|"
         r"\bpotential\b|\bfuture\b|\bupcoming\b|similar[-\s]sized|top\s+performer|"
         r"\b(?:previous|earlier|older|prior)\s+versions?\s+of\b|\bon\s+par\s+with\b|"
-        r"\bcompetitive\s+with\b|"
+        r"\bcompetitive\s+with\b|\bsimilar\s+to\b|\bsame\s+(?:\w+\s+){0,2}as\b|tokenizer|\breward\s+models?\b|"
         r"优于|超过|超越|相比|对比|比较|比較|上回|よりも|비교|보다|übertrifft|surpasse|\bsupera\b")
     assert SOURCES_HEADING.full.pattern == (
         r"merg|\bmodels?\s+(?:and\s+\w+\s+)?used|\bloras?\b|source\s+models?|ingredients|composition|credits|"

@@ -250,6 +250,19 @@ def test_a_table_row_of_three_cells_or_more_lists_other_models_a_two_cell_row_de
     assert [a.subject for a in lin.ancestors if a.depth == 1] == ["mistralai/Mistral-7B-v0.1"]
 
 
+def test_a_shared_tokenizer_a_reward_model_or_a_likeness_is_not_an_origin():
+    cases = {
+        "The tokenizer is based on Llama-2-7b-hf.": [],
+        "Our reward model is based on Llama-2-7b-hf.": [],
+        "This model is based on the same recipe as zephyr-7b-beta.": [],
+        "Fine-tuned from Mistral-7B-v0.1 with the tokenizer of Llama-2-7b-hf.": ["mistralai/Mistral-7B-v0.1"],
+        "Fine-tuned from Mistral-7B-v0.1 the same way as zephyr-7b-beta.": ["mistralai/Mistral-7B-v0.1"],
+    }
+    for body, want in cases.items():
+        lin, _, _ = _audit(_fm(license="apache-2.0") + "# M\n\n" + body + "\n")
+        assert [a.subject for a in lin.ancestors if a.depth == 1] == want, body
+
+
 def test_a_model_it_performs_on_par_with_is_not_its_base():
     # fietje-2-chat: the origin and the comparison in one line, each in its own sentence
     text = _fm(license="mit") + (
