@@ -208,8 +208,10 @@ def test_a_sentence_stating_an_origin_then_a_comparison_names_its_base_before_th
         "A merge of Mistral-7B-Instruct-v0.2 and Zephyr-7b-beta; it beats Llama-2-70B.":
             ["mistralai/Mistral-7B-Instruct-v0.2", "HuggingFaceH4/zephyr-7b-beta"],
         "Based on Qwen2-7B, better than Llama-3-8B in Chinese.": ["Qwen/Qwen2-7B"],
-        # the comparison first, a denial, an architecture (its word follows the model it is about): nothing
-        "Compared to Llama-2-7b, our model trained from Mistral-7B-v0.1 is better.": [],
+        # the comparison first: the clause that states the origin and compares nothing
+        "Compared to Llama-2-7b, our model trained from Mistral-7B-v0.1 is better.": ["mistralai/Mistral-7B-v0.1"],
+        "Unlike Llama-2-13b-hf, which outperforms GPT-3, we fine-tuned Mistral-7B-v0.1.": ["mistralai/Mistral-7B-v0.1"],
+        # a denial, an architecture (its word follows the model it is about): nothing
         "This model is not based on Llama-2-7b.": [],
         "Built on the Mistral architecture, trained from scratch.": [],
     }

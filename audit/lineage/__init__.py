@@ -3,7 +3,7 @@
 Three steps, each a function:
 - `resolve_lineage` (walk.py): the subject's bases (declared in the card, or inferred from configs, the card
   body, tags and the model name: candidates.py; what the model is to them, an adapter, merge, quantization or
-  fine-tune: relation.py), then their bases, recursively, with cycle and depth guards.
+  fine-tune: relation.py; which names are the model itself: names.py), then their bases, recursively, with cycle and depth guards.
   Each ancestor is found by a `Resolver` (resolver.py): --models-dir snapshot directories, the HF cache, the
   Hub (pinned, concurrent), and the offline registry (exact id, then a re-upload's name, then a family named
   in its name).
@@ -23,7 +23,7 @@ own finding, lineage-license-history, naming the date that decides it (not a con
 """
 from __future__ import annotations
 
-from audit.lineage.candidates import Candidate, find_bases, model_name, published_name
+from audit.lineage.candidates import Candidate, find_bases
 from audit.lineage.checks import LineageCase, lineage_evidence, settle
 from audit.lineage.dates import Dating, card_date_floor, dating, subject_date
 from audit.lineage.inherit import (
@@ -35,6 +35,7 @@ from audit.lineage.inherit import (
     layered_license,
     registry_facts,
 )
+from audit.lineage.names import model_name, published_name
 from audit.lineage.relation import infer_relation
 from audit.lineage.resolver import Node, Resolver, card_from_card_data, index_models_dirs
 from audit.lineage.walk import resolve_lineage, resolve_many

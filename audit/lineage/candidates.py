@@ -6,7 +6,6 @@ without them, in tiers (find_bases). The phrase tables behind the body scan are 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from audit.errors import UsageError
 from audit.lineage.confidence import confidence
 from audit.lineage.inherit import repo_id_of
+from audit.lineage.names import is_itself, model_name, names_registry_model, published_name
 from audit.lineage.phrases import (
     ANCESTRY,
     ANCESTRY_HINTS,
@@ -27,8 +27,8 @@ from audit.lineage.phrases import (
     read_name,
 )
 from audit.model import ModelCard, Origin, Snapshot, SourceKind
-from audit.registry import BARE_LLAMA, Registry, load_registry, lowerable, name_key
-from audit.sources.ids import HUB_URL, names_hub_repo, parse_repo_spec
+from audit.registry import BARE_LLAMA, Registry, load_registry, lowerable
+from audit.sources.ids import HUB_URL, parse_repo_spec
 from audit.sources.weights import weight_headers
 
 if TYPE_CHECKING:
@@ -64,7 +64,6 @@ _MERGEKIT = re.compile(r"^\s*(?:-\s*)?(?:model|base_model)\s*:\s*[\"']?([A-Za-z0
 _BARE_ID = re.compile(r"(?<![\w/.:-])`?([A-Za-z0-9][\w-]*(?:\.[\w-]+)*/[A-Za-z0-9][\w.-]*[A-Za-z0-9])`?(?![\w/])")
 _NAME_TOKEN = re.compile(r"(?<![\w.-])([A-Za-z][\w.]*(?:[-_][\w.]+)+)", re.ASCII)  # ASCII: a name ends where CJK text begins
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
-_H1 = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _LIST_OR_LINK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s|^\s*\[?https?://|^\s*<a\s", re.IGNORECASE)
 # a name followed by "dataset" names the data ("the Alpaca-GPT4 dataset"), unless a preposition comes between
 # ("fine-tuned mistral-7b on our dataset": the name is the model the data was used on)
@@ -73,42 +72,7 @@ _DATA_AFTER = re.compile(r"^(?!\s+(?:on|with|using|for|from|in|to)\b)[\s\w.-]{0,
 
 
 
-def model_name(subject: str, card: ModelCard | None) -> str:
-    """The name a model is published under (published_name), else the card's title, else the path's name."""
-    name = published_name(subject, card)
-    if name:
-        return name
-    if card is not None:
-        m = _H1.search(card.body)
-        if m:
-            title = re.sub(r"[*_`]|<[^>]+>|\[([^\]]*)\]\([^)]*\)", r"\1", m.group(1)).strip()
-            if title:
-                return title
-    base = subject.rstrip("/\\")
-    name = os.path.basename(base)
-    if name.lower() in ("readme.md", "model_card.md") or name.lower().endswith(".md"):
-        name = os.path.basename(os.path.dirname(base)) or name
-    return name
 
-
-def published_name(subject: str, card: ModelCard | None) -> str | None:
-    """The name a model is distributed under, when we know it: the repo name, the card's model_name or its
-    model-index name (the name its evaluation results are published under), or a snapshot directory named like
-    a repo (org--name). None for a directory or card file with no such name."""
-    if names_hub_repo(subject):
-        return subject.split("/", 1)[1]
-    if card is not None:
-        name = card.front_matter.get("model_name")
-        index = card.front_matter.get("model-index")
-        if not (isinstance(name, str) and name.strip()) and isinstance(index, list) and index \
-                and isinstance(index[0], dict):
-            name = index[0].get("name")
-        if isinstance(name, str) and name.strip():
-            return name.strip()
-    base = os.path.basename(subject.rstrip("/\\"))
-    if "--" in base:
-        return base.split("--", 1)[1]
-    return None
 
 
 def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, via_family: str,
@@ -259,13 +223,8 @@ def _scan_sentence(line: str, origin: Origin, exact: bool, reg: Registry, ids: l
                              f"linked from a sentence about the model's origin: {_quote(line)}"))
     text = line
     if denied:
-        # a comparison or denial names its models after its word: what comes before, when it states the origin
-        # itself, is still read ("Fine-tuned from Mistral-7B, it outperforms Llama-2-13B"); not for a word that
-        # follows the model it is about ("the Llama-2 architecture")
-        first = NOT_ANCESTRY.full.search(line)
-        text = line[:first.start()] if first is not None else ""
-        if not text.strip() or NAMED_BEFORE.full.match(line, first.start() if first else 0) \
-                or not ANCESTRY.full.search(text):
+        text = _origin_part(line)
+        if not text:
             return
     plain = _CODE_LINK.sub(" ", text) if "](" in text else text  # a link to code names a tool, not a base
     plain = _MD_LINK_TARGET.sub("] ", plain) if "](" in plain else plain
@@ -278,6 +237,25 @@ def _scan_sentence(line: str, origin: Origin, exact: bool, reg: Registry, ids: l
         ids.append(Candidate(rid, "body-name", True, confidence("body-name"), (origin,),
                              f"repo id named in a sentence about the model's origin: {_quote(line)}"))
     fams.extend(_text_candidates(plain, origin, reg, "text-name", "body-family", phrase=_quote(line)))
+
+
+def _origin_part(line: str) -> str:
+    """The part of a sentence that is also a comparison or a denial that still states the model's origin. A
+    comparison names its models after its word, so what comes before it, when it states the origin, is read
+    ("Fine-tuned from Mistral-7B, it outperforms Llama-2-13B"), unless the word follows the model it is about
+    ("the Llama-2 architecture"); else the clauses that state an origin and compare nothing ("Compared to
+    Llama-2-7b, our model, trained from Mistral-7B, ..."). '' when no part does."""
+    first = NOT_ANCESTRY.full.search(line)
+    if first is None:
+        return ""
+    head = line[:first.start()]
+    if head.strip() and not NAMED_BEFORE.full.match(line, first.start()) and ANCESTRY.full.search(head):
+        return head
+    clauses = [c for c in _CLAUSE.split(line) if ANCESTRY.full.search(c) and not NOT_ANCESTRY.full.search(c)]
+    return " ; ".join(clauses)
+
+
+_CLAUSE = re.compile(r"[,;:()]\s")
 
 
 def _links_a_card(line: str, at: int) -> bool:
@@ -449,7 +427,7 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
         tier_c.extend(_text_candidates(" ; ".join(dict.fromkeys(tags)), tag_origin, reg, "tag-name", "tag"))
     name = model_name(subject, card)
     published = published_name(subject, card)
-    if name and not published and _names_registry_model(name, reg):
+    if name and not published and names_registry_model(name, reg):
         name = ""  # a card titled with a registry model's very name is that model's card: it names itself
     if name:
         name_origin = card.origin.at(line=card.body_line) if card is not None else Origin(SourceKind.INFERRED, subject)
@@ -467,25 +445,5 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
         own.append(f"family:{entry.family}")
     tier_b_names = [c for c in tier_b if c.via == "text-name"]
     tier_b_fams = [c for c in tier_b if c.via != "text-name"]  # body-family, bare-llama
-    return [[c for c in dedupe(tier, subject) if not _is_itself(c.id, own)]
+    return [[c for c in dedupe(tier, subject) if not is_itself(c.id, own)]
             for tier in (tier_a, tier_b_names, tier_b_fams, tier_c)]
-
-
-def _is_itself(candidate: str, own: list[str]) -> bool:
-    """Is the candidate the model itself, or a re-upload or quantization of it ('TheBloke/Bot-7B-GGUF' named in
-    Bot-7B's card)? Not when the model is the decorated one: the GGUF quantization 'gemma-2-9b-it-GGUF' is made
-    from the 'google/gemma-2-9b-it' its card links."""
-    key = name_key(candidate)
-    return any(name_key(name) == key and not (_decorated(name) and not _decorated(candidate)) for name in own)
-
-
-def _decorated(name: str) -> bool:
-    """Does the name carry re-upload decorations (-GGUF, -AWQ, -4bit ...) that name_key drops?"""
-    plain = name.strip().rstrip("/").rsplit("/", 1)[-1].lower().replace("_", "-")
-    return name_key(name) not in (plain, plain.removeprefix("meta-"))
-
-
-def _names_registry_model(title: str, reg: Registry) -> bool:
-    """Is the title exactly a registry model's name, with nothing added ('Yi-34B', not 'Yi-34B-GGUF')?"""
-    plain = title.strip().lower().replace("_", "-").replace(" ", "-")
-    return name_key(plain) == plain and reg.by_name(plain) is not None

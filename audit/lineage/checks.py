@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from audit.lineage.candidates import published_name
 from audit.lineage.inherit import (
     Inheritance,
     acknowledged,
@@ -23,6 +22,7 @@ from audit.lineage.inherit import (
     parents,
     strong_lineage,
 )
+from audit.lineage.names import published_name
 from audit.model import Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, Status
 
 

@@ -1,0 +1,70 @@
+"""Who a model is, for lineage: the name it is published under, and whether a model its card names is itself
+(its own name, a re-upload or quantization of it) rather than a base."""
+from __future__ import annotations
+
+import os
+import re
+
+from audit.model import ModelCard
+from audit.registry import Registry, name_key
+from audit.sources.ids import names_hub_repo
+
+_H1 = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def model_name(subject: str, card: ModelCard | None) -> str:
+    """The name a model is published under (published_name), else the card's title, else the path's name."""
+    name = published_name(subject, card)
+    if name:
+        return name
+    if card is not None:
+        m = _H1.search(card.body)
+        if m:
+            title = re.sub(r"[*_`]|<[^>]+>|\[([^\]]*)\]\([^)]*\)", r"\1", m.group(1)).strip()
+            if title:
+                return title
+    base = subject.rstrip("/\\")
+    name = os.path.basename(base)
+    if name.lower() in ("readme.md", "model_card.md") or name.lower().endswith(".md"):
+        name = os.path.basename(os.path.dirname(base)) or name
+    return name
+
+
+def published_name(subject: str, card: ModelCard | None) -> str | None:
+    """The name a model is distributed under, when we know it: the repo name, the card's model_name or its
+    model-index name (the name its evaluation results are published under), or a snapshot directory named like
+    a repo (org--name). None for a directory or card file with no such name."""
+    if names_hub_repo(subject):
+        return subject.split("/", 1)[1]
+    if card is not None:
+        name = card.front_matter.get("model_name")
+        index = card.front_matter.get("model-index")
+        if not (isinstance(name, str) and name.strip()) and isinstance(index, list) and index \
+                and isinstance(index[0], dict):
+            name = index[0].get("name")
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    base = os.path.basename(subject.rstrip("/\\"))
+    if "--" in base:
+        return base.split("--", 1)[1]
+    return None
+
+
+def is_itself(candidate: str, own: list[str]) -> bool:
+    """Is the candidate the model itself, or a re-upload or quantization of it ('TheBloke/Bot-7B-GGUF' named in
+    Bot-7B's card)? Not when the model is the decorated one: the GGUF quantization 'gemma-2-9b-it-GGUF' is made
+    from the 'google/gemma-2-9b-it' its card links."""
+    key = name_key(candidate)
+    return any(name_key(name) == key and not (_decorated(name) and not _decorated(candidate)) for name in own)
+
+
+def _decorated(name: str) -> bool:
+    """Does the name carry re-upload decorations (-GGUF, -AWQ, -4bit ...) that name_key drops?"""
+    plain = name.strip().rstrip("/").rsplit("/", 1)[-1].lower().replace("_", "-")
+    return name_key(name) not in (plain, plain.removeprefix("meta-"))
+
+
+def names_registry_model(title: str, reg: Registry) -> bool:
+    """Is the title exactly a registry model's name, with nothing added ('Yi-34B', not 'Yi-34B-GGUF')?"""
+    plain = title.strip().lower().replace("_", "-").replace(" ", "-")
+    return name_key(plain) == plain and reg.by_name(plain) is not None
