@@ -259,6 +259,9 @@ def test_a_shared_tokenizer_a_reward_model_or_a_likeness_is_not_an_origin():
         "This model is based on the same recipe as zephyr-7b-beta.": [],
         "Fine-tuned from Mistral-7B-v0.1 with the tokenizer of Llama-2-7b-hf.": ["mistralai/Mistral-7B-v0.1"],
         "Fine-tuned from Mistral-7B-v0.1 the same way as zephyr-7b-beta.": ["mistralai/Mistral-7B-v0.1"],
+        "Inspired by zephyr-7b-beta, we fine-tuned Mistral-7B-v0.1 with DPO.": ["mistralai/Mistral-7B-v0.1"],
+        "Following the recipe of zephyr-7b-beta, we fine-tuned Mistral-7B-v0.1.": ["mistralai/Mistral-7B-v0.1"],
+        "We fine-tuned Mistral-7B-v0.1 following the approach of zephyr-7b-beta.": ["mistralai/Mistral-7B-v0.1"],
     }
     for body, want in cases.items():
         lin, _, _ = _audit(_fm(license="apache-2.0") + "# M\n\n" + body + "\n")

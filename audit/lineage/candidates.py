@@ -245,6 +245,8 @@ def _origin_part(line: str) -> str:
     ("Fine-tuned from Mistral-7B, it outperforms Llama-2-13B"), unless the word follows the model it is about
     ("the Llama-2 architecture"); else the clauses that state an origin and compare nothing ("Compared to
     Llama-2-7b, our model, trained from Mistral-7B, ..."). '' when no part does."""
+    if "](" in line:  # a link to code is a tool's name: it neither compares nor is cut in two
+        line = _CODE_LINK.sub(lambda m: " " * len(m.group(0)), line)
     first = NOT_ANCESTRY.full.search(line)
     if first is None:
         return ""
