@@ -198,12 +198,14 @@ _PLACEHOLDERS = frozenset({"none", "null", "nil", "n/a", "na", "-"})
 def _named(values: tuple[str, ...], name: str, where: Callable[[str], Origin],
            problems: list[Problem]) -> tuple[str, ...]:
     """The values that name something: a placeholder names no model or dataset (a card-field-value problem)."""
-    kept = tuple(v for v in values if v.lower() not in _PLACEHOLDERS)
+    kept = []
     for v in values:
-        if v.lower() in _PLACEHOLDERS:
-            problems.append(Problem("card-field-value", f"{name} {v!r} is a placeholder, not a repo id: read as "
-                                    "not given", where(name)))
-    return kept
+        if v.lower() not in _PLACEHOLDERS:
+            kept.append(v)
+            continue
+        problems.append(Problem("card-field-value", f"{name} {v!r} is a placeholder, not a repo id: read as not given",
+                                where(name)))
+    return tuple(kept)
 
 
 def _license_values(value: Any, where: Callable[[str], Origin], problems: list[Problem]) -> tuple[str, ...]:

@@ -70,9 +70,9 @@ _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.{1,200}?)\s*#*\s*$")
 # looks for first (a pattern opening with '^' is tried at every character) (_Card.headings)
 _FIRST_HEADING = re.compile(r"[^\S\n]{0,3}#{1,6}[^\S\n]+(.{1,200}?)[^\S\n]*#*[^\S\n]*$", re.M)
 _NEXT_HEADING = re.compile(r"\n[^\S\n]{0,3}#{1,6}[^\S\n]+(.{1,200}?)[^\S\n]*#*[^\S\n]*$", re.M)
-# the line breaks str.splitlines knows besides those normalize_line_breaks turns into '\n'
-_OTHER_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+# the line breaks str.splitlines knows, and those of them other than '\n'
 _SPLITLINES_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+_OTHER_BREAKS = tuple(sorted(_SPLITLINES_BREAKS - {"\n"}))
 _HASH = re.compile("#")
 _PAPER = re.compile(r"https?://(?:www\.)?(arxiv\.org/(?:abs|pdf)/[\w./-]{4,40}|doi\.org/10\.[\w./()-]{3,80}|"
                     r"openreview\.net/(?:forum|pdf)\?id=[\w-]{3,40}|aclanthology\.org/[\w.-]{3,40})", re.I)
@@ -162,8 +162,7 @@ class _Card:
     def headings(self) -> list[tuple[int, str]]:
         if self._headings is None:
             out = []
-            if "\r" in self.body or "\x85" in self.body or "\u2028" in self.body or "\u2029" in self.body \
-                    or any(b in self.body for b in _OTHER_BREAKS):
+            if any(b in self.body for b in _OTHER_BREAKS):
                 for n, line in self._lines_hit(_HASH):  # a heading line has a '#'
                     m = _HEADING.match(line)
                     if m:

@@ -150,7 +150,7 @@ def weight_header_facts(snapshot: Snapshot, card: ModelCard | None) -> list[dict
     from audit.licenses.normalize import is_generic, resolve_id
     from audit.sources.weights import weight_headers
 
-    headers = weight_headers(snapshot) if snapshot.files else []
+    headers = weight_headers(snapshot)
     if not headers:
         return []  # most snapshots: no weights here to read a header from
     out: list[dict[str, Any]] = []

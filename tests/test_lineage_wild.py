@@ -30,6 +30,12 @@ def _fm(**fields) -> str:
     return "---\n" + yaml.safe_dump(fields, sort_keys=False) + "---\n# model\n"
 
 
+def _direct_bases(body: str, subject: str = "/tmp/acme--model") -> list[str]:
+    """The direct bases of a card declaring apache-2.0 whose body is `body`."""
+    lin, _, _ = _audit(_fm(license="apache-2.0") + "# M\n\n" + body + "\n", subject=subject)
+    return [a.subject for a in lin.ancestors if a.depth == 1]
+
+
 def _checks(ev) -> set[str]:
     return {e.check for e in ev}
 
@@ -216,8 +222,7 @@ def test_a_sentence_stating_an_origin_then_a_comparison_names_its_base_before_th
         "Built on the Mistral architecture, trained from scratch.": [],
     }
     for body, want in cases.items():
-        lin, _, _ = _audit(_fm(license="apache-2.0") + "# M\n\n" + body + "\n")
-        assert [a.subject for a in lin.ancestors if a.depth == 1] == want, body
+        assert _direct_bases(body) == want, body
 
 
 def test_conversions_pruning_and_the_card_templates_parent_model_name_the_base():
@@ -235,8 +240,7 @@ def test_conversions_pruning_and_the_card_templates_parent_model_name_the_base()
     for body, want in cases.items():
         # (the MLX card links itself first: published under that name, the link is the model itself)
         subject = "/tmp/mlx-community--Mistral-7B-Instruct-v0.2-4bit" if "mlx-lm" in body else "/tmp/acme--converted"
-        lin, _, _ = _audit(_fm(license="apache-2.0") + "# M\n\n" + body + "\n", subject=subject)
-        assert [a.subject for a in lin.ancestors if a.depth == 1] == want, body
+        assert _direct_bases(body, subject) == want, body
 
 
 def test_a_table_row_of_three_cells_or_more_lists_other_models_a_two_cell_row_describes_this_one():
@@ -264,8 +268,7 @@ def test_a_shared_tokenizer_a_reward_model_or_a_likeness_is_not_an_origin():
         "We fine-tuned Mistral-7B-v0.1 following the approach of zephyr-7b-beta.": ["mistralai/Mistral-7B-v0.1"],
     }
     for body, want in cases.items():
-        lin, _, _ = _audit(_fm(license="apache-2.0") + "# M\n\n" + body + "\n")
-        assert [a.subject for a in lin.ancestors if a.depth == 1] == want, body
+        assert _direct_bases(body) == want, body
 
 
 def test_a_model_it_performs_on_par_with_is_not_its_base():

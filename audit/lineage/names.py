@@ -6,7 +6,7 @@ import os
 import re
 
 from audit.model import ModelCard
-from audit.registry import Registry, name_key
+from audit.registry import Registry, name_key, plain_name
 from audit.sources.ids import names_hub_repo
 
 _H1 = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -60,7 +60,7 @@ def is_itself(candidate: str, own: list[str]) -> bool:
 
 def _decorated(name: str) -> bool:
     """Does the name carry re-upload decorations (-GGUF, -AWQ, -4bit ...) that name_key drops?"""
-    plain = name.strip().rstrip("/").rsplit("/", 1)[-1].lower().replace("_", "-")
+    plain = plain_name(name)
     return name_key(name) not in (plain, plain.removeprefix("meta-"))
 
 
