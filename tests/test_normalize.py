@@ -110,8 +110,11 @@ def test_license_link_to_a_file_the_snapshot_lacks_leaves_the_named_license(fron
     f = facts_for(f"---\n{front}---\n")
     assert f.status is Status.RESOLVED and f.keys == ("llama3",)
     assert not f.disagreements
-    checks = [e.check for e in license_evidence("acme/model", None, f, None)]
+    evidence = license_evidence("acme/model", None, f, None)
+    checks = [e.check for e in evidence]
     assert "license-text-missing" in checks and "license-unknown" not in checks and "license-conflict" not in checks
+    # the text the declaration points at was not read: undecided, so it fails closed (its floor is error)
+    assert all(e.unknown for e in evidence if e.check == "license-text-missing")
 
 
 def test_license_link_to_a_present_file_still_decides():

@@ -52,10 +52,12 @@ def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
             out.append(Evidence("license-conflict", subject, dis.message, where, unknown=True))
     for d in facts.declarations:
         if d.kind == "license-link-missing" and facts.status is not Status.UNKNOWN:
-            # when the license is unknown, license-unknown already says why
+            # when the license is unknown, license-unknown already says why. The text the declaration points at
+            # was not read: undecided, and it fails closed like an unread license file
             out.append(Evidence("license-text-missing", subject,
                                 f"license_link {d.note}: the license is taken from what the card names "
-                                f"({', '.join(facts.keys)}); its text was not read or compared", (d.origin,)))
+                                f"({', '.join(facts.keys)}); its text was not read or compared", (d.origin,),
+                                unknown=True))
         verdict = _text_verdict(d)
         if verdict in _CHANGED_TEXT:
             out.append(Evidence("license-text-modified", subject,
