@@ -173,7 +173,17 @@ def _check_nodes(root: yaml.Node, may_alias: bool = True) -> tuple[list[tuple[st
     return duplicates, None
 
 
-def _str_list(value: Any, name: str, where: Callable[[str], Origin], problems: list[Problem]) -> tuple[str, ...]:
+def _a_value(v: Any) -> str:
+    """'an int 5', 'a dict {...}': a value that is not text, in words (bounded)."""
+    kind = type(v).__name__
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} {v!r}"[:80]
+
+
+def _str_list(value: Any, name: str, where: Callable[[str], Origin], problems: list[Problem],
+              keep_unread: bool = False) -> tuple[str, ...]:
+    """The field's strings. `keep_unread`: a value that is not text is kept as NOT_TEXT, so that what it
+    declares (a base model, a dataset) stays a declaration nobody can resolve and fails closed, rather than
+    vanishing and letting the model pass as if it declared nothing."""
     if value is None:
         return ()
     if isinstance(value, str):
@@ -184,10 +194,16 @@ def _str_list(value: Any, name: str, where: Callable[[str], Origin], problems: l
             if isinstance(v, str) and v.strip():
                 out.append(v.strip())
             elif v is not None:
-                problems.append(Problem("card-field-type", f"{name}: ignored a non-string item {v!r}", where(name)))
+                what = _a_value(v)
+                if keep_unread:
+                    problems.append(Problem("card-field-type", f"{name}: {what} is not a repo id; kept as a "
+                                            "declaration nobody can resolve", where(name)))
+                    out.append(NOT_TEXT.format(what))
+                else:
+                    problems.append(Problem("card-field-type", f"{name}: ignored a non-string item {v!r}", where(name)))
         return tuple(out)
     problems.append(Problem("card-field-type", f"{name} should be a string or a list, got {type(value).__name__}", where(name)))
-    return ()
+    return (NOT_TEXT.format(_a_value(value)),) if keep_unread else ()
 
 
 # what a generated card writes where it had no value ('base_model: None' from a script whose base was unset):
@@ -221,7 +237,7 @@ def _license_values(value: Any, where: Callable[[str], Origin], problems: list[P
         if isinstance(v, str) and v.strip():
             out.append(v.strip())
         else:
-            what = "an empty value" if v is None or v == "" else f"a {type(v).__name__} {v!r}"[:80]
+            what = "an empty value" if v is None or v == "" else _a_value(v)
             problems.append(Problem("card-field-type", f"license: {what} is not a license id", where("license")))
             out.append(NOT_TEXT.format(what))
     return tuple(out)
@@ -336,9 +352,10 @@ def parse_card(text: str, origin: Origin) -> ModelCard:
         license=license_values,
         license_name=_str(raw.get("license_name"), "license_name", f, problems),
         license_link=_str(raw.get("license_link"), "license_link", f, problems),
-        base_models=_named(_str_list(raw.get("base_model"), "base_model", f, problems), "base_model", f, problems),
+        base_models=_named(_str_list(raw.get("base_model"), "base_model", f, problems, keep_unread=True), "base_model", f,
+                           problems),
         base_model_relation=relation.lower() if relation else None,
-        datasets=_named(_str_list(raw.get("datasets"), "datasets", f, problems), "datasets", f, problems),
+        datasets=_named(_str_list(raw.get("datasets"), "datasets", f, problems, keep_unread=True), "datasets", f, problems),
         tags=_str_list(raw.get("tags"), "tags", f, problems),
         gated=gated,
         body=body,

@@ -83,8 +83,15 @@ def test_list_valued_license_and_wrong_types() -> None:
     c = card("---\nlicense:\n- mit\n- apache-2.0\nbase_model: 42\nlicense_name: [deepseek]\n---\n")
     assert c.license == ("mit", "apache-2.0")
     assert c.license_name == "deepseek"
-    assert c.base_models == ()
+    assert c.base_models == ("<not text: an int 42>",)  # kept, so the lineage it declares cannot pass unread
     assert {"card-license-list", "card-field-type"} <= set(codes(c))
+
+
+def test_a_base_model_or_dataset_that_is_not_text_is_kept_unresolvable() -> None:
+    c = card("---\nbase_model:\n- model: meta-llama/Llama-2-7b-hf\n- org/real\n- null\ndatasets: [5]\n---\n")
+    assert c.base_models == ("<not text: a dict {'model': 'meta-llama/Llama-2-7b-hf'}>", "org/real")
+    assert c.datasets == ("<not text: an int 5>",)
+    assert codes(c).count("card-field-type") == 2
 
 
 def test_front_matter_not_a_mapping() -> None:
@@ -170,8 +177,8 @@ def test_front_matter_is_parsed_whole_not_filtered_by_lines():
 
 
 @pytest.mark.parametrize("value, expected", [
-    ("42", ("<not text: a int 42>",)),
-    ("[mit, 3]", ("mit", "<not text: a int 3>")),
+    ("42", ("<not text: an int 42>",)),
+    ("[mit, 3]", ("mit", "<not text: an int 3>")),
     ("null", ("<not text: an empty value>",)),
     ("[]", ("<not text: an empty value>",)),
     ("{name: mit}", ("<not text: a dict {'name': 'mit'}>",)),

@@ -454,3 +454,16 @@ def test_every_inferred_ancestor_in_the_json_report_says_where_it_comes_from_and
         placed = [e for e in a["evidence"] if e["file"] and (e["line"] or e["field"])]
         assert placed or a["note"], a["subject"]
         assert a["via"], a["subject"]
+
+
+def test_a_base_model_that_is_not_text_fails_closed_instead_of_vanishing(tmp_path):
+    # a mergekit habit carried into a card: the declared base is a mapping, not a repo id. Dropping it would
+    # make the model pass as if it declared no base; kept, it is an ancestor nobody can resolve
+    d = tmp_path / "acme--merged"
+    d.mkdir()
+    (d / "README.md").write_text("---\nlicense: mit\nbase_model:\n- model: org/base-7b\n---\n# merged\n")
+    report = _run([str(d)], tmp_path=tmp_path / "cache")
+    (m,) = report.models
+    unknown = [f for f in report.findings if f.check == "lineage-unknown-ancestor"]
+    assert not m.passed and unknown and "not text" in unknown[0].message
+    assert any(f.check == "card-problem" and "base_model" in f.message for f in report.findings)
