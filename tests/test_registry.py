@@ -263,6 +263,19 @@ def test_every_relation_in_the_shipped_registry_points_at_a_registry_model() -> 
     assert not missing
 
 
+def test_a_correction_may_give_one_fact_to_several_repos() -> None:
+    b = _builder()
+    facts = {"models": [{"id": "facebook/opt-125m", "license": "other"}, {"id": "facebook/opt-1.3b", "license": "other"}]}
+    fixed = b.apply_corrections(facts, {"corrections": [
+        {"ids": ["facebook/opt-125m", "facebook/opt-1.3b"], "license_name": "opt-175b", "why": "w", "source": "s"}]})
+    assert [m.get("license_name") for m in fixed["models"]] == ["opt-175b", "opt-175b"]
+    # the shipped registry: OPT's 'other' is the OPT-175B agreement its repos ship, not a license nobody knows
+    reg = load_registry()
+    for size in ("125m", "350m", "1.3b", "2.7b", "6.7b", "13b", "30b", "66b"):
+        e = reg.model(f"facebook/opt-{size}")
+        assert e is not None and e.key == "opt-175b", size
+
+
 def test_a_supplement_id_in_the_facts_is_an_error_naming_it() -> None:
     b = _builder()
     facts = {"models": [{"id": "google-t5/t5-base", "license": "apache-2.0"}], "datasets": []}

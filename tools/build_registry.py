@@ -13,9 +13,9 @@ license_name when the Hub id is 'other') and the evidence date. Values with no c
 (and kept, with key: null, so the registry says "known model, license not in the catalog").
 --check exits 1 when the generated files differ from the ones in the tree (for CI).
 
-tools/registry-corrections.yaml is applied over the facts: each correction says why and where from. When a
-card declares a Hub id *and* a license_name naming two catalogued licenses (Janus-Pro: mit + deepseek), the
-model license governs (the generic one covers the code) and the other is kept as `also`. A license_link
+tools/registry-corrections.yaml is applied over the facts: each correction says why and where from (`ids` gives one
+fact to several repos). When a card declares a Hub id *and* a license_name naming two catalogued licenses
+(Janus-Pro: mit + deepseek), the model license governs (the generic one covers the code) and the other is kept as `also`. A license_link
 naming a catalogued text decides the key. A value with no key takes its reason from the corrections'
 `unresolved` map.
 """
@@ -114,13 +114,14 @@ def apply_corrections(data: dict, corrections: dict) -> dict:
     index = {m["id"].lower(): m for m in models}
     for c in corrections.get("corrections") or []:
         if not c.get("why") or not c.get("source"):
-            raise ValueError(f"correction for {c.get('id')} needs 'why' and 'source'")
-        target = index.get(c["id"].lower())
-        if target is None:
-            target = {"id": c["id"]}
-            models.append(target)
-            index[c["id"].lower()] = target
-        target.update({k: v for k, v in c.items() if k in _FACT_FIELDS})
+            raise ValueError(f"correction for {c.get('id') or c.get('ids')} needs 'why' and 'source'")
+        for rid in c.get("ids") or [c["id"]]:  # `ids`: one fact about several repos (a family's shared license)
+            target = index.get(rid.lower())
+            if target is None:
+                target = {"id": rid}
+                models.append(target)
+                index[rid.lower()] = target
+            target.update({k: v for k, v in c.items() if k in _FACT_FIELDS})
     return {**data, "models": models}
 
 
