@@ -181,3 +181,16 @@ def test_extends_a_shipped_policy_by_name(tmp_path):
     p = load_policy(str(tmp_path / "ours.yaml"))
     assert p.settings["monthly_active_users"] == 5000000 and "copyleft" not in {r.id for r in p.rules}
     assert "no-derivatives" in {r.id for r in p.rules}
+
+
+def test_a_policy_file_edited_between_loads_is_read_again(tmp_path) -> None:
+    # the composed YAML is remembered by text: the same file loads fast, an edited one is a new text
+    p = tmp_path / "p.yaml"
+    p.write_text("name: one\nrules:\n  - {id: license-unknown, severity: error}\n")
+    assert load_policy(str(p)).name == "one" and load_policy(str(p)).name == "one"
+    p.write_text("name: two\nrules:\n  - {id: license-unknown, severity: error}\n")
+    assert load_policy(str(p)).name == "two"
+    p.write_text("name: [broken\n")
+    for _ in range(2):  # an error is raised on every load, not remembered as a result
+        with pytest.raises(PolicyError):
+            load_policy(str(p))
