@@ -467,3 +467,22 @@ def test_a_base_model_that_is_not_text_fails_closed_instead_of_vanishing(tmp_pat
     unknown = [f for f in report.findings if f.check == "lineage-unknown-ancestor"]
     assert not m.passed and unknown and "not text" in unknown[0].message
     assert any(f.check == "card-problem" and "base_model" in f.message for f in report.findings)
+
+
+def test_a_derivative_declaring_a_bare_other_is_license_unknown_not_undeclared(tmp_path):
+    # 'other' says the model has terms of its own, named nowhere: unread terms fail closed. A template's
+    # placeholder ('licence: license', TRL) and no license field at all are a derivative that declares nothing
+    def findings(front: str):
+        d = tmp_path / f"m{len(list(tmp_path.iterdir()))}"
+        d.mkdir()
+        (d / "README.md").write_text(f"---\n{front}base_model: Qwen/Qwen2.5-7B-Instruct\n---\n# m\n")
+        report = _run([str(d)], tmp_path=tmp_path / "cache")
+        return report.models[0], {f.check for f in report.findings}
+
+    m, checks = findings("license: other\n")
+    assert "license-unknown" in checks and "license-undeclared-derivative" not in checks and not m.passed
+    assert "NOASSERTION" in (m.effective.expression or "")
+    for front in ("licence: license\n", ""):
+        m, checks = findings(front)
+        assert "license-undeclared-derivative" in checks and "license-unknown" not in checks and m.passed
+        assert m.effective.keys == ("apache-2.0",)

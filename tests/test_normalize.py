@@ -399,3 +399,17 @@ def test_a_code_license_beside_a_model_license_names_two_scopes_and_the_weights_
     # two software licenses are still a contradiction
     other = license_facts(parse_card("---\nlicense: mit\nlicense_name: apache-2.0\n---\n", Origin("card", "c")), None)
     assert other.status.value == "conflict"
+
+
+def test_an_unknown_license_says_what_was_declared_and_why_it_is_not_identified():
+    from audit.report.common import declared_view
+
+    f = facts_for("---\nlicense: other\nlicense_name: foo-license\n---\n")
+    assert f.status is Status.UNKNOWN
+    assert f.reason == "license 'other' defers to license_name 'foo-license', which is not a license we recognise"
+    assert declared_view(f) == "'other', 'foo-license' (not identified)"
+    bare = facts_for("---\nlicense: other\n---\n")
+    assert "no license_name, license_link or license file names the license" in (bare.reason or "")
+    assert declared_view(bare) == "'other' (not identified)"
+    assert declared_view(facts_for("---\nlicense: mit\n---\n")) == "mit"
+    assert declared_view(facts_for("---\ntags: [x]\n---\n")) == "nothing"

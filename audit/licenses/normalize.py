@@ -59,6 +59,16 @@ def is_generic(value: str | None) -> bool:
     return value is None or _form(value) in GENERIC
 
 
+# the deferring values that still say a license exists ('other' is the Hub's "a license not on our list"): a card
+# declaring one alone has terms of its own that nobody can read, which is not the same as declaring nothing.
+# 'license' is not one: it is a template's placeholder (TRL's cards write `licence: license`)
+ELSEWHERE = DEFERRING - {"license", "licence"}
+
+
+def names_elsewhere(value: str | None) -> bool:
+    return value is not None and _form(value) in ELSEWHERE
+
+
 @lru_cache(maxsize=4096)
 def resolve_id(text: str) -> tuple[tuple[str, ...], str | None]:
     """A license id, name or SPDX expression as written -> (catalog keys, SPDX expression)."""
@@ -471,6 +481,9 @@ def _unknown_reason(decls: list[Declaration]) -> str:
             return f"{d.kind} {d.value!r}: {d.note}"
     for d in decls:
         if d.kind == "front-matter" and _form(d.value) in DEFERRING:
+            named = next((x for x in decls if x.kind == "license-name" and not is_generic(x.value)), None)
+            if named is not None:
+                return f"license {d.value!r} defers to license_name {named.value!r}, which is not a license we recognise"
             return (f"license {d.value!r} points elsewhere, but no license_name, license_link or license file "
                     f"names the license")
     values = ", ".join(repr(d.value) for d in decls[:3])

@@ -252,6 +252,7 @@ def inherit(subject: str, facts: LicenseFacts, lineage: Lineage, weak_gates: boo
     ancestors (data/confidence.yaml) neither replace nor contradict it, unless `weak_gates` (the policy's
     inferred_lineage_can_fail): they are set aside as possible bases."""
     from audit.licenses.catalog import catalog
+    from audit.licenses.normalize import names_elsewhere
 
     cat = catalog()
     possible: tuple[Ancestor, ...] = ()
@@ -284,7 +285,12 @@ def inherit(subject: str, facts: LicenseFacts, lineage: Lineage, weak_gates: boo
                 if not any(cat[k].has(t) for t in RESTRICTIVE if k in cat)
                 or all(any(cat[i].has(t) for i in inherited if i in cat) for t in RESTRICTIVE if k in cat and cat[k].has(t))
             )
-    return Inheritance(subject, own, declares_license(facts), inherited, conflicts, superseded, from_bases,
+    # the model's own 'license: other' with nothing naming it is terms nobody read, not an absent license: it stays
+    # license-unknown (fail closed) rather than license-undeclared-derivative. An ancestor's is read as before (its
+    # bases govern it), since its descendants' gap is already that ancestor's finding when it is audited itself
+    declared = declares_license(facts) or any(
+        d.kind in ("front-matter", "license-name", "hub-tag") and names_elsewhere(d.value) for d in facts.declarations)
+    return Inheritance(subject, own, declared, inherited, conflicts, superseded, from_bases,
                        tuple(dict.fromkeys(stops)), possible)
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
-from audit.model import AuditReport, Finding, Origin, Outcome, Verdict
+from audit.model import AuditReport, Finding, LicenseFacts, Origin, Outcome, Verdict
 
 HUB = "https://huggingface.co"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
@@ -130,3 +130,16 @@ def timestamp(report: AuditReport) -> datetime:
     if epoch.isdigit():
         return datetime.fromtimestamp(int(epoch), timezone.utc)
     return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def declared_view(facts: LicenseFacts) -> str:
+    """What the front matter declares, for people: its keys; else the values it gives that name no license
+    ('other' (not identified)); else 'nothing'."""
+    from audit.licenses.normalize import declared_keys
+
+    keys = declared_keys(facts)
+    if keys:
+        return ", ".join(keys)
+    values = dict.fromkeys(repr(d.value) for d in facts.declarations if d.kind in ("front-matter", "license-name")
+                           and d.value)
+    return f"{', '.join(values)} (not identified)" if values else "nothing"

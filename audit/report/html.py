@@ -17,12 +17,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from audit.licenses.normalize import declared_keys
 from audit.model import AuditReport, Finding, ModelResult, Obligation, Openness, Origin, Outcome, SourceKind
 from audit.report import DEFAULT_OPTIONS, RenderOptions
 from audit.report.common import (
     HUB,
     by_subject,
+    declared_view,
     evidence_text,
     finding_order,
     is_hub_id,
@@ -128,7 +128,7 @@ def _findings(findings: Sequence[Finding]) -> str:
 def _facts(m: ModelResult) -> str:
     rows = [("License", f"<code>{_t(m.license.expression or 'unknown')}</code> "
              f"<span class=\"muted\">({_t(m.license.status.value)}; declared: "
-             f"{_t(', '.join(declared_keys(m.license)) or 'nothing')})</span>")]
+             f"{_t(declared_view(m.license))})</span>")]
     if m.effective.keys != m.license.keys or m.effective.inferred_from_ancestors:
         rows.append(("Effective", f"<code>{_t(m.effective.expression or ', '.join(m.effective.keys) or 'unknown')}"
                                   "</code>"))

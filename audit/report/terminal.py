@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.licenses.normalize import declared_keys
 from audit.model import AuditReport, Finding, ModelResult, Obligation, Outcome
 from audit.report import DEFAULT_OPTIONS, RenderOptions
-from audit.report.common import by_subject, run_verdict, verdict
+from audit.report.common import by_subject, declared_view, run_verdict, verdict
 from audit.report.common import visible as v
 
 _MARK = {"error": "x", "warning": "!", "note": "-"}
@@ -45,7 +44,7 @@ def _finding_lines(f: Finding, color: bool) -> list[str]:
 def _model_block(m: ModelResult, findings: list[Finding], owed: list[Obligation], color: bool) -> list[str]:
     rev = f" @ {m.revision[:12]}" if m.revision else ""
     lines = [f"{_verdict(verdict(m.passed), m.passed, color)}  {v(m.subject)}{v(rev)}"]
-    declared = v(", ".join(declared_keys(m.license)) or "nothing")
+    declared = v(declared_view(m.license))
     lic = v(m.license.expression or "unknown")
     lines.append(f"    license    {lic}  [{m.license.status.value}; declared: {declared}]")
     if m.license.status.value != "resolved" and m.license.reason:
