@@ -91,7 +91,8 @@ _TABLE: tuple[Check, ...] = (
     Check("lineage-conflict", "The declared license drops terms that an ancestor imposes on derivatives.", _E, ("audit.lineage.checks:conflict_evidence",),
           "Treat the model as governed by its ancestor's license as well, and comply with both.", floor=_E),
     Check("license-undeclared-derivative", "The model declares no license while the license it inherits from its "
-          "ancestors is known: their terms govern it, but its own changes carry no license.", _W,
+          "ancestors is known: their terms govern it, but its own changes carry no license. A bare license: other is "
+          "not \"no license\" (it says terms exist, named nowhere): that is license-unknown.", _W,
           ("audit.lineage.checks:missing_license_evidence",),
           "Comply with the ancestors' licenses, and ask the publisher to declare a license for the model itself."),
     Check("lineage-license-history", "An ancestor's license changed over time and the model's date does not say "
