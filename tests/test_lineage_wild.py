@@ -284,9 +284,14 @@ def test_a_model_it_performs_on_par_with_is_not_its_base():
 def test_model_name_shorthand_and_decorations():
     # the shorthand read as the registry model it abbreviates, size included
     for name, base in (("L3.1-8B-Niitama", "meta-llama/Llama-3.1-8B"), ("L3-8B-Stheno-v3.2", "meta-llama/Meta-Llama-3-8B"),
-                       ("L3.1-Niitama", "family:llama3.1")):
+                       ("L3.1-Niitama", "family:llama3.1"), ("MN-12B-Lyra-v4", "family:mistral-nemo"),
+                       ("sd15-dreambooth-dog", "runwayml/stable-diffusion-v1-5"),
+                       ("SD2.1-anime-lora", "stabilityai/stable-diffusion-2-1")):
         lin, _, _ = _audit(_fm(), subject=f"/tmp/acme--{name}")
         assert [a.subject for a in lin.ancestors][:1] == [base], name
+    for name in ("mnist-12b-classifier", "lsd15-x", "sd150-x"):  # the shorthands stand alone, as words
+        lin, _, _ = _audit(_fm(), subject=f"/tmp/acme--{name}")
+        assert not lin.ancestors, name
     lin, _, _ = _audit(_fm(), subject="/tmp/acme--Meta-Llama-3.1-8B-Instruct-abliterated")
     assert lin.ancestors[0].subject.endswith("Llama-3.1-8B-Instruct") and lin.ancestors[0].inferred
 
