@@ -335,6 +335,8 @@ class Registry:
         for e in self.models.values():
             if e.family and e.key:
                 fams.setdefault(e.family, []).append(e)
+        spelled = {id(r): r.label for r in rules}
+        names = family_names()
         for fam, members in fams.items():
             if fam in hand or len(fam) < 2:
                 continue
@@ -342,10 +344,14 @@ class Registry:
             if len(sigs) != 1 or None in next(iter(sigs)):
                 continue  # the family's sizes or versions differ in licensing (Qwen2.5, Mistral): no guess
             rep = sorted(members, key=lambda e: (e.relation_to is not None, {"high": 0, "medium": 1}.get(e.confidence, 2), e.id))[0]
-            rules.append(FamilyRule(fam, _family_regex(fam), rep.id, None, f"registry family '{fam}'", _probe(fam),
-                                    _needs(fam), word_start=bool(_probe(fam))))
-        # the most specific label first: 'falcon-180b' before 'falcon', 'llama3.1' before 'llama3'
-        return tuple(sorted(rules, key=lambda r: -len(r.label)))
+            for name in (fam, *names.get(fam, ())):  # the label, then the other names it is written with
+                how = f"registry family '{fam}'" + (f", written '{name}'" if name != fam else "")
+                rule = FamilyRule(fam, _family_regex(name), rep.id, None, how, _probe(name), _needs(name),
+                                  word_start=bool(_probe(name)))
+                spelled[id(rule)] = name
+                rules.append(rule)
+        # the most specific name first: 'falcon-180b' before 'falcon', 'llama3.1' before 'llama3'
+        return tuple(sorted(rules, key=lambda r: -len(spelled[id(r)])))
 
     def _signature(self, e: Entry) -> frozenset[str | None]:
         """Every license key an entry and its bases carry (history included): members agree when equal."""
@@ -392,6 +398,23 @@ class Registry:
 
     def families(self) -> tuple[FamilyRule, ...]:
         return self._rules
+
+
+FAMILY_NAMES_FILE = os.path.join(os.path.dirname(__file__), "licenses", "data", "family-names.yaml")
+
+
+@lru_cache(maxsize=1)
+def family_names() -> dict[str, tuple[str, ...]]:
+    """Family label -> the other names it is written with (data/family-names.yaml)."""
+    import yaml
+
+    with open(FAMILY_NAMES_FILE, encoding="utf-8") as fh:
+        data = yaml.load(fh.read(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(n, str) and n for n in v)
+            for k, v in data.items()):
+        raise ValueError(f"{FAMILY_NAMES_FILE}: expected a mapping of family label -> list of names")
+    return {k: tuple(v) for k, v in data.items()}
 
 
 def _change(raw: Mapping[str, Any]) -> Change:

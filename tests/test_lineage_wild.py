@@ -491,3 +491,10 @@ def test_a_derivative_declaring_a_bare_other_is_license_unknown_not_undeclared(t
         m, checks = findings(front)
         assert "license-undeclared-derivative" in checks and "license-unknown" not in checks and m.passed
         assert m.effective.keys == ("apache-2.0",)
+
+
+def test_the_diffusers_card_templates_name_their_base():
+    for body, base in (("These are textual inversion adaption weights for runwayml/stable-diffusion-v1-5.",
+                        "runwayml/stable-diffusion-v1-5"),
+                       ("A Stable Diffusion 1.5 model fine-tuned on anime images.", "family:sd1")):
+        assert _direct_bases(body) == [base], body

@@ -453,3 +453,30 @@ def test_registry_facts_are_made_once_per_entry_date_and_note() -> None:
     entry = load_registry().model("meta-llama/Llama-2-7b-hf")
     assert entry is not None
     assert registry_facts(entry, datetime.date.max) is registry_facts(entry, datetime.date.max)
+
+
+def test_every_family_name_belongs_to_a_family_rule() -> None:
+    # a name for a family with no rule (its members differ in licensing) would silently do nothing
+    from audit.registry import family_names
+
+    labels = {r.label for r in load_registry().families()}
+    assert family_names() and set(family_names()) <= labels
+
+
+@pytest.mark.parametrize("text, label", [
+    ("A Stable Diffusion 1.5 model fine-tuned on anime", "sd1"),
+    ("trained on SD 1.5", "sd1"),
+    ("stable-diffusion-v1-4", "sd1"),
+    ("Stable Diffusion 2.1 base", "sd2"),
+    ("on top of SDXL 1.0", "sdxl"),
+    ("Stable Diffusion XL", "sdxl"),
+    ("Stable Diffusion 3 Medium", "sd3"),
+    ("Stable Diffusion 3.5 Large", "sd3.5"),
+])
+def test_a_family_is_found_under_its_other_names(text: str, label: str) -> None:
+    assert [r.label for r, _ in load_registry().by_family(text)] == [label]
+
+
+@pytest.mark.parametrize("text", ["Stable Diffusion", "a stable diffusion pipeline", "sdxl 0.9"])
+def test_a_family_name_without_its_version_names_no_family(text: str) -> None:
+    assert load_registry().by_family(text) == []
