@@ -106,12 +106,36 @@ def load_front_matter(yaml_text: str) -> tuple[Any, dict[str, int], list[tuple[s
             for key, _ in node.value:
                 if isinstance(key, yaml.ScalarNode):
                     top_lines[key.value] = key.start_mark.line  # a repeated key: the line of the value YAML reads
-        return loader.construct_document(_fields_read(node)), top_lines, duplicates, None
+        return _build(_fields_read(node), loader), top_lines, duplicates, None
     finally:
         loader.dispose()
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG, _SEQ_TAG, _MAP_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+
+
+def _build(node: yaml.Node, loader: Any) -> Any:
+    """The Python value of a node, as the loader's SafeConstructor builds it: strings, lists and plain
+    mappings are built here (they are most of a card, and the constructor's generic machinery was a third of
+    reading the YAML); every other node (numbers, dates, booleans, null, a merge key, any other tag) is the
+    constructor's. Aliases were refused before, so no node is reached twice."""
+    if isinstance(node, yaml.ScalarNode):
+        return node.value if node.tag == _STR_TAG else loader.construct_object(node, deep=True)
+    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
+        return [_build(item, loader) for item in node.value]
+    if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG and not any(k.tag == _MERGE_TAG for k, _ in node.value):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _build(key_node, loader)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
+                                                        "found unhashable key", key_node.start_mark) from None
+            out[key] = _build(value_node, loader)
+        return out
+    return loader.construct_object(node, deep=True)
 
 
 def _fields_read(node: yaml.Node) -> yaml.Node:

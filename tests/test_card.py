@@ -209,3 +209,80 @@ def test_a_placeholder_base_model_is_no_base_but_unknown_stays_a_base_nobody_nam
     assert "placeholder" in card.problems[0].message and card.problems[0].origin.line == 2
     card = parse_card("---\nbase_model: unknown\n---\n", Origin("local", "m", file="README.md"))
     assert card.base_models == ("unknown",)  # "there is one, unnamed": the lineage stays unknown (fail closed)
+
+
+# -- the front matter's values are built as PyYAML's SafeConstructor builds them ------------------------------------
+def _both(text: str):
+    """(our build, the SafeConstructor's) of a YAML text, or the exception class each raised."""
+    import yaml
+
+    from audit.card import _LOADER, _build
+
+    out = []
+    for build in (lambda n, ld: _build(n, ld), lambda n, ld: ld.construct_document(n)):
+        loader = _LOADER(text)
+        try:
+            node = loader.get_single_node()
+            out.append(None if node is None else build(node, loader))
+        except yaml.YAMLError as exc:
+            out.append(type(exc))
+        finally:
+            loader.dispose()
+    return out
+
+
+@pytest.mark.parametrize("text", [
+    "license: mit\nbase_model: [a/b, c/d]\ntags:\n- x\n- 3\n",
+    "a: 1\nb: 1.5\nc: true\nd: null\ne: 2024-01-06\nf: 2024-01-06 10:00:00\ng: '007'\nh: 0x1F\ni: .inf\n",
+    "base: &b {x: 1}\nmore:\n  <<: *b\n  y: 2\n",  # a merge key: the constructor's
+    "? [a, b]\n: unhashable key\n",
+    "s: !!set {a, b}\no: !!omap [{a: 1}, {b: 2}]\nbin: !!binary aGk=\n",
+    "x: !!python/name:os.system ''\n",  # refused by the safe constructor, refused here
+    "1: int key\nnull: null key\n2024-01-01: date key\n",
+    "nested:\n  - {a: [1, {b: [x, y]}]}\n  - - deep\n    - [list]\n",
+    "",
+])
+def test_the_front_matter_is_built_as_the_safe_constructor_builds_it(text: str) -> None:
+    ours, theirs = _both(text)
+    assert ours == theirs and type(ours) is type(theirs)
+
+
+def test_real_front_matters_are_built_as_the_safe_constructor_builds_them() -> None:
+    import glob
+
+    from audit.card import split_front_matter
+
+    paths = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "fixtures", "**", "README.md"), recursive=True))
+    trees = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus-trees", "cards")
+    paths += sorted(glob.glob(os.path.join(trees, "*", "README.md")))[:300]
+    seen = 0
+    for p in paths:
+        with open(p, encoding="utf-8", errors="replace") as fh:
+            yaml_text, _, _ = split_front_matter(fh.read().replace("\r\n", "\n"))
+        if yaml_text is not None:
+            ours, theirs = _both(yaml_text)
+            assert ours == theirs, p
+            seen += 1
+    assert seen >= 20
+
+
+def test_generated_yaml_is_built_as_the_safe_constructor_builds_it() -> None:
+    import datetime as dt
+
+    import yaml
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12),
+                        st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2030, 1, 1)))
+    keys = st.one_of(st.text(max_size=8), st.integers(), st.booleans())
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+                          max_leaves=12)
+
+    @settings(max_examples=80, deadline=None)
+    @given(st.dictionaries(st.text(min_size=1, max_size=8), values, max_size=5), st.sampled_from([None, True, False]))
+    def check(data, flow):
+        ours, theirs = _both(yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True))
+        assert ours == theirs
+
+    check()
