@@ -498,3 +498,22 @@ def test_the_diffusers_card_templates_name_their_base():
                         "runwayml/stable-diffusion-v1-5"),
                        ("A Stable Diffusion 1.5 model fine-tuned on anime images.", "family:sd1")):
         assert _direct_bases(body) == [base], body
+
+
+def test_a_named_license_whose_linked_text_is_absent_warns_by_default_and_fails_commercial(tmp_path):
+    # a quantizer's copy of the DeepSeek Coder front matter, without the repo's LICENSE: the license is named (the
+    # DeepSeek License, which the base also carries), its text was not read. Nothing unread ships with the model,
+    # so the default policy warns; a commercial deployment must get and check the text first
+    d = tmp_path / "someone--deepseek-coder-6.7B-instruct-GGUF"
+    d.mkdir()
+    (d / "README.md").write_text("---\nlicense: other\nlicense_name: deepseek\nlicense_link: LICENSE\n"
+                                 "base_model: deepseek-ai/deepseek-coder-6.7b-instruct\n---\n# quants\n")
+    report = _run([str(d)], tmp_path=tmp_path / "cache")
+    (m,) = report.models
+    missing = [f for f in report.findings if f.check == "license-text-missing"]
+    assert m.passed and m.effective.keys == ("deepseek-license",)
+    assert missing and missing[0].severity.value == "warning" and missing[0].outcome.value == "unknown"
+    strict = audit([str(d)], os.path.join(os.path.dirname(__file__), "..", "policies", "commercial.yaml"),
+                   options=Options(offline=True, cache_dir=str(tmp_path / "cache")))
+    assert not strict.passed and any(f.check == "license-text-missing" and f.severity.value == "error"
+                                     for f in strict.findings)
