@@ -343,6 +343,15 @@ def test_hub_cycle_is_stopped_and_reported(fake_hub):
     assert "lineage-cycle" in checks(ev)
     assert len(lin.ancestors) == 3  # a, b, and the repeated a marked as the cycle
     assert lin.ancestors[-1].problem == "cycle"
+    assert "already in the chain" in next(p.message for p in lin.problems if p.code == "lineage-cycle")
+
+
+def test_a_card_naming_itself_as_its_base_says_so():
+    # fail closed like a cycle (the base it was made from is not declared), in the words of what happened
+    _, lin, _, ev = audit_card(fm(license="mit", base_model="acme/Cool-7B"), Resolver(use_registry=False),
+                               subject="/tmp/acme--Cool-7B")
+    (p,) = [p for p in lin.problems if p.code == "lineage-cycle"]
+    assert "names itself (acme/Cool-7B) as its base" in p.message and "lineage-cycle" in checks(ev)
 
 
 def test_depth_guard(fake_hub):

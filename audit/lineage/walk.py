@@ -57,8 +57,10 @@ def resolve_lineage(subject: str, card: ModelCard | None, facts: LicenseFacts, s
             if key in path and cand.inferred:
                 continue  # an inferred edge that closes a cycle is dropped: the model's own chain has no cycle
             if key in path:
-                problems.append(Problem("lineage-cycle", f"{parent} names {cand.id} as its base, which is "
-                                        f"already in the chain {' -> '.join(path)}", _first(cand.evidence, origin)))
+                msg = (f"{parent} names itself ({cand.id}) as its base: the model it was made from is not declared"
+                       if depth == 1 else
+                       f"{parent} names {cand.id} as its base, which is already in the chain {' -> '.join(path)}")
+                problems.append(Problem("lineage-cycle", msg, _first(cand.evidence, origin)))
                 ancestors.append(_ancestor(cand, parent, rel, depth, None, None, "cycle", since))
                 continue
             ancestors.append(_ancestor(cand, parent, rel, depth, node, node.resolved_from, node.problem, since))
