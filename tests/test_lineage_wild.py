@@ -517,3 +517,10 @@ def test_a_named_license_whose_linked_text_is_absent_warns_by_default_and_fails_
                    options=Options(offline=True, cache_dir=str(tmp_path / "cache")))
     assert not strict.passed and any(f.check == "license-text-missing" and f.severity.value == "error"
                                      for f in strict.findings)
+
+
+def test_an_origin_label_in_bold_still_names_the_base():
+    # LM Studio's community cards: '**Original model**: [name](link)' (the colon outside the emphasis)
+    body = ("**Model creator:** [meta-llama](https://huggingface.co/meta-llama)<br>\n"
+            "**Original model**: [Meta-Llama-3-8B-Instruct](https://huggingface.co/meta-llama/Meta-Llama-3-8B-Instruct)<br>\n")
+    assert _direct_bases(body) == ["meta-llama/Meta-Llama-3-8B-Instruct"]
