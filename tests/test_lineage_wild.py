@@ -307,6 +307,18 @@ def test_a_declared_base_no_source_knows_is_read_with_the_same_shorthands_as_the
     assert unknown.unknown and not unknown.inferred
     lin, eff, _ = _audit(_fm(base_model="someone/L2-13B-mix-abliterated"), subject="/tmp/card")
     assert lin.ancestors[1].subject.startswith("meta-llama/Llama-2-13b") and eff.keys == ("llama2",)
+    # the guessed base carries where the name it was guessed from was read (README.md, the base_model line)
+    guessed = lin.ancestors[1]
+    assert guessed.inferred and guessed.note and guessed.confidence < 1
+    assert any(o.file == "README.md" and o.line == 2 and o.field == "base_model" for o in guessed.evidence)
+
+
+def test_a_declared_re_upload_says_whose_license_it_is_assumed_to_carry():
+    lin, eff, _ = _audit(_fm(license="mit", base_model="TheBloke/Llama-2-7B-Chat-GGML"), subject="/tmp/card")
+    first = lin.ancestors[0]
+    assert first.subject == "TheBloke/Llama-2-7B-Chat-GGML" and first.inferred and first.via == "base_model"
+    assert first.note == "assumed to carry the license of meta-llama/Llama-2-7b-chat-hf"
+    assert any(o.file == "README.md" and o.field == "base_model" for o in first.evidence)
 
 
 def test_a_base_model_written_as_a_hub_url_or_with_a_revision_declares_that_repo():

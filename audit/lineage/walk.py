@@ -70,6 +70,9 @@ def resolve_lineage(subject: str, card: ModelCard | None, facts: LicenseFacts, s
                                             f"at {cand.id}", _first(cand.evidence, origin)))
                     continue
                 for b in node.bases:
+                    if b.inferred and not any(o.file for o in b.evidence):
+                        # a base guessed from a name alone: the name was read where this candidate was declared
+                        b = replace(b, evidence=b.evidence + tuple(o for o in cand.evidence if o.file)[:1])
                     nxt.append((b, node.id, depth + 1, node.relation or Relation.UNKNOWN, path + (key,)))
         level = nxt
     return Lineage(subject, relation, tuple(_merge_duplicates(ancestors)), tuple(problems))
@@ -128,7 +131,9 @@ def _ancestor(cand: Candidate, parent: str, relation: Relation, depth: int, node
             problem = "gated"
     return Ancestor(subject=cand.id, parent=parent, relation=relation, depth=depth, license=facts,
                     resolved_from=resolved_from, inferred=inferred, confidence=round(confidence, 2),
-                    evidence=tuple(evidence), problem=problem, note=cand.note if cand.inferred else None, via=cand.via,
+                    evidence=tuple(evidence), problem=problem, via=cand.via,
+                    # declared, but its license known only from its name (a re-upload's): the node says how
+                    note=cand.note if cand.inferred else (node.note if node is not None and node.inferred else None),
                     history=history, subject_date=when)
 
 
