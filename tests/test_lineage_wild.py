@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import yaml
 
 from audit.api import Options, audit
@@ -536,3 +537,30 @@ def test_an_origin_label_in_bold_still_names_the_base():
     body = ("**Model creator:** [meta-llama](https://huggingface.co/meta-llama)<br>\n"
             "**Original model**: [Meta-Llama-3-8B-Instruct](https://huggingface.co/meta-llama/Meta-Llama-3-8B-Instruct)<br>\n")
     assert _direct_bases(body) == ["meta-llama/Meta-Llama-3-8B-Instruct"]
+
+
+def test_every_ancestry_phrase_contains_a_hint_word():
+    # a line with no hint word is never tried against the phrases: a phrase no hint covers can never fire
+    # (the literal text of a pattern: '\s+' read as a space, '\b' dropped)
+    import re as _re
+
+    from audit.lineage.phrases import ANCESTRY, ANCESTRY_HINTS
+
+    for word, alt, *_ in ANCESTRY._spec:
+        literal = _re.sub(r"\\s[+*]?", " ", alt or word).replace("\\b", "")
+        assert any(h in word or h in literal for h in ANCESTRY_HINTS), (word, alt)
+
+
+@pytest.mark.parametrize("body", [
+    "This model is a derivative of meta-llama/Llama-2-7b-hf.",
+    "Il modello è basato su meta-llama/Llama-2-7b-hf.",  # Italian
+    "Questo modello è stato affinato a partire da meta-llama/Llama-2-7b-hf.",
+    "Dit model is gebaseerd op meta-llama/Llama-2-7b-hf.",  # Dutch
+    "Dit is een gefinetuned versie van meta-llama/Llama-2-7b-hf.",
+    "Model oparty na meta-llama/Llama-2-7b-hf.",  # Polish
+    "meta-llama/Llama-2-7b-hf tabanlı Türkçe model.",  # Turkish
+    "Model ini berbasis meta-llama/Llama-2-7b-hf.",  # Indonesian
+    "Model ini di-fine-tune dari meta-llama/Llama-2-7b-hf.",
+])
+def test_origin_phrases_in_more_languages(body):
+    assert _direct_bases(body) == ["meta-llama/Llama-2-7b-hf"]
