@@ -561,6 +561,9 @@ def test_every_ancestry_phrase_contains_a_hint_word():
     "meta-llama/Llama-2-7b-hf tabanlı Türkçe model.",  # Turkish
     "Model ini berbasis meta-llama/Llama-2-7b-hf.",  # Indonesian
     "Model ini di-fine-tune dari meta-llama/Llama-2-7b-hf.",
+    "We train a classifier that uses meta-llama/Llama-2-7b-hf as its backbone.",
+    "This SetFit model uses [meta-llama/Llama-2-7b-hf](https://huggingface.co/meta-llama/Llama-2-7b-hf) as the "
+    "Sentence Transformer embedding model.",  # SetFit's card template
 ])
 def test_origin_phrases_in_more_languages(body):
     assert _direct_bases(body) == ["meta-llama/Llama-2-7b-hf"]
