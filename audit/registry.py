@@ -325,17 +325,16 @@ class Registry:
         return sorted(cands, key=lambda e: (e.relation_to is not None, e.id))[0]
 
     def _build_family_rules(self) -> tuple[FamilyRule, ...]:
-        rules: list[FamilyRule] = []
+        rules: list[tuple[str, FamilyRule]] = []  # (the name the rule reads, the rule)
         for label, rx, eid, key, why, words in _HAND_RULES:
             if eid is not None and self.model(eid) is None:
                 continue
-            rules.append(FamilyRule(label, re.compile(rx, re.IGNORECASE), eid, key, why, words[0], words[1:]))
-        hand = {r.label for r in rules}
+            rules.append((label, FamilyRule(label, re.compile(rx, re.IGNORECASE), eid, key, why, words[0], words[1:])))
+        hand = {label for label, _ in rules}
         fams: dict[str, list[Entry]] = {}
         for e in self.models.values():
             if e.family and e.key:
                 fams.setdefault(e.family, []).append(e)
-        spelled = {id(r): r.label for r in rules}
         names = family_names()
         for fam, members in fams.items():
             if fam in hand or len(fam) < 2:
@@ -346,12 +345,10 @@ class Registry:
             rep = sorted(members, key=lambda e: (e.relation_to is not None, {"high": 0, "medium": 1}.get(e.confidence, 2), e.id))[0]
             for name in (fam, *names.get(fam, ())):  # the label, then the other names it is written with
                 how = f"registry family '{fam}'" + (f", written '{name}'" if name != fam else "")
-                rule = FamilyRule(fam, _family_regex(name), rep.id, None, how, _probe(name), _needs(name),
-                                  word_start=bool(_probe(name)))
-                spelled[id(rule)] = name
-                rules.append(rule)
+                rules.append((name, FamilyRule(fam, _family_regex(name), rep.id, None, how, _probe(name), _needs(name),
+                                               word_start=bool(_probe(name)))))
         # the most specific name first: 'falcon-180b' before 'falcon', 'llama3.1' before 'llama3'
-        return tuple(sorted(rules, key=lambda r: -len(spelled[id(r)])))
+        return tuple(rule for _, rule in sorted(rules, key=lambda nr: -len(nr[0])))
 
     def _signature(self, e: Entry) -> frozenset[str | None]:
         """Every license key an entry and its bases carry (history included): members agree when equal."""

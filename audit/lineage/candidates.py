@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from audit.lineage.resolver import Resolver
 
 
-
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A model named as (or guessed to be) a base of another."""
@@ -69,10 +68,6 @@ _LIST_OR_LINK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s|^\s*\[?https?://|^\s*<a\s",
 # ("fine-tuned mistral-7b on our dataset": the name is the model the data was used on)
 _DATA_AFTER = re.compile(r"^(?!\s+(?:on|with|using|for|from|in|to)\b)[\s\w.-]{0,12}\b(?:data(?:set)?s?|corpus)\b",
                          re.IGNORECASE)
-
-
-
-
 
 
 def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, via_family: str,
@@ -315,9 +310,6 @@ def _json(text: str | None) -> dict[str, Any]:
 
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
-
-
-
 
 
 def find_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | None, resolver: Resolver | None = None

@@ -100,14 +100,16 @@ def license_change(facts: LicenseFacts | None) -> str | None:
 
 
 # -- inheritance --------------------------------------------------------------------------------------------------
-def declares_license(facts: LicenseFacts) -> bool:
-    """Did the model's own sources state any license at all (even one we cannot identify)?"""
-    from audit.licenses.normalize import is_generic
+def declares_license(facts: LicenseFacts, unnamed: bool = False) -> bool:
+    """Did the model's own sources state any license at all (even one we cannot identify)? `unnamed`: a value
+    that says a license exists without naming it ('other') counts too."""
+    from audit.licenses.normalize import is_generic, names_elsewhere
 
     if facts.keys:
         return True  # most models: keys from any source mean a license was stated
     for d in facts.declarations:
-        if d.kind in ("front-matter", "license-name", "hub-tag") and not is_generic(d.value):
+        if d.kind in ("front-matter", "license-name", "hub-tag") and (
+                not is_generic(d.value) or (unnamed and names_elsewhere(d.value))):
             return True
         if d.kind in ("license-link", "license-link-missing", "license-file") and (d.keys or d.note):
             return True
@@ -252,7 +254,6 @@ def inherit(subject: str, facts: LicenseFacts, lineage: Lineage, weak_gates: boo
     ancestors (data/confidence.yaml) neither replace nor contradict it, unless `weak_gates` (the policy's
     inferred_lineage_can_fail): they are set aside as possible bases."""
     from audit.licenses.catalog import catalog
-    from audit.licenses.normalize import names_elsewhere
 
     cat = catalog()
     possible: tuple[Ancestor, ...] = ()
@@ -288,9 +289,7 @@ def inherit(subject: str, facts: LicenseFacts, lineage: Lineage, weak_gates: boo
     # the model's own 'license: other' with nothing naming it is terms nobody read, not an absent license: it stays
     # license-unknown (fail closed) rather than license-undeclared-derivative. An ancestor's is read as before (its
     # bases govern it), since its descendants' gap is already that ancestor's finding when it is audited itself
-    declared = declares_license(facts) or any(
-        d.kind in ("front-matter", "license-name", "hub-tag") and names_elsewhere(d.value) for d in facts.declarations)
-    return Inheritance(subject, own, declared, inherited, conflicts, superseded, from_bases,
+    return Inheritance(subject, own, declares_license(facts, unnamed=True), inherited, conflicts, superseded, from_bases,
                        tuple(dict.fromkeys(stops)), possible)
 
 
