@@ -82,9 +82,9 @@ _TABLE: tuple[Check, ...] = (
     Check("license-text-unknown", "A license-like file in the repo is not a license text we recognise.", _W, _LICENSE,
           "Have the text reviewed; it is not a license mlaudit knows."),
     Check("license-text-missing", "The card's license_link points to a file of the repo that the snapshot does not "
-          "hold: the license is the one the card names, but its text could not be read or compared.", _W, _LICENSE,
+          "hold: the license is the one the card names, but its text could not be read or compared.", _E, _LICENSE,
           "Get the linked file from the publisher's repo (or audit the whole snapshot) and check it is the license "
-          "the card names; you must ship that text with copies of the model."),
+          "the card names; you must ship that text with copies of the model.", floor=_E),
     Check("card-missing", "The model has no model card.", _W, _LICENSE),
     Check("card-problem", "The model card has problems (malformed fields, British spelling, list-valued license).",
           _N, _LICENSE),

@@ -113,7 +113,7 @@ def test_license_link_to_a_file_the_snapshot_lacks_leaves_the_named_license(fron
     evidence = license_evidence("acme/model", None, f, None)
     checks = [e.check for e in evidence]
     assert "license-text-missing" in checks and "license-unknown" not in checks and "license-conflict" not in checks
-    # the text the declaration points at was not read: whether it is the named license is undecided
+    # the text the declaration points at was not read: undecided, so it fails closed (its floor is error)
     assert all(e.unknown for e in evidence if e.check == "license-text-missing")
 
 

@@ -39,7 +39,8 @@ def models(tmp_path_factory):
 
 
 def test_the_floor_is_data_in_the_check_registry():
-    assert set(FLOORS) == {"license-unknown", "license-conflict", "lineage-conflict", "file-unreadable"}
+    assert set(FLOORS) == {"license-unknown", "license-conflict", "lineage-conflict", "file-unreadable",
+                           "license-text-missing"}
     assert all(CHECKS[c].floor is Severity.ERROR for c in FLOORS)
 
 

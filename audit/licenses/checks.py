@@ -52,10 +52,8 @@ def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
             out.append(Evidence("license-conflict", subject, dis.message, where, unknown=True))
     for d in facts.declarations:
         if d.kind == "license-link-missing" and facts.status is not Status.UNKNOWN:
-            # when the license is unknown, license-unknown already says why. Here the card names a license we know
-            # (its id or license_name); the text it points at was not read, so whether that text is the named
-            # license is undecided. Unlike an unreadable license file, nothing unread ships with the model: the
-            # default policy warns, the commercial and permissive-only policies fail it
+            # when the license is unknown, license-unknown already says why. The text the declaration points at
+            # was not read: undecided, and it fails closed like an unread license file
             out.append(Evidence("license-text-missing", subject,
                                 f"license_link {d.note}: the license is taken from what the card names "
                                 f"({', '.join(facts.keys)}); its text was not read or compared", (d.origin,),
