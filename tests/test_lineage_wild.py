@@ -375,6 +375,27 @@ def test_a_quantization_named_after_its_original_descends_from_it():
         assert "gemma" in eff.keys
 
 
+def test_the_quantizers_templates_name_their_base():
+    # 'format model files for X' (a re-upload's template), plural and British spellings of 'quantization of'
+    for body in ("This repo contains GGUF format model files for [Meta's Llama 2 7B Chat]"
+                 "(https://huggingface.co/meta-llama/Llama-2-7b-chat-hf).",
+                 "This repo contains AWQ model files for meta-llama/Llama-2-7b-chat-hf.",
+                 "Exllama v2 Quantizations of meta-llama/Llama-2-7b-chat-hf, made with turboderp's ExLlamaV2.",
+                 "These weights were quantised from meta-llama/Llama-2-7b-chat-hf with llama.cpp."):
+        assert _direct_bases(body) == ["meta-llama/Llama-2-7b-chat-hf"], body
+    # the same words naming no model are nothing
+    assert _direct_bases("Download the model files for your platform from the releases page.") == []
+
+
+def test_underscores_inside_a_titles_name_are_kept_only_emphasis_marks_go():
+    # 'open_llama_7b-GGUF' is open_llama_7b's quantization; '**phi-1_5 AWQ**' phi-1_5's
+    for title, base in (("open_llama_7b-GGUF", "openlm-research/open_llama_7b"),
+                        ("**phi-1_5 AWQ**", "microsoft/phi-1_5"),
+                        ("_TinyLlama_v1.1-GGUF_", "TinyLlama/TinyLlama_v1.1")):
+        lin, _, _ = _audit(f"# {title}\n\nQuantized with llama.cpp.\n", subject="/srv/models/q")
+        assert [a.subject for a in lin.ancestors][:1] == [base], title
+
+
 def test_a_card_titled_with_a_registry_models_very_name_does_not_descend_from_it():
     # a copy of the official card in a directory named anything: its title is its own name
     lin, _, _ = _audit("---\nlicense: apache-2.0\n---\n# all-MiniLM-L6-v2\n\nA sentence embedding model.\n",

@@ -20,7 +20,8 @@ def model_name(subject: str, card: ModelCard | None) -> str:
     if card is not None:
         m = _H1.search(card.body)
         if m:
-            title = re.sub(r"[*_`]|<[^>]+>|\[([^\]]*)\]\([^)]*\)", r"\1", m.group(1)).strip()
+            # emphasis marks go, the underscores inside a name stay ('open_llama_7b', 'phi-1_5')
+            title = re.sub(r"`|(?<!\w)[*_]+|[*_]+(?!\w)|<[^>]+>|\[([^\]]*)\]\([^)]*\)", r"\1", m.group(1)).strip()
             if title:
                 return title
     base = subject.rstrip("/\\")
