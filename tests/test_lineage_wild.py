@@ -396,6 +396,19 @@ def test_underscores_inside_a_titles_name_are_kept_only_emphasis_marks_go():
         assert [a.subject for a in lin.ancestors][:1] == [base], title
 
 
+def test_a_title_written_with_spaces_names_the_model_it_spells():
+    # the quantizers' titles: 'Zephyr 7B Beta - GGUF' is zephyr-7b-beta's quantization
+    for title, base in (("Zephyr 7B Beta - GGUF", "HuggingFaceH4/zephyr-7b-beta"),
+                        ("Mistral 7B Instruct v0.2 \u2013 AWQ", "mistralai/Mistral-7B-Instruct-v0.2"),
+                        ("Qwen2.5 7B Instruct Uncensored", "Qwen/Qwen2.5-7B-Instruct")):
+        lin, _, _ = _audit(f"# {title}\n\nQuantized with llama.cpp.\n", subject="/srv/models/q")
+        assert [a.subject for a in lin.ancestors][:1] == [base], title
+    # a title spelling nothing the registry knows names nothing; one spelling a registry model exactly is its card
+    for title in ("Model Card for my support bot", "Zephyr 7B Beta"):
+        lin, _, _ = _audit(f"---\nlicense: mit\n---\n# {title}\n", subject="/srv/models/q")
+        assert not lin.ancestors, title
+
+
 def test_a_card_titled_with_a_registry_models_very_name_does_not_descend_from_it():
     # a copy of the official card in a directory named anything: its title is its own name
     lin, _, _ = _audit("---\nlicense: apache-2.0\n---\n# all-MiniLM-L6-v2\n\nA sentence embedding model.\n",

@@ -61,6 +61,7 @@ _HUB_LINK = re.compile(
 _MD_LINK_TARGET = re.compile(r"\]\([^)]*\)")
 _MERGEKIT = re.compile(r"^\s*(?:-\s*)?(?:model|base_model)\s*:\s*[\"']?([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)[\"']?\s*$")
 _BARE_ID = re.compile(r"(?<![\w/.:-])`?([A-Za-z0-9][\w-]*(?:\.[\w-]+)*/[A-Za-z0-9][\w.-]*[A-Za-z0-9])`?(?![\w/])")
+_NAME_GAPS = re.compile(r"\s*[-\u2013\u2014:|]\s+|\s+[-\u2013\u2014:|]?\s*")  # ' - ', ': ', ' ' between a name's words
 _NAME_TOKEN = re.compile(r"(?<![\w.-])([A-Za-z][\w.]*(?:[-_][\w.]+)+)", re.ASCII)  # ASCII: a name ends where CJK text begins
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _LIST_OR_LINK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s|^\s*\[?https?://|^\s*<a\s", re.IGNORECASE)
@@ -96,6 +97,14 @@ def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, vi
             spans.append((m.start(), m.end()))
             out.append(Candidate(entry.id, via_name, True, confidence(via_name), (origin,),
                                  f"'{tok}' names registry model {entry.id}{said}"))
+    if name and not out and " " in text.strip():
+        # a name written with spaces, as titles are ('Zephyr 7B Beta - GGUF'): read it as the repo name it spells
+        joined = _NAME_GAPS.sub("-", text.strip())
+        entry = reg.by_name(joined) or reg.by_sized_prefix(joined)
+        if entry is not None:
+            spans.append((0, len(text)))
+            out.append(Candidate(entry.id, via_name, True, confidence(via_name), (origin,),
+                                 f"'{text.strip()}' names registry model {entry.id}{said}"))
     rest = text
     for a, b in sorted(spans, reverse=True):
         rest = rest[:a] + " " * (b - a) + rest[b:]

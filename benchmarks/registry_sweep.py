@@ -1,0 +1,125 @@
+"""Lineage across every family mlaudit knows: synthetic derivative cards of each registry model.
+
+The labelled corpora hold a handful of families; the hidden sets hold others. This sweep asks of every
+registry model (784 with a catalog license) the same questions in the ways real derivative cards state
+their origin: a declared base_model, Hub base_model tags, a re-upload as the declared base, a merge
+configuration, the quantizers' and trainers' templates, an 'Original model:' line, a link in a sentence,
+the name in a title. For each style it prints the share of cards whose effective license includes the
+base's, and, for a card that declares apache-2.0 on a base whose license it may not drop, the share reported
+as a lineage conflict. The cards are written here from templates (no Hub card is read or copied), in
+temporary directories named `<style>_<n>` so that no directory name is taken for a repo id.
+
+    python benchmarks/registry_sweep.py [--verbose] [--only STYLE ...]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+# style -> (card text from (repo id, name), declares its own license apache-2.0)
+STYLES: dict[str, tuple[Callable[[str, str], str], bool]] = {
+    "base_model": (lambda i, n: f"---\nbase_model: {i}\n---\n# my-{n}-ft\n\nA fine-tune.\n", False),
+    "base_model+apache": (lambda i, n: f"---\nbase_model: {i}\nlicense: apache-2.0\n---\n# my-{n}-ft\n", True),
+    "hub-tags": (lambda i, n: f"---\ntags:\n- base_model:{i}\n- base_model:finetune:{i}\n---\n# thing\n", False),
+    "name-only-base": (lambda i, n: f"---\nbase_model: {n}\n---\n# thing\n", False),
+    "re-upload-base": (lambda i, n: f"---\nbase_model: someone/{n}-GGUF\n---\n# thing\n", False),
+    "unsloth-base": (lambda i, n: f"---\nbase_model: unsloth/{n.lower()}-bnb-4bit\n---\n# thing\n", False),
+    "mergekit": (lambda i, n: (f"# merged\n\n```yaml\nmodels:\n  - model: {i}\n    parameters:\n      weight: 0.5\n"
+                               "merge_method: linear\ndtype: float16\n```\n"), False),
+    "gguf-link": (lambda i, n: f"---\ntags:\n- gguf\n---\n# {n}-GGUF\n\nGGUF quants of [{i}](https://huggingface.co/{i}).\n",
+                  False),
+    "files-for-name": (lambda i, n: f"# {n} AWQ\n\nThis repo contains AWQ model files for {n}.\n", False),
+    "title-only": (lambda i, n: f"# {n}-GGUF\n\nQuantized with llama.cpp.\n", False),
+    "original-model+apache": (lambda i, n: (f"---\nlicense: apache-2.0\n---\n# Cool model\n\n"
+                                            f"- Original model: [{n}](https://huggingface.co/{i})\n"), True),
+    "trainer+apache": (lambda i, n: (f"---\nlicense: apache-2.0\n---\n# out\n\nThis model is a fine-tuned version of "
+                                     f"[{i}](https://huggingface.co/{i}) on the None dataset.\n"), True),
+    "card-template": (lambda i, n: (f"---\nlibrary_name: transformers\n---\n# Model Card\n\n- **Developed by:** me\n"
+                                    f"- **Finetuned from model [optional]:** {i}\n"), False),
+    "spaced-title": (lambda i, n: f"# {n.replace('-', ' ').replace('_', ' ')} GGUF\n\nQuantized with llama.cpp.\n", False),
+    "base-label-name": (lambda i, n: f"# My assistant\n\nBase model: {n}\n", False),
+    "lower-case-base": (lambda i, n: f"---\nbase_model: {i.lower()}\n---\n# thing\n", False),
+    "linked-prose": (lambda i, n: f"# Cool model\n\nThis model was fine-tuned from [{n}](https://huggingface.co/{i}) on my data.\n",
+                     False),
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--verbose", action="store_true", help="list every card whose effective license misses the base's")
+    ap.add_argument("--only", nargs="+", choices=sorted(STYLES), default=None)
+    args = ap.parse_args()
+
+    import yaml
+
+    from audit.api import Options, audit
+    from audit.licenses.catalog import catalog
+    from audit.registry import REGISTRY_DIR
+
+    cat = catalog()
+    with open(os.path.join(REGISTRY_DIR, "models.yaml"), encoding="utf-8") as fh:
+        models = [m for m in yaml.safe_load(fh)["models"] if m.get("key") in cat]
+    styles = {k: v for k, v in STYLES.items() if args.only is None or k in args.only}
+    root = tempfile.mkdtemp(prefix="mlaudit-sweep-")
+    meta: dict[str, tuple[str, str, str]] = {}
+    for m in models:
+        rid = m["id"]
+        name = rid.rsplit("/", 1)[-1]
+        for style, (card, _) in styles.items():
+            d = os.path.join(root, f"{style}_{len(meta)}")
+            os.makedirs(d)
+            with open(os.path.join(d, "README.md"), "w", encoding="utf-8") as fh:
+                fh.write(card(rid, name))
+            meta[d] = (style, rid, m["key"])
+    t0 = time.perf_counter()
+    report = audit(list(meta), None, options=Options(offline=True, cache_dir=tempfile.mkdtemp(prefix="mlaudit-sweep-cache-")))
+    dt = time.perf_counter() - t0
+    conflicts = {os.path.abspath(f.subject) for f in report.findings if f.check == "lineage-conflict"}
+    kept: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    caught: Counter[str] = Counter()
+    owed: Counter[str] = Counter()
+    misses: dict[str, list[str]] = defaultdict(list)
+    for res in report.models:
+        subject = os.path.abspath(res.subject)
+        style, rid, key = meta[subject]
+        total[style] += 1
+        declares = styles[style][1]
+        # a card declaring its own license over a base that lets it (a permissive one) rightly carries its own
+        if key in res.effective.keys or (declares and _may_relicense(cat[key]) and "apache-2.0" in res.effective.keys):
+            kept[style] += 1
+        else:
+            misses[style].append(f"{rid} [{key}] -> {list(res.effective.keys)}")
+        if declares and not _may_relicense(cat[key]):
+            owed[style] += 1
+            caught[style] += subject in conflicts
+    print(f"{len(models)} registry models x {len(styles)} styles = {len(meta)} cards, audited offline in {dt:.1f} s "
+          f"({len(meta) / dt:,.0f} cards/s)")
+    print(f"{'style':24} {'base license kept':>18} {'conflict when apache-2.0 drops it':>36}")
+    for style in styles:
+        line = f"{style:24} {kept[style] / total[style]:>17.1%} "
+        line += f"{caught[style] / owed[style]:>35.1%}" if owed[style] else f"{'':>35}-"
+        print(line + f"   ({total[style] - kept[style]} missed)")
+    if args.verbose:
+        for style, rows in misses.items():
+            print(f"\n{style}: {len(rows)} missed")
+            for row in rows:
+                print("  " + row)
+    return 0
+
+
+def _may_relicense(lic) -> bool:
+    """May a derivative of a model under `lic` carry apache-2.0 (the catalog's relicense term)?"""
+    return lic.relicense or "apache-2.0" in lic.allowed_derivative_licenses
+
+
+if __name__ == "__main__":
+    sys.exit(main())
