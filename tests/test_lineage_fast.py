@@ -158,6 +158,7 @@ def test_the_patterns_as_written_are_unchanged():
         r"\bpotential\b|\bfuture\b|\bupcoming\b|similar[-\s]sized|top\s+performer|"
         r"\b(?:previous|earlier|older|prior)\s+versions?\s+of\b|\bon\s+par\s+with\b|"
         r"\bcompetitive\s+with\b|\bsimilar\s+to\b|\bsame\s+(?:\w+\s+){0,2}as\b|tokenizer|\breward\s+models?\b|"
+        r"\b(?:can|could|may|might)\s+(?:also\s+)?be\s+merged\b|"
         r"\binspired\s+by\b|\brecipe\s+(?:of|from)\b|\bfollowing\s+(?:the\s+)?(?:\w+\s+)?(?:approach|method|work|procedure)\b|"
         r"优于|超过|超越|相比|对比|比较|比較|上回|よりも|비교|보다|übertrifft|surpasse|\bsupera\b")
     assert SOURCES_HEADING.full.pattern == (

@@ -24,6 +24,7 @@ from audit.lineage.phrases import (
     NOT_ANCESTRY_LISTS,
     SOURCES_HEADING,
     TOOL_NAMES,
+    mask_other_roles,
     read_name,
 )
 from audit.model import ModelCard, Origin, Snapshot, SourceKind
@@ -211,7 +212,9 @@ def _scan_sentence(line: str, origin: Origin, exact: bool, reg: Registry, ids: l
                    fams: list[Candidate]) -> None:
     """The bases one sentence of a line about the model's origin names. In a sentence that is also a comparison
     or a denial, a link right after the origin words ('a fine-tune of [X](hf link), which outperforms ...') and
-    the names before the comparison ('Fine-tuned from X, it outperforms Y')."""
+    the names before the comparison ('Fine-tuned from X, it outperforms Y'). A model in another role (the one
+    that wrote the training data, a judge, a teacher: phrases.yaml other_roles) is masked first."""
+    line = mask_other_roles(line)
     low = line.lower() if exact else None
     linked = "://" in line  # (each pattern below needs the literal text tested before it)
     denied = NOT_ANCESTRY.search(line, low)

@@ -100,6 +100,23 @@ NAME_DECORATIONS = re.compile(r"[-_ .](?:" + "|".join(map(re.escape, _DATA["name
                               re.IGNORECASE)
 TOOL_NAMES = re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, _DATA["tool_names"])) + r")(?![\w-])",
                         re.IGNORECASE)
+# a model name, a repo id or a Markdown link (no spaces), as {name} in other_roles
+_ROLE_NAME = r"(?:\[[^\]]*\]\([^)\s]*\)|`?[A-Za-z0-9][\w./:-]*\w`?)"
+# a name that comes before its role: any but the little words a sentence puts there ('trained on outputs of')
+_ROLE_MODEL = r"(?!(?:on|of|from|with|by|for|to|in|and|or|the|a|an|its|their|our|his|her|using|use|uses)\b)" + _ROLE_NAME
+OTHER_ROLES = re.compile("|".join(p.replace("{name}", f"(?P<n{i}>{_ROLE_NAME})").replace("{model}", f"(?P<n{i}>{_ROLE_MODEL})")
+                                  for i, p in enumerate(_DATA["other_roles"])), re.IGNORECASE)
+
+
+def mask_other_roles(line: str) -> str:
+    """The line with the names of models in other roles (other_roles) blanked, the words around them kept."""
+    if OTHER_ROLES.search(line) is None:
+        return line
+    out = list(line)
+    for m in OTHER_ROLES.finditer(line):
+        name = next(g for g in m.groupdict() if m.group(g) is not None)
+        out[m.start(name):m.end(name)] = " " * (m.end(name) - m.start(name))
+    return "".join(out)
 QUANTIZED_TAGS: frozenset[str] = frozenset(_DATA["quantized_tags"])
 MERGE_TAGS: frozenset[str] = frozenset(_DATA["merge_tags"])
 
