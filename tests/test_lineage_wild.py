@@ -433,6 +433,17 @@ def test_a_merge_it_could_become_or_the_authors_other_merges_are_not_its_origin(
         assert _direct_bases(body) == [], body
 
 
+def test_a_yolo_fine_tune_named_by_its_size_letter_carries_the_agpl():
+    # 'yolov8s.pt', 'YOLO11n': the size letter follows the version (family-names.yaml); a sentence stating the
+    # origin outweighs the declared mit, the name alone is a possible base (weak evidence)
+    for body in ("Fine-tuned from yolov8s.pt on planes.", "Trained from the YOLO11n checkpoint."):
+        lin, eff, ev = _audit(f"---\nlicense: mit\n---\n# Plane detector\n\n{body}\n", subject="/srv/models/det")
+        assert next(a.subject for a in lin.ancestors if a.depth == 1).startswith("family:yolo"), body
+        assert "agpl-3.0" in eff.keys and "lineage-conflict" in _checks(ev), body
+    _, eff, ev = _audit("---\nlicense: mit\n---\n# yolov8s-plane-detection\n", subject="/srv/models/det")
+    assert eff.keys == ("mit",) and "lineage-possible-base" in _checks(ev)
+
+
 def test_a_card_titled_with_a_registry_models_very_name_does_not_descend_from_it():
     # a copy of the official card in a directory named anything: its title is its own name
     lin, _, _ = _audit("---\nlicense: apache-2.0\n---\n# all-MiniLM-L6-v2\n\nA sentence embedding model.\n",
