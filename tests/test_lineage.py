@@ -127,7 +127,24 @@ def test_reupload_name_resolves_by_registry_name_and_is_inferred():
     assert first.inferred and first.confidence < 1 and first.license.keys == ("llama3.1",)
     assert first.relation == "finetune"
     conflict = next(e for e in ev if e.check == "lineage-conflict")
-    assert conflict.inferred  # rests on a name match, so the policy can treat it as a warning
+    # the card declares this base, and its name names the weights (a re-upload's): the conflict gates
+    # (confidence.yaml: registry-name gates), unlike one resting on a base read from prose
+    assert not conflict.inferred
+    _, _, _, ev = audit_card(fm(license="apache-2.0") + "This model is a fine-tune of someone/Meta-Llama-3.1-8B-Instruct-bnb-4bit.\n")
+    assert next(e for e in ev if e.check == "lineage-conflict").inferred
+
+
+def test_a_conflict_through_a_machine_written_base_keeps_its_severity(tmp_path):
+    # adapter_config.json names the base of a PEFT adapter whose card declares none: that gates like base_model
+    d = tmp_path / "adapter"
+    d.mkdir()
+    (d / "README.md").write_text("---\nlicense: apache-2.0\nlibrary_name: peft\n---\n# adapter\n")
+    (d / "adapter_config.json").write_text('{"base_model_name_or_path": "meta-llama/Llama-2-7b-hf", "peft_type": "LORA"}')
+    from audit.api import Options, audit
+
+    report = audit([str(d)], None, options=Options(offline=True, cache_dir=str(tmp_path / "c")))
+    conflict = next(f for f in report.findings if f.check == "lineage-conflict")
+    assert conflict.severity.value == "error" and not report.models[0].passed
 
 
 def test_unknown_ancestor_fails_closed():

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from audit.lineage.confidence import gates, what
 from audit.lineage.inherit import (
     Inheritance,
     acknowledged,
@@ -23,7 +24,7 @@ from audit.lineage.inherit import (
     strong_lineage,
 )
 from audit.lineage.names import published_name
-from audit.model import Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, Status
+from audit.model import Ancestor, Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +165,6 @@ def same_licensor_evidence(case: LineageCase) -> list[Evidence]:
 def possible_base_evidence(case: LineageCase) -> list[Evidence]:
     """lineage-possible-base: a weak inferred base (data/confidence.yaml) set aside because the model declares a
     license of its own: "possible base: X because ...", with where the evidence is and its confidence."""
-    from audit.lineage.confidence import what
-
     out = []
     for a in case.inheritance.possible:
         keys = ", ".join(a.license.keys) if a.license is not None and a.license.keys else "unknown"
@@ -247,13 +246,23 @@ CHECKS: tuple[Callable[[LineageCase], list[Evidence]], ...] = (
     history_evidence, same_licensor_evidence, possible_base_evidence)
 
 
+_DECLARED = frozenset({"base_model", "hub", "registry-relation"})
+
+
+def _link_kind(a: Ancestor) -> str:
+    """The kind of evidence an inferred ancestor rests on: how it was named, or, for a declared base, the name
+    that identifies it as a re-upload of a registry model (nothing else makes a declared base inferred)."""
+    return "registry-name" if a.via in _DECLARED else (a.via or "")
+
+
 def _chain_inferred(lineage: Lineage, subject: str, src: str) -> bool:
-    """Does the path from the subject to `src` rest on an inferred link?"""
+    """Does the path from the subject to `src` rest on an inferred link of a kind that does not gate
+    (data/confidence.yaml `gates`)?"""
     by = {a.subject.lower(): a for a in lineage.ancestors}
     cur = by.get(src.lower())
     steps = 0
     while cur is not None and steps < 64:
-        if cur.inferred:
+        if cur.inferred and not gates(_link_kind(cur)):
             return True
         if cur.parent.lower() == subject.lower():
             return False

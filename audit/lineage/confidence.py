@@ -9,7 +9,7 @@ DATA_FILE = os.path.join(os.path.dirname(__file__), "data", "confidence.yaml")
 
 
 @lru_cache(maxsize=1)
-def _table() -> tuple[float, dict[str, tuple[float, str]]]:
+def _table() -> tuple[float, dict[str, tuple[float, str, bool]]]:
     import yaml
 
     with open(DATA_FILE, encoding="utf-8") as fh:
@@ -19,7 +19,10 @@ def _table() -> tuple[float, dict[str, tuple[float, str]]]:
         conf = row.get("confidence") if isinstance(row, dict) else None
         if not isinstance(conf, (int, float)) or not 0 <= conf <= 1:
             raise ValueError(f"{DATA_FILE}: {via}: confidence must be a number in [0, 1]")
-        rows[str(via)] = (float(conf), str(row.get("what") or via))
+        gate = row.get("gates", False)
+        if not isinstance(gate, bool):
+            raise ValueError(f"{DATA_FILE}: {via}: gates must be true or false")
+        rows[str(via)] = (float(conf), str(row.get("what") or via), gate)
     return float(data["weak_below"]), rows
 
 
@@ -37,3 +40,9 @@ def what(via: str) -> str:
 def weak(conf: float) -> bool:
     """Below the table's `weak_below`: weak evidence, which never overrides a declared license."""
     return conf < _table()[0]
+
+
+def gates(via: str) -> bool:
+    """Does a finding resting on this kind of inferred evidence keep its severity (the table's `gates`)?"""
+    row = _table()[1].get(via)
+    return bool(row and row[2])
