@@ -104,19 +104,21 @@ TOOL_NAMES = re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, _DATA["tool_
 _ROLE_NAME = r"(?:\[[^\]]*\]\([^)\s]*\)|`?[A-Za-z0-9][\w./:-]*\w`?)"
 # a name that comes before its role: any but the little words a sentence puts there ('trained on outputs of')
 _ROLE_MODEL = r"(?!(?:on|of|from|with|by|for|to|in|and|or|the|a|an|its|their|our|his|her|using|use|uses)\b)" + _ROLE_NAME
-OTHER_ROLES = re.compile("|".join(p.replace("{name}", f"(?P<n{i}>{_ROLE_NAME})").replace("{model}", f"(?P<n{i}>{_ROLE_MODEL})")
-                                  for i, p in enumerate(_DATA["other_roles"])), re.IGNORECASE)
+# one pattern each, searched apart: their matches may overlap ('conversations written by X')
+OTHER_ROLES: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p.replace("{name}", f"(?P<n>{_ROLE_NAME})").replace("{model}", f"(?P<n>{_ROLE_MODEL})"), re.IGNORECASE)
+    for p in _DATA["other_roles"])
 
 
 def mask_other_roles(line: str) -> str:
     """The line with the names of models in other roles (other_roles) blanked, the words around them kept."""
-    if OTHER_ROLES.search(line) is None:
-        return line
-    out = list(line)
-    for m in OTHER_ROLES.finditer(line):
-        name = next(g for g in m.groupdict() if m.group(g) is not None)
-        out[m.start(name):m.end(name)] = " " * (m.end(name) - m.start(name))
-    return "".join(out)
+    out: list[str] | None = None
+    for rx in OTHER_ROLES:
+        for m in rx.finditer(line):
+            if out is None:
+                out = list(line)
+            out[m.start("n"):m.end("n")] = " " * (m.end("n") - m.start("n"))
+    return line if out is None else "".join(out)
 QUANTIZED_TAGS: frozenset[str] = frozenset(_DATA["quantized_tags"])
 MERGE_TAGS: frozenset[str] = frozenset(_DATA["merge_tags"])
 
