@@ -446,6 +446,12 @@ def test_a_yolo_fine_tune_named_by_its_size_letter_carries_the_agpl():
     assert eff.keys == ("mit",) and "lineage-possible-base" in _checks(ev)
 
 
+def test_the_llama_3_attribution_names_the_family():
+    # Llama 3's license asks derivatives to say "Built with Meta Llama 3"
+    assert _direct_bases("Built with Meta Llama 3.") == ["family:llama3"]
+    assert _direct_bases("Built with love in Berlin.") == []
+
+
 def test_a_card_titled_with_a_registry_models_very_name_does_not_descend_from_it():
     # a copy of the official card in a directory named anything: its title is its own name
     lin, _, _ = _audit("---\nlicense: apache-2.0\n---\n# all-MiniLM-L6-v2\n\nA sentence embedding model.\n",
