@@ -194,6 +194,43 @@ def test_an_undated_derivative_of_a_relicensed_base_is_a_history_finding_not_a_c
     assert "lineage-conflict" in checks(ev) and "lineage-license-history" not in checks(ev)
 
 
+def test_the_library_versions_a_model_names_date_it_from_below():
+    # a version cannot be used before PyPI published it (releases.yaml): transformers 4.38.2 came out in
+    # 2024-03, after phi-2's 2024-01 relicensing, so a card listing it is decided; 4.36.2 (2023-12) decides nothing
+    from audit.lineage.dates import dating, release_date
+
+    assert str(release_date("Transformers", "4.38.2")) == "2024-03-01"
+    assert str(release_date("Pytorch", "2.1.0+cu121")) == str(release_date("torch", "2.1.0"))
+    assert release_date("transformers", "4.38.0.dev0") == release_date("transformers", "4.37.2")  # a dev build
+    assert release_date("transformers", "9.9.9") is None and release_date("no-such-lib", "1.0") is None
+    base = fm(license="mit", base_model="microsoft/phi-2") + "### Framework versions\n\n- Transformers {v}\n- Pytorch 2.1.0\n"
+    _, _, eff, ev = audit_card(base.format(v="4.38.2"))
+    assert "lineage-license-history" not in checks(ev) and "lineage-conflict" not in checks(ev)
+    _, _, _, ev = audit_card(base.format(v="4.36.2"))
+    hist = next(e for e in ev if e.check == "lineage-license-history")
+    assert "Transformers 4.36.2, published 2023-12-" in hist.message
+    # the files name versions too: config.json's transformers_version
+    snap = Snapshot("/m", Origin("local", "/m"), texts={"config.json": '{"transformers_version": "4.38.2"}'})
+    card = card_of(fm(license="mit", base_model="microsoft/phi-2"))
+    d = dating(card, snap)
+    assert str(d.floor) == "2024-03-01" and "config.json transformers_version" in d.why
+    # a version line outside the framework-versions section dates nothing
+    assert dating(card_of(fm(license="mit") + "- Transformers 4.38.2\n"), None).floor is None
+
+
+def test_the_release_dates_file_is_well_formed():
+    import datetime as dt
+
+    from audit.lineage.dates import RELEASES_FILE
+
+    with open(RELEASES_FILE, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    assert {"transformers", "peft", "trl", "diffusers", "sentence-transformers", "torch"} <= set(data)
+    for lib, versions in data.items():
+        assert versions and all(isinstance(v, str) for v in versions), lib
+        assert all(dt.date.fromisoformat(d) >= dt.date(2020, 1, 1) for d in versions.values()), lib
+
+
 def test_card_date_floor_reads_iso_months_and_arxiv():
     card = card_of("---\nlicense: mit\n---\nSee arxiv.org/abs/2311.03099 and the 2024-02-03 update, March 2023.\n")
     assert str(card_date_floor(card)) == "2024-02-03"

@@ -1,18 +1,23 @@
-"""When a model was made: the Hub's createdAt, else the latest date its card mentions (a lower bound).
+"""When a model was made: the Hub's createdAt, else the latest date its card mentions or the latest release of a
+library version it or its files name (lower bounds).
 
 A registry entry whose license changed over time is read as of this date (see inherit.registry_facts).
 `dating` gives what is known as bounds, and `side` decides on which side of a license change a model falls:
 an exact date (the Hub's createdAt) decides unless it falls inside the change's own bounds; a lower bound
-(the latest date the card mentions: a card citing a 2023-11 paper was written after 2023-11) decides only
+(the latest date the card mentions: a card citing a 2023-11 paper was written after 2023-11; a model whose card
+lists transformers 4.38.2 among its framework versions was made after that release) decides only
 when it is after the change; an upper bound (the last commit: the weights existed by then) only when it is
 before. Otherwise the change is undecided, and the lineage checks report it (lineage-license-history).
 """
 from __future__ import annotations
 
 import datetime as _dt
+import json
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from audit.lineage.phrases import lowered
@@ -109,6 +114,101 @@ def card_stated_date(card: ModelCard) -> _dt.date | None:
     return max(found) if found else None
 
 
+# "Framework versions" lines of the Trainer, PEFT, TRL and sentence-transformers card templates
+# ('- Transformers 4.37.2', '- TRL: 0.12.1', '- Sentence Transformers: 3.0.1'), read under that heading only
+_FRAMEWORK_LINE = re.compile(r"^\s*[-*]\s*(transformers|peft|trl|pytorch|torch|datasets|tokenizers|diffusers|"
+                             r"sentence[ -]transformers|accelerate)\s*:?\s*v?(\d+\.\d+(?:\.\d+)?[\w.+-]*)\s*$",
+                             re.IGNORECASE | re.MULTILINE)
+_PYPI_NAME = {"pytorch": "torch", "sentence transformers": "sentence-transformers"}
+_PRE_RELEASE = re.compile(r"^(\d+\.\d+(?:\.\d+)?)(?:\.?(?:dev|rc|a|b|alpha|beta)\d*)", re.IGNORECASE)
+RELEASES_FILE = os.path.join(os.path.dirname(__file__), "data", "releases.yaml")
+
+
+@lru_cache(maxsize=1)
+def _releases() -> dict[str, dict[str, _dt.date]]:
+    import yaml
+
+    with open(RELEASES_FILE, encoding="utf-8") as fh:
+        data = yaml.load(fh.read(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return {lib: {str(v): _dt.date.fromisoformat(str(d)) for v, d in versions.items()} for lib, versions in data.items()}
+
+
+@lru_cache(maxsize=1024)  # a tree's cards name the same few versions over and over
+def release_date(library: str, version: str) -> _dt.date | None:
+    """When `version` of `library` was first published (releases.yaml): a model made with it was made after.
+    A local build ('2.1.0+cu121') is its release; a pre-release of X.Y.Z ('4.37.0.dev0', '1.0.0rc1') was made
+    after the last release before X.Y.Z, so that release's date stands for it. None for a version not known."""
+    known = _releases().get(_PYPI_NAME.get(library.lower(), library.lower()))
+    if not known:
+        return None
+    version = version.split("+", 1)[0].strip()
+    if version in known:
+        return known[version]
+    pre = _PRE_RELEASE.match(version)
+    if pre is None:
+        return None
+    target = _version_tuple(pre.group(1))
+    if target is None:
+        return None
+    before = [d for t, d in _ordered(_PYPI_NAME.get(library.lower(), library.lower())) if t < target]
+    return max(before) if before else None
+
+
+@lru_cache(maxsize=16)
+def _ordered(library: str) -> tuple[tuple[tuple[int, ...], _dt.date], ...]:
+    """A library's releases (not its pre-releases) as (version tuple, date)."""
+    return tuple((t, d) for v, d in _releases().get(library, {}).items() if (t := _version_tuple(v)) is not None)
+
+
+def _version_tuple(version: str) -> tuple[int, ...] | None:
+    parts = version.split(".")
+    if not all(p.isdigit() for p in parts):
+        return None  # a pre-release or local build: not a release to count
+    return tuple(int(p) for p in parts) + (0,) * (3 - len(parts))
+
+
+def framework_floor(card: ModelCard | None, snapshot: Snapshot | None) -> tuple[_dt.date, str] | None:
+    """The latest release date among the library versions a model names (its card's "Framework versions", its
+    config files' transformers / diffusers / sentence-transformers versions), with what named it: the model
+    was made after that library version was published."""
+    named: list[tuple[str, str, str]] = []  # (library, version, where)
+    if card is not None and "ramework version" in card.body:
+        low = card.body.lower()
+        at = low.find("framework version")
+        for m in _FRAMEWORK_LINE.finditer(card.body, at):
+            named.append((m.group(1), m.group(2), "its card's framework versions"))
+    texts = snapshot.texts if snapshot is not None else {}
+    for path, keys in (("config.json", (("transformers_version", "transformers"),)),
+                       ("generation_config.json", (("transformers_version", "transformers"),)),
+                       ("model_index.json", (("_diffusers_version", "diffusers"),))):
+        data = _json_object(texts.get(path))
+        for key, lib in keys:
+            if isinstance(data.get(key), str):
+                named.append((lib, data[key], f"{path} {key}"))
+    st = _json_object(texts.get("config_sentence_transformers.json")).get("__version__")
+    if isinstance(st, dict):
+        for key, lib in (("sentence_transformers", "sentence-transformers"), ("transformers", "transformers"),
+                         ("pytorch", "torch")):
+            if isinstance(st.get(key), str):
+                named.append((lib, st[key], "config_sentence_transformers.json __version__"))
+    best: tuple[_dt.date, str] | None = None
+    for lib, version, where in named:
+        day = release_date(lib, version)
+        if day is not None and (best is None or day > best[0]):
+            best = (day, f"{where} name {lib} {version}, published {day.isoformat()}")
+    return best
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    if not text or "{" not in text:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def parse_date(value: Any) -> _dt.date | None:
     if isinstance(value, _dt.datetime):
         return value.date()
@@ -148,7 +248,8 @@ class Dating:
 
 
 def dating(card: ModelCard | None, snapshot: Snapshot | None) -> Dating:
-    """The Hub's createdAt (exact), the last commit (an upper bound) and the card's dates (a lower bound)."""
+    """The Hub's createdAt (exact), the last commit (an upper bound), and the card's dates and the library
+    versions it and the model's files name (lower bounds)."""
     info = snapshot.info if snapshot is not None else {}
     exact = parse_date(info.get("createdAt"))
     ceiling = parse_date(info.get("lastModified"))
@@ -163,6 +264,10 @@ def dating(card: ModelCard | None, snapshot: Snapshot | None) -> Dating:
             parts.append(f"its card says it was made {stated.isoformat()}")
     if floor is not None:
         parts.append(f"its card mentions dates up to {floor.isoformat()} (a lower bound)")
+    made_with = framework_floor(card, snapshot) if exact is None else None
+    if made_with is not None and (floor is None or made_with[0] > floor):
+        floor = made_with[0]
+        parts.append(f"{made_with[1]} (a lower bound)")
     if ceiling is not None:
         parts.append(f"last commit {ceiling.isoformat()}")
     why = "; ".join(parts) or "no date in its card, files or Hub metadata"
