@@ -452,6 +452,18 @@ def test_the_llama_3_attribution_names_the_family():
     assert _direct_bases("Built with love in Berlin.") == []
 
 
+def test_an_official_card_speaking_of_its_model_as_ours_does_not_descend_from_it():
+    # a copy of the official card in a directory named anything: 'our X model' names the model itself
+    text = ("---\nlicense: other\nlicense_name: skywork-community\n---\n\nOur Skywork-13B-Base model is trained "
+            "on 3.2T tokens of cleaned data.\n")
+    lin, _, _ = _audit(text, subject="/srv/configs/leliuga-skywork-13b-base")
+    assert not lin.ancestors
+    # 'our' before another model's name in a sentence stating an origin still names it
+    lin, _, _ = _audit("---\nlicense: llama2\n---\n\nOur chat model is fine-tuned from Llama-2-7b-hf.\n",
+                       subject="/srv/models/chat")
+    assert [a.subject for a in lin.ancestors][:1] == ["meta-llama/Llama-2-7b-hf"]
+
+
 def test_a_card_titled_with_a_registry_models_very_name_does_not_descend_from_it():
     # a copy of the official card in a directory named anything: its title is its own name
     lin, _, _ = _audit("---\nlicense: apache-2.0\n---\n# all-MiniLM-L6-v2\n\nA sentence embedding model.\n",

@@ -401,6 +401,17 @@ def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     return dedupe(declared, subject)
 
 
+# how a card names the model it describes: 'Our Skywork-13B-Base model is trained ...', 'Zephyr-7B (ours)'
+_OURS = re.compile(r"\bour\s+([A-Za-z][\w.]*(?:[-_][\w.]+)+)\s+(?:model|checkpoint|weights)\b|"
+                   r"(?<![\w.-])([A-Za-z][\w.]*(?:[-_][\w.]+)+)\s*\(ours\)", re.IGNORECASE)
+
+
+def _spoken_of_as_ours(body: str) -> list[str]:
+    """The names a card gives its own model ('our X model', 'X (ours)'): an official card copied to a directory of
+    any name still speaks of itself so, and is not its own base."""
+    return [m.group(1) or m.group(2) for m in _OURS.finditer(body)]
+
+
 def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | None) -> list[list[Candidate]]:
     """Bases named outside base_model, in tiers strongest first (see find_bases)."""
     reg = load_registry()
@@ -445,10 +456,12 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
     # a model does not descend from itself, nor from its own re-uploads and quantizations (official cards name
     # their own family everywhere; a card links its own GGUF versions)
     own = [subject] + ([published] if published else [])
+    ours = _spoken_of_as_ours(card.body) if card is not None and ("our" in card.body or "Our" in card.body) else []
+    own.extend(ours)
     own_id = repo_id_of(subject)
-    entry = reg.model(own_id) if own_id else None
-    if entry is not None and entry.family:  # a registry model's own family is itself and its siblings
-        own.append(f"family:{entry.family}")
+    for entry in (reg.model(own_id) if own_id else None, *(reg.by_name(n) for n in ours)):
+        if entry is not None and entry.family:  # a registry model's own family is itself and its siblings
+            own.append(f"family:{entry.family}")
     tier_b_names = [c for c in tier_b if c.via == "text-name"]
     tier_b_fams = [c for c in tier_b if c.via != "text-name"]  # body-family, bare-llama
     return [[c for c in dedupe(tier, subject) if not is_itself(c.id, own)]
