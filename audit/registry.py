@@ -286,6 +286,16 @@ class Registry:
         # two registry models sharing the name but not the license: no guess
         return self._one_licensing(cands) if cands else None
 
+    def by_exact_name(self, name: str) -> Entry | None:
+        """The registry model whose own name (no org) is exactly `name` (case, '_' and ' ' aside): the model a
+        copy of its card is titled or published under. Unlike by_name, no decoration is dropped ('-GGUF' is
+        another repo's name, '-hf' is part of Meta's)."""
+        plain = plain_name(name.strip().replace(" ", "-"))
+        for e in self._names.get(name_key(plain), ()):
+            if plain_name(e.id) == plain:
+                return e
+        return None
+
     def by_sized_prefix(self, repo_id: str) -> Entry | None:
         """The registry model a repo's name begins with, read at least up to its size: 'Qwen2.5-7B-roleplay-v2'
         begins with Qwen2.5-7B, so its publisher named it after the model it was made from. The longest such

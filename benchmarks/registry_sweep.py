@@ -72,13 +72,17 @@ NEGATIVE: dict[str, str] = {
     "could-be-merged": "This model can be merged with {n} for better results.",
     "thanks": "We thank the authors of [{n}](https://huggingface.co/{i}) for their work.",
 }
+# a copy of the model's own card (titled with its very name, declaring its license, speaking of itself) in a
+# directory named anything: it must not descend from itself, and takes the base the registry records for it
+OWN_CARD = ("---\nlicense: {lic}\n---\n# {n}\n\n{n} is trained on 2T tokens and fine-tuned on chat data. Our {n} "
+            "model is released for research.\n")
 _ORIGINAL = "---\nlicense: apache-2.0\n---\n# Orion\n\nOrion is a language model trained from scratch by Acme.\n\n{s}\n"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--verbose", action="store_true", help="list every card whose effective license misses the base's")
-    ap.add_argument("--only", nargs="+", choices=sorted(STYLES) + sorted(NEGATIVE), default=None)
+    ap.add_argument("--only", nargs="+", choices=sorted(STYLES) + sorted(NEGATIVE) + ["own-card"], default=None)
     args = ap.parse_args()
 
     import yaml
@@ -111,6 +115,16 @@ def main() -> int:
             with open(os.path.join(d, "README.md"), "w", encoding="utf-8") as fh:
                 fh.write(_ORIGINAL.format(s=sentence.format(i=rid, n=rid.rsplit("/", 1)[-1])))
             meta[d] = (style, rid, m["key"])
+    own_cards = args.only is None or "own-card" in args.only
+    for m in models if own_cards else ():
+        rid = m["id"]
+        d = os.path.join(root, f"own-card_{len(meta)}")
+        os.makedirs(d)
+        lic = m["license"] if "/" not in str(m["license"]) else "other\nlicense_name: " + m["license"].split("/", 1)[1]
+        with open(os.path.join(d, "README.md"), "w", encoding="utf-8") as fh:
+            fh.write(OWN_CARD.format(lic=lic, n=rid.rsplit("/", 1)[-1]))
+        meta[d] = ("own-card", rid, m["key"])
+    relation = {m["id"]: m.get("relation_to") for m in models}
     t0 = time.perf_counter()
     report = audit(list(meta), None, options=Options(offline=True, cache_dir=tempfile.mkdtemp(prefix="mlaudit-sweep-cache-")))
     dt = time.perf_counter() - t0
@@ -124,6 +138,16 @@ def main() -> int:
     for res in report.models:
         subject = os.path.abspath(res.subject)
         style, rid, key = meta[subject]
+        if style == "own-card":
+            total[style] += 1
+            ancestors = [a.subject for a in res.lineage.ancestors]
+            if any(a.lower() == rid.lower() for a in ancestors):
+                false_anc[style] += 1
+                misses[style].append(f"{rid} descends from itself: {ancestors}")
+            if relation.get(rid):
+                owed[style] += 1
+                caught[style] += relation[rid] in ancestors
+            continue
         if style in negative:
             total[style] += 1
             if res.lineage.ancestors:
@@ -152,6 +176,10 @@ def main() -> int:
         print(f"\n{'sentence naming a model that is not a base':44} {'false ancestry':>15} {'false conflict':>15}")
         for style in negative:
             print(f"{style:44} {false_anc[style] / total[style]:>15.1%} {caught[style] / total[style]:>15.1%}")
+    if own_cards:
+        print(f"\na copy of the model's own card: descends from itself {false_anc['own-card'] / total['own-card']:.1%} "
+              f"of {total['own-card']}; takes the base the registry records "
+              f"{caught['own-card'] / max(1, owed['own-card']):.1%} of {owed['own-card']}")
     if args.verbose:
         for style, rows in misses.items():
             print(f"\n{style}: {len(rows)} missed")

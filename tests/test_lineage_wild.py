@@ -403,10 +403,12 @@ def test_a_title_written_with_spaces_names_the_model_it_spells():
                         ("Qwen2.5 7B Instruct Uncensored", "Qwen/Qwen2.5-7B-Instruct")):
         lin, _, _ = _audit(f"# {title}\n\nQuantized with llama.cpp.\n", subject="/srv/models/q")
         assert [a.subject for a in lin.ancestors][:1] == [base], title
-    # a title spelling nothing the registry knows names nothing; one spelling a registry model exactly is its card
-    for title in ("Model Card for my support bot", "Zephyr 7B Beta"):
-        lin, _, _ = _audit(f"---\nlicense: mit\n---\n# {title}\n", subject="/srv/models/q")
-        assert not lin.ancestors, title
+    # a title spelling nothing the registry knows names nothing; one spelling a registry model exactly is its card,
+    # not its base: the model is zephyr-7b-beta, made (the registry says) from Mistral-7B-v0.1
+    lin, _, _ = _audit("---\nlicense: mit\n---\n# Model Card for my support bot\n", subject="/srv/models/q")
+    assert not lin.ancestors
+    lin, _, _ = _audit("---\nlicense: mit\n---\n# Zephyr 7B Beta\n", subject="/srv/models/q")
+    assert [a.subject for a in lin.ancestors] == ["mistralai/Mistral-7B-v0.1"]
 
 
 def test_a_model_that_wrote_judged_or_taught_the_training_data_is_not_a_base():
@@ -462,6 +464,19 @@ def test_an_official_card_speaking_of_its_model_as_ours_does_not_descend_from_it
     lin, _, _ = _audit("---\nlicense: llama2\n---\n\nOur chat model is fine-tuned from Llama-2-7b-hf.\n",
                        subject="/srv/models/chat")
     assert [a.subject for a in lin.ancestors][:1] == ["meta-llama/Llama-2-7b-hf"]
+
+
+def test_a_copy_of_an_official_card_takes_the_base_the_registry_records_for_that_model():
+    # Orca 2 is Microsoft's fine-tune of Llama 2 (registry relation_to): a copy of its card in a directory named
+    # anything, titled with its very name and saying nothing of Llama, is still under both licenses
+    text = ("---\nlicense: other\nlicense_name: microsoft-research-license\n---\n# Orca-2-13b\n\n"
+            "Orca 2 is built for research purposes only.\n")
+    lin, eff, _ = _audit(text, subject="/srv/configs/orca")
+    assert [a.subject for a in lin.ancestors][:1] == ["meta-llama/Llama-2-13b-hf"]
+    assert set(eff.keys) == {"msr-license", "llama2"}
+    # Meta's '-hf' is part of the name, not a re-upload's decoration
+    lin, _, _ = _audit("---\nlicense: llama2\n---\n# Llama-2-7b-chat-hf\n", subject="/srv/configs/chat")
+    assert [a.subject for a in lin.ancestors] == ["meta-llama/Llama-2-7b-hf"]
 
 
 def test_a_card_titled_with_a_registry_models_very_name_does_not_descend_from_it():

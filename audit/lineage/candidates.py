@@ -336,17 +336,23 @@ def find_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | None, 
     declared = _declared_bases(subject, card, snapshot)
     if declared:
         return declared, []
-    recorded = _registry_base(subject)
+    recorded = _registry_base(subject, card)
     if recorded is not None:
         return [recorded], []
     return [], inferred_tiers(subject, card, snapshot)
 
 
-def _registry_base(subject: str) -> Candidate | None:
+def _registry_base(subject: str, card: ModelCard | None) -> Candidate | None:
     """The base the registry records for the model published under this repo id (a Hub id, a directory named
-    org--name): a fact (DeepSeek-V3 from V3-Base) where the prose names the publisher's other models (teachers)."""
+    org--name), or for the registry model whose very name the card is published or titled under (a copy of its
+    official card): a fact (DeepSeek-V3 from V3-Base, Orca 2 from Llama 2) where the prose names the publisher's
+    other models (teachers)."""
+    reg = load_registry()
     rid = repo_id_of(subject)
-    entry = load_registry().model(rid) if rid else None
+    entry = reg.model(rid) if rid else None
+    if entry is None and rid is None and card is not None:
+        name = published_name(subject, card) or model_name(subject, card)
+        entry = reg.by_exact_name(name) if name else None
     if entry is None or not entry.relation_to:
         return None
     origin = Origin(SourceKind.REGISTRY, entry.id, file=entry.source_file, line=entry.source_line, field="relation_to")

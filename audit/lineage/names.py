@@ -66,6 +66,6 @@ def _decorated(name: str) -> bool:
 
 
 def names_registry_model(title: str, reg: Registry) -> bool:
-    """Is the title exactly a registry model's name, with nothing added ('Yi-34B', not 'Yi-34B-GGUF')?"""
-    plain = title.strip().lower().replace("_", "-").replace(" ", "-")
-    return name_key(plain) == plain and reg.by_name(plain) is not None
+    """Is the title exactly a registry model's name, with nothing added ('Yi-34B', 'Llama-2-7b-chat-hf', not
+    'Yi-34B-GGUF')?"""
+    return reg.by_exact_name(title) is not None
