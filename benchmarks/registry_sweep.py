@@ -72,10 +72,10 @@ NEGATIVE: dict[str, str] = {
     "could-be-merged": "This model can be merged with {n} for better results.",
     "thanks": "We thank the authors of [{n}](https://huggingface.co/{i}) for their work.",
 }
-# a copy of the model's own card (titled with its very name, declaring its license, speaking of itself) in a
+# a copy of the model's own card (titled with its very name, declaring its license, speaking of itself in the third
+# person in a sentence with an origin phrase) in a
 # directory named anything: it must not descend from itself, and takes the base the registry records for it
-OWN_CARD = ("---\nlicense: {lic}\n---\n# {n}\n\n{n} is trained on 2T tokens and fine-tuned on chat data. Our {n} "
-            "model is released for research.\n")
+OWN_CARD = "---\nlicense: {lic}\n---\n# {n}\n\n{n} is trained on 2T tokens and fine-tuned on chat data.\n"
 _ORIGINAL = "---\nlicense: apache-2.0\n---\n# Orion\n\nOrion is a language model trained from scratch by Acme.\n\n{s}\n"
 
 

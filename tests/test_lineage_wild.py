@@ -474,6 +474,10 @@ def test_a_copy_of_an_official_card_takes_the_base_the_registry_records_for_that
     lin, eff, _ = _audit(text, subject="/srv/configs/orca")
     assert [a.subject for a in lin.ancestors][:1] == ["meta-llama/Llama-2-13b-hf"]
     assert set(eff.keys) == {"msr-license", "llama2"}
+    # titled with its very name, it never descends from itself, whatever its prose says of it
+    lin, _, _ = _audit("---\nlicense: apache-2.0\n---\n# Yi-1.5-34B\n\nYi-1.5-34B is pre-trained on 3.6T tokens and "
+                       "fine-tuned on 3M samples.\n", subject="/srv/configs/yi")
+    assert not lin.ancestors
     # Meta's '-hf' is part of the name, not a re-upload's decoration
     lin, _, _ = _audit("---\nlicense: llama2\n---\n# Llama-2-7b-chat-hf\n", subject="/srv/configs/chat")
     assert [a.subject for a in lin.ancestors] == ["meta-llama/Llama-2-7b-hf"]

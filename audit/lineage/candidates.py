@@ -450,8 +450,9 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
         tier_c.extend(_text_candidates(" ; ".join(dict.fromkeys(tags)), tag_origin, reg, "tag-name", "tag"))
     name = model_name(subject, card)
     published = published_name(subject, card)
+    titled_as: list[str] = []
     if name and not published and names_registry_model(name, reg):
-        name = ""  # a card titled with a registry model's very name is that model's card: it names itself
+        titled_as, name = [name], ""  # a card titled with a registry model's very name is that model's card
     if name:
         name_origin = card.origin.at(line=card.body_line) if card is not None else Origin(SourceKind.INFERRED, subject)
         tier_c.extend(_text_candidates(name, name_origin, reg, "name-name", "name", bare_llama=False, name=True))
@@ -461,11 +462,11 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
                                            "weights-name", "weights-name", bare_llama=False, name=True))
     # a model does not descend from itself, nor from its own re-uploads and quantizations (official cards name
     # their own family everywhere; a card links its own GGUF versions)
-    own = [subject] + ([published] if published else [])
+    own = [subject] + ([published] if published else []) + titled_as
     ours = _spoken_of_as_ours(card.body) if card is not None and ("our" in card.body or "Our" in card.body) else []
     own.extend(ours)
     own_id = repo_id_of(subject)
-    for entry in (reg.model(own_id) if own_id else None, *(reg.by_name(n) for n in ours)):
+    for entry in (reg.model(own_id) if own_id else None, *(reg.by_name(n) for n in ours + titled_as)):
         if entry is not None and entry.family:  # a registry model's own family is itself and its siblings
             own.append(f"family:{entry.family}")
     tier_b_names = [c for c in tier_b if c.via == "text-name"]
