@@ -23,9 +23,19 @@ from audit.checks import BLOCKING_PROBLEMS, CHECKS, license_evidence
 from audit.datasets import dataset_evidence, resolve_datasets
 from audit.errors import AuditError, InputUnreadable, UsageError
 from audit.licenses.normalize import license_facts
-from audit.lineage import Resolver, effective_license, inherit, lineage_evidence, resolve_lineage, resolve_many, settle
+from audit.lineage import (
+    Resolver,
+    effective_license,
+    inherit,
+    lineage_evidence,
+    resolve_lineage,
+    resolve_many,
+    rests_on_inference,
+    settle,
+)
 from audit.model import (
     AuditReport,
+    Effective,
     Evidence,
     Finding,
     InputError,
@@ -241,7 +251,8 @@ class _Run:
         evidence += provenance_evidence(subject, provenance, policy.settings)
         evidence = settle(evidence)
         openness = openness_profile(snapshot, card, facts.keys, effective, datasets)
-        findings = evaluate(policy, Subject(subject, facts, effective, tuple(evidence), _key_origins(facts, lineage)))
+        findings = evaluate(policy, Subject(subject, facts, effective, tuple(evidence), _key_origins(facts, lineage),
+                                            _inferred_keys(subject, effective, lineage)))
         findings = apply_floor(policy, subject, evidence, findings)  # fail closed whatever the rules say
         findings = apply_waivers(findings, policy.waivers, self.options.today)
         # the openness checks fire only when the policy's settings ask for them; graded like post-processor
@@ -291,6 +302,14 @@ def read_card(snapshot: Snapshot) -> ModelCard | None:
                 where = os.path.join(snapshot.origin.locator, snapshot.card_path or "")
             raise InputUnreadable(f"{where}:{p.origin.line or 1}", p.message)
     return card
+
+
+def _inferred_keys(subject: str, effective: Effective, lineage: Lineage) -> frozenset[str]:
+    """The effective keys the model has only from ancestors it reaches through inferred lineage that does not
+    gate (a family read from prose, a name): a term finding on them is held to warning, like the conflict found
+    the same way. A key from a declared base is as certain as the base."""
+    return frozenset(k for k, via in effective.sources.items()
+                     if via != subject and rests_on_inference(lineage, subject, via))
 
 
 def _key_origins(facts: LicenseFacts, lineage: Lineage) -> dict[str, tuple[Origin, ...]]:

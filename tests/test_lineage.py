@@ -134,6 +134,24 @@ def test_reupload_name_resolves_by_registry_name_and_is_inferred():
     assert next(e for e in ev if e.check == "lineage-conflict").inferred
 
 
+def test_a_term_of_an_inherited_license_gates_as_surely_as_the_lineage_it_comes_through(tmp_path):
+    from audit.api import Options, audit
+
+    def run(text):
+        d = tmp_path / f"m{len(list(tmp_path.iterdir()))}"
+        d.mkdir()
+        (d / "README.md").write_text(text)
+        report = audit([str(d)], None, options=Options(offline=True, cache_dir=str(tmp_path / "cache")))
+        return report.models[0], {f.rule: f.severity.value for f in report.findings}
+
+    # declares nothing, declared base under CC-BY-NC: the model is non-commercial for certain, and fails
+    m, sev = run("---\nbase_model: CohereForAI/aya-expanse-8b\n---\n# chat\n")
+    assert sev["non-commercial"] == "error" and not m.passed
+    # declares apache-2.0, the NC base only read from prose: the term informs, like the conflict found that way
+    m, sev = run("---\nlicense: apache-2.0\n---\n# styles\n\nThis is a LoRA for SDXL Turbo.\n")
+    assert sev["non-commercial"] == "warning" and sev["lineage-conflict"] == "warning"
+
+
 def test_a_conflict_through_a_machine_written_base_keeps_its_severity(tmp_path):
     # adapter_config.json names the base of a PEFT adapter whose card declares none: that gates like base_model
     d = tmp_path / "adapter"

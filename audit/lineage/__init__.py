@@ -24,7 +24,7 @@ own finding, lineage-license-history, naming the date that decides it (not a con
 from __future__ import annotations
 
 from audit.lineage.candidates import Candidate, find_bases
-from audit.lineage.checks import LineageCase, lineage_evidence, settle
+from audit.lineage.checks import LineageCase, lineage_evidence, rests_on_inference, settle
 from audit.lineage.dates import Dating, card_date_floor, dating, subject_date
 from audit.lineage.inherit import (
     RESTRICTIVE,
@@ -64,6 +64,7 @@ __all__ = [
     "registry_facts",
     "resolve_lineage",
     "resolve_many",
+    "rests_on_inference",
     "settle",
     "subject_date",
 ]

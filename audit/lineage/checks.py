@@ -87,7 +87,7 @@ def conflict_evidence(case: LineageCase) -> list[Evidence]:
             msg += f"; {', '.join(inh.superseded)} cannot replace it, so {key} governs the model"
         out.append(Evidence("lineage-conflict", case.subject, msg,
                             case.own_origins + (anc.evidence if anc else ()),
-                            inferred=_chain_inferred(case.lineage, case.subject, src),
+                            inferred=rests_on_inference(case.lineage, case.subject, src),
                             data={"ancestor": src, "ancestor_key": key, "own": list(inh.own),
                                   "superseded": list(inh.superseded),
                                   "confidence": anc.confidence if anc else None}))
@@ -138,7 +138,7 @@ def history_evidence(case: LineageCase) -> list[Evidence]:
                    + (f", which its declared {', '.join(sorted(own))} may not drop (a conflict)" if clash else "")
                    + f"; made after, by {ch.to_key}. Establish when it was made (the Hub's createdAt or first commit)")
             out.append(Evidence("lineage-license-history", case.subject, msg, case.own_origins + a.evidence[:2],
-                                inferred=_chain_inferred(case.lineage, case.subject, a.subject),
+                                inferred=rests_on_inference(case.lineage, case.subject, a.subject),
                                 data={"ancestor": a.subject, "date": ch.date, "from": ch.from_key, "to": ch.to_key,
                                       "own": sorted(own), "conflict_if_before": clash, "dating": a.subject_date}))
     return out
@@ -235,7 +235,7 @@ def name_prefix_evidence(case: LineageCase) -> list[Evidence]:
                             f"the name {name!r} does not start with {prefix!r}, which the {lic.name} [{key}] "
                             f"requires of derivatives" + (f" (inherited from {src})" if inherited else ""),
                             case.own_origins,
-                            inferred=_chain_inferred(case.lineage, case.subject, src) if inherited else False,
+                            inferred=rests_on_inference(case.lineage, case.subject, src) if inherited else False,
                             data={"name": name, "prefix": prefix, "key": key}))
     return out
 
@@ -255,9 +255,9 @@ def _link_kind(a: Ancestor) -> str:
     return "registry-name" if a.via in _DECLARED else (a.via or "")
 
 
-def _chain_inferred(lineage: Lineage, subject: str, src: str) -> bool:
-    """Does the path from the subject to `src` rest on an inferred link of a kind that does not gate
-    (data/confidence.yaml `gates`)?"""
+def rests_on_inference(lineage: Lineage, subject: str, src: str) -> bool:
+    """Does the path from the subject to the ancestor `src` rest on an inferred link of a kind that does not gate
+    (data/confidence.yaml `gates`)? Findings that do are held to warning unless the policy says otherwise."""
     by = {a.subject.lower(): a for a in lineage.ancestors}
     cur = by.get(src.lower())
     steps = 0

@@ -28,6 +28,8 @@ class Subject:
     effective: Effective
     evidence: tuple[Evidence, ...]
     key_origins: Mapping[str, tuple[Origin, ...]]  # license key -> where it came from
+    # effective keys inherited only through inferred lineage that does not gate (a finding on them informs)
+    inferred_keys: frozenset[str] = frozenset()
 
     @cached_property
     def by_check(self) -> dict[str, list[Evidence]]:
@@ -165,7 +167,7 @@ def matches(when: Mapping[str, Any], subject: Subject, scope: str,
     for lic in _licenses(subject, scope):
         if pred(lic):
             via = subject.effective.sources.get(lic.key)
-            inferred = bool(via and via != subject.subject and subject.effective.inferred_from_ancestors)
+            inferred = lic.key in subject.inferred_keys
             msg = _describe(when, lic)
             if via and via != subject.subject:
                 msg += f", inherited from {via}"
