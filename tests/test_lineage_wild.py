@@ -656,6 +656,20 @@ def test_every_ancestry_phrase_contains_a_hint_word():
         assert any(h in word or h in literal for h in ANCESTRY_HINTS), (word, alt)
 
 
+def test_every_other_role_pattern_holds_one_of_its_words():
+    # a line with none of an entry's words is not searched with its pattern: some required group of the pattern
+    # must have every alternative hold one of the words
+    import re as _re
+
+    from audit.lineage.phrases import _DATA
+
+    for words, pattern in _DATA["other_roles"]:
+        ws = words.split("|")
+        groups = [g for g in _re.finditer(r"\(\?:((?:[a-z\[\]?]|\\s\+|\|)+)\)(?![?*{])", pattern)]
+        alternatives = [[_re.sub(r"\[[^\]]*\]|\?|\\s\+", "", a) for a in g.group(1).split("|")] for g in groups]
+        assert any(all(any(w in a for w in ws) for a in alts) for alts in alternatives), (words, pattern)
+
+
 @pytest.mark.parametrize("body", [
     "This model is a derivative of meta-llama/Llama-2-7b-hf.",
     "Il modello è basato su meta-llama/Llama-2-7b-hf.",  # Italian

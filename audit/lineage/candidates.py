@@ -408,14 +408,30 @@ def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | N
 
 
 # how a card names the model it describes: 'Our Skywork-13B-Base model is trained ...', 'Zephyr-7B (ours)'
-_OURS = re.compile(r"\bour\s+([A-Za-z][\w.]*(?:[-_][\w.]+)+)\s+(?:model|checkpoint|weights)\b|"
-                   r"(?<![\w.-])([A-Za-z][\w.]*(?:[-_][\w.]+)+)\s*\(ours\)", re.IGNORECASE)
+_OUR_X = re.compile(r"our\s+([A-Za-z][\w.]*(?:[-_][\w.]+)+)\s+(?:model|checkpoint|weights)\b", re.IGNORECASE)
+_X_BEFORE = re.compile(r"(?<![\w.-])([A-Za-z][\w.]*(?:[-_][\w.]+)+)\s*$")
 
 
 def _spoken_of_as_ours(body: str) -> list[str]:
     """The names a card gives its own model ('our X model', 'X (ours)'): an official card copied to a directory of
-    any name still speaks of itself so, and is not its own base."""
-    return [m.group(1) or m.group(2) for m in _OURS.finditer(body)]
+    any name still speaks of itself so, and is not its own base. (The patterns are tried only where str.find sees
+    'our': a regex scan of a long card costs far more.)"""
+    low = body.lower()
+    names = []
+    i = low.find("our")
+    while i >= 0:
+        if i == 0 or not low[i - 1].isalnum():
+            m = _OUR_X.match(body, i)
+            if m is not None:
+                names.append(m.group(1))
+        i = low.find("our", i + 3)
+    i = low.find("(ours)")
+    while i >= 0:
+        m = _X_BEFORE.search(body, max(0, i - 120), i)
+        if m is not None:
+            names.append(m.group(1))
+        i = low.find("(ours)", i + 6)
+    return names
 
 
 def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | None) -> list[list[Candidate]]:
@@ -463,7 +479,7 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
     # a model does not descend from itself, nor from its own re-uploads and quantizations (official cards name
     # their own family everywhere; a card links its own GGUF versions)
     own = [subject] + ([published] if published else []) + titled_as
-    ours = _spoken_of_as_ours(card.body) if card is not None and ("our" in card.body or "Our" in card.body) else []
+    ours = _spoken_of_as_ours(card.body) if card is not None else []
     own.extend(ours)
     own_id = repo_id_of(subject)
     for entry in (reg.model(own_id) if own_id else None, *(reg.by_name(n) for n in ours + titled_as)):

@@ -104,21 +104,47 @@ TOOL_NAMES = re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, _DATA["tool_
 _ROLE_NAME = r"(?:\[[^\]]*\]\([^)\s]*\)|`?[A-Za-z0-9][\w./:-]*\w`?)"
 # a name that comes before its role: any but the little words a sentence puts there ('trained on outputs of')
 _ROLE_MODEL = r"(?!(?:on|of|from|with|by|for|to|in|and|or|the|a|an|its|their|our|his|her|using|use|uses)\b)" + _ROLE_NAME
-# one pattern each, searched apart: their matches may overlap ('conversations written by X')
-OTHER_ROLES: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p.replace("{name}", f"(?P<n>{_ROLE_NAME})").replace("{model}", f"(?P<n>{_ROLE_MODEL})"), re.IGNORECASE)
-    for p in _DATA["other_roles"])
+# One pattern each, searched apart (their matches may overlap: 'conversations written by X'), each only on a line
+# holding one of its words. A pattern whose name comes first ({model}...) is searched for what follows the name,
+# and the name then read backwards from there: a regex that must try a name at every position of a long line
+# costs far more.
+_NAME_BEFORE = re.compile(f"(?<![\\w./:-])(?P<n>{_ROLE_MODEL})$", re.IGNORECASE)
+OTHER_ROLES: tuple[tuple[tuple[str, ...], re.Pattern[str], bool], ...] = tuple(
+    (tuple(words.split("|")),
+     re.compile(p.removeprefix("{model}") if p.startswith("{model}") else p.replace("{name}", f"(?P<n>{_ROLE_NAME})"),
+                re.IGNORECASE),
+     p.startswith("{model}"))
+    for words, p in _DATA["other_roles"])
+_OTHER_ROLE_WORDS: tuple[str, ...] = tuple(dict.fromkeys(w for words, _, _ in OTHER_ROLES for w in words))
 
 
 def mask_other_roles(line: str) -> str:
     """The line with the names of models in other roles (other_roles) blanked, the words around them kept."""
-    out: list[str] | None = None
-    for rx in OTHER_ROLES:
+    low = line.lower()
+    for w in _OTHER_ROLE_WORDS:  # most origin sentences name no other role: one pass, written out, for them
+        if w in low:
+            break
+    else:
+        return line
+    spans = []
+    for words, rx, name_first in OTHER_ROLES:
+        if not any(w in low for w in words):
+            continue
         for m in rx.finditer(line):
-            if out is None:
-                out = list(line)
-            out[m.start("n"):m.end("n")] = " " * (m.end("n") - m.start("n"))
-    return line if out is None else "".join(out)
+            if name_first:
+                named = _NAME_BEFORE.search(line, max(0, m.start() - 160), m.start())
+                if named is not None:
+                    spans.append(named.span("n"))
+            else:
+                spans.append(m.span("n"))
+    if not spans:
+        return line
+    out = list(line)
+    for a, b in spans:
+        out[a:b] = " " * (b - a)
+    return "".join(out)
+
+
 QUANTIZED_TAGS: frozenset[str] = frozenset(_DATA["quantized_tags"])
 MERGE_TAGS: frozenset[str] = frozenset(_DATA["merge_tags"])
 
