@@ -5,11 +5,10 @@ without them, in tiers (find_bases). The phrase tables behind the body scan are 
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from audit.errors import UsageError
 from audit.lineage.confidence import confidence
@@ -29,6 +28,7 @@ from audit.lineage.phrases import (
 )
 from audit.model import ModelCard, Origin, Snapshot, SourceKind
 from audit.registry import BARE_LLAMA, Registry, load_registry, lowerable
+from audit.sources.base import json_object
 from audit.sources.ids import HUB_URL, parse_repo_spec
 from audit.sources.weights import weight_headers
 
@@ -311,16 +311,6 @@ def dedupe(cands: Iterable[Candidate], subject: str) -> list[Candidate]:
     return list(out.values())
 
 
-def _json(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
 
@@ -399,7 +389,7 @@ def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | N
         bid = b.get("id") if isinstance(b, dict) else b
         if isinstance(bid, str) and bid:
             declared.append(Candidate(bid, "hub", False, confidence("hub"), (where.at(field="baseModels"),)))
-    adapter = _json(texts.get("adapter_config.json"))
+    adapter = json_object(texts.get("adapter_config.json"))
     ad_base = adapter.get("base_model_name_or_path")
     if isinstance(ad_base, str) and _REPO_ID.match(ad_base.strip()):
         declared.append(Candidate(ad_base.strip(), "adapter_config", not declared, confidence("adapter_config"),
@@ -441,7 +431,7 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
     texts = snapshot.texts if snapshot is not None else {}
     info = snapshot.info if snapshot is not None else {}
     tier_a: list[Candidate] = []
-    config = _json(texts.get("config.json"))
+    config = json_object(texts.get("config.json"))
     name_or_path = config.get("_name_or_path")
     if isinstance(name_or_path, str) and _REPO_ID.match(name_or_path.strip()):
         tier_a.append(Candidate(name_or_path.strip(), "config", True, confidence("config"),

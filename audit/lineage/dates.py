@@ -12,7 +12,6 @@ before. Otherwise the change is undecided, and the lineage checks report it (lin
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import re
 from collections.abc import Iterable
@@ -22,6 +21,7 @@ from typing import Any, Literal
 
 from audit.lineage.phrases import lowered
 from audit.model import ModelCard, Snapshot
+from audit.sources.base import json_object
 
 _MONTHS = {m: i for i, m in enumerate(
     ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
@@ -181,11 +181,11 @@ def framework_floor(card: ModelCard | None, snapshot: Snapshot | None) -> tuple[
     for path, keys in (("config.json", (("transformers_version", "transformers"),)),
                        ("generation_config.json", (("transformers_version", "transformers"),)),
                        ("model_index.json", (("_diffusers_version", "diffusers"),))):
-        data = _json_object(texts.get(path))
+        data = json_object(texts.get(path))
         for key, lib in keys:
             if isinstance(data.get(key), str):
                 named.append((lib, data[key], f"{path} {key}"))
-    st = _json_object(texts.get("config_sentence_transformers.json")).get("__version__")
+    st = json_object(texts.get("config_sentence_transformers.json")).get("__version__")
     if isinstance(st, dict):
         for key, lib in (("sentence_transformers", "sentence-transformers"), ("transformers", "transformers"),
                          ("pytorch", "torch")):
@@ -197,16 +197,6 @@ def framework_floor(card: ModelCard | None, snapshot: Snapshot | None) -> tuple[
         if day is not None and (best is None or day > best[0]):
             best = (day, f"{where} name {lib} {version}, published {day.isoformat()}")
     return best
-
-
-def _json_object(text: str | None) -> dict[str, Any]:
-    if not text or "{" not in text:
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def parse_date(value: Any) -> _dt.date | None:

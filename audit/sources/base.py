@@ -10,7 +10,7 @@ import errno
 import os
 import re
 import stat
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from audit.errors import InputUnreadable
 
@@ -183,6 +183,20 @@ def read_file_bytes(path: str, *, limit: int, input: str | None = None, within: 
             raise InputUnreadable(name, "is a symbolic link loop") from None
         raise InputUnreadable(name, f"cannot be read ({exc.strerror or exc})") from None
     return data
+
+
+def json_object(text: str | None) -> dict[str, Any]:
+    """A snapshot's JSON text (config.json, adapter_config.json ...) as an object; {} when it is none, not JSON,
+    or not an object (what a file says is read only where it says it plainly)."""
+    import json
+
+    if not text or "{" not in text:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def read_json_file(path: str, *, limit: int, missing: str):
