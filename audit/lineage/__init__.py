@@ -15,8 +15,9 @@ Three steps, each a function:
 
 Time-dependent licenses: a registry entry may record that its license changed (Yi: Yi license until 2024,
 then Apache-2.0). A derivative made before the change took the older terms. The subject's date is the Hub's
-createdAt when known, else the latest date its card mentions (dates.py; a card citing a 2023-11 paper was
-written after 2023-11: a lower bound). A date before the change gives the licenses the ancestor may have had
+createdAt when known, else the latest date its card mentions or the latest release of a library version it or
+its files name (dates.py; a card citing a 2023-11 paper was written after 2023-11, a model made with transformers
+4.38.2 after that release: lower bounds). A date before the change gives the licenses the ancestor may have had
 then, and of alternatives the restrictive one wins (fail closed). When nothing decides (no date, a date inside
 the change's own bounds, or only a lower bound before it), the current license counts and the change is its
 own finding, lineage-license-history, naming the date that decides it (not a conflict).
