@@ -483,6 +483,12 @@ def test_a_copy_of_an_official_card_takes_the_base_the_registry_records_for_that
     assert [a.subject for a in lin.ancestors] == ["meta-llama/Llama-2-7b-hf"]
 
 
+def test_a_one_word_name_is_read_only_as_the_whole_value_of_a_base_label():
+    assert _direct_bases("Base model: LaBSE") == ["sentence-transformers/LaBSE"]
+    assert _direct_bases("- **Finetuned from model [optional]:** `gpt2`") == ["openai-community/gpt2"]
+    assert _direct_bases("Base model: None") == [] and _direct_bases("Original model: see the paper.") == []
+
+
 def test_a_card_titled_with_a_registry_models_very_name_does_not_descend_from_it():
     # a copy of the official card in a directory named anything: its title is its own name
     lin, _, _ = _audit("---\nlicense: apache-2.0\n---\n# all-MiniLM-L6-v2\n\nA sentence embedding model.\n",

@@ -244,6 +244,19 @@ def _scan_sentence(line: str, origin: Origin, exact: bool, reg: Registry, ids: l
         ids.append(Candidate(rid, "body-name", True, confidence("body-name"), (origin,),
                              f"repo id named in a sentence about the model's origin: {_quote(line)}"))
     fams.extend(_text_candidates(plain, origin, reg, "text-name", "body-family", phrase=_quote(line)))
+    label = _LABELLED_WORD.search(plain) if ":" in plain or "=" in plain else None
+    if label is not None:
+        # a one-word name is read from prose only as the whole value of a label ('Base model: LaBSE', 'gpt2'),
+        # and only when it is exactly a registry model's name: as a word in a sentence it is too often a word
+        entry = reg.by_exact_name(label.group(1))
+        if entry is not None:
+            fams.append(Candidate(entry.id, "text-name", True, confidence("text-name"), (origin,),
+                                  f"'{label.group(1)}' names registry model {entry.id} in {_quote(line)}"))
+
+
+# a label stating the base and a one-word value ('Base model: LaBSE', '**Original model**: `gpt2`')
+_LABELLED_WORD = re.compile(r"\b(?:base|original|parent|finetuned\s+from|fine-tuned\s+from)\s+model[*_\s]*(?:\[optional\])?"
+                            r"[*_\s]*[:\uff1a=][*_\s`]*([A-Za-z][A-Za-z0-9]*)[*_`]*\s*(?:[.,;)]\s*)?$", re.IGNORECASE)
 
 
 def _origin_part(line: str) -> str:
