@@ -489,6 +489,14 @@ def test_a_one_word_name_is_read_only_as_the_whole_value_of_a_base_label():
     assert _direct_bases("Base model: None") == [] and _direct_bases("Original model: see the paper.") == []
 
 
+def test_a_registry_models_own_name_beats_the_shorthands_in_it():
+    # 'sd15' is Stable Diffusion 1.5 in a name, but 'control_v11p_sd15_canny' is a ControlNet of its own license
+    lin, _, _ = _audit("# control_v11p_sd15_canny-GGUF\n\nQuantized with stable-diffusion.cpp.\n", subject="/srv/m/c")
+    assert [a.subject for a in lin.ancestors][:1] == ["lllyasviel/control_v11p_sd15_canny"]
+    lin, _, _ = _audit("# my-sd15-anime-lora\n", subject="/srv/m/a")
+    assert [a.subject for a in lin.ancestors][:1] == ["family:sd1"]
+
+
 def test_a_card_titled_with_a_registry_models_very_name_does_not_descend_from_it():
     # a copy of the official card in a directory named anything: its title is its own name
     lin, _, _ = _audit("---\nlicense: apache-2.0\n---\n# all-MiniLM-L6-v2\n\nA sentence embedding model.\n",

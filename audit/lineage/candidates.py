@@ -81,7 +81,10 @@ def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, vi
     out: list[Candidate] = []
     spans: list[tuple[int, int]] = []
     if name:
-        text = read_name(text)
+        read = read_name(text)
+        # a registry model's own name beats the shorthands it holds ('control_v11p_sd15_canny' is ControlNet's)
+        if read != text and not any(reg.by_name(m.group(1).strip(".-_")) for m in _NAME_TOKEN.finditer(text)):
+            text = read
     if "l" in text.lower():
         text = TOOL_NAMES.sub(lambda m: " " * len(m.group(0)), text)
     said = f" in {phrase}" if phrase else ""
