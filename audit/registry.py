@@ -134,12 +134,12 @@ QUANT_TOKENS = re.compile(
 )
 
 
-@lru_cache(maxsize=8192)  # an audit asks again and again for the same names: shared bases, common model names
 def plain_name(repo_or_name: str) -> str:
     """The name part of a repo id, lower-cased, '_' read as '-' (name_key's first step)."""
     return repo_or_name.strip().rstrip("/").rsplit("/", 1)[-1].lower().replace("_", "-")
 
 
+@lru_cache(maxsize=8192)  # an audit asks again and again for the same names: shared bases, common model names
 def name_key(repo_or_name: str) -> str:
     """A model name reduced to what identifies the weights: no org, no re-upload decorations, no 'meta-'."""
     name = plain_name(repo_or_name)

@@ -28,6 +28,7 @@ from audit.lineage.candidates import Candidate, find_bases
 from audit.lineage.inherit import declares_license
 from audit.lineage.relation import infer_relation
 from audit.model import Origin, Snapshot, SourceKind
+from audit.sources.base import json_object
 from audit.sources.hub import _base_models
 
 if TYPE_CHECKING:
@@ -73,14 +74,7 @@ def _metadata(value: Any) -> Mapping[str, Any]:
     """A model-tree dump's `metadata` column (JSON of the Hub's model info), as a mapping."""
     if isinstance(value, Mapping):
         return value
-    text = _text(value)
-    if text is None:
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {}
-    return data if isinstance(data, Mapping) else {}
+    return json_object(_text(value))
 
 
 def card_sha1(card: str | None) -> str | None:

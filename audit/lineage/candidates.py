@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from audit.errors import UsageError
 from audit.lineage.confidence import confidence
 from audit.lineage.inherit import repo_id_of
-from audit.lineage.names import is_itself, model_name, names_registry_model, published_name
+from audit.lineage.names import is_itself, model_name, published_name, spoken_of_as_ours
 from audit.lineage.phrases import (
     ANCESTRY,
     ANCESTRY_HINTS,
@@ -342,23 +342,23 @@ def find_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | None, 
     declared = _declared_bases(subject, card, snapshot)
     if declared:
         return declared, []
-    recorded = _registry_base(subject, card)
+    name = model_name(subject, card)
+    recorded = _registry_base(subject, card, name)
     if recorded is not None:
         return [recorded], []
-    return [], inferred_tiers(subject, card, snapshot)
+    return [], inferred_tiers(subject, card, snapshot, name)
 
 
-def _registry_base(subject: str, card: ModelCard | None) -> Candidate | None:
+def _registry_base(subject: str, card: ModelCard | None, name: str) -> Candidate | None:
     """The base the registry records for the model published under this repo id (a Hub id, a directory named
     org--name), or for the registry model whose very name the card is published or titled under (a copy of its
     official card): a fact (DeepSeek-V3 from V3-Base, Orca 2 from Llama 2) where the prose names the publisher's
-    other models (teachers)."""
+    other models (teachers). `name` is model_name's answer (its published name first, else its title)."""
     reg = load_registry()
     rid = repo_id_of(subject)
     entry = reg.model(rid) if rid else None
-    if entry is None and rid is None and card is not None:
-        name = published_name(subject, card) or model_name(subject, card)
-        entry = reg.by_exact_name(name) if name else None
+    if entry is None and rid is None and card is not None and name:
+        entry = reg.by_exact_name(name)
     if entry is None or not entry.relation_to:
         return None
     origin = Origin(SourceKind.REGISTRY, entry.id, file=entry.source_file, line=entry.source_line, field="relation_to")
@@ -413,35 +413,10 @@ def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     return dedupe(declared, subject)
 
 
-# how a card names the model it describes: 'Our Skywork-13B-Base model is trained ...', 'Zephyr-7B (ours)'
-_OUR_X = re.compile(r"our\s+([A-Za-z][\w.]*(?:[-_][\w.]+)+)\s+(?:model|checkpoint|weights)\b", re.IGNORECASE)
-_X_BEFORE = re.compile(r"(?<![\w.-])([A-Za-z][\w.]*(?:[-_][\w.]+)+)\s*$")
-
-
-def _spoken_of_as_ours(body: str) -> list[str]:
-    """The names a card gives its own model ('our X model', 'X (ours)'): an official card copied to a directory of
-    any name still speaks of itself so, and is not its own base. (The patterns are tried only where str.find sees
-    'our': a regex scan of a long card costs far more.)"""
-    low = body.lower()
-    names = []
-    i = low.find("our")
-    while i >= 0:
-        if i == 0 or not low[i - 1].isalnum():
-            m = _OUR_X.match(body, i)
-            if m is not None:
-                names.append(m.group(1))
-        i = low.find("our", i + 3)
-    i = low.find("(ours)")
-    while i >= 0:
-        m = _X_BEFORE.search(body, max(0, i - 120), i)
-        if m is not None:
-            names.append(m.group(1))
-        i = low.find("(ours)", i + 6)
-    return names
-
-
-def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | None) -> list[list[Candidate]]:
-    """Bases named outside base_model, in tiers strongest first (see find_bases)."""
+def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | None, name: str | None = None
+                   ) -> list[list[Candidate]]:
+    """Bases named outside base_model, in tiers strongest first (see find_bases). `name`: model_name's answer,
+    when the caller has it."""
     reg = load_registry()
     where = _snapshot_origin(snapshot, subject)
     texts = snapshot.texts if snapshot is not None else {}
@@ -470,10 +445,11 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
     if tags:
         tag_origin = card.field_origin("tags") if card is not None else where.at(field="tags")
         tier_c.extend(_text_candidates(" ; ".join(dict.fromkeys(tags)), tag_origin, reg, "tag-name", "tag"))
-    name = model_name(subject, card)
+    if name is None:
+        name = model_name(subject, card)
     published = published_name(subject, card)
     titled_as: list[str] = []
-    if name and not published and names_registry_model(name, reg):
+    if name and not published and reg.by_exact_name(name) is not None:
         titled_as, name = [name], ""  # a card titled with a registry model's very name is that model's card
     if name:
         name_origin = card.origin.at(line=card.body_line) if card is not None else Origin(SourceKind.INFERRED, subject)
@@ -485,7 +461,7 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
     # a model does not descend from itself, nor from its own re-uploads and quantizations (official cards name
     # their own family everywhere; a card links its own GGUF versions)
     own = [subject] + ([published] if published else []) + titled_as
-    ours = _spoken_of_as_ours(card.body) if card is not None else []
+    ours = spoken_of_as_ours(card.body) if card is not None else []
     own.extend(ours)
     own_id = repo_id_of(subject)
     for entry in (reg.model(own_id) if own_id else None, *(reg.by_name(n) for n in ours + titled_as)):

@@ -138,7 +138,8 @@ def release_date(library: str, version: str) -> _dt.date | None:
     """When `version` of `library` was first published (releases.yaml): a model made with it was made after.
     A local build ('2.1.0+cu121') is its release; a pre-release of X.Y.Z ('4.37.0.dev0', '1.0.0rc1') was made
     after the last release before X.Y.Z, so that release's date stands for it. None for a version not known."""
-    known = _releases().get(_PYPI_NAME.get(library.lower(), library.lower()))
+    library = _PYPI_NAME.get(library.lower(), library.lower())
+    known = _releases().get(library)
     if not known:
         return None
     version = version.split("+", 1)[0].strip()
@@ -150,7 +151,7 @@ def release_date(library: str, version: str) -> _dt.date | None:
     target = _version_tuple(pre.group(1))
     if target is None:
         return None
-    before = [d for t, d in _ordered(_PYPI_NAME.get(library.lower(), library.lower())) if t < target]
+    before = [d for t, d in _ordered(library) if t < target]
     return max(before) if before else None
 
 

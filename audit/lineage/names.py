@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 
+from audit.lineage.phrases import lowered
 from audit.model import ModelCard
-from audit.registry import Registry, name_key, plain_name
+from audit.registry import name_key, plain_name
 from audit.sources.ids import names_hub_repo
 
 _H1 = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -65,7 +66,32 @@ def _decorated(name: str) -> bool:
     return name_key(name) not in (plain, plain.removeprefix("meta-"))
 
 
-def names_registry_model(title: str, reg: Registry) -> bool:
-    """Is the title exactly a registry model's name, with nothing added ('Yi-34B', 'Llama-2-7b-chat-hf', not
-    'Yi-34B-GGUF')?"""
-    return reg.by_exact_name(title) is not None
+# how a card names the model it describes: 'Our Skywork-13B-Base model is trained ...', 'Zephyr-7B (ours)'
+_OUR_X = re.compile(r"our\s+([A-Za-z][\w.]*(?:[-_][\w.]+)+)\s+(?:model|checkpoint|weights)\b", re.IGNORECASE)
+_X_BEFORE = re.compile(r"(?<![\w.-])([A-Za-z][\w.]*(?:[-_][\w.]+)+)\s*$")
+_X_OURS = re.compile(r"(?<![\w.-])([A-Za-z][\w.]*(?:[-_][\w.]+)+)\s*\(ours\)", re.IGNORECASE)
+
+
+def spoken_of_as_ours(body: str) -> list[str]:
+    """The names a card gives its own model ('our X model', 'X (ours)'): an official card copied to a directory of
+    any name still speaks of itself so, and is not its own base. (The patterns are tried only where str.find sees
+    'our': a regex scan of a long card costs far more.)"""
+    low = lowered(body)
+    if low is None:  # lower() would move positions: the patterns as written, over the whole card
+        return [m.group(1) for m in _OUR_X.finditer(body) if m.start() == 0 or not body[m.start() - 1].isalnum()] \
+            + [m.group(1) for m in _X_OURS.finditer(body)]
+    names = []
+    i = low.find("our")
+    while i >= 0:
+        if i == 0 or not low[i - 1].isalnum():
+            m = _OUR_X.match(body, i)
+            if m is not None:
+                names.append(m.group(1))
+        i = low.find("our", i + 3)
+    i = low.find("(ours)")
+    while i >= 0:
+        m = _X_BEFORE.search(body, max(0, i - 120), i)
+        if m is not None:
+            names.append(m.group(1))
+        i = low.find("(ours)", i + 6)
+    return names
