@@ -128,6 +128,7 @@ _DECORATION = re.compile(
 # a model size as a name states it: '7b', '0.5b', '8x7b', '82m'
 _SIZE_PART = re.compile(r"(?:\d+x)?\d+(?:\.\d+)?[bm]")
 _VERSION_NEXT = re.compile(r"-v?\d")  # what follows a name's prefix, when it is a version
+_ORG = re.compile(r"[\w.-]+")  # a Hub user or organization name
 QUANT_TOKENS = re.compile(
     r"(?<![a-z0-9])(gguf|ggml|awq|gptq|exl2|mlx|bnb|nf4|int4|int8|4bit|8bit|q[2-8]_k(?:_[msl])?|[2-8](?:\.\d+)?bpw|w4a16|fp8)(?![a-z0-9])",
     re.IGNORECASE,
@@ -289,7 +290,11 @@ class Registry:
     def by_exact_name(self, name: str) -> Entry | None:
         """The registry model whose own name (no org) is exactly `name` (case, '_' and ' ' aside): the model a
         copy of its card is titled or published under. Unlike by_name, no decoration is dropped ('-GGUF' is
-        another repo's name, '-hf' is part of Meta's)."""
+        another repo's name, '-hf' is part of Meta's). A name with an org is a repo id: 'SentenceTransformer based on
+        BAAI/bge-m3' is a sentence naming another model, not that model's name."""
+        org, slash, _ = name.strip().rpartition("/")
+        if slash and not _ORG.fullmatch(org):
+            return None
         plain = plain_name(name.strip().replace(" ", "-"))
         for e in self._names.get(name_key(plain), ()):
             if plain_name(e.id) == plain:

@@ -1,9 +1,10 @@
 """Lineage across every family mlaudit knows: synthetic derivative cards of each registry model.
 
 The labelled corpora hold a handful of families; the hidden sets hold others. This sweep asks of every
-registry model (784 with a catalog license) the same questions in the ways real derivative cards state
+registry model (805 with a catalog license) the same questions in the ways real derivative cards state
 their origin: a declared base_model, Hub base_model tags, a re-upload as the declared base, a merge
-configuration, the quantizers' and trainers' templates, an 'Original model:' line, a link in a sentence,
+configuration, the templates of quantizers, converters (GGUF, MLX, ONNX) and trainers (Trainer, axolotl,
+sentence-transformers, diffusers), an 'Original model:' line, a link in a sentence,
 the name in a title. For each style it prints the share of cards whose effective license includes the
 base's, and, for a card that declares apache-2.0 on a base whose license it may not drop, the share reported
 as a lineage conflict. The cards are written here from templates (no Hub card is read or copied), in
@@ -50,6 +51,25 @@ STYLES: dict[str, tuple[Callable[[str, str], str], bool]] = {
     "plain-prose": (lambda i, n: f"# Orion\n\nOrion is fine-tuned from {i} on our data.\n", False),
     "linked-prose": (lambda i, n: f"# Cool model\n\nThis model was fine-tuned from [{n}](https://huggingface.co/{i}) on my data.\n",
                      False),
+    # the templates of tools that write cards (paraphrased shapes, not copied cards)
+    "static-quants": (lambda i, n: f"## About\n\nstatic quants of https://huggingface.co/{i}\n\nweighted quants are elsewhere\n",
+                      False),
+    "gguf-my-repo": (lambda i, n: (f"# me/{n}-Q4_K_M-GGUF\nThis model was converted to GGUF format from [`{i}`]"
+                                   f"(https://huggingface.co/{i}) using llama.cpp.\n"), False),
+    "mlx": (lambda i, n: (f"# mlx-community/{n}-4bit\n\nThe Model [mlx-community/{n}-4bit](https://huggingface.co/"
+                          f"mlx-community/{n}-4bit) was converted to MLX format from [{i}](https://huggingface.co/{i}).\n"), False),
+    "axolotl-config": (lambda i, n: (f"# out\n\n<details><summary>See axolotl config</summary>\n\n```yaml\nbase_model: {i}\n"
+                                     "model_type: AutoModelForCausalLM\n```\n\n</details>\n"), False),
+    "sentence-transformers": (lambda i, n: (f"# SentenceTransformer based on {i}\n\nThis is a [sentence-transformers]"
+                                            f"(https://www.SBERT.net) model finetuned from [{i}](https://huggingface.co/{i}).\n"),
+                              False),
+    "onnx-weights": (lambda i, n: f"https://huggingface.co/{i} with ONNX weights to be compatible with Transformers.js.\n",
+                     False),
+    "controlnet-weights": (lambda i, n: f"# controlnet-me/canny\n\nThese are controlnet weights trained on {i} with new "
+                           "type of conditioning.\n", False),
+    "lora-weights-for": (lambda i, n: f"# me/style\n\nThese are me/style DreamBooth LoRA weights for {i}.\n", False),
+    "dreambooth": (lambda i, n: f"# DreamBooth - me/dog\n\nThis is a dreambooth model derived from {i}.\n", False),
+    "chinese-prose": (lambda i, n: f"# 我的模型\n\n本模型基于 {n} 微调。\n", False),
 }
 
 # sentences that name a registry model without it being a base, in an original model's card that declares
@@ -71,6 +91,9 @@ NEGATIVE: dict[str, str] = {
     "teacher-outputs": "Distilled from {n} outputs into a model trained from scratch.",
     "could-be-merged": "This model can be merged with {n} for better results.",
     "thanks": "We thank the authors of [{n}](https://huggingface.co/{i}) for their work.",
+    "own-quants": "A quantized version of this model is available: [{n}-GGUF](https://huggingface.co/someone/{n}-GGUF).",
+    "prompt-format": "This model uses the {n} prompt format.",
+    "draft-model": "Use {n} as the draft model for speculative decoding.",
 }
 # a copy of the model's own card (titled with its very name, declaring its license, speaking of itself in the third
 # person in a sentence with an origin phrase) in a

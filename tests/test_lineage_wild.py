@@ -506,6 +506,13 @@ def test_a_card_titled_with_a_registry_models_very_name_does_not_descend_from_it
     lin, _, _ = _audit("---\nlicense: llama2\n---\n# Llama-2-7b-chat-hf-GGUF\n", subject="/srv/models/chat")
     assert [a.subject for a in lin.ancestors][:1] == ["meta-llama/Llama-2-7b-chat-hf"]
 
+    # a title that is a sentence naming another model's repo id is not that model's name
+    for title in ("SentenceTransformer based on BAAI/bge-m3", "Fine-tune of BAAI/bge-m3"):
+        lin, _, _ = _audit(f"# {title}\n\nIt maps sentences to vectors.\n", subject="/srv/models/embedder")
+        assert [a.subject for a in lin.ancestors][:1] == ["BAAI/bge-m3"], title
+    lin, _, _ = _audit("# BAAI/bge-m3\n\nIt maps sentences to vectors.\n", subject="/srv/models/embedder")
+    assert not lin.ancestors
+
 
 def test_a_card_published_under_a_registry_models_name_does_not_descend_from_it():
     """A local copy of a known model (a directory named anything) names itself in model-index, the name its
@@ -631,8 +638,25 @@ def test_a_derivative_declaring_a_bare_other_is_license_unknown_not_undeclared(t
 def test_the_diffusers_card_templates_name_their_base():
     for body, base in (("These are textual inversion adaption weights for runwayml/stable-diffusion-v1-5.",
                         "runwayml/stable-diffusion-v1-5"),
+                       ("These are controlnet weights trained on stabilityai/stable-diffusion-xl-base-1.0 with new "
+                        "type of conditioning.", "stabilityai/stable-diffusion-xl-base-1.0"),
+                       ("These are acme/x DreamBooth LoRA weights for black-forest-labs/FLUX.1-dev.",
+                        "black-forest-labs/FLUX.1-dev"),
                        ("A Stable Diffusion 1.5 model fine-tuned on anime images.", "family:sd1")):
         assert _direct_bases(body) == [base], body
+
+
+
+def test_conversions_to_other_runtimes_name_their_original():
+    for body in ("https://huggingface.co/BAAI/bge-m3 with ONNX weights to be compatible with Transformers.js.",
+                 "An ONNX port of BAAI/bge-m3.", "This model was exported to ONNX from BAAI/bge-m3 with optimum."):
+        assert _direct_bases(body) == ["BAAI/bge-m3"], body
+    # '... of this model' speaks of the model's own versions, whatever they are named
+    assert _direct_bases("A quantized version of this model: [Llama-2-7b-hf-GGUF](https://huggingface.co/a/"
+                         "Llama-2-7b-hf-GGUF)") == []
+    assert _direct_bases("GGUF quants of our model: meta-llama/Llama-2-7b-hf-GGUF") == []
+    # the words alone name nothing: a port of a library, weights for a purpose
+    assert _direct_bases("A JAX port of the training code, with weights for research use.") == []
 
 
 def test_a_named_license_whose_linked_text_is_absent_fails_closed_but_keeps_the_named_license(tmp_path):
