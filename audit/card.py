@@ -237,15 +237,37 @@ _PLACEHOLDERS = frozenset({"none", "null", "nil", "n/a", "na", "-"})
 
 def _named(values: tuple[str, ...], name: str, where: Callable[[str], Origin],
            problems: list[Problem]) -> tuple[str, ...]:
-    """The values that name something: a placeholder names no model or dataset (a card-field-value problem)."""
-    kept = []
+    """The values that name something: a placeholder names no model or dataset (a card-field-value problem).
+    A value holding several repo ids ('org/a, org/b', a list written as a string) names each of them: read
+    whole it would name only the last one's repo (what follows its last '/'), and the others would be lost."""
+    kept: list[str] = []
     for v in values:
+        ids = _several_ids(v)
+        if ids:
+            problems.append(Problem("card-field-value", f"{name} {v!r} holds several repo ids in one string: read as "
+                                    f"the list {list(ids)}", where(name)))
+            kept.extend(ids)
+            continue
         if v.lower() not in _PLACEHOLDERS:
             kept.append(v)
             continue
         problems.append(Problem("card-field-value", f"{name} {v!r} is a placeholder, not a repo id: read as not given",
                                 where(name)))
     return tuple(kept)
+
+
+_ID_SEPARATORS = re.compile(r"[\s,;\[\]'\"]+")
+_AN_ID = re.compile(r"[\w.~-]+(?:/[\w.~-]+)+")
+
+
+def _several_ids(value: str) -> tuple[str, ...]:
+    """The repo ids (or paths) a value lists when it is a list written as one string, else ()."""
+    if not _ID_SEPARATORS.search(value):
+        return ()
+    ids = tuple(t for t in _ID_SEPARATORS.split(value) if t)
+    if not ids or not all(_AN_ID.fullmatch(t) for t in ids) or (len(ids) == 1 and ids[0] == value.strip()):
+        return ()
+    return ids
 
 
 def _license_values(value: Any, where: Callable[[str], Origin], problems: list[Problem]) -> tuple[str, ...]:

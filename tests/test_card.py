@@ -211,6 +211,21 @@ def test_a_placeholder_base_model_is_no_base_but_unknown_stays_a_base_nobody_nam
     assert card.base_models == ("unknown",)  # "there is one, unnamed": the lineage stays unknown (fail closed)
 
 
+
+def test_several_repo_ids_in_one_string_are_each_a_base():
+    # read whole, 'a/x, b/y' named only b/y's repo (its last '/'), and a/x's license was lost
+    origin = Origin("local", "m", file="README.md")
+    card = parse_card("---\nbase_model: meta-llama/Llama-2-7b-hf, mistralai/Mistral-7B-v0.1\n---\n", origin)
+    assert card.base_models == ("meta-llama/Llama-2-7b-hf", "mistralai/Mistral-7B-v0.1")
+    assert [p.code for p in card.problems] == ["card-field-value"] and "several repo ids" in card.problems[0].message
+    card = parse_card("---\nbase_model: \"['org/a']\"\ndatasets: org/d1; org/d2\n---\n", origin)
+    assert card.base_models == ("org/a",) and card.datasets == ("org/d1", "org/d2")
+    # a value that is not only repo ids stays as written (and fails closed if nothing resolves it)
+    for value in ("meta-llama/Llama 2", "Llama-2-7b-hf", "./models/llama-2"):
+        card = parse_card(f"---\nbase_model: {value}\n---\n", origin)
+        assert card.base_models == (value,) and not card.problems, value
+
+
 # -- the front matter's values are built as PyYAML's SafeConstructor builds them ------------------------------------
 def _both(text: str):
     """(our build, the SafeConstructor's) of a YAML text, or the exception class each raised."""
