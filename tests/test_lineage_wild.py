@@ -647,6 +647,13 @@ def test_the_diffusers_card_templates_name_their_base():
 
 
 
+def test_a_family_named_in_prose_stays_one_licensing():
+    # a family whose members differ in license names none: Whisper large-v3-turbo (mit) is a family of its own, so
+    # that 'Whisper' (apache-2.0 checkpoints) still names one licensing
+    assert _direct_bases("This is a fine-tuned version of Whisper for Hindi.") == ["family:whisper"]
+    assert _direct_bases("Fine-tuned from openai/whisper-large-v3-turbo for Hindi.") == ["openai/whisper-large-v3-turbo"]
+
+
 def test_conversions_to_other_runtimes_name_their_original():
     for body in ("https://huggingface.co/BAAI/bge-m3 with ONNX weights to be compatible with Transformers.js.",
                  "An ONNX port of BAAI/bge-m3.", "This model was exported to ONNX from BAAI/bge-m3 with optimum."):
