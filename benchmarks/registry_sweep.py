@@ -51,6 +51,7 @@ STYLES: dict[str, tuple[Callable[[str, str], str], bool]] = {
     "plain-prose": (lambda i, n: f"# Orion\n\nOrion is fine-tuned from {i} on our data.\n", False),
     "linked-prose": (lambda i, n: f"# Cool model\n\nThis model was fine-tuned from [{n}](https://huggingface.co/{i}) on my data.\n",
                      False),
+    "noun-fine-tune": (lambda i, n: f"# Nova\n\nNova is a {n} fine-tune for chat.\n", False),
     # the templates of tools that write cards (paraphrased shapes, not copied cards)
     "static-quants": (lambda i, n: f"## About\n\nstatic quants of https://huggingface.co/{i}\n\nweighted quants are elsewhere\n",
                       False),

@@ -654,6 +654,13 @@ def test_a_family_named_in_prose_stays_one_licensing():
     assert _direct_bases("Fine-tuned from openai/whisper-large-v3-turbo for Hindi.") == ["openai/whisper-large-v3-turbo"]
 
 
+def test_the_noun_fine_tune_after_a_name_states_its_origin():
+    assert _direct_bases("This is a StarCoder fine-tune for SQL.") == ["family:starcoder"]
+    assert _direct_bases("Our Llama-2-13b fine-tuned model answers medical questions.") == ["meta-llama/Llama-2-13b-hf"]
+    # the verb is not the noun: a model one can fine-tune is not the one it was made from
+    assert _direct_bases("You can fine-tune Llama-2-13b on your data with our script.") == []
+
+
 def test_conversions_to_other_runtimes_name_their_original():
     for body in ("https://huggingface.co/BAAI/bge-m3 with ONNX weights to be compatible with Transformers.js.",
                  "An ONNX port of BAAI/bge-m3.", "This model was exported to ONNX from BAAI/bge-m3 with optimum."):
