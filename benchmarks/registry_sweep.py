@@ -95,6 +95,9 @@ NEGATIVE: dict[str, str] = {
     "own-quants": "A quantized version of this model is available: [{n}-GGUF](https://huggingface.co/someone/{n}-GGUF).",
     "prompt-format": "This model uses the {n} prompt format.",
     "draft-model": "Use {n} as the draft model for speculative decoding.",
+    "not-a-fine-tune": "Orion is not a {n} fine-tune.",
+    "unlike": "Unlike a {n} fine-tune, Orion keeps its safety training.",
+    "if-you-want": "If you want a {n} fine-tune instead, see our other repos.",
 }
 # a copy of the model's own card (titled with its very name, declaring its license, speaking of itself in the third
 # person in a sentence with an origin phrase) in a

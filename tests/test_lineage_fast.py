@@ -153,13 +153,13 @@ def test_phrases_answer_what_the_patterns_as_written_answer(lines):
 def test_the_patterns_as_written_are_unchanged():
     # the IGNORECASE patterns are the reference the fast paths are held to
     assert NOT_ANCESTRY.full.pattern == (
-        r"\bnot\b[^.]{0,60}\b(?:derivative|based|fine-?tuned|built|use)|architecture|structure|outperform|compar|"
+        r"\bnot\b(?:[^.]|\.(?=\w)){0,60}\b(?:derivative|based|fine-?tuned|fine[-\s]?tunes?\b|built|use)|architecture|structure|outperform|compar|"
         r"\bvs\.?\s|benchmark|leaderboard|\bthan\b|\bbeats?\b|\bcite\b|\bcitation\b|from\s+scratch|\bplan|"
         r"\bpotential\b|\bfuture\b|\bupcoming\b|similar[-\s]sized|top\s+performer|"
         r"\b(?:previous|earlier|older|prior)\s+versions?\s+of\b|\bon\s+par\s+with\b|"
         r"\bcompetitive\s+with\b|\bsimilar\s+to\b|\bsame\s+(?:\w+\s+){0,2}as\b|tokenizer|\breward\s+models?\b|"
         r"\b(?:can|could|may|might)\s+(?:also\s+)?be\s+merged\b|"
-        r"\binspired\s+by\b|\brecipe\s+(?:of|from)\b|\bfollowing\s+(?:the\s+)?(?:\w+\s+)?(?:approach|method|work|procedure)\b|"
+        r"\binspired\s+by\b|\bunlike\b|\bif\s+you\s+(?:want|need|prefer|are\s+looking\s+for)\b|\brecipe\s+(?:of|from)\b|\bfollowing\s+(?:the\s+)?(?:\w+\s+)?(?:approach|method|work|procedure)\b|"
         r"优于|超过|超越|相比|对比|比较|比較|上回|よりも|비교|보다|übertrifft|surpasse|\bsupera\b")
     assert SOURCES_HEADING.full.pattern == (
         r"merg|\bmodels?\s+(?:and\s+\w+\s+)?used|\bloras?\b|source\s+models?|ingredients|composition|credits|"

@@ -659,6 +659,9 @@ def test_the_noun_fine_tune_after_a_name_states_its_origin():
     assert _direct_bases("Our Llama-2-13b fine-tuned model answers medical questions.") == ["meta-llama/Llama-2-13b-hf"]
     # the verb is not the noun: a model one can fine-tune is not the one it was made from
     assert _direct_bases("You can fine-tune Llama-2-13b on your data with our script.") == []
+    for denial in ("It is not a Yi-1.5-34B fine-tune.", "Unlike a Llama-2-13b fine-tune, it keeps its safety training.",
+                   "If you want a Llama-2-13b fine-tune instead, see our other repos."):
+        assert _direct_bases(denial) == [], denial
 
 
 def test_conversions_to_other_runtimes_name_their_original():
