@@ -71,6 +71,13 @@ STYLES: dict[str, tuple[Callable[[str, str], str], bool]] = {
     "lora-weights-for": (lambda i, n: f"# me/style\n\nThese are me/style DreamBooth LoRA weights for {i}.\n", False),
     "dreambooth": (lambda i, n: f"# DreamBooth - me/dog\n\nThis is a dreambooth model derived from {i}.\n", False),
     "chinese-prose": (lambda i, n: f"# 我的模型\n\n本模型基于 {n} 微调。\n", False),
+    # code blocks: a training command, an adapter's usage snippet
+    "training-command": (lambda i, n: f"# out\n\n```bash\naccelerate launch train.py --model_name_or_path {i} --lr 2e-5\n```\n",
+                         False),
+    "adapter-usage": (lambda i, n: (f"# my-lora\n\n```python\nbase = AutoModelForCausalLM.from_pretrained(\"{i}\")\n"
+                                    "model = PeftModel.from_pretrained(base, \"me/my-lora\")\n```\n"), False),
+    "lora-usage": (lambda i, n: (f"# my-lora\n\n```python\npipe = DiffusionPipeline.from_pretrained(\"{i}\")\n"
+                                 "pipe.load_lora_weights(\"me/my-lora\")\n```\n"), False),
 }
 
 # sentences that name a registry model without it being a base, in an original model's card that declares
@@ -95,6 +102,8 @@ NEGATIVE: dict[str, str] = {
     "own-quants": "A quantized version of this model is available: [{n}-GGUF](https://huggingface.co/someone/{n}-GGUF).",
     "prompt-format": "This model uses the {n} prompt format.",
     "draft-model": "Use {n} as the draft model for speculative decoding.",
+    "usage-snippet": ("```python\nmodel = AutoModelForCausalLM.from_pretrained(\"acme/Orion\")\n"
+                      "draft = AutoModelForCausalLM.from_pretrained(\"{i}\")\n```"),
     "not-a-fine-tune": "Orion is not a {n} fine-tune.",
     "unlike": "Unlike a {n} fine-tune, Orion keeps its safety training.",
     "if-you-want": "If you want a {n} fine-tune instead, see our other repos.",

@@ -664,6 +664,27 @@ def test_the_noun_fine_tune_after_a_name_states_its_origin():
         assert _direct_bases(denial) == [], denial
 
 
+def test_a_training_command_or_an_adapters_usage_snippet_names_the_base():
+    fence = "```"
+    for block in (
+        "llamafactory-cli train --model_name_or_path meta-llama/Llama-2-7b-hf --dataset alpaca",
+        "model_name_or_path: meta-llama/Llama-2-7b-hf\nstage: sft",
+        'export MODEL_NAME="meta-llama/Llama-2-7b-hf"\naccelerate launch train.py --pretrained_model_name_or_path=$MODEL_NAME',
+        'base_model_id = "meta-llama/Llama-2-7b-hf"',
+        'model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("meta-llama/Llama-2-7b-hf"), "me/x")',
+        'pipe = AutoModelForCausalLM.from_pretrained("meta-llama/Llama-2-7b-hf")\npipe.load_adapter("me/x")',
+    ):
+        assert _direct_bases(f"{fence}\n{block}\n{fence}") == ["meta-llama/Llama-2-7b-hf"], block
+    # a snippet that loads no adapter names no base: the model itself, a draft model, a tokenizer
+    assert _direct_bases(f'{fence}python\nm = AutoModelForCausalLM.from_pretrained("acme/model")\n'
+                         f'tok = AutoTokenizer.from_pretrained("meta-llama/Llama-2-7b-hf")\n{fence}') == []
+    # the adapter a snippet loads is not its own base
+    assert _direct_bases(f'{fence}\nm = AutoPeftModelForCausalLM.from_pretrained("meta-llama/Llama-2-7b-hf")\n'
+                         f'm.load_adapter("meta-llama/Llama-2-7b-hf")\n{fence}') == []
+    lin, _, _ = _audit(f"# M\n\n{fence}\n--model_name_or_path meta-llama/Llama-2-7b-hf\n{fence}\n")
+    assert lin.ancestors[0].via == "code-base" and lin.ancestors[0].evidence[0].line == 4
+
+
 def test_conversions_to_other_runtimes_name_their_original():
     for body in ("https://huggingface.co/BAAI/bge-m3 with ONNX weights to be compatible with Transformers.js.",
                  "An ONNX port of BAAI/bge-m3.", "This model was exported to ONNX from BAAI/bge-m3 with optimum."):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from audit.errors import UsageError
+from audit.lineage.codeblocks import CodeBlock
 from audit.lineage.confidence import confidence
 from audit.lineage.inherit import repo_id_of
 from audit.lineage.names import is_itself, model_name, published_name, spoken_of_as_ours
@@ -42,7 +43,7 @@ class Candidate:
 
     id: str  # repo id, or 'family:<label>' for a family named in text
     via: str  # base_model | hub | adapter_config | config | mergekit | body-link | body-name | body-family |
-    #           tag | name | registry-relation | registry-name
+    #           code-base | tag | name | registry-relation | registry-name (confidence.yaml lists them all)
     inferred: bool
     confidence: float
     evidence: tuple[Origin, ...] = ()
@@ -60,7 +61,6 @@ _HUB_LINK = re.compile(
     re.IGNORECASE,
 )
 _MD_LINK_TARGET = re.compile(r"\]\([^)]*\)")
-_MERGEKIT = re.compile(r"^\s*(?:-\s*)?(?:model|base_model)\s*:\s*[\"']?([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)[\"']?\s*$")
 _BARE_ID = re.compile(r"(?<![\w/.:-])`?([A-Za-z0-9][\w-]*(?:\.[\w-]+)*/[A-Za-z0-9][\w.-]*[A-Za-z0-9])`?(?![\w/])")
 _NAME_GAPS = re.compile(r"\s*[-\u2013\u2014:|]\s+|\s+[-\u2013\u2014:|]?\s*")  # ' - ', ': ', ' ' between a name's words
 _NAME_TOKEN = re.compile(r"(?<![\w.-])([A-Za-z][\w.]*(?:[-_][\w.]+)+)", re.ASCII)  # ASCII: a name ends where CJK text begins
@@ -131,20 +131,21 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
     exact = lowerable(card.body)
     scope: str | None = None  # 'heading': to the next heading; 'label': to the end of the list it introduces
     blank_run = 0
-    in_code = False
+    code: CodeBlock | None = None
     in_table = False
     # Most lines are prose that names no base: each test below is ordered so that such a line, a code line and
     # a blank line cost as little as possible (cheap substring tests guard every regex).
     for idx, line in enumerate(card.body.split("\n")):
         stripped = line.strip()
         if stripped[:1] in ("`", "~") and stripped.startswith(("```", "~~~")):
-            in_code = not in_code
+            if code is None:
+                code = CodeBlock()
+            else:
+                ids.extend(_code_candidates(code, card))
+                code = None
             continue
-        if in_code:
-            m = _MERGEKIT.match(line) if "model" in line else None
-            if m:
-                ids.append(Candidate(m.group(1), "mergekit", True, confidence("mergekit"), (card.origin.at(line=card.body_line + idx),),
-                                     "named in a merge configuration"))
+        if code is not None:
+            code.feed(line, idx)
             continue
         if in_table and "|" not in line:
             in_table = False
@@ -184,7 +185,14 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
         context = _scan_line(line, origin, scope is not None and not row, exact, reg, ids, fams)
         if context and stripped.endswith(":") and scope is None:
             scope = "label"  # "The models used in this merge were:" introduces a list
+    if code is not None:  # a block left open runs to the end of the card
+        ids.extend(_code_candidates(code, card))
     return ids, fams
+
+
+def _code_candidates(code: CodeBlock, card: ModelCard) -> list[Candidate]:
+    return [Candidate(rid, kind, True, confidence(kind), (card.origin.at(line=card.body_line + idx),), note)
+            for rid, idx, kind, note in code.bases()]
 
 
 # sentences, and CJK clauses: a Chinese line joins "based on X" and "better than Y" with a full-width comma
