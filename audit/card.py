@@ -59,6 +59,16 @@ def normalize_line_breaks(text: str) -> str:
     return _LINE_BREAK.sub("\n", text)
 
 
+def is_fence(line: str) -> bool:
+    """Does the line open or close a fenced code block (``` or ~~~)? The info string of a backtick fence holds no
+    backtick, so a line such as '```org/x``` is a fine-tune of ...' is inline code in prose, not a fence (read as
+    one, it hid the rest of the card as code)."""
+    s = line.lstrip()
+    if s.startswith("```"):
+        return "`" not in s.lstrip("`")
+    return s.startswith("~~~")
+
+
 def split_front_matter(text: str) -> tuple[str | None, str, int]:
     """Return (yaml_text or None, body, body_line) where body_line is 1-based. `text` has '\\n' breaks only."""
     if text.startswith("\ufeff"):

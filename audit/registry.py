@@ -127,7 +127,7 @@ _DECORATION = re.compile(
 )
 # a model size as a name states it: '7b', '0.5b', '8x7b', '82m'
 _SIZE_PART = re.compile(r"(?:\d+x)?\d+(?:\.\d+)?[bm]")
-_VERSION_NEXT = re.compile(r"-v?\d")  # what follows a name's prefix, when it is a version
+_VERSION_NEXT = re.compile(r"-v?\d+(?:\.\d+)*(?=-|$)")  # what follows a name's prefix, when it is a version (not '-32k', a context length)
 _ORG = re.compile(r"[\w.-]+")  # a Hub user or organization name
 QUANT_TOKENS = re.compile(
     r"(?<![a-z0-9])(gguf|ggml|awq|gptq|exl2|mlx|bnb|nf4|int4|int8|4bit|8bit|q[2-8]_k(?:_[msl])?|[2-8](?:\.\d+)?bpw|w4a16|fp8)(?![a-z0-9])",

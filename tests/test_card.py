@@ -226,6 +226,16 @@ def test_several_repo_ids_in_one_string_are_each_a_base():
         assert card.base_models == (value,) and not card.problems, value
 
 
+
+def test_a_fence_is_three_backticks_or_tildes_with_no_backtick_after():
+    from audit.card import is_fence
+
+    for line in ("```", "```python", "  ```yaml title", "~~~", "````", "~~~ `x`"):
+        assert is_fence(line), line
+    for line in ("```org/x``` is a fine-tune", "``x``", "`code`", "text ```", "~~ not"):
+        assert not is_fence(line), line
+
+
 # -- the front matter's values are built as PyYAML's SafeConstructor builds them ------------------------------------
 def _both(text: str):
     """(our build, the SafeConstructor's) of a YAML text, or the exception class each raised."""

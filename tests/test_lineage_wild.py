@@ -685,6 +685,21 @@ def test_a_training_command_or_an_adapters_usage_snippet_names_the_base():
     assert lin.ancestors[0].via == "code-base" and lin.ancestors[0].evidence[0].line == 4
 
 
+def test_an_unversioned_llama_gives_way_to_what_else_names_the_model():
+    # the Hub's 'llama' tag is an architecture tag: the name says Llama 2 (and '-32k' after a name is no version)
+    lin, _, _ = _audit("---\ntags:\n- llama\n---\n# x\n", subject="/srv/m/acme--Llama-2-7b-gyani-finetune")
+    assert [a.subject for a in lin.ancestors][:1] == ["meta-llama/Llama-2-7b-hf"]
+    # alone, it still reads as the original LLaMA
+    lin, _, _ = _audit("---\ntags:\n- llama\n---\n# x\n", subject="/srv/m/acme--BlueMethod-13B")
+    assert [a.subject for a in lin.ancestors][:1] == ["family:llama1"]
+
+
+def test_inline_code_opened_with_three_backticks_is_not_a_fence():
+    body = ("```acme/x``` is a fine-tuned version of the ```meta-llama/Llama-2-7b-chat-hf```.\n\n"
+            "It is licensed under the MIT license.\n")
+    assert _direct_bases(body) == ["meta-llama/Llama-2-7b-chat-hf"]
+
+
 def test_conversions_to_other_runtimes_name_their_original():
     for body in ("https://huggingface.co/BAAI/bge-m3 with ONNX weights to be compatible with Transformers.js.",
                  "An ONNX port of BAAI/bge-m3.", "This model was exported to ONNX from BAAI/bge-m3 with optimum."):

@@ -146,6 +146,11 @@ def test_body_statement_is_fallback():
     body = [d for d in f.declarations if d.kind == "body"]
     assert body and body[0].origin.line == 5
 
+    # inline code opened with three backticks is prose, not a fence hiding the rest of the card
+    f = facts_for("---\nlicense: other\n---\n```acme/x``` is ours.\n\nThis model is released under the Nexusflow "
+                  "Community License.\n")
+    assert f.keys == ("nexusflow-community",)
+
 
 def test_other_is_not_named_by_prose_that_names_a_hub_license():
     # `other` says "not one of the Hub's ids"; prose naming llama3.1 (a Hub id) cannot be what it defers to

@@ -9,7 +9,7 @@ import re
 import string
 
 from audit import openness
-from audit.card import normalize_line_breaks, parse_card
+from audit.card import is_fence, normalize_line_breaks, parse_card
 from audit.licenses import statements as st
 from audit.licenses.catalog import catalog
 from audit.model import Origin
@@ -70,7 +70,7 @@ _ONE_BREAK = [p for p in PIECES if not any(b in p for b in ("\r", "\x0b", "\x0c"
 def _statements_line_by_line(text: str, implied: bool) -> list[st.Statement]:
     cat, out, fenced = catalog(), [], False
     for n, line in enumerate(normalize_line_breaks(text).split("\n")):
-        if st._FENCE.match(line):
+        if st._FENCE.match(line) and is_fence(line):
             fenced = not fenced
             continue
         if fenced or line.count("|") >= 2 or not line.strip() or not st._WORTH_READING.search(line):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from operator import add
 
-from audit.card import normalize_line_breaks
+from audit.card import is_fence, normalize_line_breaks
 from audit.licenses.catalog import Catalog, catalog
 from audit.model import Declaration, ModelCard, Origin, Snapshot
 from audit.textscan import Lowered, match_lines
@@ -104,7 +104,7 @@ def statements(text: str, origin: Origin, first_line: int = 1, implied_subject: 
     fenced = False
     # a USE_POLICY file or a gating prompt may break lines as the card may (NEL, U+2028...): the same lines
     for n, line in _lines_to_read(normalize_line_breaks(text)):
-        if _FENCE.match(line):
+        if _FENCE.match(line) and is_fence(line):
             fenced = not fenced
             continue
         if fenced or line.count("|") >= 2 or not line.strip():

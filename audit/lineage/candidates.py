@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from audit.card import is_fence
 from audit.errors import UsageError
 from audit.lineage.codeblocks import CodeBlock
 from audit.lineage.confidence import confidence
@@ -137,7 +138,7 @@ def _body_candidates(card: ModelCard, subject: str, reg: Registry) -> tuple[list
     # a blank line cost as little as possible (cheap substring tests guard every regex).
     for idx, line in enumerate(card.body.split("\n")):
         stripped = line.strip()
-        if stripped[:1] in ("`", "~") and stripped.startswith(("```", "~~~")):
+        if stripped[:1] in ("`", "~") and is_fence(stripped):
             if code is None:
                 code = CodeBlock()
             else:
@@ -477,5 +478,9 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
             own.append(f"family:{entry.family}")
     tier_b_names = [c for c in tier_b if c.via == "text-name"]
     tier_b_fams = [c for c in tier_b if c.via != "text-name"]  # body-family, bare-llama
-    return [[c for c in dedupe(tier, subject) if not is_itself(c.id, own)]
-            for tier in (tier_a, tier_b_names, tier_b_fams, tier_c)]
+    tiers = [[c for c in dedupe(tier, subject) if not is_itself(c.id, own)]
+             for tier in (tier_a, tier_b_names, tier_b_fams, tier_c)]
+    # an unversioned 'LLaMA' (read as the original) gives way to anything else its tier names: the Hub's 'llama' tag
+    # is an architecture tag, worn by Llama 2 and 3 fine-tunes whose names say which
+    return [[c for c in tier if c.via != "bare-llama"] if any(c.via != "bare-llama" for c in tier) else tier
+            for tier in tiers]

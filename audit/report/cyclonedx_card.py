@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from audit.card import is_fence
 from audit.model import ModelResult
 from audit.report.common import visible
 
@@ -98,7 +99,7 @@ def card_sections(body: str, body_line: int) -> list[tuple[str, int, str]]:
     field: str | None = None
     fenced = False
     for i, raw in enumerate(lines):
-        if _FENCE.match(raw):
+        if _FENCE.match(raw) and is_fence(raw):
             fenced = not fenced
             continue
         heading = None if fenced else _HEADING.match(raw)
@@ -125,7 +126,7 @@ def _first_sentence(lines: list[str], start: int) -> str:
     """The first sentence of the paragraph starting at lines[start] (list markers and markup dropped)."""
     para = []
     for raw in lines[start:start + 20]:
-        if not raw.strip() or _HEADING.match(raw) or _FENCE.match(raw):
+        if not raw.strip() or _HEADING.match(raw) or (_FENCE.match(raw) and is_fence(raw)):
             break
         para.append(re.sub(r"^\s*([-*+]|\d+[.)])\s+", "", raw).strip())
     text = " ".join(_MARKUP.sub(r"\1", " ".join(para)).split())
