@@ -140,6 +140,13 @@ def plain_name(repo_or_name: str) -> str:
     return repo_or_name.strip().rstrip("/").rsplit("/", 1)[-1].lower().replace("_", "-")
 
 
+def names_one_model(text: str) -> bool:
+    """Is the text a model's name or repo id, not a sentence naming one ('SentenceTransformer based on org/x', whose
+    plain_name would be x)?"""
+    org, slash, _ = text.strip().rpartition("/")
+    return not slash or _ORG.fullmatch(org) is not None
+
+
 @lru_cache(maxsize=8192)  # an audit asks again and again for the same names: shared bases, common model names
 def name_key(repo_or_name: str) -> str:
     """A model name reduced to what identifies the weights: no org, no re-upload decorations, no 'meta-'."""
@@ -292,8 +299,7 @@ class Registry:
         copy of its card is titled or published under. Unlike by_name, no decoration is dropped ('-GGUF' is
         another repo's name, '-hf' is part of Meta's). A name with an org is a repo id: 'SentenceTransformer based on
         BAAI/bge-m3' is a sentence naming another model, not that model's name."""
-        org, slash, _ = name.strip().rpartition("/")
-        if slash and not _ORG.fullmatch(org):
+        if not names_one_model(name):
             return None
         plain = plain_name(name.strip().replace(" ", "-"))
         for e in self._names.get(name_key(plain), ()):

@@ -694,6 +694,18 @@ def test_an_unversioned_llama_gives_way_to_what_else_names_the_model():
     assert [a.subject for a in lin.ancestors][:1] == ["family:llama1"]
 
 
+def test_the_repo_name_beats_the_trainers_model_index_name():
+    # the Trainer writes its output directory into model-index: here the base's name, not the repo's
+    card = "---\nmodel-index:\n- name: phi-2\n  results: []\n---\n# phi-2\n\nThis model was trained with DPO.\n"
+    lin, _, _ = _audit(card, subject="/srv/m/someone--phi-2-DPO")
+    assert [a.subject for a in lin.ancestors][:1] == ["microsoft/phi-2"]
+    # sentence-transformers writes a sentence there: it is no name of the model's own
+    card = ("---\nmodel-index:\n- name: SentenceTransformer based on BAAI/bge-m3\n  results: []\n---\n# x\n\n"
+            "This is a sentence-transformers model finetuned from [BAAI/bge-m3](https://huggingface.co/BAAI/bge-m3).\n")
+    lin, _, _ = _audit(card, subject="/srv/m/embedder")
+    assert [a.subject for a in lin.ancestors][:1] == ["BAAI/bge-m3"]
+
+
 def test_inline_code_opened_with_three_backticks_is_not_a_fence():
     body = ("```acme/x``` is a fine-tuned version of the ```meta-llama/Llama-2-7b-chat-hf```.\n\n"
             "It is licensed under the MIT license.\n")

@@ -7,7 +7,7 @@ import re
 
 from audit.lineage.phrases import lowered
 from audit.model import ModelCard
-from audit.registry import name_key, plain_name
+from audit.registry import name_key, names_one_model, plain_name
 from audit.sources.ids import names_hub_repo
 
 _H1 = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -33,22 +33,24 @@ def model_name(subject: str, card: ModelCard | None) -> str:
 
 
 def published_name(subject: str, card: ModelCard | None) -> str | None:
-    """The name a model is distributed under, when we know it: the repo name, the card's model_name or its
-    model-index name (the name its evaluation results are published under), or a snapshot directory named like
-    a repo (org--name). None for a directory or card file with no such name."""
+    """The name a model is distributed under, when we know it: the repo name, a snapshot directory named like a
+    repo (org--name), or the card's model_name or its model-index name (the name its evaluation results are
+    published under: the Trainer writes its output directory there, often the base's name, so the repo's own
+    name comes first). None for a directory or card file with no such name, and for a card name that is a
+    sentence naming another model (sentence-transformers writes 'SentenceTransformer based on org/x')."""
     if names_hub_repo(subject):
         return subject.split("/", 1)[1]
+    base = os.path.basename(subject.rstrip("/\\"))
+    if "--" in base:
+        return base.split("--", 1)[1]
     if card is not None:
         name = card.front_matter.get("model_name")
         index = card.front_matter.get("model-index")
         if not (isinstance(name, str) and name.strip()) and isinstance(index, list) and index \
                 and isinstance(index[0], dict):
             name = index[0].get("name")
-        if isinstance(name, str) and name.strip():
+        if isinstance(name, str) and name.strip() and names_one_model(name):
             return name.strip()
-    base = os.path.basename(subject.rstrip("/\\"))
-    if "--" in base:
-        return base.split("--", 1)[1]
     return None
 
 
