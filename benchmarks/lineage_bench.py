@@ -5,6 +5,9 @@
     python benchmarks/lineage_bench.py --corpus DIR [DIR ...] [--verbose]
         # accuracy on labelled real cards (labels.jsonl or labels.yaml), each card alone and with --models-dir,
         # plus local throughput (see run_corpus)
+    python benchmarks/lineage_bench.py --corpus DIR --withhold-declared
+        # the same, each card alone, with its declared bases withheld (base_model, base_model_relation and the
+        # Hub's base_model: tags dropped from a copy of its front matter): what the rest of a real card says
 
 Timing: 200 local model directories, each a fine-tune of a distinct Hub repo, which is itself a fine-tune of
 one of 10 foundation models on the same fake Hub (tests/hubserver.py, 50 ms added to every request): 210
@@ -286,6 +289,49 @@ def run_corpus(directory: str, verbose: bool = False) -> None:
               f"{s['pass']:.1%} of {s['pass_n']} ({s['other_n']} failed by a rule on their license's terms left out); {len(report.models) / dt:,.0f} models/s ({dt:.2f} s)")
 
 
+def run_withheld(directory: str, verbose: bool = False) -> None:
+    """Each card alone, its declared bases withheld: how well inference alone (the body, code blocks, tags,
+    names, files) recovers what the card declared, on real cards. A card whose front matter cannot be read as
+    a mapping is copied as it is."""
+    import re
+
+    import yaml
+
+    rows = _corpus_rows(directory)
+    root = tempfile.mkdtemp(prefix="mlaudit-withheld-")
+    withheld = 0
+    for row in rows:
+        d = os.path.join(root, os.path.basename(row["dir"]))
+        os.makedirs(d)
+        with open(os.path.join(row["dir"], "README.md"), encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+        m = re.match(r"^(\s*---\n)(.*?\n)(---\s*\n)", text, re.S)
+        try:
+            fm = yaml.safe_load(m.group(2)) if m else None
+        except yaml.YAMLError:
+            fm = None
+        if isinstance(fm, dict):
+            tags = fm.get("tags")
+            declared_tags = [t for t in tags if isinstance(t, str) and t.startswith("base_model:")] \
+                if isinstance(tags, list) else []
+            if "base_model" in fm or declared_tags:
+                withheld += 1
+                fm.pop("base_model", None)
+                fm.pop("base_model_relation", None)
+                if declared_tags:
+                    fm["tags"] = [t for t in tags if t not in declared_tags]
+                text = "---\n" + yaml.safe_dump(fm, sort_keys=False, allow_unicode=True) + "---\n" + text[m.end():]
+        with open(os.path.join(d, "README.md"), "w", encoding="utf-8") as fh:
+            fh.write(text)
+        row["dir"] = d
+    report = _audit_dirs([r["dir"] for r in rows], None)
+    s = _score(rows, report, verbose)
+    print(f"{os.path.basename(directory.rstrip('/'))} [alone, declared bases withheld from {withheld} cards]: effective "
+          f"right {s['effective']:.1%} of {s['eff_n']}; conflicts precision {s['precision']:.2f} recall "
+          f"{s['recall']:.2f} (tp {s['tp']}, fp {s['fp']}, fn {s['fn']}); pass default policy {s['pass']:.1%} of "
+          f"{s['pass_n']}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--labels", nargs="?", const=os.path.join(ROOT, "tests", "fixtures", "cards"), default=None,
@@ -293,12 +339,17 @@ def main() -> int:
     ap.add_argument("--corpus", nargs="+", default=None, help="labelled corpus directories (labels.jsonl or "
                     "labels.yaml beside cards/): accuracy both ways and local throughput")
     ap.add_argument("--verbose", action="store_true", help="with --corpus: print every disagreement")
+    ap.add_argument("--withhold-declared", action="store_true", help="with --corpus: each card alone, its declared "
+                    "bases withheld")
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--latency", type=float, default=0.05)
     args = ap.parse_args()
     if args.corpus:
         for d in args.corpus:
-            run_corpus(d, args.verbose)
+            if args.withhold_declared:
+                run_withheld(d, args.verbose)
+            else:
+                run_corpus(d, args.verbose)
         return 0
     if args.labels:
         return labels(args.labels)
