@@ -34,6 +34,16 @@ _ADAPTER_CALL = re.compile(r"\.(?:load_lora_weights|load_adapter|load_textual_in
                            r"(?:model_id\s*=\s*)?[\"']?(?:" + _ID + r")?")
 
 
+# (words one of which the line holds, the pattern's search, evidence kind, note): a line that declares a base
+_DECLARING = (
+    (("model",), _MERGEKIT.match, "mergekit", "named in a merge configuration"),
+    (("name_or_path",), _TRAIN_ARG.search, "code-base",
+     "the checkpoint a training command or configuration in the card starts from"),
+    (("export",), _EXPORT.match, "code-base", "the MODEL_NAME a training command in the card starts from"),
+    (("base", "BASE", "Base"), _BASE_VAR.search, "code-base", "the base model a code block in the card loads"),
+)
+
+
 @dataclass
 class CodeBlock:
     """One fenced code block of a card, fed line by line; `bases` says what it names as the model's base."""
@@ -44,28 +54,12 @@ class CodeBlock:
     _loads_adapter: bool = False
 
     def feed(self, line: str, idx: int) -> None:
-        if "model" in line:
-            m = _MERGEKIT.match(line)
-            if m:
-                self.found.append((m.group(1), idx, "mergekit", "named in a merge configuration"))
-                return
-        if "name_or_path" in line:
-            m = _TRAIN_ARG.search(line)
-            if m:
-                self.found.append((m.group(1), idx, "code-base", "the checkpoint a training command or configuration "
-                                   "in the card starts from"))
-                return
-        if "export" in line:
-            m = _EXPORT.match(line)
-            if m:
-                self.found.append((m.group(1), idx, "code-base", "the MODEL_NAME a training command in the card "
-                                   "starts from"))
-                return
-        if "base" in line or "BASE" in line or "Base" in line:
-            m = _BASE_VAR.search(line)
-            if m:
-                self.found.append((m.group(1), idx, "code-base", "the base model a code block in the card loads"))
-                return
+        for words, find, kind, note in _DECLARING:
+            if any(w in line for w in words):
+                m = find(line)
+                if m:
+                    self.found.append((m.group(1), idx, kind, note))
+                    return
         if "load_" in line or "PeftModel" in line:
             for m in _ADAPTER_CALL.finditer(line):
                 self._loads_adapter = True
