@@ -26,7 +26,7 @@ _TRAIN_ARG = re.compile(r"(?<![\w])-{0,2}(?:pretrained_|base_)?model_name_or_pat
 _EXPORT = re.compile(r"^\s*export\s+MODEL_NAME\s*=\s*[\"']?" + _ID + r"[\"']?\s*$")
 _BASE_VAR = re.compile(r"(?<![\w.])(?:[A-Za-z0-9]+_)*base(?:_[A-Za-z0-9]+)*\s*=\s*(?:[\w.]+\.from_pretrained\(\s*)?[\"']"
                        + _ID + r"[\"']", re.IGNORECASE)
-_FROM_PRETRAINED = re.compile(r"([\w.]+)\.from_pretrained\(\s*(?:pretrained_model_name_or_path\s*=\s*)?[\"']" + _ID
+_FROM_PRETRAINED = re.compile(r"(?<![\w.])([\w.]+)\.from_pretrained\(\s*(?:pretrained_model_name_or_path\s*=\s*)?[\"']" + _ID
                               + r"[\"']")
 # the calls that load an adapter, and the id of the adapter they load
 _ADAPTER_CALL = re.compile(r"\.(?:load_lora_weights|load_adapter|load_textual_inversion|load_ip_adapter)\(\s*[\"']?"
