@@ -678,6 +678,15 @@ def test_a_training_command_or_an_adapters_usage_snippet_names_the_base():
     # a snippet that loads no adapter names no base: the model itself, a draft model, a tokenizer
     assert _direct_bases(f'{fence}python\nm = AutoModelForCausalLM.from_pretrained("acme/model")\n'
                          f'tok = AutoTokenizer.from_pretrained("meta-llama/Llama-2-7b-hf")\n{fence}') == []
+    # a variable named for something else holds no base, even when its value looks like a repo id (online, each
+    # such candidate would cost a Hub request)
+    from audit.lineage.codeblocks import CodeBlock
+
+    for line, named in (('base_url = "api.example.com/v1"', []), ('base_dir = "data/train"', []),
+                        ('database = "org/x"', []), ('BASE_MODEL_ID = "org/x"', ["org/x"]), ('model_base="org/x"', ["org/x"])):
+        block = CodeBlock()
+        block.feed(line, 0)
+        assert [b[0] for b in block.bases()] == named, line
     # the adapter a snippet loads is not its own base
     assert _direct_bases(f'{fence}\nm = AutoPeftModelForCausalLM.from_pretrained("meta-llama/Llama-2-7b-hf")\n'
                          f'm.load_adapter("meta-llama/Llama-2-7b-hf")\n{fence}') == []

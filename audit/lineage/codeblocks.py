@@ -21,11 +21,12 @@ _MERGEKIT = re.compile(r"^\s*(?:-\s*)?(?:model|base_model)\s*:\s*[\"']?" + _ID +
 # '--model_name_or_path X', '--pretrained_model_name_or_path="X"', 'model_name_or_path: X', 'model_name_or_path="X"'
 _TRAIN_ARG = re.compile(r"(?<![\w])-{0,2}(?:pretrained_|base_)?model_name_or_path[\"']?\s*(?:[:=]\s*|\s+)[\"']?" + _ID
                         + r"(?![\w/])")
-# 'export MODEL_NAME="X"' (the diffusers training examples), 'base_model = "X"', 'BASE_MODEL_ID = "X"',
-# 'base = AutoModelForCausalLM.from_pretrained("X")'
+# 'export MODEL_NAME="X"' (the diffusers training examples)
 _EXPORT = re.compile(r"^\s*export\s+MODEL_NAME\s*=\s*[\"']?" + _ID + r"[\"']?\s*$")
-_BASE_VAR = re.compile(r"(?<![\w.])(?:[A-Za-z0-9]+_)*base(?:_[A-Za-z0-9]+)*\s*=\s*(?:[\w.]+\.from_pretrained\(\s*)?[\"']"
-                       + _ID + r"[\"']", re.IGNORECASE)
+# (a variable named for a base model: base, base_model, BASE_MODEL_ID, base_ckpt_path, model_base; not base_url or
+# base_dir, whose values look like ids too)
+_BASE_VAR = re.compile(r"(?<![\w.])(?:base(?:_?(?:model|ckpt|checkpoint))?(?:_(?:id|name|path|repo))?|model_base)\s*=\s*"
+                       r"(?:[\w.]+\.from_pretrained\(\s*)?[\"']" + _ID + r"[\"']", re.IGNORECASE)
 _FROM_PRETRAINED = re.compile(r"(?<![\w.])([\w.]+)\.from_pretrained\(\s*(?:pretrained_model_name_or_path\s*=\s*)?[\"']" + _ID
                               + r"[\"']")
 # the calls that load an adapter, and the id of the adapter they load
