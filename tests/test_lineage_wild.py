@@ -734,19 +734,36 @@ def test_conversions_to_other_runtimes_name_their_original():
 
 
 def test_a_named_license_whose_linked_text_is_absent_fails_closed_but_keeps_the_named_license(tmp_path):
-    # a quantizer's copy of the DeepSeek Coder front matter, without the repo's LICENSE: the license is named (the
-    # DeepSeek License, which the base also carries), but the text the declaration points at was not read: the
-    # model does not pass on it (a policy may lower that only on purpose, with `allow`)
-    d = tmp_path / "someone--deepseek-coder-6.7B-instruct-GGUF"
+    # a copy of the DeepSeek Coder front matter, without the repo's LICENSE: the license is named, but the text
+    # the declaration points at was not read, and nothing else says which license it is: the model does not pass
+    # on it (a policy may lower that only on purpose, with `allow`)
+    front = "---\nlicense: other\nlicense_name: deepseek\nlicense_link: LICENSE\n"
+    d = tmp_path / "someone--coder-GGUF"
     d.mkdir()
-    (d / "README.md").write_text("---\nlicense: other\nlicense_name: deepseek\nlicense_link: LICENSE\n"
-                                 "base_model: deepseek-ai/deepseek-coder-6.7b-instruct\n---\n# quants\n")
+    (d / "README.md").write_text(front + "---\n# quants\n")
     report = _run([str(d)], tmp_path=tmp_path / "cache")
     (m,) = report.models
     missing = [f for f in report.findings if f.check == "license-text-missing"]
     assert not m.passed and m.effective.keys == ("deepseek-license",)
     assert missing and missing[0].severity.value == "error" and missing[0].outcome.value == "unknown"
     assert "license-unknown" not in {f.check for f in report.findings}
+    # the same front matter on a quantization that declares its base, whose license is that very one: the license
+    # is known twice over; what is missing is the copy of its text (license-text-not-shipped, a warning)
+    e = tmp_path / "someone--deepseek-coder-6.7B-instruct-GGUF"
+    e.mkdir()
+    (e / "README.md").write_text(front + "base_model: deepseek-ai/deepseek-coder-6.7b-instruct\n---\n# quants\n")
+    report = _run([str(e)], tmp_path=tmp_path / "cache2")
+    (m,) = report.models
+    checks = {f.check: f for f in report.findings}
+    assert m.passed and m.effective.keys == ("deepseek-license",) and "license-text-missing" not in checks
+    shipped = checks["license-text-not-shipped"]
+    assert shipped.severity.value == "warning" and "deepseek-ai/deepseek-coder-6.7b-instruct" in shipped.message
+    # a base under another license corroborates nothing: the missing text still fails closed
+    f = tmp_path / "someone--odd"
+    f.mkdir()
+    (f / "README.md").write_text(front + "base_model: mistralai/Mistral-7B-v0.1\n---\n# x\n")
+    report = _run([str(f)], tmp_path=tmp_path / "cache3")
+    assert "license-text-missing" in {x.check for x in report.findings} and not report.models[0].passed
 
 
 def test_an_origin_label_in_bold_still_names_the_base():

@@ -15,6 +15,7 @@ from audit.policy.schema import DEFAULT_POLICY, load_policy, parse_policy
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 POLICIES = sorted(glob.glob(os.path.join(ROOT, "policies", "*.yaml"))) + [DEFAULT_POLICY]
 MIT_TEXT = Path(ROOT, "examples", "models", "other-license-with-file", "LICENSE").read_text(encoding="utf-8")
+LLAMA31_TEXT = Path(ROOT, "tests", "fixtures", "licenses", "corpus", "licenses", "llama3.1.txt").read_text(encoding="utf-8")
 
 
 def card(fm: str, body: str = "# model\n") -> str:
@@ -45,6 +46,11 @@ EXAMPLES: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {
                              ("m", {"README.md": card("license: mit"), "LICENSE": MIT_TEXT})),
     "license-text-missing": (("m", {"README.md": card("license: mit\nlicense_link: LICENSE")}),
                              ("m", {"README.md": card("license: mit\nlicense_link: LICENSE"), "LICENSE": MIT_TEXT})),
+    "license-text-not-shipped": (("Llama-3.1-support", {"README.md": card("license: llama3.1\nlicense_link: LICENSE\n"
+                                                                         "base_model: meta-llama/Llama-3.1-8B-Instruct")}),
+                                 ("Llama-3.1-support", {"README.md": card("license: llama3.1\nlicense_link: LICENSE\n"
+                                                                          "base_model: meta-llama/Llama-3.1-8B-Instruct"),
+                                                        "LICENSE": LLAMA31_TEXT})),
     "card-missing": (("m", {"LICENSE": MIT_TEXT}), ("m", {"README.md": card("license: mit"), "LICENSE": MIT_TEXT})),
     "card-problem": (("m", {"README.md": card("licence: mit")}), ("m", OK)),
     "lineage-conflict": (("Llama-3.1-support", {"README.md": card("license: apache-2.0\nbase_model: meta-llama/Llama-3.1-8B-Instruct")}),

@@ -4,7 +4,8 @@ lineage-conflict, license-undeclared-derivative (declares nothing; its inherited
 lineage-missing-license (declares nothing; what it inherits is unknown), lineage-unknown-ancestor,
 lineage-cycle (a cycle or a chain too deep to follow), lineage-name-prefix, lineage-license-history (an
 ancestor's license changed and the model's date does not say which side of the change it falls on) and
-lineage-same-licensor (an ancestor's terms stopped at a descendant its own licensor relicensed). Each reads a `LineageCase` (one model's facts, lineage, effective
+lineage-same-licensor (an ancestor's terms stopped at a descendant its own licensor relicensed) and
+license-text-not-shipped (a named license whose linked text is absent, corroborated by a declared ancestor). Each reads a `LineageCase` (one model's facts, lineage, effective
 license and inheritance) and returns its Evidence; `lineage_evidence` runs them all, in the order of CHECKS.
 """
 from __future__ import annotations
@@ -57,13 +58,20 @@ def lineage_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
     return [e for check in CHECKS for e in check(case)]
 
 
+# (the lineage check, the license check it settles for the same subject)
+_SETTLES = (("license-undeclared-derivative", "license-unknown"), ("license-text-not-shipped", "license-text-missing"))
+
+
 def settle(evidence: list[Evidence]) -> list[Evidence]:
-    """A derivative that declares nothing while its inherited license is known is license-undeclared-derivative,
-    not license-unknown: the license-unknown evidence that only said "nothing declared" is dropped for it."""
-    undeclared = {e.subject for e in evidence if e.check == "license-undeclared-derivative"}
-    if not undeclared:
+    """Lineage answers two license questions the card alone leaves open. A derivative that declares nothing while
+    its inherited license is known is license-undeclared-derivative, not license-unknown (which only said "nothing
+    declared"); a license named by the card whose linked text is absent, when a declared ancestor carries that
+    very license, is license-text-not-shipped, not license-text-missing (the license is known twice over; what
+    is missing is the copy of its text)."""
+    settled = {(e.subject, drop) for e in evidence for check, drop in _SETTLES if e.check == check}
+    if not settled:
         return evidence
-    return [e for e in evidence if not (e.check == "license-unknown" and e.subject in undeclared)]
+    return [e for e in evidence if (e.subject, e.check) not in settled]
 
 
 def conflict_evidence(case: LineageCase) -> list[Evidence]:
@@ -241,9 +249,29 @@ def name_prefix_evidence(case: LineageCase) -> list[Evidence]:
 
 
 # the lineage checks, in the order their evidence is reported
+def text_not_shipped_evidence(case: LineageCase) -> list[Evidence]:
+    """license-text-not-shipped: the card names a license and links its text, the snapshot does not hold that
+    text, and an ancestor the card declares (not one inferred) carries the very license the card names."""
+    missing = [d for d in case.facts.declarations if d.kind == "license-link-missing"]
+    named = set(case.facts.keys)
+    if not missing or not named or case.facts.status is Status.UNKNOWN:
+        return []
+    for a in case.lineage.ancestors:
+        if a.license is None or not named <= set(a.license.keys) or a.inferred \
+                or rests_on_inference(case.lineage, case.subject, a.subject):
+            continue
+        d = missing[0]
+        return [Evidence("license-text-not-shipped", case.subject,
+                         f"license_link {d.note}; the license the card names ({', '.join(sorted(named))}) is the one "
+                         f"its declared ancestor {a.subject} carries, so the license is known, but the copy of its "
+                         "text that copies of the model must carry is not here", (d.origin,) + a.evidence,
+                         data={"ancestor": a.subject, "keys": sorted(named)})]
+    return []
+
+
 CHECKS: tuple[Callable[[LineageCase], list[Evidence]], ...] = (
     conflict_evidence, missing_license_evidence, unknown_ancestor_evidence, cycle_evidence, name_prefix_evidence,
-    history_evidence, same_licensor_evidence, possible_base_evidence)
+    history_evidence, same_licensor_evidence, possible_base_evidence, text_not_shipped_evidence)
 
 
 _DECLARED = frozenset({"base_model", "hub", "registry-relation"})
