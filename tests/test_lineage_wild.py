@@ -715,6 +715,14 @@ def test_the_repo_name_beats_the_trainers_model_index_name():
     assert [a.subject for a in lin.ancestors][:1] == ["BAAI/bge-m3"]
 
 
+def test_a_models_own_name_is_no_tools_name():
+    # 'llava' is masked in prose (the LLaVA codebase), not in a title that is the model's name
+    lin, _, _ = _audit("# llava v1.5 7b GGUF\n\nQuantized with llama.cpp.\n", subject="/srv/m/quants")
+    assert [a.subject for a in lin.ancestors][:1] == ["liuhaotian/llava-v1.5-7b"]
+    lin, _, _ = _audit("# exllamav2-test\n", subject="/srv/m/quants")
+    assert not lin.ancestors
+
+
 def test_inline_code_opened_with_three_backticks_is_not_a_fence():
     body = ("```acme/x``` is a fine-tuned version of the ```meta-llama/Llama-2-7b-chat-hf```.\n\n"
             "It is licensed under the MIT license.\n")

@@ -86,7 +86,7 @@ def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, vi
         # a registry model's own name beats the shorthands it holds ('control_v11p_sd15_canny' is ControlNet's)
         if read != text and not any(reg.by_name(m.group(1).strip(".-_")) for m in _NAME_TOKEN.finditer(text)):
             text = read
-    if "l" in text.lower():
+    if "l" in text.lower() and not name:  # a model's own name is no tool's ('LLaVA v1.5 7B GGUF')
         text = TOOL_NAMES.sub(lambda m: " " * len(m.group(0)), text)
     said = f" in {phrase}" if phrase else ""
     for m in _NAME_TOKEN.finditer(text) if "-" in text or "_" in text else ():
