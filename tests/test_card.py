@@ -1,9 +1,12 @@
 """Card parsing on real corpus cards and on the odd inputs real cards contain."""
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit.card import parse_card
 from audit.model import ModelCard, Origin
@@ -225,6 +228,19 @@ def test_several_repo_ids_in_one_string_are_each_a_base():
         card = parse_card(f"---\nbase_model: {value}\n---\n", origin)
         assert card.base_models == (value,) and not card.problems, value
 
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,12}/[A-Za-z0-9][A-Za-z0-9_.-]{0,12}", fullmatch=True),
+                min_size=1, max_size=4),
+       st.sampled_from([", ", ",", "; ", " ", " , "]), st.booleans())
+def test_a_base_model_string_never_loses_a_repo_id_it_holds(ids, sep, as_list_text):
+    # fail closed: every id a base_model string lists is a base (read whole, all but the last one were lost)
+    value = sep.join(ids)
+    if as_list_text:
+        value = "[" + ", ".join(f"'{i}'" for i in ids) + "]"
+    card = parse_card("---\nbase_model: " + json.dumps(value) + "\n---\n", Origin("local", "m", file="README.md"))
+    assert set(ids) <= set(card.base_models), (value, card.base_models)
 
 
 def test_a_fence_is_three_backticks_or_tildes_with_no_backtick_after():
