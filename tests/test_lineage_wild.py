@@ -817,6 +817,10 @@ def test_every_other_role_pattern_holds_one_of_its_words():
     "meta-llama/Llama-2-7b-hf tabanlı Türkçe model.",  # Turkish
     "Model ini berbasis meta-llama/Llama-2-7b-hf.",  # Indonesian
     "Model ini di-fine-tune dari meta-llama/Llama-2-7b-hf.",
+    "基座模型：meta-llama/Llama-2-7b-hf",  # Chinese: base model
+    "本模型以 meta-llama/Llama-2-7b-hf 为基座，使用中文数据训练。",
+    "底座模型: meta-llama/Llama-2-7b-hf",
+    "기본 모델: meta-llama/Llama-2-7b-hf",  # Korean: base model
     "We train a classifier that uses meta-llama/Llama-2-7b-hf as its backbone.",
     "This SetFit model uses [meta-llama/Llama-2-7b-hf](https://huggingface.co/meta-llama/Llama-2-7b-hf) as the "
     "Sentence Transformer embedding model.",  # SetFit's card template
