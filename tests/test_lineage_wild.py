@@ -821,6 +821,14 @@ def test_every_other_role_pattern_holds_one_of_its_words():
     "本模型以 meta-llama/Llama-2-7b-hf 为基座，使用中文数据训练。",
     "底座模型: meta-llama/Llama-2-7b-hf",
     "기본 모델: meta-llama/Llama-2-7b-hf",  # Korean: base model
+    "Basismodell: meta-llama/Llama-2-7b-hf",  # German
+    "Modèle de base : meta-llama/Llama-2-7b-hf",  # French
+    "Modelo base: meta-llama/Llama-2-7b-hf",  # Spanish, Portuguese
+    "Il modello base è meta-llama/Llama-2-7b-hf.",  # Italian
+    "Базовая модель: meta-llama/Llama-2-7b-hf",  # Russian
+    "Mô hình gốc: meta-llama/Llama-2-7b-hf",  # Vietnamese
+    "Temel model: meta-llama/Llama-2-7b-hf",  # Turkish
+    "Model dasar: meta-llama/Llama-2-7b-hf",  # Indonesian
     "We train a classifier that uses meta-llama/Llama-2-7b-hf as its backbone.",
     "This SetFit model uses [meta-llama/Llama-2-7b-hf](https://huggingface.co/meta-llama/Llama-2-7b-hf) as the "
     "Sentence Transformer embedding model.",  # SetFit's card template
