@@ -86,8 +86,9 @@ _TABLE: tuple[Check, ...] = (
           "Get the linked file from the publisher's repo (or audit the whole snapshot) and check it is the license "
           "the card names; you must ship that text with copies of the model.", floor=_E),
     Check("license-text-not-shipped", "The card's license_link points to a file the snapshot does not hold, but the "
-          "license the card names is the one an ancestor it declares carries: the license is known, the copy of its "
-          "text that copies of the model must carry is missing (this replaces license-text-missing).", _W,
+          "license the card names is the one an ancestor it declares carries, or the one mlaudit's registry records for "
+          "the repo itself: the license is known, the copy of its text that copies of the model must carry is missing "
+          "(this replaces license-text-missing).", _W,
           ("audit.lineage.checks:text_not_shipped_evidence",),
           "Ship the license text (the ancestor's repo has it) with every copy of the model you distribute, and ask "
           "the publisher to add it."),

@@ -766,6 +766,15 @@ def test_a_named_license_whose_linked_text_is_absent_fails_closed_but_keeps_the_
     assert m.passed and m.effective.keys == ("deepseek-license",) and "license-text-missing" not in checks
     shipped = checks["license-text-not-shipped"]
     assert shipped.severity.value == "warning" and "deepseek-ai/deepseek-coder-6.7b-instruct" in shipped.message
+    # the registry's record of the repo itself (by its repo id, never by a title) corroborates it too, also as it
+    # was before a change of license (Yi's cards named yi-license before 01.AI moved to Apache-2.0)
+    for repo, name in (("deepseek-ai--deepseek-llm-7b-base", "deepseek"), ("01-ai--Yi-34B", "yi-license")):
+        g = tmp_path / repo
+        g.mkdir()
+        (g / "README.md").write_text(f"---\nlicense: other\nlicense_name: {name}\nlicense_link: LICENSE\n---\n# x\n")
+        report = _run([str(g)], tmp_path=tmp_path / f"cache-{repo}")
+        checks = {x.check for x in report.findings}
+        assert report.models[0].passed and "license-text-not-shipped" in checks and "license-text-missing" not in checks
     # a base under another license corroborates nothing: the missing text still fails closed
     f = tmp_path / "someone--odd"
     f.mkdir()

@@ -22,10 +22,12 @@ from audit.lineage.inherit import (
     inherit,
     license_change,
     parents,
+    repo_id_of,
     strong_lineage,
 )
 from audit.lineage.names import published_name
-from audit.model import Ancestor, Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, Status
+from audit.model import Ancestor, Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, SourceKind, Status
+from audit.registry import load_registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,21 +253,33 @@ def name_prefix_evidence(case: LineageCase) -> list[Evidence]:
 # the lineage checks, in the order their evidence is reported
 def text_not_shipped_evidence(case: LineageCase) -> list[Evidence]:
     """license-text-not-shipped: the card names a license and links its text, the snapshot does not hold that
-    text, and an ancestor the card declares (not one inferred) carries the very license the card names."""
+    text, and a second source carries the very license the card names: an ancestor the card declares (not one
+    inferred), or mlaudit's registry record of the repo itself (by its repo id, never by a title), now or before
+    a change of license."""
     missing = [d for d in case.facts.declarations if d.kind == "license-link-missing"]
     named = set(case.facts.keys)
     if not missing or not named or case.facts.status is Status.UNKNOWN:
         return []
+    d = missing[0]
     for a in case.lineage.ancestors:
         if a.license is None or not named <= set(a.license.keys) or a.inferred \
                 or rests_on_inference(case.lineage, case.subject, a.subject):
             continue
-        d = missing[0]
         return [Evidence("license-text-not-shipped", case.subject,
                          f"license_link {d.note}; the license the card names ({', '.join(sorted(named))}) is the one "
                          f"its declared ancestor {a.subject} carries, so the license is known, but the copy of its "
                          "text that copies of the model must carry is not here", (d.origin,) + a.evidence,
-                         data={"ancestor": a.subject, "keys": sorted(named)})]
+                         data={"source": a.subject, "keys": sorted(named)})]
+    rid = repo_id_of(case.subject)
+    entry = load_registry().model(rid) if rid else None
+    if entry is not None and named <= {entry.key, *(c.from_key for c in entry.history)}:
+        origin = Origin(SourceKind.REGISTRY, entry.id, file=entry.source_file, line=entry.source_line)
+        when = "" if named <= {entry.key} else f" before its license changed to {entry.key}"
+        return [Evidence("license-text-not-shipped", case.subject,
+                         f"license_link {d.note}; the license the card names ({', '.join(sorted(named))}) is the one "
+                         f"mlaudit's registry records for {entry.id}{when}, so the license is known, but the copy of "
+                         "its text that copies of the model must carry is not here", (d.origin, origin),
+                         data={"source": entry.id, "keys": sorted(named)})]
     return []
 
 
