@@ -105,6 +105,8 @@ NEGATIVE: dict[str, str] = {
     "usage-snippet": ("```python\nmodel = AutoModelForCausalLM.from_pretrained(\"acme/Orion\")\n"
                       "draft = AutoModelForCausalLM.from_pretrained(\"{i}\")\n```"),
     "not-a-fine-tune": "Orion is not a {n} fine-tune.",
+    "architecture-zh": "Orion 是一个从零开始训练的模型，基于 {n} 架构。",
+    "architecture-es": "Orion fue entrenado desde cero, basado en la arquitectura de {n}.",
     "unlike": "Unlike a {n} fine-tune, Orion keeps its safety training.",
     "if-you-want": "If you want a {n} fine-tune instead, see our other repos.",
 }

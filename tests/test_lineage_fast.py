@@ -160,7 +160,11 @@ def test_the_patterns_as_written_are_unchanged():
         r"\bcompetitive\s+with\b|\bsimilar\s+to\b|\bsame\s+(?:\w+\s+){0,2}as\b|tokenizer|\breward\s+models?\b|"
         r"\b(?:can|could|may|might)\s+(?:also\s+)?be\s+merged\b|"
         r"\binspired\s+by\b|\bunlike\b|\bif\s+you\s+(?:want|need|prefer|are\s+looking\s+for)\b|\brecipe\s+(?:of|from)\b|\bfollowing\s+(?:the\s+)?(?:\w+\s+)?(?:approach|method|work|procedure)\b|"
-        r"优于|超过|超越|相比|对比|比较|比較|上回|よりも|비교|보다|übertrifft|surpasse|\bsupera\b")
+        r"优于|超过|超越|相比|对比|比较|比較|上回|よりも|비교|보다|übertrifft|surpasse|\bsupera\b|"
+        r"架构|(?:模型|网络|的)结构|从零|从头|アーキテクチャ|(?:モデル|ネットワーク|の)構造|ゼロから|スクラッチ|아키텍처|"
+        r"(?:(?:모델|네트워크)\s?|의\s?)구조|처음부터|architektur|\bvon\s+grund\s+auf\b|à\s+partir\s+de\s+zéro|"
+        r"arquitectura|arquitetura|architettura|\bdesde\s+cero\b|\b(?:do|da)\s+zero\b|архитектур|с\s+нуля|"
+        r"kiến\s+trúc|từ\s+đầu\b|mimari|sıfırdan|arsitektur|\bdari\s+awal\b")
     assert SOURCES_HEADING.full.pattern == (
         r"merg|\bmodels?\s+(?:and\s+\w+\s+)?used|\bloras?\b|source\s+models?|ingredients|composition|credits|"
         r"original\s+model|^\W*(?:the\s+)?base\s+models?\W*$|lineage|fine-?tuned\s+from")

@@ -817,6 +817,21 @@ def test_every_other_role_pattern_holds_one_of_its_words():
 
 
 @pytest.mark.parametrize("body", [
+    "Orion 是一个从零开始训练的模型，基于 Llama-2-7b 架构。",  # Chinese: from scratch, the Llama-2 architecture
+    "本模型基于 Llama-2-7b 的模型结构，从头训练。",
+    "Orion は Llama-2-7b のアーキテクチャをベースにゼロから学習したモデルです。",  # Japanese
+    "Orion은 Llama-2-7b 모델 구조를 기반으로 처음부터 학습했습니다.",  # Korean
+    "Orion wurde von Grund auf trainiert und basiert auf der Llama-2-7b Architektur.",  # German
+    "Orion fue entrenado desde cero, basado en la arquitectura de Llama-2-7b.",  # Spanish
+    "Модель обучена с нуля на основе архитектуры Llama-2-7b.",  # Russian
+])
+def test_an_architecture_or_training_from_scratch_in_other_languages_is_no_origin(body):
+    assert _direct_bases(body) == []
+    # while a structured-output fine-tune still names its base
+    assert _direct_bases("本模型基于 meta-llama/Llama-2-7b-hf 微调，用于结构化输出。") == ["meta-llama/Llama-2-7b-hf"]
+
+
+@pytest.mark.parametrize("body", [
     "This model is a derivative of meta-llama/Llama-2-7b-hf.",
     "Il modello è basato su meta-llama/Llama-2-7b-hf.",  # Italian
     "Questo modello è stato affinato a partire da meta-llama/Llama-2-7b-hf.",
