@@ -832,6 +832,18 @@ def test_an_architecture_or_training_from_scratch_in_other_languages_is_no_origi
 
 
 @pytest.mark.parametrize("body", [
+    "Модель на основе mistralai/Mistral-7B-v0.1 превосходит meta-llama/Llama-2-13b-hf.",  # Russian
+    "Mô hình dựa trên mistralai/Mistral-7B-v0.1, tốt hơn meta-llama/Llama-2-13b-hf.",  # Vietnamese
+    "Model ini berbasis mistralai/Mistral-7B-v0.1 dan lebih baik dari meta-llama/Llama-2-13b-hf.",  # Indonesian
+    "Das Modell basiert auf mistralai/Mistral-7B-v0.1 und ist besser als meta-llama/Llama-2-13b-hf.",  # German
+    "Dit model is gebaseerd op mistralai/Mistral-7B-v0.1 en beter dan meta-llama/Llama-2-13b-hf.",  # Dutch
+    "Le modèle est basé sur mistralai/Mistral-7B-v0.1 et meilleur que meta-llama/Llama-2-13b-hf.",  # French
+])
+def test_a_comparison_in_other_languages_names_no_base(body):
+    assert _direct_bases(body) == ["mistralai/Mistral-7B-v0.1"]
+
+
+@pytest.mark.parametrize("body", [
     "This model is a derivative of meta-llama/Llama-2-7b-hf.",
     "Il modello è basato su meta-llama/Llama-2-7b-hf.",  # Italian
     "Questo modello è stato affinato a partire da meta-llama/Llama-2-7b-hf.",
