@@ -5,13 +5,13 @@ Listings and configs come from the repo: every value is checked, never trusted."
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from audit.model import Artifacts, AuditReport, FileHash, Snapshot
+from audit.sources.base import json_object
 
 if TYPE_CHECKING:
     from audit.postprocess.lock import LockEntry
@@ -57,11 +57,8 @@ def artifacts(snapshot: Snapshot) -> Artifacts:
             files.append(FileHash(f.path, f.sha256.lower(), None, "listed"))
     model_type: str | None = None
     architectures: tuple[str, ...] = ()
-    try:
-        config = json.loads(snapshot.texts.get("config.json") or "null")
-    except ValueError:
-        config = None
-    if isinstance(config, dict):
+    config = json_object(snapshot.texts.get("config.json"))
+    if config:
         model_type = _name(config.get("model_type"))
         archs = config.get("architectures")
         if isinstance(archs, list):

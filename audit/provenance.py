@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from audit.model import Evidence, ModelCard, Origin, Snapshot, SourceKind
+from audit.sources.base import json_object
 from audit.sources.ids import COMMIT_SHA as _HEX40
 
 # formats whose loading runs code (pickle) vs formats that are data only
@@ -99,8 +100,6 @@ def _author(snapshot: Snapshot) -> str | None:
 
 def provenance_facts(snapshot: Snapshot, card: ModelCard | None) -> dict[str, Any]:
     """JSON-able facts: revision, pinned, author, gated, weight_formats, unsafe_files, custom_code, integrity."""
-    import json
-
     names = [f.path for f in snapshot.files] or list(snapshot.texts)
     formats: set[str] = set()
     unsafe: list[str] = []
@@ -114,14 +113,8 @@ def provenance_facts(snapshot: Snapshot, card: ModelCard | None) -> dict[str, An
     py_files = sorted(n for n in names if n.lower().endswith(".py"))
     auto_map = False
     for cfg in ("config.json", "tokenizer_config.json"):
-        text = snapshot.texts.get(cfg)
-        if text:
-            try:
-                data = json.loads(text)
-            except ValueError:
-                data = None
-            if isinstance(data, dict) and data.get("auto_map"):
-                auto_map = True
+        if json_object(snapshot.texts.get(cfg)).get("auto_map"):
+            auto_map = True
     revision = snapshot.revision
     gated = snapshot.info.get("gated")
     if not gated and card is not None and card.gated:

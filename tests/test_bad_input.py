@@ -74,6 +74,20 @@ def test_directory_with_no_card(tmp_path):
     assert_one_clear_line(run("check", str(d)), "empty-model", "no model card")
 
 
+def test_json_files_nested_too_deep_are_ignored_not_an_internal_error(tmp_path):
+    # config.json and tokenizer_config.json name no license: one the decoder cannot read is set aside, as
+    # malformed JSON is, and the audit goes on from the card (exit 0 here, no traceback)
+    d = tmp_path / "deep-config"
+    d.mkdir()
+    (d / "README.md").write_text("---\nlicense: mit\n---\n# x\n", encoding="utf-8")
+    deep = '{"a": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    (d / "config.json").write_text(deep, encoding="utf-8")
+    (d / "tokenizer_config.json").write_text(deep, encoding="utf-8")
+    result = run("check", str(d), "--offline")
+    assert result.returncode == 0, result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_broken_symlink(tmp_path):
     link = tmp_path / "dangling"
     os.symlink(tmp_path / "nowhere", link)

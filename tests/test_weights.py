@@ -76,6 +76,12 @@ def test_header_reads_are_bounded(tmp_path):
     with pytest.raises(HeaderError):
         read_safetensors_metadata(str(st))
 
+    deep = tmp_path / "deep.safetensors"
+    raw = b"[" * 200_000 + b"]" * 200_000  # nested past what the JSON decoder recurses into
+    deep.write_bytes(struct.pack("<Q", len(raw)) + raw)
+    with pytest.raises(HeaderError):
+        read_safetensors_metadata(str(deep))
+
 
 def test_safetensors_metadata(tmp_path):
     meta = read_safetensors_metadata(safetensors(tmp_path / "m.safetensors", {"format": "pt", "license": "mit"}))

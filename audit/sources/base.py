@@ -187,14 +187,14 @@ def read_file_bytes(path: str, *, limit: int, input: str | None = None, within: 
 
 def json_object(text: str | None) -> dict[str, Any]:
     """A snapshot's JSON text (config.json, adapter_config.json ...) as an object; {} when it is none, not JSON,
-    or not an object (what a file says is read only where it says it plainly)."""
+    nested too deep to decode, or not an object (what a file says is read only where it says it plainly)."""
     import json
 
     if not text or "{" not in text:
         return {}
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -169,7 +169,7 @@ def read_safetensors_metadata(path: str, budget: int = MAX_HEADER_BYTES) -> dict
             raise HeaderError("truncated header")
     try:
         header = json.loads(text.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise HeaderError(f"header is not JSON: {exc}") from None
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     return {str(k): v for k, v in meta.items()} if isinstance(meta, dict) else {}
