@@ -293,9 +293,9 @@ def run_withheld(directory: str, verbose: bool = False) -> None:
     """Each card alone, its declared bases withheld: how well inference alone (the body, code blocks, tags,
     names, files) recovers what the card declared, on real cards. A card whose front matter cannot be read as
     a mapping is copied as it is."""
-    import re
-
     import yaml
+
+    from audit.card import normalize_line_breaks, split_front_matter
 
     rows = _corpus_rows(directory)
     root = tempfile.mkdtemp(prefix="mlaudit-withheld-")
@@ -304,10 +304,10 @@ def run_withheld(directory: str, verbose: bool = False) -> None:
         d = os.path.join(root, os.path.basename(row["dir"]))
         os.makedirs(d)
         with open(os.path.join(row["dir"], "README.md"), encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
-        m = re.match(r"^(\s*---\n)(.*?\n)(---\s*\n)", text, re.S)
+            text = normalize_line_breaks(fh.read())
+        yaml_text, body, _ = split_front_matter(text)  # the front matter as mlaudit itself finds it
         try:
-            fm = yaml.safe_load(m.group(2)) if m else None
+            fm = yaml.safe_load(yaml_text) if yaml_text is not None else None
         except yaml.YAMLError:
             fm = None
         if isinstance(fm, dict):
@@ -320,7 +320,7 @@ def run_withheld(directory: str, verbose: bool = False) -> None:
                 fm.pop("base_model_relation", None)
                 if declared_tags:
                     fm["tags"] = [t for t in tags if t not in declared_tags]
-                text = "---\n" + yaml.safe_dump(fm, sort_keys=False, allow_unicode=True) + "---\n" + text[m.end():]
+                text = "---\n" + yaml.safe_dump(fm, sort_keys=False, allow_unicode=True) + "---\n" + body
         with open(os.path.join(d, "README.md"), "w", encoding="utf-8") as fh:
             fh.write(text)
         row["dir"] = d

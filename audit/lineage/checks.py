@@ -3,10 +3,11 @@
 lineage-conflict, license-undeclared-derivative (declares nothing; its inherited license is known),
 lineage-missing-license (declares nothing; what it inherits is unknown), lineage-unknown-ancestor,
 lineage-cycle (a cycle or a chain too deep to follow), lineage-name-prefix, lineage-license-history (an
-ancestor's license changed and the model's date does not say which side of the change it falls on) and
+ancestor's license changed and the model's date does not say which side of the change it falls on),
 lineage-same-licensor (an ancestor's terms stopped at a descendant its own licensor relicensed) and
-license-text-not-shipped (a named license whose linked text is absent, corroborated by a declared ancestor). Each reads a `LineageCase` (one model's facts, lineage, effective
-license and inheritance) and returns its Evidence; `lineage_evidence` runs them all, in the order of CHECKS.
+license-text-not-shipped (a named license whose linked text is absent, corroborated by a declared ancestor or
+by the registry's record of the repo). Each reads a `LineageCase` (one model's facts, lineage, effective license
+and inheritance) and returns its Evidence; `lineage_evidence` runs them all, in the order of CHECKS.
 """
 from __future__ import annotations
 
@@ -67,8 +68,8 @@ _SETTLES = (("license-undeclared-derivative", "license-unknown"), ("license-text
 def settle(evidence: list[Evidence]) -> list[Evidence]:
     """Lineage answers two license questions the card alone leaves open. A derivative that declares nothing while
     its inherited license is known is license-undeclared-derivative, not license-unknown (which only said "nothing
-    declared"); a license named by the card whose linked text is absent, when a declared ancestor carries that
-    very license, is license-text-not-shipped, not license-text-missing (the license is known twice over; what
+    declared"); a license named by the card whose linked text is absent, when a declared ancestor or the
+    registry's record of the repo carries that very license, is license-text-not-shipped, not license-text-missing (the license is known twice over; what
     is missing is the copy of its text)."""
     settled = {(e.subject, drop) for e in evidence for check, drop in _SETTLES if e.check == check}
     if not settled:
@@ -250,7 +251,6 @@ def name_prefix_evidence(case: LineageCase) -> list[Evidence]:
     return out
 
 
-# the lineage checks, in the order their evidence is reported
 def text_not_shipped_evidence(case: LineageCase) -> list[Evidence]:
     """license-text-not-shipped: the card names a license and links its text, the snapshot does not hold that
     text, and a second source carries the very license the card names: an ancestor the card declares (not one
@@ -260,29 +260,38 @@ def text_not_shipped_evidence(case: LineageCase) -> list[Evidence]:
     named = set(case.facts.keys)
     if not missing or not named or case.facts.status is Status.UNKNOWN:
         return []
+    corroborated = _ancestor_carrying(case, named) or _registry_recording(case, named)
+    if corroborated is None:
+        return []
+    source, says, origins = corroborated
     d = missing[0]
+    return [Evidence("license-text-not-shipped", case.subject,
+                     f"license_link {d.note}; the license the card names ({', '.join(sorted(named))}) is the one "
+                     f"{says}, so the license is known, but the copy of its text that copies of the model must carry "
+                     "is not here", (d.origin,) + origins, data={"source": source, "keys": sorted(named)})]
+
+
+def _ancestor_carrying(case: LineageCase, named: set[str]) -> tuple[str, str, tuple[Origin, ...]] | None:
+    """(ancestor, what it says, evidence) for the first ancestor the card declares that carries every named key."""
     for a in case.lineage.ancestors:
-        if a.license is None or not named <= set(a.license.keys) or a.inferred \
-                or rests_on_inference(case.lineage, case.subject, a.subject):
-            continue
-        return [Evidence("license-text-not-shipped", case.subject,
-                         f"license_link {d.note}; the license the card names ({', '.join(sorted(named))}) is the one "
-                         f"its declared ancestor {a.subject} carries, so the license is known, but the copy of its "
-                         "text that copies of the model must carry is not here", (d.origin,) + a.evidence,
-                         data={"source": a.subject, "keys": sorted(named)})]
+        if a.license is not None and named <= set(a.license.keys) and not a.inferred \
+                and not rests_on_inference(case.lineage, case.subject, a.subject):
+            return a.subject, f"its declared ancestor {a.subject} carries", a.evidence
+    return None
+
+
+def _registry_recording(case: LineageCase, named: set[str]) -> tuple[str, str, tuple[Origin, ...]] | None:
+    """(repo id, what it says, evidence) when the registry records the named keys for the repo itself."""
     rid = repo_id_of(case.subject)
     entry = load_registry().model(rid) if rid else None
-    if entry is not None and named <= {entry.key, *(c.from_key for c in entry.history)}:
-        origin = Origin(SourceKind.REGISTRY, entry.id, file=entry.source_file, line=entry.source_line)
-        when = "" if named <= {entry.key} else f" before its license changed to {entry.key}"
-        return [Evidence("license-text-not-shipped", case.subject,
-                         f"license_link {d.note}; the license the card names ({', '.join(sorted(named))}) is the one "
-                         f"mlaudit's registry records for {entry.id}{when}, so the license is known, but the copy of "
-                         "its text that copies of the model must carry is not here", (d.origin, origin),
-                         data={"source": entry.id, "keys": sorted(named)})]
-    return []
+    if entry is None or not named <= {entry.key, *(c.from_key for c in entry.history)}:
+        return None
+    when = "" if named <= {entry.key} else f" before its license changed to {entry.key}"
+    return entry.id, f"mlaudit's registry records for {entry.id}{when}", \
+        (Origin(SourceKind.REGISTRY, entry.id, file=entry.source_file, line=entry.source_line),)
 
 
+# the lineage checks, in the order their evidence is reported
 CHECKS: tuple[Callable[[LineageCase], list[Evidence]], ...] = (
     conflict_evidence, missing_license_evidence, unknown_ancestor_evidence, cycle_evidence, name_prefix_evidence,
     history_evidence, same_licensor_evidence, possible_base_evidence, text_not_shipped_evidence)

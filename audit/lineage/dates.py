@@ -173,9 +173,8 @@ def framework_floor(card: ModelCard | None, snapshot: Snapshot | None) -> tuple[
     config files' transformers / diffusers / sentence-transformers versions), with what named it: the model
     was made after that library version was published."""
     named: list[tuple[str, str, str]] = []  # (library, version, where)
-    if card is not None and "ramework version" in card.body:
-        low = card.body.lower()
-        at = low.find("framework version")
+    at = card.body.find("ramework version") if card is not None else -1  # 'Framework versions' or 'framework ...'
+    if card is not None and at >= 0:
         for m in _FRAMEWORK_LINE.finditer(card.body, at):
             named.append((m.group(1), m.group(2), "its card's framework versions"))
     texts = snapshot.texts if snapshot is not None else {}
