@@ -87,11 +87,12 @@ _TABLE: tuple[Check, ...] = (
           "the card names; you must ship that text with copies of the model.", floor=_E),
     Check("license-text-not-shipped", "The card's license_link points to a file the snapshot does not hold, but the "
           "license the card names is the one an ancestor it declares carries, or the one mlaudit's registry records for "
-          "the repo itself: the license is known, the copy of its text that copies of the model must carry is missing "
-          "(this replaces license-text-missing).", _W,
+          "the repo itself: the license is very likely that one, but the text the card points at was not read, so it "
+          "still fails closed (this replaces license-text-missing; a policy may lower it on purpose, with allow, "
+          "apart from an uncorroborated missing text).", _E,
           ("audit.lineage.checks:text_not_shipped_evidence",),
-          "Ship the license text (the ancestor's repo has it) with every copy of the model you distribute, and ask "
-          "the publisher to add it."),
+          "Get the linked file (the ancestor's repo has the license text) and ship it with every copy of the model you "
+          "distribute; ask the publisher to add it.", floor=_E),
     Check("card-missing", "The model has no model card.", _W, _LICENSE),
     Check("card-problem", "The model card has problems (malformed fields, British spelling, list-valued license).",
           _N, _LICENSE),

@@ -14,6 +14,7 @@ from audit.licenses.normalize import license_facts
 from audit.lineage import Resolver, effective_license, inherit, lineage_evidence, resolve_lineage
 from audit.lineage.inherit import licensor, repo_id_of, same_licensor
 from audit.model import Origin, Snapshot
+from audit.policy.schema import parse_policy
 
 TREES = os.path.join(os.path.dirname(__file__), "fixtures", "trees")
 
@@ -743,8 +744,8 @@ def test_conversions_to_other_runtimes_name_their_original():
 
 def test_a_named_license_whose_linked_text_is_absent_fails_closed_but_keeps_the_named_license(tmp_path):
     # a copy of the DeepSeek Coder front matter, without the repo's LICENSE: the license is named, but the text
-    # the declaration points at was not read, and nothing else says which license it is: the model does not pass
-    # on it (a policy may lower that only on purpose, with `allow`)
+    # the declaration points at was not read: the model does not pass on it (a policy may lower that only on
+    # purpose, with `allow`)
     front = "---\nlicense: other\nlicense_name: deepseek\nlicense_link: LICENSE\n"
     d = tmp_path / "someone--coder-GGUF"
     d.mkdir()
@@ -756,16 +757,22 @@ def test_a_named_license_whose_linked_text_is_absent_fails_closed_but_keeps_the_
     assert missing and missing[0].severity.value == "error" and missing[0].outcome.value == "unknown"
     assert "license-unknown" not in {f.check for f in report.findings}
     # the same front matter on a quantization that declares its base, whose license is that very one: the license
-    # is known twice over; what is missing is the copy of its text (license-text-not-shipped, a warning)
+    # is corroborated (license-text-not-shipped), but the text the card points at is still unread: it still fails
+    # closed, and a policy may lower the corroborated case on purpose without lowering the other
     e = tmp_path / "someone--deepseek-coder-6.7B-instruct-GGUF"
     e.mkdir()
     (e / "README.md").write_text(front + "base_model: deepseek-ai/deepseek-coder-6.7b-instruct\n---\n# quants\n")
     report = _run([str(e)], tmp_path=tmp_path / "cache2")
     (m,) = report.models
     checks = {f.check: f for f in report.findings}
-    assert m.passed and m.effective.keys == ("deepseek-license",) and "license-text-missing" not in checks
+    assert not m.passed and m.effective.keys == ("deepseek-license",) and "license-text-missing" not in checks
     shipped = checks["license-text-not-shipped"]
-    assert shipped.severity.value == "warning" and "deepseek-ai/deepseek-coder-6.7b-instruct" in shipped.message
+    assert shipped.severity.value == "error" and shipped.outcome.value == "unknown"
+    assert "deepseek-ai/deepseek-coder-6.7b-instruct" in shipped.message
+    lowered = parse_policy("name: p\nextends: default\nallow: {license-text-not-shipped: warning}\n"
+                           "rules:\n  - {id: license-text-not-shipped, severity: warning}\n", "p.yaml")
+    assert audit([str(e)], lowered, options=Options(offline=True, cache_dir=str(tmp_path / "cache2b"))).passed
+    assert not audit([str(d)], lowered, options=Options(offline=True, cache_dir=str(tmp_path / "cache2c"))).passed
     # the registry's record of the repo itself (by its repo id, never by a title) corroborates it too, also as it
     # was before a change of license (Yi's cards named yi-license before 01.AI moved to Apache-2.0)
     for repo, name in (("deepseek-ai--deepseek-llm-7b-base", "deepseek"), ("01-ai--Yi-34B", "yi-license")):
@@ -774,7 +781,7 @@ def test_a_named_license_whose_linked_text_is_absent_fails_closed_but_keeps_the_
         (g / "README.md").write_text(f"---\nlicense: other\nlicense_name: {name}\nlicense_link: LICENSE\n---\n# x\n")
         report = _run([str(g)], tmp_path=tmp_path / f"cache-{repo}")
         checks = {x.check for x in report.findings}
-        assert report.models[0].passed and "license-text-not-shipped" in checks and "license-text-missing" not in checks
+        assert not report.models[0].passed and "license-text-not-shipped" in checks and "license-text-missing" not in checks
     # a base under another license corroborates nothing: the missing text still fails closed
     f = tmp_path / "someone--odd"
     f.mkdir()

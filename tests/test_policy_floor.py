@@ -40,7 +40,7 @@ def models(tmp_path_factory):
 
 def test_the_floor_is_data_in_the_check_registry():
     assert set(FLOORS) == {"license-unknown", "license-conflict", "lineage-conflict", "file-unreadable",
-                           "license-text-missing"}
+                           "license-text-missing", "license-text-not-shipped"}
     assert all(CHECKS[c].floor is Severity.ERROR for c in FLOORS)
 
 

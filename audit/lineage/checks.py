@@ -69,8 +69,8 @@ def settle(evidence: list[Evidence]) -> list[Evidence]:
     """Lineage answers two license questions the card alone leaves open. A derivative that declares nothing while
     its inherited license is known is license-undeclared-derivative, not license-unknown (which only said "nothing
     declared"); a license named by the card whose linked text is absent, when a declared ancestor or the
-    registry's record of the repo carries that very license, is license-text-not-shipped, not license-text-missing (the license is known twice over; what
-    is missing is the copy of its text)."""
+    registry's record of the repo carries that very license, is license-text-not-shipped, not license-text-missing
+    (still unread and failing closed, but corroborated: a policy may lower the one and not the other)."""
     settled = {(e.subject, drop) for e in evidence for check, drop in _SETTLES if e.check == check}
     if not settled:
         return evidence
@@ -267,8 +267,8 @@ def text_not_shipped_evidence(case: LineageCase) -> list[Evidence]:
     d = missing[0]
     return [Evidence("license-text-not-shipped", case.subject,
                      f"license_link {d.note}; the license the card names ({', '.join(sorted(named))}) is the one "
-                     f"{says}, so the license is known, but the copy of its text that copies of the model must carry "
-                     "is not here", (d.origin,) + origins, data={"source": source, "keys": sorted(named)})]
+                     f"{says}, but the text the card points at was not read or compared (and copies of the model must "
+                     "carry it)", (d.origin,) + origins, unknown=True, data={"source": source, "keys": sorted(named)})]
 
 
 def _ancestor_carrying(case: LineageCase, named: set[str]) -> tuple[str, str, tuple[Origin, ...]] | None:
