@@ -20,6 +20,7 @@ import bisect
 import datetime as _dt
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -127,6 +128,7 @@ _DECORATION = re.compile(
 )
 # a model size as a name states it: '7b', '0.5b', '8x7b', '82m'
 _SIZE_PART = re.compile(r"(?:\d+x)?\d+(?:\.\d+)?[bm]")
+_LEAD_WORD = re.compile(r"[a-z]+")  # the letters a name or a part of one begins with ('qwen' of 'qwen2.5')
 _VERSION_NEXT = re.compile(r"-v?\d+(?:\.\d+)*(?=-|$)")  # what follows a name's prefix, when it is a version (not '-32k', a context length)
 _ORG = re.compile(r"[\w.-]+")  # a Hub user or organization name
 QUANT_TOKENS = re.compile(
@@ -257,6 +259,8 @@ class Registry:
                 bare.setdefault(name, []).append(e)
         self._legacy = {name: es[0] for name, es in bare.items() if len(es) == 1}
         self._sorted_names: list[str] | None = None  # for by_sized_prefix, sorted on first use
+        self._name_ends: dict[str, list[Entry]] | None = None  # for by_name_end: proper ends of three parts or more
+        self._family_words: frozenset[str] = frozenset()  # for by_name_end: words three or more registry names begin with
         self._rules = self._build_family_rules()
         # Which rules can occur in a text is decided before any rule's own pattern runs (most do not occur).
         # Rule indices by probe, to test each distinct probe once, not once per rule:
@@ -336,6 +340,56 @@ class Registry:
                     return None  # 'vicuna-13b' is short of a version the registry names ('-v1.5'): no guess
                 return self._one_licensing(cands)
         return None
+
+    def made_from(self, name: str, read: bool) -> tuple[Entry, str] | None:
+        """The registry model a name no source knows says it was made from, and how the name says it: its whole
+        name once what was done to it is dropped (`read`: 'DeepSeek-R1-abliterated'), its beginning through a
+        size, or the end of its name."""
+        whole = self.by_name(name) if read else None
+        if whole is not None:
+            return whole, "is, read without what was done to it, the name of"
+        prefixed = self.by_sized_prefix(name)
+        if prefixed is not None:
+            return prefixed, "begins with the name of"
+        end = self.by_name_end(name)
+        return (end, "begins with the end of the name of") if end is not None else None
+
+    def by_name_end(self, repo_id: str) -> Entry | None:
+        """The registry model whose name ends with what a repo's name begins with: three parts or more, through a
+        size, and holding a word that three or more registry names begin with ('qwen', 'llama'). 'R1-Distill-Qwen-7B-math' begins with
+        the end of DeepSeek-R1-Distill-Qwen-7B's name, whose first word its publisher dropped. The longest such
+        end wins; None when the models ending so differ in licensing. Without a family's word, an end
+        ('Coder-7B-Instruct', '2-7b-chat') is too common a phrase to say whose name it is."""
+        parts = name_key(repo_id).split("-")
+        if self._name_ends is None:
+            ends: dict[str, list[Entry]] = {}
+            for key, entries in self._names.items():
+                kparts = key.split("-")
+                for i in range(1, len(kparts) - 2):
+                    ends.setdefault("-".join(kparts[i:]), []).extend(entries)
+            self._name_ends = ends
+            starts = Counter(m.group(0) for key in self._names if (m := _LEAD_WORD.match(key)))
+            self._family_words = frozenset(w for w, n in starts.items() if n >= 3 and len(w) >= 3)
+        for end in range(len(parts), 2, -1):
+            lead = parts[:end]
+            if not any(_SIZE_PART.fullmatch(p) for p in lead):
+                continue
+            if not any((m := _LEAD_WORD.match(p)) and m.group(0) in self._family_words for p in lead):
+                continue
+            cands = self._name_ends.get("-".join(lead))
+            if cands:
+                return self._one_licensing(cands)
+        return None
+
+    def by_branded_name(self, repo_id: str) -> Entry | None:
+        """The registry model a repo's name holds after one brand word of its publisher's: 'Magic-Qwen2.5-7B-v2'
+        holds Qwen2.5-7B, read as by_name or by_sized_prefix read it (up to its size, or a whole name of two parts
+        or more). Only one word, of letters only, before it: a longer lead ('R1-Distill-Qwen-7B') may itself be
+        part of another model's name, and then the rest would name the wrong model."""
+        brand, dash, rest = name_key(repo_id).partition("-")
+        if not dash or not brand.isalpha() or rest.count("-") < 1:
+            return None
+        return self.by_name(rest) or self.by_sized_prefix(rest)
 
     @staticmethod
     def _one_licensing(cands: list[Entry]) -> Entry | None:

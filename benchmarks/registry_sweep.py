@@ -1,8 +1,8 @@
 """Lineage across every family mlaudit knows: synthetic derivative cards of each registry model.
 
 The labelled corpora hold a handful of families; the hidden sets hold others. This sweep asks of every
-registry model (805 with a catalog license) the same questions in the ways real derivative cards state
-their origin: a declared base_model, Hub base_model tags, a re-upload as the declared base, a merge
+registry model (818 with a catalog license) the same questions in the ways real derivative cards state
+their origin: a declared base_model, Hub base_model tags, a re-upload or a community model named after it as the declared base, a merge
 configuration, the templates of quantizers, converters (GGUF, MLX, ONNX) and trainers (Trainer, axolotl,
 sentence-transformers, diffusers), an 'Original model:' line, a link in a sentence,
 the name in a title. For each style it prints the share of cards whose effective license includes the
@@ -70,6 +70,18 @@ STYLES: dict[str, tuple[Callable[[str, str], str], bool]] = {
                            "type of conditioning.\n", False),
     "lora-weights-for": (lambda i, n: f"# me/style\n\nThese are me/style DreamBooth LoRA weights for {i}.\n", False),
     "dreambooth": (lambda i, n: f"# DreamBooth - me/dog\n\nThis is a dreambooth model derived from {i}.\n", False),
+    # a declared base no source knows (a community model), named after the registry model it was made from
+    "community-parent": (lambda i, n: f"---\nbase_model: someuser/{n}-dpo-v2\n---\n# thing\n", False),
+    "community-parent-lower": (lambda i, n: f"---\nbase_model: someuser/{n.lower().replace('-', '_')}_sft\n---\n# thing\n",
+                               False),
+    "community-parent+apache": (lambda i, n: f"---\nbase_model: someuser/{n}-dpo-v2\nlicense: apache-2.0\n---\n# thing\n",
+                                True),
+    "branded-parent": (lambda i, n: f"---\nbase_model: someuser/Magic-{n}\n---\n# thing\n", False),
+    "branded-title": (lambda i, n: f"# Magic-{n}-v2\n\nA fine-tune.\n", False),
+    "merge-of-names": (lambda i, n: f"# merged\n\nThis is a merge of pre-trained language models: {n} and someone/Other-7B.\n",
+                       False),
+    "lora-for-name": (lambda i, n: f"---\nlibrary_name: peft\n---\n# my-lora\n\nA LoRA adapter for {n} trained on my data.\n",
+                      False),
     "chinese-prose": (lambda i, n: f"# 我的模型\n\n本模型基于 {n} 微调。\n", False),
     # code blocks: a training command, an adapter's usage snippet
     "training-command": (lambda i, n: f"# out\n\n```bash\naccelerate launch train.py --model_name_or_path {i} --lr 2e-5\n```\n",

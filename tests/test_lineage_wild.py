@@ -346,6 +346,42 @@ def test_a_community_base_named_after_a_sized_registry_model_carries_that_models
     assert [a.subject for a in lin.ancestors][:1] == ["Qwen/Qwen2.5-3B"]
 
 
+def test_a_community_base_named_after_a_registry_model_behind_one_brand_word_carries_that_models_license():
+    lin, eff, ev = _audit(_fm(license="mit", base_model="someone/Magic-Qwen2.5-72B-roleplay"))
+    assert [a.subject for a in lin.ancestors] == ["someone/Magic-Qwen2.5-72B-roleplay", "Qwen/Qwen2.5-72B"]
+    base = lin.ancestors[1]
+    assert base.inferred and base.confidence == 0.5 and "lineage-conflict" in _checks(ev)
+    assert base.via == "registry-prefix" and base.note == ("the name 'someone/Magic-Qwen2.5-72B-roleplay' holds, after one "
+                                                            "word of its publisher's, the name of Qwen/Qwen2.5-72B")
+    lin, eff, ev = _audit(_fm(license="mit", base_model="someone/Magic-Qwen2.5-7B-roleplay"))
+    assert eff.keys == ("mit",) and "lineage-conflict" not in _checks(ev)  # Apache-2.0 lets it relicense
+    # a lead of two words may belong to another model's name ('R1-Distill-Qwen-7B' is the end of DeepSeek's, on
+    # Qwen2.5-Math, under MIT): that name's end is read before the family its words name (Qwen 1's license)
+    lin, eff, ev = _audit(_fm(license="mit", base_model="someone/R1-Distill-Qwen-7B-math"))
+    assert [a.subject for a in lin.ancestors] == ["someone/R1-Distill-Qwen-7B-math", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
+                                                  "Qwen/Qwen2.5-Math-7B"]
+    assert eff.keys == ("mit",) and "lineage-conflict" not in _checks(ev)
+    # a card's own name, as a last resort: nothing else in it names a base
+    lin, _, _ = _audit("# Magic-Qwen2.5-3B-v2\n\nA fine-tune.\n", subject="/tmp/model")
+    assert [a.subject for a in lin.ancestors][:1] == ["Qwen/Qwen2.5-3B"]
+
+
+def test_a_base_named_with_what_was_done_to_it_is_that_registry_model_and_a_family_stops_terms_as_its_model_does():
+    # 'abliterated' is what was done to DeepSeek-R1, whose licensor released it under MIT on DeepSeek-V3-Base
+    lin, eff, ev = _audit(_fm(license="mit", base_model="someone/DeepSeek-R1-abliterated"))
+    assert [a.subject for a in lin.ancestors][:2] == ["someone/DeepSeek-R1-abliterated", "deepseek-ai/DeepSeek-R1"]
+    assert "is, read without what was done to it, the name of deepseek-ai/DeepSeek-R1" in (lin.ancestors[1].note or "")
+    assert eff.keys == ("mit",) and "lineage-conflict" not in _checks(ev) and "lineage-same-licensor" in _checks(ev)
+    # the same when the card names the family in words: the family stands for DeepSeek-R1, whose licensor stopped
+    # the DeepSeek License at it
+    lin, eff, ev = _audit(_fm(license="mit") + "# M\n\nFine-tuned from DeepSeek R1 on our data.\n")
+    assert [a.subject for a in lin.ancestors] == ["family:deepseek-r1", "deepseek-ai/DeepSeek-V3-Base"]
+    assert eff.keys == ("mit",) and "lineage-conflict" not in _checks(ev) and "lineage-same-licensor" in _checks(ev)
+    # a third party's model on the family still carries the base's terms it may not drop
+    lin, eff, ev = _audit(_fm(license="mit") + "# M\n\nFine-tuned from DeepSeek-V3-Base on our data.\n")
+    assert "deepseek-license" in eff.keys and "lineage-conflict" in _checks(ev)
+
+
 def test_a_weak_tag_family_does_not_contradict_a_declared_license_unless_the_policy_says_so():
     text = _fm(license="apache-2.0", tags=["llama-3.2"])
     lin, eff, ev = _audit(text)

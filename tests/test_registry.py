@@ -432,6 +432,38 @@ def test_a_name_beginning_with_a_registry_models_name_and_size_is_read_as_made_f
         assert reg.by_sized_prefix(name) is None, name
 
 
+def test_a_name_holding_a_registry_models_name_after_one_brand_word_is_read_as_made_from_it():
+    from audit.registry import load_registry
+
+    reg = load_registry()
+    # one word of the publisher's own, then the base's name read as by_name and by_sized_prefix read it
+    for name, key in (("x/Magic-Qwen2.5-7B-v2", "apache-2.0"), ("x/Magic-Qwen2.5-3B", "qwen-research"),
+                      ("x/Chinese-Llama-2-7b", "llama2"), ("x/Super-t5-small-xsum", "apache-2.0")):
+        found = reg.by_branded_name(name)
+        assert found is not None and found.key == key, name
+    # a lead of more than one word, or with digits, may be part of another model's name ('R1-Distill-Qwen-7B' is
+    # DeepSeek's, on Qwen2.5-Math, not Qwen-7B); a rest of one part names nothing sure; a name with no brand word
+    # is by_name's and by_sized_prefix's
+    for name in ("x/R1-Distill-Qwen-7B", "x/My-R1-Distill-Qwen-7B", "x/Magic2-Qwen2.5-7B", "x/Magic-whisper",
+                 "x/Qwen2.5-7B-roleplay", "x/Magic-Mistral-7B-rp", "x/Magic-7B-merge"):
+        assert reg.by_branded_name(name) is None, name
+
+
+def test_a_name_beginning_with_the_end_of_a_registry_models_name_is_read_as_made_from_it():
+    from audit.registry import load_registry
+
+    reg = load_registry()
+    for name, base in (("x/R1-Distill-Qwen-7B-math", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"),
+                       ("x/Distill-Qwen-1.5B-med", "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"),
+                       ("x/R1-Distill-Llama-8B", "deepseek-ai/DeepSeek-R1-Distill-Llama-8B")):
+        found = reg.by_name_end(name)
+        assert found is not None and found.id == base, name
+    # an end with no word registry names begin with is a common phrase; fewer than three parts, or no size, say
+    # too little
+    for name in ("x/Coder-7B-Instruct", "x/2-7b-chat-foo", "x/7B-Instruct-v0.2-ft", "x/Qwen-7B", "x/Distill-Qwen-math"):
+        assert reg.by_name_end(name) is None, name
+
+
 def test_a_license_history_is_told_in_words_whatever_the_date() -> None:
     import datetime
 

@@ -96,8 +96,8 @@ def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, vi
         entry = reg.by_name(tok)
         if entry is None and NAME_DECORATIONS.search(tok):
             entry = reg.by_name(NAME_DECORATIONS.sub("", tok))
-        if entry is None and name:  # a model's name begins with its base's: 'Qwen2.5-7B-roleplay'
-            entry = reg.by_sized_prefix(tok)
+        if entry is None and name:  # a model's name begins with its base's ('Qwen2.5-7B-roleplay'), or its end's
+            entry = reg.by_sized_prefix(tok) or reg.by_name_end(tok)
         if entry is not None:
             spans.append((m.start(), m.end()))
             out.append(Candidate(entry.id, via_name, True, confidence(via_name), (origin,),
@@ -118,6 +118,14 @@ def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, vi
             continue
         out.append(Candidate(f"family:{rule.label}", via_family, True, confidence(via_family), (origin,),
                              f"'{m.group(0)}' names the {rule.label} family ({rule.note}){said}"))
+    for m in _NAME_TOKEN.finditer(text) if name and not out and "-" in text else ():
+        # the last resort for a name: one word of the publisher's own before the base's ('Magic-Qwen2.5-7B')
+        tok = m.group(1).strip(".-_")
+        entry = reg.by_branded_name(tok)
+        if entry is not None:
+            out.append(Candidate(entry.id, via_name, True, confidence(via_name), (origin,),
+                                 f"'{tok}' holds the name of registry model {entry.id}{said}"))
+            break
     # (no i or s in "llama": a match always lowers to "llama", so the substring test is a sound guard)
     if bare_llama and not out and "llama" in rest.lower() and BARE_LLAMA.search(rest):
         out.append(Candidate("family:llama1", "bare-llama", True, confidence("bare-llama"), (origin,),

@@ -183,6 +183,17 @@ def same_licensor(a: str, b: str, key: str | None = None) -> bool:
     return la is not None and la == lb
 
 
+def publisher(anc: Ancestor) -> str:
+    """The repo an ancestor stands for when licensors are compared: its own, or for a family named in text
+    ('family:deepseek-r1') the registry model whose license it carries, so that a family relicensed by its own
+    licensor (DeepSeek-R1, MIT, on DeepSeek-V3-Base) stops its base's terms as that model does."""
+    if anc.subject.startswith("family:") and anc.license is not None:
+        for d in anc.license.declarations:
+            if d.kind == "registry":
+                return d.origin.locator
+    return anc.subject
+
+
 # (descendant, ancestor, key): an ancestor's key that stops at a descendant of the same licensor
 Stop = tuple[str, str, str]
 
@@ -199,11 +210,12 @@ def _ancestor_effective(lineage: Lineage, anc: Ancestor, seen: frozenset[str], s
     for p in parents(lineage, anc.subject):
         if p.depth <= anc.depth:
             continue
-        relicensed = declared and bool(own) and same_licensor(anc.subject, p.subject)
+        me = publisher(anc)
+        relicensed = declared and bool(own) and same_licensor(me, p.subject)
         for k, src in _ancestor_effective(lineage, p, seen, stops).items():
             if k in out:
                 continue
-            if relicensed and same_licensor(anc.subject, p.subject, k):
+            if relicensed and same_licensor(me, p.subject, k):
                 if _passes_down(k) and not _satisfied(k, own):
                     stops.append((anc.subject, src, k))
                 continue

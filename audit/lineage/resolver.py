@@ -279,12 +279,16 @@ class Resolver:
             return self._renamed(repo_id, by_name)
         named = Origin(SourceKind.INFERRED, repo_id)
         name = read_name(repo_id.split("/", 1)[-1])
-        prefixed = self.registry.by_sized_prefix(name)
-        if prefixed is not None:
-            base = Candidate(prefixed.id, "registry-prefix", True, confidence("registry-prefix"), (named,),
-                             f"the name '{repo_id}' begins with the name of {prefixed.id}")
-            return self._named_after(repo_id, base, f"a model made from {prefixed.id}", tried)
-        fams = self.registry.by_family(name)
+        made_from = self.registry.made_from(name, read=name != repo_id.split("/", 1)[-1])
+        fams = self.registry.by_family(name) if made_from is None else []
+        if made_from is None and not fams:  # the last resort: a registry name after one word of the publisher's
+            branded = self.registry.by_branded_name(name)
+            made_from = (branded, "holds, after one word of its publisher's, the name of") if branded else None
+        if made_from is not None:
+            entry, how = made_from
+            base = Candidate(entry.id, "registry-prefix", True, confidence("registry-prefix"), (named,),
+                             f"the name '{repo_id}' {how} {entry.id}")
+            return self._named_after(repo_id, base, f"a model made from {entry.id}", tried)
         if not fams:
             return None
         rule, m = fams[0]
