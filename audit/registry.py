@@ -21,7 +21,7 @@ import datetime as _dt
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -162,6 +162,23 @@ def name_key(repo_or_name: str) -> str:
     return name
 
 
+_VERSION_PART = re.compile(r"\d+(?:\.\d+)*")  # a version number alone between dashes ('2.5', '3'), not a size ('7b')
+
+
+def joined(key: str) -> str:
+    """A name_key with each version number joined to the word before it: 'qwen-2.5-7b' -> 'qwen2.5-7b',
+    'llama-3.1-8b' -> 'llama3.1-8b', 'gemma-2-9b-it' -> 'gemma2-9b-it'. Publishers write a family's version both
+    ways; no two registry names differ only so (a test holds this)."""
+    parts = key.split("-")
+    out = parts[:1]
+    for p in parts[1:]:
+        if out[-1].isalpha() and _VERSION_PART.fullmatch(p):
+            out[-1] += p
+        else:
+            out.append(p)
+    return "-".join(out)
+
+
 def _family_regex(label: str) -> re.Pattern[str]:
     """'llama3.1' -> matches 'Llama-3.1', 'llama_3.1', 'LLaMA 3.1', not 'llama-3.12' nor 'llama3'."""
     parts = re.findall(r"[a-z]+|\d+(?:\.\d+)*|[^a-z\d]+", label.lower())
@@ -258,7 +275,12 @@ class Registry:
             if org in LEGACY_ORGS:
                 bare.setdefault(name, []).append(e)
         self._legacy = {name: es[0] for name, es in bare.items() if len(es) == 1}
-        self._sorted_names: list[str] | None = None  # for by_sized_prefix, sorted on first use
+        # the same names with a version joined to the word before it ('qwen-2.5-7b' -> 'qwen2.5-7b'): what a name
+        # is looked up in when its own spelling finds nothing
+        self._joined: dict[str, list[Entry]] = {}
+        for key, es in self._names.items():
+            self._joined.setdefault(joined(key), []).extend(es)
+        self._sorted: dict[int, list[str]] = {}  # for by_sized_prefix: each index's keys, sorted on first use
         self._name_ends: dict[str, list[Entry]] | None = None  # for by_name_end: proper ends of three parts or more
         self._family_words: frozenset[str] = frozenset()  # for by_name_end: words three or more registry names begin with
         self._rules = self._build_family_rules()
@@ -294,7 +316,8 @@ class Registry:
 
     def by_name(self, repo_id: str) -> Entry | None:
         """The registry model a differently-named repo re-uploads, judged by name only; None when not unique."""
-        cands = self._names.get(name_key(repo_id), [])
+        key = name_key(repo_id)
+        cands = self._names.get(key) or self._joined.get(joined(key), [])
         # two registry models sharing the name but not the license: no guess
         return self._one_licensing(cands) if cands else None
 
@@ -317,28 +340,42 @@ class Registry:
         prefix wins; None when the registry models sharing the prefix differ in licensing (the size is what
         tells Qwen2.5-3B from Qwen2.5-7B). A name that states no size must begin with a registry model's whole
         name, of two parts or more ('t5-small-finetuned-xsum', 'stable-diffusion-xl-base-1.0-dreambooth'; not
-        'gpt2-chinese')."""
-        parts = name_key(repo_id).split("-")
+        'gpt2-chinese'). A name whose own spelling begins with none is read again with its versions joined to the
+        words before them ('Qwen-2.5-7B-sft' begins with Qwen2.5-7B)."""
+        key = name_key(repo_id)
+        found = self._prefix(key, self._names, name_key)
+        if found is None:
+            found = self._prefix(joined(key), self._joined, lambda rid: joined(name_key(rid)))
+        return found
+
+    def _prefix(self, key: str, names: dict[str, list[Entry]], key_of: Callable[[str], str]) -> Entry | None:
+        """by_sized_prefix in one index of names (`key_of` gives a registry id's key in it)."""
+        parts = key.split("-")
         size = next((i for i, p in enumerate(parts) if i and _SIZE_PART.fullmatch(p)), None)
         if size is None:
             for end in range(len(parts) - 1, 1, -1):
-                whole = list(self._names.get("-".join(parts[:end]), ()))
+                whole = list(names.get("-".join(parts[:end]), ()))
                 if whole:
                     return self._one_licensing(whole)
             return None
-        if self._sorted_names is None:
-            self._sorted_names = sorted(self._names)
+        ordered = self._sorted.get(id(names))
+        if ordered is None:
+            ordered = self._sorted[id(names)] = sorted(names)
         for end in range(len(parts) - 1, size, -1):  # proper prefixes only: the whole name is by_name's
             prefix = "-".join(parts[:end])
-            cands = list(self._names.get(prefix, ()))
-            i = bisect.bisect_left(self._sorted_names, prefix + "-")
-            while i < len(self._sorted_names) and self._sorted_names[i].startswith(prefix + "-"):
-                cands.extend(self._names[self._sorted_names[i]])
+            cands = list(names.get(prefix, ()))
+            i = bisect.bisect_left(ordered, prefix + "-")
+            while i < len(ordered) and ordered[i].startswith(prefix + "-"):
+                cands.extend(names[ordered[i]])
                 i += 1
             if cands:
-                if any(_VERSION_NEXT.match(name_key(e.id), len(prefix)) for e in cands):
-                    return None  # 'vicuna-13b' is short of a version the registry names ('-v1.5'): no guess
-                return self._one_licensing(cands)
+                if prefix not in names and any(_VERSION_NEXT.match(key_of(e.id), len(prefix)) for e in cands):
+                    # 'vicuna-13b' is short of a version the registry names ('-v1.5'): no guess, unless it is itself a
+                    # registry model's whole name ('open_llama_7b' beside 'open_llama_7b_v2')
+                    return None
+                # a prefix that is a registry model's whole name names that model ('llama2-13b-ft': Llama-2-13b, not
+                # its chat model; 'mpt-7b-dpo': MPT-7B, whatever the licensing of MPT-7B-Instruct)
+                return self._one_licensing(names.get(prefix, cands))
         return None
 
     def made_from(self, name: str, read: bool) -> tuple[Entry, str] | None:

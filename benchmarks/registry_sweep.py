@@ -76,6 +76,7 @@ STYLES: dict[str, tuple[Callable[[str, str], str], bool]] = {
                                False),
     "community-parent+apache": (lambda i, n: f"---\nbase_model: someuser/{n}-dpo-v2\nlicense: apache-2.0\n---\n# thing\n",
                                 True),
+    "respelled-parent": (lambda i, n: f"---\nbase_model: someuser/{_respell(n)}-sft\n---\n# thing\n", False),
     "branded-parent": (lambda i, n: f"---\nbase_model: someuser/Magic-{n}\n---\n# thing\n", False),
     "branded-title": (lambda i, n: f"# Magic-{n}-v2\n\nA fine-tune.\n", False),
     "merge-of-names": (lambda i, n: f"# merged\n\nThis is a merge of pre-trained language models: {n} and someone/Other-7B.\n",
@@ -236,6 +237,17 @@ def main() -> int:
             for row in rows:
                 print("  " + row)
     return 0
+
+
+def _respell(name: str) -> str:
+    """The name with its versions written the other way: 'Qwen2.5-7B' -> 'Qwen-2.5-7B', 'Llama-2-7b' -> 'Llama2-7b'
+    (a name whose versions stand neither way is kept)."""
+    import re
+
+    apart = re.sub(r"(?<=[A-Za-z]{2})(\d+(?:\.\d+)*)(?=-|$)", r"-\1", name)
+    if apart != name:
+        return apart
+    return re.sub(r"(?<=[A-Za-z])-(\d+(?:\.\d+)*)(?=-|$)", r"\1", name)
 
 
 def _may_relicense(lic) -> bool:

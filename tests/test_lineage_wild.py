@@ -139,8 +139,8 @@ def test_a_comparison_line_names_no_base_even_when_another_sentence_says_based_o
 
 
 def test_chinese_origin_sentences_and_tool_names():
-    lin, _, _ = _audit(_fm() + "本模型基于 Llama2-7B 继续预训练。\n")
-    assert [a.subject for a in lin.ancestors][:1] == ["family:llama2"]
+    lin, _, _ = _audit(_fm() + "本模型基于 Llama2-7B 继续预训练。\n")  # 'Llama2-7B' is Llama-2-7b written with its version joined
+    assert [a.subject for a in lin.ancestors][:1] == ["meta-llama/Llama-2-7b-hf"]
     # a tool named after a model is not a base; a link to code neither
     lin, _, _ = _audit(_fm(license="mit") + "Fine-tuned with LLaMA-Factory and quantized with llama.cpp.\n"
                        "Trained on top of [llama-recipes](https://github.com/meta-llama/llama-recipes).\n")
@@ -380,6 +380,13 @@ def test_a_base_named_with_what_was_done_to_it_is_that_registry_model_and_a_fami
     # a third party's model on the family still carries the base's terms it may not drop
     lin, eff, ev = _audit(_fm(license="mit") + "# M\n\nFine-tuned from DeepSeek-V3-Base on our data.\n")
     assert "deepseek-license" in eff.keys and "lineage-conflict" in _checks(ev)
+
+
+def test_a_community_base_named_after_open_llama_is_not_the_original_llama():
+    # 'llama_7b' inside 'open_llama_7b' spells the original LLaMA's name, but the whole name is OpenLLaMA's (Apache-2.0)
+    lin, eff, ev = _audit(_fm(license="apache-2.0", base_model="someone/open_llama_7b-dpo-v2"))
+    assert [a.subject for a in lin.ancestors] == ["someone/open_llama_7b-dpo-v2", "openlm-research/open_llama_7b"]
+    assert eff.keys == ("apache-2.0",) and "lineage-conflict" not in _checks(ev)
 
 
 def test_a_weak_tag_family_does_not_contradict_a_declared_license_unless_the_policy_says_so():

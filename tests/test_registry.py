@@ -449,6 +449,30 @@ def test_a_name_holding_a_registry_models_name_after_one_brand_word_is_read_as_m
         assert reg.by_branded_name(name) is None, name
 
 
+def test_a_version_written_apart_from_or_joined_to_its_word_names_the_same_registry_model():
+    from audit.registry import joined, load_registry, name_key
+
+    reg = load_registry()
+    assert joined("qwen-2.5-7b-sft") == "qwen2.5-7b-sft" and joined("mistral-7b-instruct-v0.2") == "mistral-7b-instruct-v0.2"
+    # no two registry names differ only so: joining never merges two models
+    keys = {name_key(e.id) for e in reg.models.values()}
+    assert len({joined(k) for k in keys}) == len(keys)
+    for name, base in (("x/Qwen-2.5-7B-sft", "Qwen/Qwen2.5-7B"), ("x/qwen_2.5_7b_instruct_lora", "Qwen/Qwen2.5-7B-Instruct"),
+                       ("x/Llama3.1-8B-Instruct-sft", "meta-llama/Meta-Llama-3.1-8B-Instruct"),
+                       ("x/gemma2-9b-it-sft", "google/gemma-2-9b-it"), ("x/Phi3-mini-4k-instruct-ft", "microsoft/Phi-3-mini-4k-instruct")):
+        found = reg.by_sized_prefix(name)
+        assert found is not None and found.id == base, name
+    found = reg.by_name("x/gemma2-9b-it")
+    assert found is not None and found.id == "google/gemma-2-9b-it"
+    # a prefix that is a registry model's whole name names that model: Llama-2-13b, not its chat model; MPT-7B,
+    # whose instruct model's licensing differs; open_llama_7b, beside an open_llama_7b_v2 (a version short of which
+    # 'vicuna-13b' is no guess, as no registry model is named so)
+    for name, base in (("x/llama2-13b-ft-dutch", "meta-llama/Llama-2-13b-hf"), ("x/mpt-7b-dpo-v2", "mosaicml/mpt-7b"),
+                       ("x/open_llama_7b-dpo-v2", "openlm-research/open_llama_7b")):
+        found = reg.by_sized_prefix(name)
+        assert found is not None and found.id == base, name
+
+
 def test_a_name_beginning_with_the_end_of_a_registry_models_name_is_read_as_made_from_it():
     from audit.registry import load_registry
 
