@@ -389,6 +389,22 @@ def test_a_community_base_named_after_open_llama_is_not_the_original_llama():
     assert eff.keys == ("apache-2.0",) and "lineage-conflict" not in _checks(ev)
 
 
+def test_a_bare_llama_tag_is_as_weak_as_any_tag():
+    # the tags a training tool writes ('llama' is the architecture's name) beside a declared license and a base no
+    # source knows: a possible base, not a conflict with the original LLaMA's license
+    text = _fm(license="apache-2.0", base_model="someuser/my-model-v2", tags=["unsloth", "llama", "trl"])
+    lin, eff, ev = _audit(text, subject="/tmp/someuser--my-ft")
+    assert eff.keys == ("apache-2.0",) and "lineage-conflict" not in _checks(ev)
+    assert "lineage-possible-base" in _checks(ev)
+    # declaring nothing, the model still takes what the tag suggests, at the tag's confidence
+    lin, eff, ev = _audit(_fm(tags=["llama", "merge"]))
+    (anc,) = lin.ancestors
+    assert (anc.subject, anc.confidence) == ("family:llama1", 0.4) and eff.keys == ("llama1-noncommercial",)
+    # in a sentence about the model's origin an unversioned LLaMA keeps its own confidence
+    lin, _, ev = _audit(_fm(license="apache-2.0") + "This model was fine-tuned from LLaMA on Alpaca data.\n")
+    assert lin.ancestors[0].confidence == 0.5 and "lineage-conflict" in _checks(ev)
+
+
 def test_a_weak_tag_family_does_not_contradict_a_declared_license_unless_the_policy_says_so():
     text = _fm(license="apache-2.0", tags=["llama-3.2"])
     lin, eff, ev = _audit(text)

@@ -128,7 +128,9 @@ def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, vi
             break
     # (no i or s in "llama": a match always lowers to "llama", so the substring test is a sound guard)
     if bare_llama and not out and "llama" in rest.lower() and BARE_LLAMA.search(rest):
-        out.append(Candidate("family:llama1", "bare-llama", True, confidence("bare-llama"), (origin,),
+        # no surer than a family named where the word stands: in the tags, as weak as any tag
+        sure = min(confidence("bare-llama"), confidence(via_family))
+        out.append(Candidate("family:llama1", "bare-llama", True, sure, (origin,),
                              "an unversioned 'LLaMA' names the original LLaMA (later versions are always numbered)"))
     return out
 
