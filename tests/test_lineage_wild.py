@@ -405,6 +405,22 @@ def test_a_bare_llama_tag_is_as_weak_as_any_tag():
     assert lin.ancestors[0].confidence == 0.5 and "lineage-conflict" in _checks(ev)
 
 
+def test_a_cards_title_and_model_index_name_are_evidence_of_its_base_beside_the_name_it_is_published_under():
+    # published as someuser/my-ft; the Trainer's model-index name and the title name what it was made from
+    lin, eff, ev = _audit("---\nlicense: apache-2.0\nmodel-index:\n- name: Llama-2-7b-chat-hf-finetuned\n  results: []\n"
+                          "---\n# x\n", subject="/tmp/someuser--my-ft")
+    assert [(a.subject, a.via) for a in lin.ancestors][:1] == [("meta-llama/Llama-2-7b-chat-hf", "name-name")]
+    assert lin.ancestors[0].evidence[0].field == "model-index"
+    # beside a declared base no source knows
+    lin, eff, ev = _audit("---\nlicense: apache-2.0\nbase_model: someuser/run-3\n---\n# Llama-2-7b-chat-hf-dpo\n",
+                          subject="/tmp/someuser--my-ft")
+    assert [a.subject for a in lin.ancestors][:2] == ["someuser/run-3", "meta-llama/Llama-2-7b-chat-hf"]
+    assert eff.keys == ("llama2",) and (lin.ancestors[1].evidence[0].file, lin.ancestors[1].evidence[0].line) == ("README.md", 5)
+    # a title that is the published name says nothing more, and a card is never its own base
+    lin, _, _ = _audit("---\nlicense: llama2\n---\n# Llama-2-7b-chat-hf\n", subject="/tmp/meta-llama--Llama-2-7b-chat-hf")
+    assert "meta-llama/Llama-2-7b-chat-hf" not in [a.subject for a in lin.ancestors]
+
+
 def test_a_weak_tag_family_does_not_contradict_a_declared_license_unless_the_policy_says_so():
     text = _fm(license="apache-2.0", tags=["llama-3.2"])
     lin, eff, ev = _audit(text)

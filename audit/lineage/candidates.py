@@ -15,7 +15,7 @@ from audit.errors import UsageError
 from audit.lineage.codeblocks import CodeBlock
 from audit.lineage.confidence import confidence
 from audit.lineage.inherit import repo_id_of
-from audit.lineage.names import is_itself, model_name, published_name, spoken_of_as_ours
+from audit.lineage.names import is_itself, model_name, other_names, published_name, spoken_of_as_ours
 from audit.lineage.phrases import (
     ANCESTRY,
     ANCESTRY_HINTS,
@@ -473,6 +473,8 @@ def inferred_tiers(subject: str, card: ModelCard | None, snapshot: Snapshot | No
     if name:
         name_origin = card.origin.at(line=card.body_line) if card is not None else Origin(SourceKind.INFERRED, subject)
         tier_c.extend(_text_candidates(name, name_origin, reg, "name-name", "name", bare_llama=False, name=True))
+    for other, at in other_names(subject, card):  # its title, its model-index name
+        tier_c.extend(_text_candidates(other, at, reg, "name-name", "name", bare_llama=False, name=True))
     for h in headers:
         if h.name:
             tier_c.extend(_text_candidates(h.name, where.at(file=h.path, field="general.name"), reg,

@@ -6,7 +6,7 @@ import os
 import re
 
 from audit.lineage.phrases import lowered
-from audit.model import ModelCard
+from audit.model import ModelCard, Origin
 from audit.registry import name_key, names_one_model, plain_name
 from audit.sources.ids import names_hub_repo
 
@@ -18,18 +18,44 @@ def model_name(subject: str, card: ModelCard | None) -> str:
     name = published_name(subject, card)
     if name:
         return name
-    if card is not None:
-        m = _H1.search(card.body)
-        if m:
-            # emphasis marks go, the underscores inside a name stay ('open_llama_7b', 'phi-1_5')
-            title = re.sub(r"`|(?<!\w)[*_]+|[*_]+(?!\w)|<[^>]+>|\[([^\]]*)\]\([^)]*\)", r"\1", m.group(1)).strip()
-            if title:
-                return title
+    title = card_title(card)
+    if title:
+        return title
     base = subject.rstrip("/\\")
     name = os.path.basename(base)
     if name.lower() in ("readme.md", "model_card.md") or name.lower().endswith(".md"):
         name = os.path.basename(os.path.dirname(base)) or name
     return name
+
+
+def card_title(card: ModelCard | None) -> str | None:
+    """The card's first level-one heading, without emphasis, code marks, tags or links."""
+    m = _H1.search(card.body) if card is not None else None
+    if m is None:
+        return None
+    # emphasis marks go, the underscores inside a name stay ('open_llama_7b', 'phi-1_5')
+    title = re.sub(r"`|(?<!\w)[*_]+|[*_]+(?!\w)|<[^>]+>|\[([^\]]*)\]\([^)]*\)", r"\1", m.group(1)).strip()
+    return title or None
+
+
+def other_names(subject: str, card: ModelCard | None) -> list[tuple[str, Origin]]:
+    """The names a card gives its model besides the one it is published under (its repo or snapshot directory):
+    its title and its model_name or model-index name. The Trainer writes its output directory there, and people
+    title a card after what they made it from ('Llama-2-7b-chat-hf-dpo'), so these names are evidence of a base;
+    none when the card has no other name, or only the published one. Each with where the card gives it."""
+    if card is None or not (names_hub_repo(subject) or "--" in os.path.basename(subject.rstrip("/\\"))):
+        return []
+    published = name_key(published_name(subject, card) or "")
+    index = card.front_matter.get("model-index")
+    m = _H1.search(card.body)
+    title_at = card.origin.at(line=card.body_line + card.body.count("\n", 0, m.start(1)) if m else None)
+    out: dict[str, Origin] = {}
+    for name, at in ((card_title(card), title_at), (card.front_matter.get("model_name"), card.field_origin("model_name")),
+                     (index[0].get("name") if isinstance(index, list) and index and isinstance(index[0], dict) else None,
+                      card.field_origin("model-index"))):
+        if isinstance(name, str) and name.strip() and names_one_model(name) and name_key(name) != published:
+            out.setdefault(name.strip(), at)
+    return list(out.items())
 
 
 def published_name(subject: str, card: ModelCard | None) -> str | None:
