@@ -282,7 +282,7 @@ class Registry:
             self._joined.setdefault(joined(key), []).extend(es)
         self._sorted: dict[int, list[str]] = {}  # for by_sized_prefix: each index's keys, sorted on first use
         self._name_ends: dict[str, list[Entry]] | None = None  # for by_name_end: proper ends of three parts or more
-        self._family_words: frozenset[str] = frozenset()  # for by_name_end: words three or more registry names begin with
+        self._family_words: frozenset[str] | None = None  # words three or more registry names begin with (_words)
         self._rules = self._build_family_rules()
         # Which rules can occur in a text is decided before any rule's own pattern runs (most do not occur).
         # Rule indices by probe, to test each distinct probe once, not once per rule:
@@ -405,13 +405,11 @@ class Registry:
                 for i in range(1, len(kparts) - 2):
                     ends.setdefault("-".join(kparts[i:]), []).extend(entries)
             self._name_ends = ends
-            starts = Counter(m.group(0) for key in self._names if (m := _LEAD_WORD.match(key)))
-            self._family_words = frozenset(w for w, n in starts.items() if n >= 3 and len(w) >= 3)
         for end in range(len(parts), 2, -1):
             lead = parts[:end]
             if not any(_SIZE_PART.fullmatch(p) for p in lead):
                 continue
-            if not any((m := _LEAD_WORD.match(p)) and m.group(0) in self._family_words for p in lead):
+            if not any((m := _LEAD_WORD.match(p)) and m.group(0) in self._words() for p in lead):
                 continue
             cands = self._name_ends.get("-".join(lead))
             if cands:
@@ -419,14 +417,29 @@ class Registry:
         return None
 
     def by_branded_name(self, repo_id: str) -> Entry | None:
-        """The registry model a repo's name holds after one brand word of its publisher's: 'Magic-Qwen2.5-7B-v2'
-        holds Qwen2.5-7B, read as by_name or by_sized_prefix read it (up to its size, or a whole name of two parts
-        or more). Only one word, of letters only, before it: a longer lead ('R1-Distill-Qwen-7B') may itself be
-        part of another model's name, and then the rest would name the wrong model."""
-        brand, dash, rest = name_key(repo_id).partition("-")
-        if not dash or not brand.isalpha() or rest.count("-") < 1:
-            return None
-        return self.by_name(rest) or self.by_sized_prefix(rest)
+        """The registry model a repo's name holds after its publisher's own words: 'Magic-Qwen2.5-7B-v2' and
+        'Super-Magic-Qwen2.5-7B' hold Qwen2.5-7B, read as by_name or by_sized_prefix read it (up to its size, or a
+        whole name of two parts or more). One or two words, of letters only, before it, the second not one that
+        registry names begin with: a lead with a number ('R1-Distill-Qwen-7B') or a model's word may itself be part
+        of another model's name, and then the rest would name the wrong model."""
+        parts = name_key(repo_id).split("-")
+        for lead in (1, 2):
+            if len(parts) - lead < 2 or not parts[lead - 1].isalpha():
+                return None
+            if lead == 2 and parts[1] in self._words():
+                return None
+            rest = "-".join(parts[lead:])
+            found = self.by_name(rest) or self.by_sized_prefix(rest)
+            if found is not None:
+                return found
+        return None
+
+    def _words(self) -> frozenset[str]:
+        """The words (letters only, three or more) that three or more registry names begin with: 'qwen', 'llama'."""
+        if self._family_words is None:
+            starts = Counter(m.group(0) for key in self._names if (m := _LEAD_WORD.match(key)))
+            self._family_words = frozenset(w for w, n in starts.items() if n >= 3 and len(w) >= 3)
+        return self._family_words
 
     @staticmethod
     def _one_licensing(cands: list[Entry]) -> Entry | None:

@@ -78,6 +78,7 @@ STYLES: dict[str, tuple[Callable[[str, str], str], bool]] = {
                                 True),
     "respelled-parent": (lambda i, n: f"---\nbase_model: someuser/{_respell(n)}-sft\n---\n# thing\n", False),
     "branded-parent": (lambda i, n: f"---\nbase_model: someuser/Magic-{n}\n---\n# thing\n", False),
+    "branded-parent-2": (lambda i, n: f"---\nbase_model: someuser/Super-Magic-{n}\n---\n# thing\n", False),
     "branded-title": (lambda i, n: f"# Magic-{n}-v2\n\nA fine-tune.\n", False),
     "merge-of-names": (lambda i, n: f"# merged\n\nThis is a merge of pre-trained language models: {n} and someone/Other-7B.\n",
                        False),

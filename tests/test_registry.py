@@ -438,6 +438,7 @@ def test_a_name_holding_a_registry_models_name_after_one_brand_word_is_read_as_m
     reg = load_registry()
     # one word of the publisher's own, then the base's name read as by_name and by_sized_prefix read it
     for name, key in (("x/Magic-Qwen2.5-7B-v2", "apache-2.0"), ("x/Magic-Qwen2.5-3B", "qwen-research"),
+                      ("x/Super-Magic-Qwen2.5-72B", "qwen"),
                       ("x/Chinese-Llama-2-7b", "llama2"), ("x/Super-t5-small-xsum", "apache-2.0")):
         found = reg.by_branded_name(name)
         assert found is not None and found.key == key, name
@@ -445,6 +446,7 @@ def test_a_name_holding_a_registry_models_name_after_one_brand_word_is_read_as_m
     # DeepSeek's, on Qwen2.5-Math, not Qwen-7B); a rest of one part names nothing sure; a name with no brand word
     # is by_name's and by_sized_prefix's
     for name in ("x/R1-Distill-Qwen-7B", "x/My-R1-Distill-Qwen-7B", "x/Magic2-Qwen2.5-7B", "x/Magic-whisper",
+                 "x/Magic-Qwen-Qwen2.5-7B", "x/A-B-C-Qwen2.5-7B",
                  "x/Qwen2.5-7B-roleplay", "x/Magic-Mistral-7B-rp", "x/Magic-7B-merge"):
         assert reg.by_branded_name(name) is None, name
 
