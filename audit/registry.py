@@ -393,10 +393,10 @@ class Registry:
 
     def by_name_end(self, repo_id: str) -> Entry | None:
         """The registry model whose name ends with what a repo's name begins with: three parts or more, through a
-        size, and holding a word that three or more registry names begin with ('qwen', 'llama'). 'R1-Distill-Qwen-7B-math' begins with
-        the end of DeepSeek-R1-Distill-Qwen-7B's name, whose first word its publisher dropped. The longest such
-        end wins; None when the models ending so differ in licensing. Without a family's word, an end
-        ('Coder-7B-Instruct', '2-7b-chat') is too common a phrase to say whose name it is."""
+        size, and holding a word that three or more registry names begin with ('qwen', 'llama').
+        'R1-Distill-Qwen-7B-math' begins with the end of DeepSeek-R1-Distill-Qwen-7B's name, whose first word its
+        publisher dropped. The longest such end wins; None when the models ending so differ in licensing. Without
+        such a word, an end ('Coder-7B-Instruct', '2-7b-chat') is too common a phrase to say whose name it is."""
         parts = name_key(repo_id).split("-")
         if self._name_ends is None:
             ends: dict[str, list[Entry]] = {}

@@ -351,8 +351,8 @@ def test_a_community_base_named_after_a_registry_model_behind_one_brand_word_car
     assert [a.subject for a in lin.ancestors] == ["someone/Magic-Qwen2.5-72B-roleplay", "Qwen/Qwen2.5-72B"]
     base = lin.ancestors[1]
     assert base.inferred and base.confidence == 0.5 and "lineage-conflict" in _checks(ev)
-    assert base.via == "registry-prefix" and base.note == ("the name 'someone/Magic-Qwen2.5-72B-roleplay' holds, after one "
-                                                            "word of its publisher's, the name of Qwen/Qwen2.5-72B")
+    assert base.via == "registry-prefix" and base.note == ("the name 'someone/Magic-Qwen2.5-72B-roleplay' holds, after its "
+                                                            "publisher's own words, the name of Qwen/Qwen2.5-72B")
     lin, eff, ev = _audit(_fm(license="mit", base_model="someone/Magic-Qwen2.5-7B-roleplay"))
     assert eff.keys == ("mit",) and "lineage-conflict" not in _checks(ev)  # Apache-2.0 lets it relicense
     # a lead of two words may belong to another model's name ('R1-Distill-Qwen-7B' is the end of DeepSeek's, on

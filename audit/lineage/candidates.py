@@ -119,7 +119,7 @@ def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, vi
         out.append(Candidate(f"family:{rule.label}", via_family, True, confidence(via_family), (origin,),
                              f"'{m.group(0)}' names the {rule.label} family ({rule.note}){said}"))
     for m in _NAME_TOKEN.finditer(text) if name and not out and "-" in text else ():
-        # the last resort for a name: one word of the publisher's own before the base's ('Magic-Qwen2.5-7B')
+        # the last resort for a name: a word or two of the publisher's own before the base's ('Magic-Qwen2.5-7B')
         tok = m.group(1).strip(".-_")
         entry = reg.by_branded_name(tok)
         if entry is not None:
