@@ -59,6 +59,10 @@ STYLES: dict[str, tuple[Callable[[str, str], str], bool]] = {
                                    f"(https://huggingface.co/{i}) using llama.cpp.\n"), False),
     "mlx": (lambda i, n: (f"# mlx-community/{n}-4bit\n\nThe Model [mlx-community/{n}-4bit](https://huggingface.co/"
                           f"mlx-community/{n}-4bit) was converted to MLX format from [{i}](https://huggingface.co/{i}).\n"), False),
+    "mlx-lm": (lambda i, n: (f"# my-model-4bit\nThis model was converted to MLX format from [`{i}`]() using mlx-lm "
+                             "version **0.9.0**.\n"), False),
+    "original-model-card": (lambda i, n: ("# my-model-4bit\n\nQuantized with our tool. Refer to the [original model card]"
+                                          f"(https://huggingface.co/{i}) for more details on the model.\n"), False),
     "axolotl-config": (lambda i, n: (f"# out\n\n<details><summary>See axolotl config</summary>\n\n```yaml\nbase_model: {i}\n"
                                      "model_type: AutoModelForCausalLM\n```\n\n</details>\n"), False),
     "sentence-transformers": (lambda i, n: (f"# SentenceTransformer based on {i}\n\nThis is a [sentence-transformers]"

@@ -421,6 +421,18 @@ def test_a_cards_title_and_model_index_name_are_evidence_of_its_base_beside_the_
     assert "meta-llama/Llama-2-7b-chat-hf" not in [a.subject for a in lin.ancestors]
 
 
+def test_the_conversion_templates_name_their_base_in_a_link_with_no_target_and_in_the_original_model_card_link():
+    base = "meta-llama/Meta-Llama-3-8B-Instruct"
+    # mlx-lm: the repo id is the text of a link with no target (a link's text is dropped only when it points off the Hub)
+    assert _direct_bases(f"This model was converted to MLX format from [`{base}`]() using mlx-lm version **0.9.0**.") \
+        == [base]
+    assert _direct_bases(f"Refer to the [original model card](https://huggingface.co/{base}) for more details.") == [base]
+    # the card of another model that this card's text is based on is a document, not a base
+    assert _direct_bases("This card is based on the [DALL-E Mini model card](https://huggingface.co/dalle-mini/dalle-mini).") == []
+    # a link off the Hub still names no base, whatever its text
+    assert _direct_bases("Fine-tuned from [Llama-2-7b-chat-hf](https://github.com/someone/llama-2-7b-chat-hf-trainer).") == []
+
+
 def test_a_weak_tag_family_does_not_contradict_a_declared_license_unless_the_policy_says_so():
     text = _fm(license="apache-2.0", tags=["llama-3.2"])
     lin, eff, ev = _audit(text)

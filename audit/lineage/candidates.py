@@ -310,9 +310,11 @@ def _links_a_card(line: str, at: int) -> bool:
     return _CARD_TEXT.search(text) is not None
 
 
-_CARD_TEXT = re.compile(r"\bcards?\W*$", re.IGNORECASE)
+# '[the X model card](...)' is a document; '[the original model card](...)' is the card of the base, at its repo
+_CARD_TEXT = re.compile(r"(?<!original model )(?<!base model )(?<!original model's )\bcards?\W*$", re.IGNORECASE)
 _LINK_AFTER_PHRASE = 80  # characters between "a fine-tune of" and its link: '[Llama 2 7B chat](https://...'
-_CODE_LINK = re.compile(r"\[[^\]]*\]\((?!\s*https?://(?:www\.)?(?:huggingface\.co|hf\.co)/)[^)]*\)", re.IGNORECASE)
+# a link to anything but the Hub (code, a paper); not one with no target at all ('from [`org/x`]()', as mlx-lm writes)
+_CODE_LINK = re.compile(r"\[[^\]]*\]\((?!\s*https?://(?:www\.)?(?:huggingface\.co|hf\.co)/|\s*\))[^)]*\)", re.IGNORECASE)
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
