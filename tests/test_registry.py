@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit.errors import UsageError
 from audit.licenses.catalog import catalog
@@ -538,3 +540,21 @@ def test_a_family_is_found_under_its_other_names(text: str, label: str) -> None:
 @pytest.mark.parametrize("text", ["Stable Diffusion", "a stable diffusion pipeline", "sdxl 0.9"])
 def test_a_family_name_without_its_version_names_no_family(text: str) -> None:
     assert load_registry().by_family(text) == []
+
+
+_NAME_PARTS = st.sampled_from(["qwen", "2.5", "7b", "llama", "3.1", "8B", "instruct", "R1", "distill", "magic", "gguf",
+                               "v0.2", "abliterated", "x", "-", "_", ".", "Mistral", "gemma", "2", "9b", "it", "", "ß"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_NAME_PARTS, max_size=8).map("-".join), st.sampled_from(["", "someone/", "a/b/"]))
+def test_reading_any_name_never_fails_and_a_found_model_is_a_registry_model(name: str, org: str) -> None:
+    from audit.registry import joined, load_registry, name_key
+
+    reg = load_registry()
+    key = name_key(org + name)
+    assert joined(joined(key)) == joined(key)  # joining is done once and for all
+    made = [reg.made_from(name, read) for read in (True, False)]
+    for found in (reg.by_name(org + name), reg.by_sized_prefix(org + name), reg.by_name_end(org + name),
+                  reg.by_branded_name(org + name), *(m[0] for m in made if m is not None)):
+        assert found is None or reg.model(found.id) is found
