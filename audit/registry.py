@@ -283,6 +283,7 @@ class Registry:
         self._sorted: dict[int, list[str]] = {}  # for by_sized_prefix: each index's keys, sorted on first use
         self._name_ends: dict[str, list[Entry]] | None = None  # for by_name_end: proper ends of three parts or more
         self._family_words: frozenset[str] | None = None  # words three or more registry names begin with (_words)
+        self._first_parts: frozenset[str] | None = None  # the parts registry names begin with (begins_names)
         self._rules = self._build_family_rules()
         # Which rules can occur in a text is decided before any rule's own pattern runs (most do not occur).
         # Rule indices by probe, to test each distinct probe once, not once per rule:
@@ -433,6 +434,14 @@ class Registry:
             if found is not None:
                 return found
         return None
+
+    def begins_names(self, word: str) -> bool:
+        """Can a registry name begin with `word`: is it a name's first part ('flux.1', 'kokoro'), or the letters one
+        begins with ('qwen' of 'qwen2.5', for 'Qwen 2.5 7B')?"""
+        if self._first_parts is None:
+            firsts = {key.split("-", 1)[0] for key in self._names}
+            self._first_parts = frozenset(firsts | {m.group(0) for p in firsts if (m := _LEAD_WORD.match(p))})
+        return word.lower() in self._first_parts
 
     def _words(self) -> frozenset[str]:
         """The words (letters only, three or more) that three or more registry names begin with: 'qwen', 'llama'."""

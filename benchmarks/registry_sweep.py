@@ -89,6 +89,11 @@ STYLES: dict[str, tuple[Callable[[str, str], str], bool]] = {
     "lora-for-name": (lambda i, n: f"---\nlibrary_name: peft\n---\n# my-lora\n\nA LoRA adapter for {n} trained on my data.\n",
                       False),
     "chinese-prose": (lambda i, n: f"# 我的模型\n\n本模型基于 {n} 微调。\n", False),
+    # prose writes a name with spaces for its dashes ('Qwen2.5 3B Instruct', 'FLUX.1 dev')
+    "spaced-prose": (lambda i, n: f"# Orion\n\nOrion is fine-tuned from {_spaced(n)} on our data.\n", False),
+    "spaced-prose+apache": (lambda i, n: (f"---\nlicense: apache-2.0\n---\n# Orion\n\nOrion is fine-tuned from "
+                                          f"{_spaced(n)} on our data.\n"), True),
+    "spaced-chinese": (lambda i, n: f"# 我的模型\n\n本模型基于 {_spaced(n)} 微调。\n", False),
     # code blocks: a training command, an adapter's usage snippet
     "training-command": (lambda i, n: f"# out\n\n```bash\naccelerate launch train.py --model_name_or_path {i} --lr 2e-5\n```\n",
                          False),
@@ -127,6 +132,8 @@ NEGATIVE: dict[str, str] = {
     "architecture-es": "Orion fue entrenado desde cero, basado en la arquitectura de {n}.",
     "unlike": "Unlike a {n} fine-tune, Orion keeps its safety training.",
     "if-you-want": "If you want a {n} fine-tune instead, see our other repos.",
+    "spaced-outputs": "Fine-tuned on {s} outputs.",
+    "spaced-beats": "Fine-tuned from scratch, Orion beats {s} on MMLU.",
 }
 # a copy of the model's own card (titled with its very name, declaring its license, speaking of itself in the third
 # person in a sentence with an origin phrase) in a
@@ -169,7 +176,8 @@ def main() -> int:
             d = os.path.join(root, f"{style}_{len(meta)}")
             os.makedirs(d)
             with open(os.path.join(d, "README.md"), "w", encoding="utf-8") as fh:
-                fh.write(_ORIGINAL.format(s=sentence.format(i=rid, n=rid.rsplit("/", 1)[-1])))
+                name = rid.rsplit("/", 1)[-1]
+                fh.write(_ORIGINAL.format(s=sentence.format(i=rid, n=name, s=_spaced(name))))
             meta[d] = (style, rid, m["key"])
     own_cards = args.only is None or "own-card" in args.only
     for m in models if own_cards else ():
@@ -242,6 +250,11 @@ def main() -> int:
             for row in rows:
                 print("  " + row)
     return 0
+
+
+def _spaced(name: str) -> str:
+    """The name as prose writes it, words apart: 'Qwen2.5-3B-Instruct' -> 'Qwen2.5 3B Instruct'."""
+    return name.replace("-", " ").replace("_", " ")
 
 
 def _respell(name: str) -> str:

@@ -256,7 +256,7 @@ def test_card_date_floor_reads_iso_months_and_arxiv():
 
 # -- inference from the card and the files ------------------------------------------------------------------------
 def test_body_inference_of_a_family_and_a_linked_base():
-    text = fm(license="wtfpl") + "# Model\n\nThis model is a fine-tuned version of Llama 2 13B on chat data.\n"
+    text = fm(license="wtfpl") + "# Model\n\nThis model is a fine-tuned version of Llama 2 on chat data.\n"
     _, lin, eff, ev = audit_card(text)
     assert [a.subject for a in lin.ancestors][:1] == ["family:llama2"]
     assert lin.ancestors[0].inferred and lin.ancestors[0].evidence[0].line == 6

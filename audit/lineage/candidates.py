@@ -11,11 +11,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from audit.card import is_fence
-from audit.errors import UsageError
 from audit.lineage.codeblocks import CodeBlock
 from audit.lineage.confidence import confidence
 from audit.lineage.inherit import repo_id_of
-from audit.lineage.names import is_itself, model_name, other_names, published_name, spoken_of_as_ours
+from audit.lineage.names import is_itself, model_name, other_names, published_name, spaced_names, spoken_of_as_ours
 from audit.lineage.phrases import (
     ANCESTRY,
     ANCESTRY_HINTS,
@@ -29,9 +28,9 @@ from audit.lineage.phrases import (
     read_name,
 )
 from audit.model import ModelCard, Origin, Snapshot, SourceKind
-from audit.registry import BARE_LLAMA, Registry, load_registry, lowerable
+from audit.registry import BARE_LLAMA, Entry, Registry, load_registry, lowerable
 from audit.sources.base import json_object
-from audit.sources.ids import HUB_URL, parse_repo_spec
+from audit.sources.ids import declared_repo_id
 from audit.sources.weights import weight_headers
 
 if TYPE_CHECKING:
@@ -102,14 +101,18 @@ def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, vi
             spans.append((m.start(), m.end()))
             out.append(Candidate(entry.id, via_name, True, confidence(via_name), (origin,),
                                  f"'{tok}' names registry model {entry.id}{said}"))
-    if name and not out and " " in text.strip():
+    spelled: list[tuple[int, int, Entry | None, str]] = []
+    if not name and " " in text:  # prose: a name in it written with spaces ('Fine-tuned from Qwen2.5 3B Instruct')
+        spelled = list(spaced_names(text, reg, spans))
+    elif name and not out and " " in text.strip():
         # a name written with spaces, as titles are ('Zephyr 7B Beta - GGUF'): read it as the repo name it spells
         joined = _NAME_GAPS.sub("-", text.strip())
-        entry = reg.by_name(joined) or reg.by_sized_prefix(joined)
+        spelled = [(0, len(text), reg.by_name(joined) or reg.by_sized_prefix(joined), text.strip())]
+    for a, b, entry, words in spelled:
         if entry is not None:
-            spans.append((0, len(text)))
+            spans.append((a, b))
             out.append(Candidate(entry.id, via_name, True, confidence(via_name), (origin,),
-                                 f"'{text.strip()}' names registry model {entry.id}{said}"))
+                                 f"'{words}' names registry model {entry.id}{said}"))
     rest = text
     for a, b in sorted(spans, reverse=True):
         rest = rest[:a] + " " * (b - a) + rest[b:]
@@ -392,17 +395,6 @@ def _snapshot_origin(snapshot: Snapshot | None, subject: str) -> Origin:
     return snapshot.origin if snapshot is not None else Origin(SourceKind.INFERRED, subject)
 
 
-def _declared_repo_id(value: str) -> str:
-    """A base_model written as a Hub URL or with a revision ('https://huggingface.co/org/name', 'org/name@main')
-    declares that repo as surely as 'org/name' does; anything else is kept as written."""
-    if "@" in value or HUB_URL.match(value):
-        try:
-            return parse_repo_spec(value)[0]
-        except UsageError:
-            return value
-    return value
-
-
 def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | None) -> list[Candidate]:
     """The card's base_model, the Hub's base_model tags, adapter_config.json."""
     declared: list[Candidate] = []
@@ -411,7 +403,7 @@ def _declared_bases(subject: str, card: ModelCard | None, snapshot: Snapshot | N
     if card is not None and card.base_models:
         origin = card.field_origin("base_model")
         for b in card.base_models:
-            declared.append(Candidate(_declared_repo_id(b), "base_model", False, confidence("base_model"), (origin,)))
+            declared.append(Candidate(declared_repo_id(b), "base_model", False, confidence("base_model"), (origin,)))
     info = snapshot.info if snapshot is not None else {}
     # the Hub's own tags 'base_model:org/name' and 'base_model:<relation>:org/name' (in the card or Hub info)
     tags = list(card.tags) if card is not None else []

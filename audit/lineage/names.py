@@ -7,7 +7,7 @@ import re
 
 from audit.lineage.phrases import lowered
 from audit.model import ModelCard, Origin
-from audit.registry import name_key, names_one_model, plain_name
+from audit.registry import Entry, Registry, name_key, names_one_model, plain_name
 from audit.sources.ids import names_hub_repo
 
 _H1 = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -123,3 +123,48 @@ def spoken_of_as_ours(body: str) -> list[str]:
             names.append(m.group(1))
         i = low.find("(ours)", i + 6)
     return names
+
+
+_WORD = re.compile(r"\S+")
+_SPACED_PART = re.compile(r"[A-Za-z0-9][\w.+]*")  # one word of a name written with spaces ('Qwen2.5', '7B', 'v0.2')
+_WRAP = "[]()*_`\"'"
+_STOP = re.compile(r"[.,;:!?]\W*$")
+
+
+def spaced_names(text: str, reg: Registry, taken: list[tuple[int, int]]) -> list[tuple[int, int, Entry, str]]:
+    """Registry models that prose names with spaces for the dashes of their names ('Qwen2.5 3B Instruct', 'Qwen 2.5
+    72B Instruct', 'FLUX.1 [dev]'), as (start, end, entry, the name as read), outside the `taken` spans. A run of
+    words one space apart, opening with a word registry names begin with, is read as the longest dashed name of two
+    words or more that by_name knows. A run that a blank follows is left alone: a blank is where mask_other_roles
+    took out the rest of a name in another role ('Qwen 2.5 72B Instruct outputs', 'Instruct' blanked)."""
+    words: list[tuple[int, int, str, bool]] = []  # (start, end, the word bare, whether a run stops after it)
+    for m in _WORD.finditer(text):
+        raw = m.group(0)
+        core = raw.strip(_WRAP).rstrip(".,;:!?").strip(_WRAP)
+        if not _SPACED_PART.fullmatch(core):
+            words.append((m.start(), m.end(), "", True))
+            continue
+        # punctuation after it, a bracket closing one opened before it ('[FLUX.1 dev]') or a blank ends the name
+        stops = _STOP.search(raw) is not None or (raw.endswith((")", "]")) and not raw.startswith(("(", "["))) \
+            or text[m.end():m.end() + 2] == "  "
+        words.append((m.start(), m.end(), core, stops))
+    found: list[tuple[int, int, Entry, str]] = []
+    i = 0
+    while i < len(words):
+        start, _, first, _ = words[i]
+        j = i
+        while not words[j][3] and j + 1 < len(words) and words[j + 1][2] and j - i < 6:
+            j += 1
+        if j == i or not first or not reg.begins_names(first) or any(a <= start < b for a, b in taken) \
+                or text[words[j][1]:words[j][1] + 2] == "  ":
+            i += 1
+            continue
+        for k in range(j, i, -1):
+            parts = [w[2] for w in words[i:k + 1]]
+            entry = reg.by_name("-".join(parts))
+            if entry is not None:
+                found.append((start, words[k][1], entry, " ".join(parts)))
+                i = k
+                break
+        i += 1
+    return found

@@ -110,3 +110,14 @@ def looks_like_repo_id(spec: str) -> bool:
     except UsageError:
         return False
     return not _FILE_LIKE.search(repo_id)
+
+
+def declared_repo_id(value: str) -> str:
+    """A base_model written as a Hub URL or with a revision ('https://huggingface.co/org/name', 'org/name@main')
+    declares that repo as surely as 'org/name' does; anything else is kept as written."""
+    if "@" in value or HUB_URL.match(value):
+        try:
+            return parse_repo_spec(value)[0]
+        except UsageError:
+            return value
+    return value
