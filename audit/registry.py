@@ -456,7 +456,9 @@ class Registry:
         licensing = {(e.key, tuple((c.from_key, c.date) for c in e.history)) for e in cands}
         if len(licensing) != 1:
             return None
-        return sorted(cands, key=lambda e: (e.relation_to is not None, e.id))[0]
+        ids = {e.id.lower() for e in cands}
+        # a re-upload of another candidate (a mirror records the original as what it was made from) comes last
+        return sorted(cands, key=lambda e: ((e.relation_to or "").lower() in ids, e.relation_to is not None, e.id))[0]
 
     def _build_family_rules(self) -> tuple[FamilyRule, ...]:
         rules: list[tuple[str, FamilyRule]] = []  # (the name the rule reads, the rule)
