@@ -60,6 +60,9 @@ def test_reuploads_match_by_name() -> None:
     e = _found(reg.by_name("unsloth/deepseek-r1-distill-llama-8b-unsloth-bnb-4bit"))
     assert e.id == "deepseek-ai/DeepSeek-R1-Distill-Llama-8B" and e.relation_to == "meta-llama/Llama-3.1-8B"
     assert reg.by_name("someone/my-own-model-GGUF") is None
+    # a name two registry repos share: the original, not a mirror that records it as what it was made from
+    assert _found(reg.model("NousResearch/Meta-Llama-3-8B-Instruct")).relation_to == "meta-llama/Meta-Llama-3-8B-Instruct"
+    assert _found(reg.by_name("someone/Meta-Llama-3-8B-Instruct-GGUF")).id == "meta-llama/Meta-Llama-3-8B-Instruct"
 
 
 @pytest.mark.parametrize("text,label", [
