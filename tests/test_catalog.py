@@ -507,6 +507,10 @@ def test_versions_and_dates_are_recorded_as_strings():
         ("health-ai-developer-foundations", "health-ai-developer-foundations"),
         ("Health AI Developer Foundations Terms of Use", "health-ai-developer-foundations"),
         ("lmsys-chat-1m", "lmsys-chat-1m"),
+        # separators and dots dropped or moved: the compact form, when one license holds it
+        ("flux1-dev-non-commercial-license", "flux-1-dev-non-commercial-license"),
+        ("llama31", "llama3.1"),
+        ("ccbync40", "cc-by-nc-4.0"),
     ],
 )
 def test_lookup_free_form_spellings(text, key):
@@ -516,6 +520,15 @@ def test_lookup_free_form_spellings(text, key):
 @pytest.mark.parametrize("text", ["", "apache", "llama", "cc-by-nc", "license", "some-custom-license"])
 def test_lookup_unknown_or_ambiguous_spellings_fails_closed(text):
     assert CAT.lookup(text) is None
+
+
+def test_a_compact_spelling_never_names_another_license_than_its_alias():
+    from audit.licenses.catalog import _compact
+
+    for lic in CAT.all():
+        for text in (lic.key, lic.name, *lic.aliases):
+            squeezed = _compact(text.lower().replace(" ", "-"))
+            assert CAT.lookup(squeezed) in (lic.key, None), (text, squeezed)
 
 
 @pytest.mark.parametrize(

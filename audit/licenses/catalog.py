@@ -312,6 +312,10 @@ def alias_form(text: str) -> str:
     return t.strip("-.")
 
 
+def _compact(form: str) -> str:
+    return re.sub(r"[-.]", "", form)
+
+
 _FRAMING = (
     (re.compile(r"^the-"), ""),
     (re.compile(r"^meta-(?=llama)"), ""),
@@ -361,6 +365,12 @@ class Catalog:
                         self._alias.setdefault(variant, lic.key)
             for link in lic.links:
                 self._links.append((link.lower().rstrip("/"), lic.key))
+        # every alias with its separators and dots dropped ('flux1-dev-...' is 'flux-1-dev-...', 'llama31' is
+        # 'llama-3.1'), tried last; a compact form two licenses share answers neither
+        compact: dict[str, set[str]] = {}
+        for form, key in self._alias.items():
+            compact.setdefault(_compact(form), set()).add(key)
+        self._compact = {c: next(iter(keys)) for c, keys in compact.items() if len(keys) == 1 and len(c) >= 4}
         # longest link pattern first, so a specific path beats a bare domain
         self._links.sort(key=lambda kv: -len(kv[0]))
         self._links_by_host: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -395,6 +405,11 @@ class Catalog:
             # the same name with or without its framing words: "the", "Meta", "agreement", "version"
             for variant in _variants(form):
                 key = self._alias.get(variant)
+                if key is not None:
+                    break
+        if key is None:
+            for variant in (form, *_variants(form)):
+                key = self._compact.get(_compact(variant))
                 if key is not None:
                     break
         return key
