@@ -88,6 +88,7 @@ STYLES: dict[str, tuple[Callable[[str, str], str], bool]] = {
                        False),
     "lora-for-name": (lambda i, n: f"---\nlibrary_name: peft\n---\n# my-lora\n\nA LoRA adapter for {n} trained on my data.\n",
                       False),
+    "lora-trained-on": (lambda i, n: f"# my-style\n\nA LoRA trained on {n} with kohya.\n", False),
     "chinese-prose": (lambda i, n: f"# 我的模型\n\n本模型基于 {n} 微调。\n", False),
     # prose writes a name with spaces for its dashes ('Qwen2.5 3B Instruct', 'FLUX.1 dev')
     "spaced-prose": (lambda i, n: f"# Orion\n\nOrion is fine-tuned from {_spaced(n)} on our data.\n", False),
