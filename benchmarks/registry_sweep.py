@@ -88,6 +88,9 @@ STYLES: dict[str, tuple[Callable[[str, str], str], bool]] = {
                        False),
     "lora-for-name": (lambda i, n: f"---\nlibrary_name: peft\n---\n# my-lora\n\nA LoRA adapter for {n} trained on my data.\n",
                       False),
+    "tuned-participle": (lambda i, n: f"# Orion\n\nAn ORPO fine-tuned {n} for chat.\n", False),
+    "bits-quantized": (lambda i, n: f"# Orion\n\n4-bit quantized {n} for low-memory inference.\n", False),
+    "further-training": (lambda i, n: f"# Orion\n\nObtained by further training {n} on code.\n", False),
     "lora-trained-on": (lambda i, n: f"# my-style\n\nA LoRA trained on {n} with kohya.\n", False),
     "chinese-prose": (lambda i, n: f"# 我的模型\n\n本模型基于 {n} 微调。\n", False),
     # prose writes a name with spaces for its dashes ('Qwen2.5 3B Instruct', 'FLUX.1 dev')
@@ -134,6 +137,8 @@ NEGATIVE: dict[str, str] = {
     "unlike": "Unlike a {n} fine-tune, Orion keeps its safety training.",
     "if-you-want": "If you want a {n} fine-tune instead, see our other repos.",
     "spaced-outputs": "Fine-tuned on {s} outputs.",
+    "you-can-fine-tune": "You can fine-tune {n} on your own data with our script.",
+    "quantized-like": "Quantized with llama.cpp, the same way as {n}.",
     "spaced-beats": "Fine-tuned from scratch, Orion beats {s} on MMLU.",
 }
 # a copy of the model's own card (titled with its very name, declaring its license, speaking of itself in the third

@@ -537,6 +537,27 @@ def test_an_adapter_trained_on_a_model_names_its_base():
         assert _direct_bases(body) == [], body
 
 
+def test_a_participle_or_a_training_method_before_a_model_names_it_as_the_base():
+    for body, base in (("4-bit quantized Llama-2-7b-chat-hf for low-memory inference.", "meta-llama/Llama-2-7b-chat-hf"),
+                       ("Quantized Llama-2-7b-chat-hf, 4 bits.", "meta-llama/Llama-2-7b-chat-hf"),
+                       ("We continued training from Qwen2.5-7B-Instruct for 2 epochs.", "Qwen/Qwen2.5-7B-Instruct"),
+                       ("Obtained by further training Meta-Llama-3-8B on code.", "meta-llama/Meta-Llama-3-8B"),
+                       ("The model starts from the Mistral-7B-v0.1 checkpoint.", "mistralai/Mistral-7B-v0.1"),
+                       ("An instruction-tuned Gemma-2-9b.", "google/gemma-2-9b"),
+                       ("An ORPO fine-tuned Llama-3-8B.", "meta-llama/Meta-Llama-3-8B"),
+                       ("Finetuned Llama-2-7b-chat-hf on medical QA.", "meta-llama/Llama-2-7b-chat-hf"),
+                       ("We finetune Mistral-7B-v0.1 on 10k samples.", "mistralai/Mistral-7B-v0.1"),
+                       ("RLHF on Llama-2-7b-hf.", "meta-llama/Llama-2-7b-hf")):
+        assert _direct_bases(body) == [base], body
+    # a model one may fine-tune, a name's own '-DPO', a quantization tool, a self-description: no base
+    for body in ("You can fine-tune Llama-2-13b on your data with our script.",
+                 "It can be fine-tuned on any data, like Mistral-7B-v0.1.",
+                 "Compare it with Nous-Hermes-2-Mistral-7B-DPO on MT-Bench.",
+                 "Quantized with llama.cpp, the same way as Mistral-7B-v0.1.",
+                 "Llama 3 is a family of pretrained and instruction tuned generative text models."):
+        assert _direct_bases(body) == [], body
+
+
 def test_a_model_that_wrote_judged_or_taught_the_training_data_is_not_a_base():
     # an origin sentence may name other models in other roles: masked, the base it names is kept
     for body, bases in (
