@@ -88,6 +88,7 @@ STYLES: dict[str, tuple[Callable[[str, str], str], bool]] = {
                        False),
     "lora-for-name": (lambda i, n: f"---\nlibrary_name: peft\n---\n# my-lora\n\nA LoRA adapter for {n} trained on my data.\n",
                       False),
+    "label-line": (lambda i, n: f"# My assistant\n\n## Details\n\n- Backbone: {i}\n- Context: 4k\n", False),
     "tuned-participle": (lambda i, n: f"# Orion\n\nAn ORPO fine-tuned {n} for chat.\n", False),
     "bits-quantized": (lambda i, n: f"# Orion\n\n4-bit quantized {n} for low-memory inference.\n", False),
     "further-training": (lambda i, n: f"# Orion\n\nObtained by further training {n} on code.\n", False),

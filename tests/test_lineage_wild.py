@@ -558,6 +558,16 @@ def test_a_participle_or_a_training_method_before_a_model_names_it_as_the_base()
         assert _direct_bases(body) == [], body
 
 
+def test_a_label_opening_a_line_names_the_base():
+    for body in ("Base: meta-llama/Llama-2-7b-hf", "Base model - meta-llama/Llama-2-7b-hf",
+                 "- Backbone: meta-llama/Llama-2-7b-hf", "Underlying model: meta-llama/Llama-2-7b-hf",
+                 "Pretrained model: meta-llama/Llama-2-7b-hf", "- **Base LLM:** meta-llama/Llama-2-7b-hf"):
+        assert _direct_bases(body) == ["meta-llama/Llama-2-7b-hf"], body
+    for body in ("Base rate: 0.5 vs meta-llama/Llama-2-7b-hf", "Base - this model outperforms meta-llama/Llama-2-7b-hf",
+                 "Our baseline: meta-llama/Llama-2-7b-hf"):
+        assert _direct_bases(body) == [], body
+
+
 def test_a_model_that_wrote_judged_or_taught_the_training_data_is_not_a_base():
     # an origin sentence may name other models in other roles: masked, the base it names is kept
     for body, bases in (
