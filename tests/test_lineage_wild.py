@@ -568,6 +568,17 @@ def test_a_label_opening_a_line_names_the_base():
         assert _direct_bases(body) == [], body
 
 
+def test_a_model_used_as_the_foundation_or_trained_further_is_the_base():
+    for body, base in (("Uses Llama-2-7b-hf as the foundation.", "meta-llama/Llama-2-7b-hf"),
+                       ("We used Mistral-7B-v0.1 as the starting point.", "mistralai/Mistral-7B-v0.1"),
+                       ("This is Llama-2-7b-chat-hf trained on my data.", "meta-llama/Llama-2-7b-chat-hf")):
+        assert _direct_bases(body) == [base], body
+    for body in ("Our model was trained on 2T tokens, like Llama-2-7b-hf.",
+                 "We compare against Mistral-7B-v0.1 trained on the same data.",
+                 "The reward model Skywork-Reward-Llama-3.1-8B trained on preference data scored the outputs."):
+        assert _direct_bases(body) == [], body
+
+
 def test_a_model_that_wrote_judged_or_taught_the_training_data_is_not_a_base():
     # an origin sentence may name other models in other roles: masked, the base it names is kept
     for body, bases in (
