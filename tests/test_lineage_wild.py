@@ -573,7 +573,11 @@ def test_a_model_used_as_the_foundation_or_trained_further_is_the_base():
                        ("We used Mistral-7B-v0.1 as the starting point.", "mistralai/Mistral-7B-v0.1"),
                        ("This is Llama-2-7b-chat-hf trained on my data.", "meta-llama/Llama-2-7b-chat-hf")):
         assert _direct_bases(body) == [base], body
+    for body, base in (("This is an uncensored Llama-3-8B-Instruct.", "meta-llama/Meta-Llama-3-8B-Instruct"),
+                       ("Abliterated Qwen2.5-7B-Instruct, no refusals.", "Qwen/Qwen2.5-7B-Instruct")):
+        assert _direct_bases(body) == [base], body
     for body in ("Our model was trained on 2T tokens, like Llama-2-7b-hf.",
+                 "Uncensored models like Llama-2-7b-hf are risky.",
                  "We compare against Mistral-7B-v0.1 trained on the same data.",
                  "The reward model Skywork-Reward-Llama-3.1-8B trained on preference data scored the outputs."):
         assert _direct_bases(body) == [], body
