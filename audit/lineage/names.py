@@ -129,6 +129,7 @@ _WORD = re.compile(r"\S+")
 _SPACED_PART = re.compile(r"[A-Za-z0-9][\w.+]*")  # one word of a name written with spaces ('Qwen2.5', '7B', 'v0.2')
 _WRAP = "[]()*_`\"'"
 _STOP = re.compile(r"[.,;:!?]\W*$")
+_LONGEST = 2000
 
 
 def spaced_names(text: str, reg: Registry, taken: list[tuple[int, int]]) -> list[tuple[int, int, Entry, str]]:
@@ -138,7 +139,9 @@ def spaced_names(text: str, reg: Registry, taken: list[tuple[int, int]]) -> list
     words or more that by_name knows. A run that a blank follows is left alone: a blank is where mask_other_roles
     took out the rest of a name in another role ('Qwen 2.5 72B Instruct outputs', 'Instruct' blanked)."""
     words: list[tuple[int, int, str, bool]] = []  # (start, end, the word bare, whether a run stops after it)
-    for m in _WORD.finditer(text):
+    # a sentence stating an origin is short: past _LONGEST characters a line is not one (and each word may cost
+    # several lookups), so a huge line costs no more than a long sentence
+    for m in _WORD.finditer(text, 0, min(len(text), _LONGEST)):
         raw = m.group(0)
         core = raw.strip(_WRAP).rstrip(".,;:!?").strip(_WRAP)
         if not _SPACED_PART.fullmatch(core):
