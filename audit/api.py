@@ -252,7 +252,7 @@ class _Run:
         evidence = settle(evidence)
         openness = openness_profile(snapshot, card, facts.keys, effective, datasets)
         findings = evaluate(policy, Subject(subject, facts, effective, tuple(evidence), _key_origins(facts, lineage),
-                                            _inferred_keys(subject, effective, lineage)))
+                                            _inferred_keys(subject, effective, lineage), inheritance.still_binding))
         findings = apply_floor(policy, subject, evidence, findings)  # fail closed whatever the rules say
         findings = apply_waivers(findings, policy.waivers, self.options.today)
         # the openness checks fire only when the policy's settings ask for them; graded like post-processor
@@ -274,7 +274,7 @@ class _Run:
             notice_files=notice_files(snapshot),
             artifacts=artifacts(snapshot),
         )
-        return result, findings, obligations_for(subject, effective)
+        return result, findings, obligations_for(subject, effective, inheritance.still_binding)
 
 
 def _open_index(path: str | None) -> IndexSource | None:

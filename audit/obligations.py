@@ -58,11 +58,12 @@ def _text(lic: License, term: Term) -> str:
     return f"{term.id} ({name})"
 
 
-def obligations_for(subject: str, effective: Effective) -> list[Obligation]:
+def obligations_for(subject: str, effective: Effective, also: tuple[str, ...] = ()) -> list[Obligation]:
+    """What the effective license requires; `also`: the model's own keys that still bind though superseded."""
     cat = catalog()
     out: list[Obligation] = []
     seen: set[tuple[str, str, str]] = set()
-    for key in effective.keys:
+    for key in effective.keys + tuple(k for k in also if k not in effective.keys):
         lic = cat.get(key)
         if lic is None:
             continue

@@ -111,6 +111,11 @@ def _body(rng: random.Random, case: Case) -> str:
     elif roll < 0.2:
         # scope: code under one license, weights under the card's: not a contradiction, stays clean
         body += "\n## License\n\nThe training code in this repository is released under the MIT license.\n"
+    elif roll < 0.26:
+        # a long origin line of one hostile token (regex backtracking bait): names no model, stays clean, must not hang
+        unit = rng.choice(("a.", "a-", "1.", "a_", "a-b", "Qwen ", "llama "))
+        verb = rng.choice(("We trained", "Finetuned", "4-bit quantized", "An uncensored", "A LoRA for", "Base:"))
+        body += f"\n{verb} {unit * rng.randint(2000, 20000)} trained on data.\n"
     return body
 
 

@@ -583,6 +583,25 @@ def test_a_model_used_as_the_foundation_or_trained_further_is_the_base():
         assert _direct_bases(body) == [], body
 
 
+def test_a_declared_license_superseded_through_inference_still_binds_by_its_own_terms(tmp_path):
+    # found by the fuzz bench: 'cc-by-nc-4.0' on a card whose prose names LLaMA (inferred, does not gate) was
+    # superseded by the LLaMA license, whose non-commercial term is held to warning: the model passed
+    d = tmp_path / "acme--model"
+    d.mkdir()
+    (d / "README.md").write_text(_fm(license="cc-by-nc-4.0") + "\nFine-tuned from LLaMA on our data.\n",
+                                 encoding="utf-8")
+    report = _run([str(d)], tmp_path=tmp_path / "cache")
+    (m,) = report.models
+    assert m.effective.keys == ("llama1-noncommercial",)  # what governs it is unchanged...
+    errors = {(f.check or f.rule, f.severity.value) for f in report.findings if f.severity.value == "error"}
+    assert ("non-commercial", "error") in errors and not m.passed  # ... but its own license's terms still bind
+    assert any(o.key == "cc-by-nc-4.0" for o in report.obligations)
+    # the same card with its base declared: the declared base gates, the model fails on the base's terms as before
+    (d / "README.md").write_text(_fm(license="cc-by-nc-4.0", base_model="huggyllama/llama-7b") + "\n", encoding="utf-8")
+    report = _run([str(d)], tmp_path=tmp_path / "cache2")
+    assert not report.models[0].passed
+
+
 def test_a_model_that_wrote_judged_or_taught_the_training_data_is_not_a_base():
     # an origin sentence may name other models in other roles: masked, the base it names is kept
     for body, bases in (

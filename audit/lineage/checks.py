@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from audit.lineage.confidence import gates, what
+from audit.lineage.confidence import what
 from audit.lineage.inherit import (
     Inheritance,
     acknowledged,
@@ -24,10 +24,11 @@ from audit.lineage.inherit import (
     license_change,
     parents,
     repo_id_of,
+    rests_on_inference,
     strong_lineage,
 )
 from audit.lineage.names import published_name
-from audit.model import Ancestor, Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, SourceKind, Status
+from audit.model import Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, SourceKind, Status
 from audit.registry import load_registry
 
 
@@ -295,31 +296,6 @@ def _registry_recording(case: LineageCase, named: set[str]) -> tuple[str, str, t
 CHECKS: tuple[Callable[[LineageCase], list[Evidence]], ...] = (
     conflict_evidence, missing_license_evidence, unknown_ancestor_evidence, cycle_evidence, name_prefix_evidence,
     history_evidence, same_licensor_evidence, possible_base_evidence, text_not_shipped_evidence)
-
-
-_DECLARED = frozenset({"base_model", "hub", "registry-relation"})
-
-
-def _link_kind(a: Ancestor) -> str:
-    """The kind of evidence an inferred ancestor rests on: how it was named, or, for a declared base, the name
-    that identifies it as a re-upload of a registry model (nothing else makes a declared base inferred)."""
-    return "registry-name" if a.via in _DECLARED else (a.via or "")
-
-
-def rests_on_inference(lineage: Lineage, subject: str, src: str) -> bool:
-    """Does the path from the subject to the ancestor `src` rest on an inferred link of a kind that does not gate
-    (data/confidence.yaml `gates`)? Findings that do are held to warning unless the policy says otherwise."""
-    by = {a.subject.lower(): a for a in lineage.ancestors}
-    cur = by.get(src.lower())
-    steps = 0
-    while cur is not None and steps < 64:
-        if cur.inferred and not gates(_link_kind(cur)):
-            return True
-        if cur.parent.lower() == subject.lower():
-            return False
-        cur = by.get(cur.parent.lower())
-        steps += 1
-    return False
 
 
 def _words(s: str) -> str:

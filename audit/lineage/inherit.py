@@ -24,6 +24,7 @@ from functools import lru_cache
 
 from audit.licenses.catalog import catalog
 from audit.licenses.expression import and_
+from audit.lineage.confidence import gates
 from audit.model import Ancestor, Declaration, Effective, LicenseFacts, Lineage, Origin, SourceKind, Status
 from audit.registry import Entry
 from audit.registry import same_licensor as registry_same_licensor
@@ -237,6 +238,7 @@ class Inheritance:
     parents: Mapping[str, str]  # everything the direct bases carry
     relicensed: tuple[Stop, ...] = ()  # ancestor keys that stop at a descendant of the same licensor
     possible: tuple[Ancestor, ...] = ()  # weak inferred bases set aside: the model declares its own license
+    still_binding: tuple[str, ...] = ()  # superseded keys whose own terms the policy still applies (see inherit)
 
 
 def strong_lineage(subject: str, lineage: Lineage) -> tuple[Lineage, tuple[Ancestor, ...]]:
@@ -285,6 +287,7 @@ def inherit(subject: str, facts: LicenseFacts, lineage: Lineage, weak_gates: boo
     inherited = {k: src for k, src in from_bases.items() if _passes_down(k) and not _satisfied(k, own)}
     conflicts: tuple[tuple[str, str], ...] = ()
     superseded: tuple[str, ...] = ()
+    still_binding: tuple[str, ...] = ()
     if own and inherited:
         # a body that acknowledges the base's license does not make the declared metadata right: still a
         # conflict (the finding says both: see checks.conflict_evidence)
@@ -298,11 +301,41 @@ def inherit(subject: str, facts: LicenseFacts, lineage: Lineage, weak_gates: boo
                 if not any(cat[k].has(t) for t in RESTRICTIVE if k in cat)
                 or all(any(cat[i].has(t) for i in inherited if i in cat) for t in RESTRICTIVE if k in cat and cat[k].has(t))
             )
+            # ... but the policy still holds the model to a superseded key's own terms when all that superseded it
+            # comes through inference that does not gate: those findings are held to warning, so the declared
+            # key's non-commercial term, say, would otherwise pass unseen
+            if not weak_gates and all(rests_on_inference(lineage, subject, src) for src in inherited.values()):
+                still_binding = superseded
     # the model's own 'license: other' with nothing naming it is terms nobody read, not an absent license: it stays
     # license-unknown (fail closed) rather than license-undeclared-derivative. An ancestor's is read as before (its
     # bases govern it), since its descendants' gap is already that ancestor's finding when it is audited itself
     return Inheritance(subject, own, declares_license(facts, unnamed=True), inherited, conflicts, superseded, from_bases,
-                       tuple(dict.fromkeys(stops)), possible)
+                       tuple(dict.fromkeys(stops)), possible, still_binding)
+
+
+_DECLARED = frozenset({"base_model", "hub", "registry-relation"})
+
+
+def _link_kind(a: Ancestor) -> str:
+    """The kind of evidence an inferred ancestor rests on: how it was named, or, for a declared base, the name
+    that identifies it as a re-upload of a registry model (nothing else makes a declared base inferred)."""
+    return "registry-name" if a.via in _DECLARED else (a.via or "")
+
+
+def rests_on_inference(lineage: Lineage, subject: str, src: str) -> bool:
+    """Does the path from the subject to the ancestor `src` rest on an inferred link of a kind that does not gate
+    (data/confidence.yaml `gates`)? Findings that do are held to warning unless the policy says otherwise."""
+    by = {a.subject.lower(): a for a in lineage.ancestors}
+    cur = by.get(src.lower())
+    steps = 0
+    while cur is not None and steps < 64:
+        if cur.inferred and not gates(_link_kind(cur)):
+            return True
+        if cur.parent.lower() == subject.lower():
+            return False
+        cur = by.get(cur.parent.lower())
+        steps += 1
+    return False
 
 
 def repo_id_of(subject: str) -> str | None:

@@ -30,6 +30,8 @@ class Subject:
     key_origins: Mapping[str, tuple[Origin, ...]]  # license key -> where it came from
     # effective keys inherited only through inferred lineage that does not gate (a finding on them informs)
     inferred_keys: frozenset[str] = frozenset()
+    # the model's own keys that such lineage superseded: not in the effective license, but their terms still bind
+    still_binding: tuple[str, ...] = ()
 
     @cached_property
     def by_check(self) -> dict[str, list[Evidence]]:
@@ -46,7 +48,8 @@ class Subject:
     @cached_property
     def effective_licenses(self) -> list[License]:
         cat = catalog()
-        return [cat[k] for k in self.effective.keys if k in cat]
+        keys = self.effective.keys + tuple(k for k in self.still_binding if k not in self.effective.keys)
+        return [cat[k] for k in keys if k in cat]
 
 
 @dataclass(frozen=True, slots=True)
