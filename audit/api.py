@@ -307,7 +307,11 @@ def read_card(snapshot: Snapshot) -> ModelCard | None:
 def _inferred_keys(subject: str, effective: Effective, lineage: Lineage) -> frozenset[str]:
     """The effective keys the model has only from ancestors it reaches through inferred lineage that does not
     gate (a family read from prose, a name): a term finding on them is held to warning, like the conflict found
-    the same way. A key from a declared base is as certain as the base."""
+    the same way. A key from a declared base is as certain as the base. None when the model declares no license
+    and has only such keys: were the guess wrong its license would be unknown, were it right its terms would
+    bind; either way the finding stands (fail closed)."""
+    if effective.inferred_from_ancestors:
+        return frozenset()
     return frozenset(k for k, via in effective.sources.items()
                      if via != subject and rests_on_inference(lineage, subject, via))
 

@@ -602,6 +602,23 @@ def test_a_declared_license_superseded_through_inference_still_binds_by_its_own_
     assert not report.models[0].passed
 
 
+def test_a_model_that_declares_nothing_is_held_to_the_terms_inference_finds(tmp_path):
+    # with no license of its own, a wrong guess would leave its license unknown and a right one binds: either way
+    # the inherited non-commercial term fails the default policy, though the base was only read from prose
+    d = tmp_path / "acme--model"
+    d.mkdir()
+    (d / "README.md").write_text(_fm(tags=["text-generation"]) + "\nFine-tuned from LLaMA on our data.\n",
+                                 encoding="utf-8")
+    report = _run([str(d)], tmp_path=tmp_path / "cache")
+    sev = {f.rule: f.severity.value for f in report.findings}
+    assert sev["non-commercial"] == "error" and sev["license-undeclared-derivative"] == "warning"
+    assert not report.models[0].passed
+    # a model that declares its own license keeps inference's findings at warning
+    (d / "README.md").write_text(_fm(license="mit") + "\nFine-tuned from LLaMA on our data.\n", encoding="utf-8")
+    report = _run([str(d)], tmp_path=tmp_path / "cache2")
+    assert {f.rule: f.severity.value for f in report.findings}["non-commercial"] == "warning"
+
+
 def test_a_model_that_wrote_judged_or_taught_the_training_data_is_not_a_base():
     # an origin sentence may name other models in other roles: masked, the base it names is kept
     for body, bases in (
