@@ -76,13 +76,19 @@ def test_reuploads_match_by_name() -> None:
     ("Qwen-14B", "qwen"),
     ("Yi-34B", "yi"),
     ("falcon-180B-chat", "falcon-180b"),
+    # FLUX.1 [dev] (non-commercial) and [schnell] (apache-2.0) are two families, each with its shorthand
+    ("flux-dev-lora-anime", "flux.1-dev"),
+    ("trained on FLUX.1-dev", "flux.1-dev"),
+    ("a flux schnell merge", "flux.1-schnell"),
+    ("an SD-XL LoRA", "sdxl"),
 ])
 def test_families_named_in_text(text: str, label: str) -> None:
     found = load_registry().by_family(text)
     assert found and found[0][0].label == label
 
 
-@pytest.mark.parametrize("text", ["Qwen 2.5", "Yi models are great", "you can opt to", "llama.cpp", "Llama-3.12"])
+@pytest.mark.parametrize("text", ["Qwen 2.5", "Yi models are great", "you can opt to", "llama.cpp", "Llama-3.12",
+                                  "a flux of data", "FLUX.1 Pro"])
 def test_family_patterns_do_not_overmatch(text: str) -> None:
     labels = [r.label for r, _ in load_registry().by_family(text)]
     assert labels == [] or (text == "Llama-3.12" and "llama3.1" not in labels)
