@@ -112,8 +112,9 @@ _TABLE: tuple[Check, ...] = (
           "org) released under another license; reported so the relicensing is visible.", _N,
           ("audit.lineage.checks:same_licensor_evidence",)),
     Check("lineage-possible-base", "A base inferred from weak evidence (a family in the tags or the name) is set "
-          "aside because the model declares its own license; reported as a possible base with its evidence.", _N,
-          ("audit.lineage.checks:possible_base_evidence",)),
+          "aside because the model declares its own license, or, when it declares none, does not make its license "
+          "known (license-unknown stands); reported as a possible base with its evidence.", _N,
+          ("audit.lineage.checks:possible_base_evidence", "audit.lineage.checks:missing_license_evidence")),
     Check("lineage-missing-license", "The model declares no license, and the licenses of its ancestors are unknown.",
           _W, ("audit.lineage.checks:missing_license_evidence",),
           "Comply with the ancestors' licenses; ask the publisher to declare one."),

@@ -619,6 +619,25 @@ def test_a_model_that_declares_nothing_is_held_to_the_terms_inference_finds(tmp_
     assert {f.rule: f.severity.value for f in report.findings}["non-commercial"] == "warning"
 
 
+def test_a_model_that_declares_nothing_and_has_only_weak_evidence_stays_license_unknown(tmp_path):
+    # the Hub's architecture tag 'bert' names the bert family (apache-2.0) at tag confidence: a guess, which does
+    # not make the license of a model declaring nothing known (before, it passed with a warning)
+    d = tmp_path / "acme--classifier"
+    d.mkdir()
+    (d / "README.md").write_text(_fm(tags=["bert", "text-classification"]) + "\nIt classifies.\n", encoding="utf-8")
+    report = _run([str(d)], tmp_path=tmp_path / "cache")
+    found = {f.rule: f for f in report.findings}
+    assert found["license-unknown"].severity.value == "error" and not report.models[0].passed
+    assert "family:bert" in found["lineage-possible-base"].message
+    assert "license-undeclared-derivative" not in found
+    # stronger evidence (a sentence naming the base) makes the inherited license known, as before
+    (d / "README.md").write_text(_fm(tags=["text-classification"]) + "\nFine-tuned from google-bert/bert-base-uncased.\n",
+                                 encoding="utf-8")
+    report = _run([str(d)], tmp_path=tmp_path / "cache2")
+    found = {f.rule: f for f in report.findings}
+    assert "license-unknown" not in found and found["license-undeclared-derivative"].severity.value == "warning"
+
+
 def test_a_model_that_wrote_judged_or_taught_the_training_data_is_not_a_base():
     # an origin sentence may name other models in other roles: masked, the base it names is kept
     for body, bases in (

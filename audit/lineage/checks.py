@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from audit.lineage.confidence import what
+from audit.lineage.confidence import weak, what
 from audit.lineage.inherit import (
     Inheritance,
     acknowledged,
@@ -28,7 +28,7 @@ from audit.lineage.inherit import (
     strong_lineage,
 )
 from audit.lineage.names import published_name
-from audit.model import Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, SourceKind, Status
+from audit.model import Ancestor, Effective, Evidence, LicenseFacts, Lineage, ModelCard, Origin, SourceKind, Status
 from audit.registry import load_registry
 
 
@@ -117,6 +117,14 @@ def missing_license_evidence(case: LineageCase) -> list[Evidence]:
     direct = [a for a in lineage.ancestors if a.depth == 1]
     origins = ((card.field_origin("license"),) if card else ()) + tuple(o for a in direct for o in a.evidence[:1])
     inferred = any(a.inferred for a in direct)
+    if direct and all(a.inferred and weak(a.confidence) for a in direct):
+        # a guess from an architecture tag or a name alone does not make the license known: license-unknown stands
+        # (fail closed); the guess is reported, as a possible base, beside it
+        return [Evidence("lineage-possible-base", case.subject,
+                         f"declares no license; weak evidence alone suggests a base ({_bases_said(direct)}), which "
+                         f"does not make its license known", origins + tuple(o for a in direct for o in a.evidence[1:2]),
+                         inferred=True,
+                         data={"possible": [a.subject for a in direct], "effective": list(case.effective.keys)})]
     if case.effective.keys:
         via = ", ".join(dict.fromkeys(v for v in case.effective.sources.values()))
         return [Evidence("license-undeclared-derivative", case.subject,
@@ -172,6 +180,16 @@ def same_licensor_evidence(case: LineageCase) -> list[Evidence]:
                             (anc.evidence[:1] if anc else ()) + case.own_origins[:1],
                             data={"descendant": descendant, "ancestor": src, "key": key, "licensor": org}))
     return out
+
+
+def _bases_said(bases: list[Ancestor]) -> str:
+    """'X (keys) because <why>, confidence c' for each base, '; '-joined."""
+    said = []
+    for a in bases:
+        keys = ", ".join(a.license.keys) if a.license is not None and a.license.keys else "unknown"
+        said.append(f"{a.subject} ({keys}) because {a.note or (what(a.via) if a.via else 'inferred')}, "
+                    f"confidence {a.confidence:.1f}")
+    return "; ".join(said)
 
 
 def possible_base_evidence(case: LineageCase) -> list[Evidence]:
