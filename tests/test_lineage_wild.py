@@ -583,57 +583,53 @@ def test_a_model_used_as_the_foundation_or_trained_further_is_the_base():
         assert _direct_bases(body) == [], body
 
 
+def _run_card(tmp_path, text: str, name: str = "acme--model"):
+    """The report on one snapshot directory holding `text` as its README (run again: the card rewritten)."""
+    d = tmp_path / name
+    d.mkdir(exist_ok=True)
+    (d / "README.md").write_text(text, encoding="utf-8")
+    return _run([str(d)], tmp_path=tmp_path / "hf-cache")
+
+
 def test_a_declared_license_superseded_through_inference_still_binds_by_its_own_terms(tmp_path):
     # found by the fuzz bench: 'cc-by-nc-4.0' on a card whose prose names LLaMA (inferred, does not gate) was
     # superseded by the LLaMA license, whose non-commercial term is held to warning: the model passed
-    d = tmp_path / "acme--model"
-    d.mkdir()
-    (d / "README.md").write_text(_fm(license="cc-by-nc-4.0") + "\nFine-tuned from LLaMA on our data.\n",
-                                 encoding="utf-8")
-    report = _run([str(d)], tmp_path=tmp_path / "cache")
+    report = _run_card(tmp_path, _fm(license="cc-by-nc-4.0") + "\nFine-tuned from LLaMA on our data.\n")
     (m,) = report.models
     assert m.effective.keys == ("llama1-noncommercial",)  # what governs it is unchanged...
     errors = {(f.check or f.rule, f.severity.value) for f in report.findings if f.severity.value == "error"}
     assert ("non-commercial", "error") in errors and not m.passed  # ... but its own license's terms still bind
     assert any(o.key == "cc-by-nc-4.0" for o in report.obligations)
-    # the same card with its base declared: the declared base gates, the model fails on the base's terms as before
-    (d / "README.md").write_text(_fm(license="cc-by-nc-4.0", base_model="huggyllama/llama-7b") + "\n", encoding="utf-8")
-    report = _run([str(d)], tmp_path=tmp_path / "cache2")
-    assert not report.models[0].passed
+    # with its base declared (Llama 2, which gates), cc-by-nc-4.0 restricts further than llama2: both stay in the
+    # effective license, and its own non-commercial term fails the model, as before
+    report = _run_card(tmp_path, _fm(license="cc-by-nc-4.0", base_model="meta-llama/Llama-2-7b-hf") + "\n")
+    (m,) = report.models
+    assert set(m.effective.keys) == {"cc-by-nc-4.0", "llama2"} and not m.passed
 
 
 def test_a_model_that_declares_nothing_is_held_to_the_terms_inference_finds(tmp_path):
     # with no license of its own, a wrong guess would leave its license unknown and a right one binds: either way
     # the inherited non-commercial term fails the default policy, though the base was only read from prose
-    d = tmp_path / "acme--model"
-    d.mkdir()
-    (d / "README.md").write_text(_fm(tags=["text-generation"]) + "\nFine-tuned from LLaMA on our data.\n",
-                                 encoding="utf-8")
-    report = _run([str(d)], tmp_path=tmp_path / "cache")
+    report = _run_card(tmp_path, _fm(tags=["text-generation"]) + "\nFine-tuned from LLaMA on our data.\n")
     sev = {f.rule: f.severity.value for f in report.findings}
     assert sev["non-commercial"] == "error" and sev["license-undeclared-derivative"] == "warning"
     assert not report.models[0].passed
     # a model that declares its own license keeps inference's findings at warning
-    (d / "README.md").write_text(_fm(license="mit") + "\nFine-tuned from LLaMA on our data.\n", encoding="utf-8")
-    report = _run([str(d)], tmp_path=tmp_path / "cache2")
+    report = _run_card(tmp_path, _fm(license="mit") + "\nFine-tuned from LLaMA on our data.\n")
     assert {f.rule: f.severity.value for f in report.findings}["non-commercial"] == "warning"
 
 
 def test_a_model_that_declares_nothing_and_has_only_weak_evidence_stays_license_unknown(tmp_path):
     # the Hub's architecture tag 'bert' names the bert family (apache-2.0) at tag confidence: a guess, which does
     # not make the license of a model declaring nothing known (before, it passed with a warning)
-    d = tmp_path / "acme--classifier"
-    d.mkdir()
-    (d / "README.md").write_text(_fm(tags=["bert", "text-classification"]) + "\nIt classifies.\n", encoding="utf-8")
-    report = _run([str(d)], tmp_path=tmp_path / "cache")
+    report = _run_card(tmp_path, _fm(tags=["bert", "text-classification"]) + "\nIt classifies.\n", "acme--classifier")
     found = {f.rule: f for f in report.findings}
     assert found["license-unknown"].severity.value == "error" and not report.models[0].passed
     assert "family:bert" in found["lineage-possible-base"].message
     assert "license-undeclared-derivative" not in found
     # stronger evidence (a sentence naming the base) makes the inherited license known, as before
-    (d / "README.md").write_text(_fm(tags=["text-classification"]) + "\nFine-tuned from google-bert/bert-base-uncased.\n",
-                                 encoding="utf-8")
-    report = _run([str(d)], tmp_path=tmp_path / "cache2")
+    report = _run_card(tmp_path, _fm(tags=["text-classification"]) + "\nFine-tuned from google-bert/bert-base-uncased.\n",
+                       "acme--classifier")
     found = {f.rule: f for f in report.findings}
     assert "license-unknown" not in found and found["license-undeclared-derivative"].severity.value == "warning"
 

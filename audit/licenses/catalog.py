@@ -401,17 +401,14 @@ class Catalog:
             return None
         form = alias_form(text)
         key = self._alias.get(form)
+        if key is not None:
+            return key
+        # the same name with or without its framing words: "the", "Meta", "agreement", "version"; last, each of
+        # these forms with its separators and dots dropped
+        forms = (form, *_variants(form))
+        key = next((self._alias[f] for f in forms[1:] if f in self._alias), None)
         if key is None:
-            # the same name with or without its framing words: "the", "Meta", "agreement", "version"
-            for variant in _variants(form):
-                key = self._alias.get(variant)
-                if key is not None:
-                    break
-        if key is None:
-            for variant in (form, *_variants(form)):
-                key = self._compact.get(_compact(variant))
-                if key is not None:
-                    break
+            key = next((self._compact[c] for c in map(_compact, forms) if c in self._compact), None)
         return key
 
     def by_link(self, url: str) -> str | None:

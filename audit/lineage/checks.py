@@ -118,10 +118,11 @@ def missing_license_evidence(case: LineageCase) -> list[Evidence]:
     origins = ((card.field_origin("license"),) if card else ()) + tuple(o for a in direct for o in a.evidence[:1])
     inferred = any(a.inferred for a in direct)
     if direct and all(a.inferred and weak(a.confidence) for a in direct):
+        said = "; ".join(f"{_possible_base(a)}, confidence {a.confidence:.1f}" for a in direct)
         # a guess from an architecture tag or a name alone does not make the license known: license-unknown stands
         # (fail closed); the guess is reported, as a possible base, beside it
         return [Evidence("lineage-possible-base", case.subject,
-                         f"declares no license; weak evidence alone suggests a base ({_bases_said(direct)}), which "
+                         f"declares no license; weak evidence alone suggests a base ({said}), which "
                          f"does not make its license known", origins + tuple(o for a in direct for o in a.evidence[1:2]),
                          inferred=True,
                          data={"possible": [a.subject for a in direct], "effective": list(case.effective.keys)})]
@@ -182,14 +183,10 @@ def same_licensor_evidence(case: LineageCase) -> list[Evidence]:
     return out
 
 
-def _bases_said(bases: list[Ancestor]) -> str:
-    """'X (keys) because <why>, confidence c' for each base, '; '-joined."""
-    said = []
-    for a in bases:
-        keys = ", ".join(a.license.keys) if a.license is not None and a.license.keys else "unknown"
-        said.append(f"{a.subject} ({keys}) because {a.note or (what(a.via) if a.via else 'inferred')}, "
-                    f"confidence {a.confidence:.1f}")
-    return "; ".join(said)
+def _possible_base(a: Ancestor) -> str:
+    """'X (keys) because <why>': a weakly inferred base, as both lineage-possible-base findings name it."""
+    keys = ", ".join(a.license.keys) if a.license is not None and a.license.keys else "unknown"
+    return f"{a.subject} ({keys}) because {a.note or (what(a.via) if a.via else 'inferred')}"
 
 
 def possible_base_evidence(case: LineageCase) -> list[Evidence]:
@@ -197,11 +194,9 @@ def possible_base_evidence(case: LineageCase) -> list[Evidence]:
     license of its own: "possible base: X because ...", with where the evidence is and its confidence."""
     out = []
     for a in case.inheritance.possible:
-        keys = ", ".join(a.license.keys) if a.license is not None and a.license.keys else "unknown"
         where = ", ".join(str(o) for o in a.evidence[:2]) or "the card"
-        why = a.note or (what(a.via) if a.via else "inferred")
         out.append(Evidence("lineage-possible-base", case.subject,
-                            f"possible base: {a.subject} ({keys}) because {why} ({where}; confidence "
+                            f"possible base: {_possible_base(a)} ({where}; confidence "
                             f"{a.confidence:.1f}); not applied: the model declares {', '.join(case.inheritance.own) or 'a license'}"
                             " and this evidence is too weak to contradict it", a.evidence, inferred=True,
                             data={"ancestor": a.subject, "keys": list(a.license.keys) if a.license else [],
