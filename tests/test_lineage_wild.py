@@ -634,6 +634,21 @@ def test_a_model_that_declares_nothing_and_has_only_weak_evidence_stays_license_
     assert "license-unknown" not in found and found["license-undeclared-derivative"].severity.value == "warning"
 
 
+def test_a_license_stated_as_unknown_stays_unknown_whatever_the_base(tmp_path):
+    # 'unknown', 'TBD', 'none' say the model's own license is not known: not the same as saying nothing, so what the
+    # base carries does not settle it (before, 'TBD' over a known base was license-undeclared-derivative and passed)
+    for value in ("TBD", "unknown", "none"):
+        for body_or_base in ({"base_model": "Qwen/Qwen-7B"}, {}):
+            text = _fm(license=value, **body_or_base) + ("" if body_or_base else "\nFine-tuned from Qwen-7B.\n")
+            report = _run_card(tmp_path, text)
+            found = {f.rule: f for f in report.findings}
+            assert "license-unknown" in found and "license-undeclared-derivative" not in found, (value, body_or_base)
+            assert not report.models[0].passed and "NOASSERTION" in (report.models[0].effective.expression or "")
+    # a template's placeholder says nothing: the card declares nothing, and the base's known license governs it
+    report = _run_card(tmp_path, _fm(licence="license", base_model="Qwen/Qwen-7B"))
+    assert "license-undeclared-derivative" in {f.rule for f in report.findings}
+
+
 def test_a_model_that_wrote_judged_or_taught_the_training_data_is_not_a_base():
     # an origin sentence may name other models in other roles: masked, the base it names is kept
     for body, bases in (

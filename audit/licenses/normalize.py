@@ -59,14 +59,15 @@ def is_generic(value: str | None) -> bool:
     return value is None or _form(value) in GENERIC
 
 
-# the deferring values that still say a license exists ('other' is the Hub's "a license not on our list"): a card
-# declaring one alone has terms of its own that nobody can read, which is not the same as declaring nothing.
-# 'license' is not one: it is a template's placeholder (TRL's cards write `licence: license`)
-ELSEWHERE = DEFERRING - {"license", "licence"}
+# a license value that says nothing at all: a template's placeholder (TRL's cards write `licence: license`, the model
+# card template '[More Information Needed]'). Every other value says something of the model's own license, if only
+# that it is one not on the Hub's list ('other') or not known ('unknown', 'TBD', 'none'): a card declaring one alone
+# has terms nobody can read, which is not the same as declaring nothing
+PLACEHOLDERS = frozenset({"", "license", "licence", "more-information-needed"})
 
 
-def names_elsewhere(value: str | None) -> bool:
-    return value is not None and _form(value) in ELSEWHERE
+def states_license(value: str | None) -> bool:
+    return value is not None and _form(value) not in PLACEHOLDERS
 
 
 @lru_cache(maxsize=4096)

@@ -103,14 +103,14 @@ def license_change(facts: LicenseFacts | None) -> str | None:
 # -- inheritance --------------------------------------------------------------------------------------------------
 def declares_license(facts: LicenseFacts, unnamed: bool = False) -> bool:
     """Did the model's own sources state any license at all (even one we cannot identify)? `unnamed`: a value
-    that says a license exists without naming it ('other') counts too."""
-    from audit.licenses.normalize import is_generic, names_elsewhere
+    that says something of it without naming it ('other', 'unknown', 'TBD') counts too."""
+    from audit.licenses.normalize import is_generic, states_license
 
     if facts.keys:
         return True  # most models: keys from any source mean a license was stated
     for d in facts.declarations:
         if d.kind in ("front-matter", "license-name", "hub-tag") and (
-                not is_generic(d.value) or (unnamed and names_elsewhere(d.value))):
+                not is_generic(d.value) or (unnamed and states_license(d.value))):
             return True
         if d.kind in ("license-link", "license-link-missing", "license-file") and (d.keys or d.note):
             return True
@@ -306,9 +306,10 @@ def inherit(subject: str, facts: LicenseFacts, lineage: Lineage, weak_gates: boo
             # key's non-commercial term, say, would otherwise pass unseen
             if not weak_gates and all(rests_on_inference(lineage, subject, src) for src in inherited.values()):
                 still_binding = superseded
-    # the model's own 'license: other' with nothing naming it is terms nobody read, not an absent license: it stays
-    # license-unknown (fail closed) rather than license-undeclared-derivative. An ancestor's is read as before (its
-    # bases govern it), since its descendants' gap is already that ancestor's finding when it is audited itself
+    # the model's own 'license: other' (or 'unknown', 'TBD') with nothing naming it is terms nobody read, not an
+    # absent license: it stays license-unknown (fail closed) rather than license-undeclared-derivative. An ancestor's
+    # is read as before (its bases govern it), since its descendants' gap is already that ancestor's finding when it
+    # is audited itself
     return Inheritance(subject, own, declares_license(facts, unnamed=True), inherited, conflicts, superseded, from_bases,
                        tuple(dict.fromkeys(stops)), possible, still_binding)
 
