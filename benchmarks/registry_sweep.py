@@ -94,6 +94,12 @@ STYLES: dict[str, tuple[Callable[[str, str], str], bool]] = {
     "further-training": (lambda i, n: f"# Orion\n\nObtained by further training {n} on code.\n", False),
     "lora-trained-on": (lambda i, n: f"# my-style\n\nA LoRA trained on {n} with kohya.\n", False),
     "chinese-prose": (lambda i, n: f"# 我的模型\n\n本模型基于 {n} 微调。\n", False),
+    # a participle after the name ('X fine-tuned for ...', 'a X model fine-tuned to ...'), the means ('by fine-tuning X')
+    "name-then-participle": (lambda i, n: f"# Orion\n\n{n} fine-tuned for function calling.\n", False),
+    "spaced-model-participle": (lambda i, n: f"# Orion\n\nThis is a {_spaced(n)} model fine-tuned to answer legal questions.\n",
+                                False),
+    "by-fine-tuning": (lambda i, n: f"# Orion\n\nThe model was obtained by fine-tuning {i} on our data.\n", False),
+    "adapted-to": (lambda i, n: f"# Orion\n\nThis model is {n} adapted to the legal domain.\n", False),
     # prose writes a name with spaces for its dashes ('Qwen2.5 3B Instruct', 'FLUX.1 dev')
     "spaced-prose": (lambda i, n: f"# Orion\n\nOrion is fine-tuned from {_spaced(n)} on our data.\n", False),
     "spaced-prose+apache": (lambda i, n: (f"---\nlicense: apache-2.0\n---\n# Orion\n\nOrion is fine-tuned from "
@@ -141,6 +147,8 @@ NEGATIVE: dict[str, str] = {
     "you-can-fine-tune": "You can fine-tune {n} on your own data with our script.",
     "quantized-like": "Quantized with llama.cpp, the same way as {n}.",
     "spaced-beats": "Fine-tuned from scratch, Orion beats {s} on MMLU.",
+    "card-adapted-from": "This model card is adapted from the {n} model card.",
+    "compared-participle": "We compare against a {s} model fine-tuned on the same data.",
 }
 # a copy of the model's own card (titled with its very name, declaring its license, speaking of itself in the third
 # person in a sentence with an origin phrase) in a
