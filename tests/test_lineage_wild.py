@@ -334,6 +334,21 @@ def test_a_base_model_written_as_a_hub_url_or_with_a_revision_declares_that_repo
     assert lin.ancestors[0].subject == "https://example.com/Llama-2-7b-chat-hf"  # not the Hub: kept as written
 
 
+def test_a_base_model_written_as_a_local_path_is_read_for_the_repo_or_name_it_holds():
+    # a path into the Hugging Face cache spells the repo id: declared as surely as the id itself
+    cached = "/root/.cache/huggingface/hub/models--meta-llama--Llama-2-7b-chat-hf/snapshots/" + "0" * 40
+    lin, _, ev = _audit(_fm(license="apache-2.0", base_model=cached))
+    assert (lin.ancestors[0].subject, lin.ancestors[0].inferred) == ("meta-llama/Llama-2-7b-chat-hf", False)
+    assert "lineage-conflict" in _checks(ev)
+    # a training run's checkpoint folder under the model's own: the model's folder names it
+    lin, _, _ = _audit(_fm(license="apache-2.0", base_model="./runs/Mistral-7B-v0.1/checkpoint-500"))
+    assert [a.subject for a in lin.ancestors] == ["./runs/Mistral-7B-v0.1", "mistralai/Mistral-7B-v0.1"]
+    assert lin.ancestors[1].inferred
+    # a path naming nothing the registry knows stays what it is: an ancestor nobody can look up
+    lin, _, ev = _audit(_fm(license="apache-2.0", base_model="/data/run7/final"))
+    assert [a.subject for a in lin.ancestors] == ["/data/run7"] and "lineage-unknown-ancestor" in _checks(ev)
+
+
 def test_a_community_base_named_after_a_sized_registry_model_carries_that_models_license():
     # Qwen2.5's sizes differ in licensing, so no family rule can say; the size in the name can
     lin, eff, ev = _audit(_fm(license="mit", base_model="someone/Qwen2.5-72B-roleplay"))

@@ -112,9 +112,30 @@ def looks_like_repo_id(spec: str) -> bool:
     return not _FILE_LIKE.search(repo_id)
 
 
+# a folder of the Hugging Face cache: the repo id with '/' written '--' (the Hub allows no '--' in an id)
+_CACHE_FOLDER = re.compile(r"(?:^|[/\\])models--((?:[\w.]+-)*?[\w.]+(?:--[\w.-]+)?)(?:[/\\]|$)")
+# what a training run or a download adds under the model's own folder: 'checkpoint-500', 'snapshots/<sha>', '1'
+_RUN_FOLDER = re.compile(r"^(?:checkpoint[-_]?\d*|snapshots|[0-9a-f]{40}|\d+|final|best|latest|main)$", re.IGNORECASE)
+
+
+def _local_path(value: str) -> bool:
+    return value.startswith((".", "/", "~")) or "\\" in value or re.match(r"^[A-Za-z]:[/\\]", value) is not None
+
+
 def declared_repo_id(value: str) -> str:
     """A base_model written as a Hub URL or with a revision ('https://huggingface.co/org/name', 'org/name@main')
-    declares that repo as surely as 'org/name' does; anything else is kept as written."""
+    declares that repo as surely as 'org/name' does. So does a path into the Hugging Face cache, whose folder
+    spells the id ('.../hub/models--org--name/snapshots/<sha>'). Any other local path is kept, without the folders a
+    training run or a download adds under the model's own ('.../Mistral-7B-v0.1/checkpoint-500'), so that its
+    last folder is the model's name; anything else is kept as written."""
+    if _local_path(value):
+        cached = _CACHE_FOLDER.search(value)
+        if cached is not None:
+            return cached.group(1).replace("--", "/", 1)
+        parts = re.split(r"[/\\]", value.rstrip("/\\"))
+        while len(parts) > 1 and _RUN_FOLDER.match(parts[-1]):
+            parts.pop()
+        return "/".join(parts) if any(parts) else value
     if "@" in value or HUB_URL.match(value):
         try:
             return parse_repo_spec(value)[0]
