@@ -298,6 +298,11 @@ class Effective:
     inferred_from_ancestors: bool = False
     sources: Mapping[str, str] = field(default_factory=dict)  # key -> subject it comes from
 
+    def binding(self, also: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """The keys whose terms bind the model: the effective ones, then `also` (its own keys that inference which
+        does not gate superseded: see lineage.inherit.Inheritance.still_binding)."""
+        return self.keys + tuple(k for k in also if k not in self.keys)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "expression": self.expression,

@@ -63,7 +63,7 @@ def obligations_for(subject: str, effective: Effective, also: tuple[str, ...] = 
     cat = catalog()
     out: list[Obligation] = []
     seen: set[tuple[str, str, str]] = set()
-    for key in effective.keys + tuple(k for k in also if k not in effective.keys):
+    for key in effective.binding(also):
         lic = cat.get(key)
         if lic is None:
             continue

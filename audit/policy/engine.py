@@ -48,8 +48,7 @@ class Subject:
     @cached_property
     def effective_licenses(self) -> list[License]:
         cat = catalog()
-        keys = self.effective.keys + tuple(k for k in self.still_binding if k not in self.effective.keys)
-        return [cat[k] for k in keys if k in cat]
+        return [cat[k] for k in self.effective.binding(self.still_binding) if k in cat]
 
 
 @dataclass(frozen=True, slots=True)
