@@ -96,6 +96,28 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
     return yaml_text, text[body_start:], body_line
 
 
+MAX_LEADING_COMMENTS = 4096  # a header comment before the front matter, not a document hidden in one
+
+
+def displaced_front_matter(text: str) -> tuple[str | None, str, int]:
+    """split_front_matter of a card whose front matter follows HTML comments ('<!-- header -->' before '---'): the
+    Hub reads no metadata from it, but its author declared these fields. The comments are blanked, line breaks kept,
+    so that lines are still the card's own; (None, text, 1) when the card is not of that shape."""
+    pos = 1 if text.startswith("\ufeff") else 0
+    comments = 0
+    while pos <= MAX_LEADING_COMMENTS:
+        pos = len(text) - len(text[pos:].lstrip())
+        if not text.startswith("<!--", pos):
+            break
+        end = text.find("-->", pos + 4, pos + MAX_LEADING_COMMENTS)
+        if end == -1:
+            return None, text, 1
+        pos, comments = end + 3, comments + 1
+    if not comments or pos > MAX_LEADING_COMMENTS or not text.startswith("---", pos):
+        return None, text, 1
+    return split_front_matter(re.sub(r"[^\n]", " ", text[:pos]) + text[pos:])
+
+
 def load_front_matter(yaml_text: str) -> tuple[Any, dict[str, int], list[tuple[str, int]], int | None]:
     """One YAML parse -> (data, top-level key -> 0-based line, duplicate keys as (path, 0-based line), the
     0-based line of the first alias or None). With an alias the data is not built and is None: aliases are the
@@ -370,6 +392,12 @@ def parse_card(text: str, origin: Origin) -> ModelCard:
     problems: list[Problem] = []
     text = normalize_line_breaks(text)
     yaml_text, body, body_line = split_front_matter(text)
+    if yaml_text is None:
+        yaml_text, body, body_line = displaced_front_matter(text)
+        if yaml_text is not None:
+            problems.append(Problem("card-front-matter-displaced", "the front matter follows an HTML comment, so the Hub "
+                                    "reads no metadata from this card; mlaudit reads its fields as declared",
+                                    origin.at(line=1)))
     raw: dict[str, Any] = {}
     field_lines: dict[str, int] = {}
     has_fm = yaml_text is not None

@@ -40,6 +40,19 @@ def test_no_front_matter_is_a_problem_not_a_crash() -> None:
     assert codes(c) == ["card-no-front-matter"]
 
 
+def test_a_front_matter_after_html_comments_is_read_and_said_to_be_displaced() -> None:
+    # the Hub reads no metadata from such a card; its author still declared these fields, which must not go unread
+    c = card("<!-- generated header -->\n\n<!-- another\n comment -->\n---\nlicense: apache-2.0\n"
+             "base_model: meta-llama/Llama-2-7b-chat-hf\n---\n# Title\n")
+    assert c.license == ("apache-2.0",) and c.base_models == ("meta-llama/Llama-2-7b-chat-hf",)
+    assert (c.field_lines["license"], c.field_lines["base_model"], c.body_line) == (6, 7, 9)
+    assert codes(c) == ["card-front-matter-displaced"] and c.body.startswith("# Title")
+    # text before the block, an unclosed comment, or a comment too long to be a header: no front matter
+    for text in ("<!-- x --> words\n---\nlicense: mit\n---\n", "<!-- never closed\n---\nlicense: mit\n---\n",
+                 "<!--" + "x" * 5000 + "-->\n---\nlicense: mit\n---\n"):
+        assert card(text).license == () and codes(card(text)) == ["card-no-front-matter"], text[:20]
+
+
 def test_malformed_yaml_records_line() -> None:
     c = card("---\nlicense: mit\ntags: [a, b\n---\nbody\n")
     assert "card-malformed-yaml" in codes(c)

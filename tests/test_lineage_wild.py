@@ -609,6 +609,14 @@ def test_a_label_opening_a_line_names_the_base():
         assert _direct_bases(body) == [], body
 
 
+def test_a_base_model_line_outside_a_code_block_names_the_base():
+    # a merge configuration pasted without a code fence: its base_model is the merge's base
+    body = ("slices:\n  - sources:\n    - model: meta-llama/Llama-2-7b-hf\n      layer_range: [0, 32]\n"
+            "merge_method: slerp\nbase_model: meta-llama/Llama-2-7b-hf\n")
+    assert _direct_bases(body) == ["meta-llama/Llama-2-7b-hf"]
+    assert _direct_bases("base_model: the model you start from (any causal LM)") == []
+
+
 def test_a_model_used_as_the_foundation_or_trained_further_is_the_base():
     for body, base in (("Uses Llama-2-7b-hf as the foundation.", "meta-llama/Llama-2-7b-hf"),
                        ("We used Mistral-7B-v0.1 as the starting point.", "mistralai/Mistral-7B-v0.1"),

@@ -15,6 +15,7 @@ _REPORTED_PROBLEMS = frozenset({
     "card-field-type",
     "card-field-value",
     "card-no-front-matter",
+    "card-front-matter-displaced",
 })
 # problems that prevent any decision about the card: the input counts as unreadable
 BLOCKING_PROBLEMS = frozenset(
