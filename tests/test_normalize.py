@@ -320,6 +320,12 @@ def test_license_link_to_a_hub_repo_file_uses_the_registry_and_a_license_directo
                      "---\n").status is Status.RESOLVED
 
 
+def test_a_license_written_as_its_url_is_read_as_a_license_link_would_be():
+    assert resolve_id("https://huggingface.co/meta-llama/Llama-2-7b-hf/blob/main/LICENSE.txt")[0] == ("llama2",)
+    assert resolve_id("https://choosealicense.com/licenses/mit/")[0] == ("mit",)
+    assert resolve_id("https://example.com/our-license")[0] == ()  # nothing to check it by: unknown
+
+
 def test_license_link_reads_a_local_file_whatever_its_name(tmp_path):
     (tmp_path / "README.md").write_text("---\nlicense: mit\nlicense_link: terms/our-terms.md\n---\n# M\n")
     (tmp_path / "terms").mkdir()

@@ -80,8 +80,8 @@ def resolve_id(text: str) -> tuple[tuple[str, ...], str | None]:
         return (key,), cat[key].spdx
     if _EXPR_OPERATOR.search(text):
         return _resolve_expression(text, cat)
-    if re.match(r"^https?://", text, re.IGNORECASE):
-        key = cat.by_link(text)
+    if re.match(r"^https?://", text, re.IGNORECASE):  # a license written as its URL: read as license_link is
+        key = link_key(text)
         return ((key,), cat[key].spdx) if key else ((), None)
     return (), None
 
