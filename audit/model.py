@@ -228,10 +228,17 @@ class LicenseChange:
     """An ancestor's license changed: `from_key` until `date`, then `to_key`. On an Ancestor it is a change the
     subject's date does not decide (the subject may predate it or not)."""
 
-    date: str | None  # 'YYYY', 'YYYY-MM' or 'YYYY-MM-DD' as the source gave it; None when not known
+    date: str | None  # 'YYYY', 'YYYY-MM', 'YYYY-MM-DD' or a range 'A..B' of those; None when not known
     from_key: str | None
     to_key: str | None
     source: str | None = None
+
+    def when(self) -> str:
+        """The date as a sentence says it: 'on 2024-01', 'between 2024-01-01 and 2024-01-06'."""
+        if self.date is None:
+            return "on an unknown date"
+        a, sep, b = self.date.partition("..")
+        return f"between {a} and {b}" if sep else f"on {self.date}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"date": self.date, "from": self.from_key, "to": self.to_key, "source": self.source}

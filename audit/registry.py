@@ -79,11 +79,17 @@ class Entry:
 
 
 def date_bounds(text: Any) -> tuple[_dt.date | None, _dt.date | None]:
+    """(earliest, latest) day a date as the registry writes it can mean: a day, a month, a year, or a range
+    'A..B' of those (a change known to have happened by B: 'by Jan 6' when derivatives followed it that day)."""
     if text is None:
         return None, None
     if isinstance(text, _dt.date):
         return text, text
     s = str(text).strip()
+    if ".." in s:
+        a, _, b = s.partition("..")
+        earliest, latest = date_bounds(a)[0], date_bounds(b)[1]
+        return (earliest, latest) if earliest and latest and earliest <= latest else (None, None)
     m = re.match(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", s)
     if not m:
         return None, None

@@ -68,11 +68,12 @@ def test_registry_keys(rid, key):
     assert load_registry().model(rid).key == key
 
 
-@pytest.mark.parametrize("rid", ["microsoft/phi-1", "microsoft/phi-1_5"])
-def test_phi_1_was_under_the_microsoft_research_license_before_2024_01(rid):
+@pytest.mark.parametrize("rid, date", [("microsoft/phi-1", "2024-01"), ("microsoft/phi-1_5", "2024-01-01..2024-01-25"),
+                                       ("microsoft/phi-2", "2024-01-01..2024-01-06")])
+def test_phi_1_and_2_were_under_the_microsoft_research_license_until_2024_01(rid, date):
     e = load_registry().model(rid)
     assert e.key == "mit"
-    assert [(c.date, c.from_key, c.to_key) for c in e.history] == [("2024-01", "msr-license", "mit")]
+    assert [(c.date, c.from_key, c.to_key) for c in e.history] == [(date, "msr-license", "mit")]
 
 
 def test_every_shipped_entry_resolves_or_says_why():

@@ -195,13 +195,14 @@ def test_time_dependent_base_license_follows_the_card_date():
 
 
 def test_an_undated_derivative_of_a_relicensed_base_is_a_history_finding_not_a_conflict():
-    # phi-2: Microsoft Research License until 2024-01, then MIT. A card citing only a 2020 paper cannot be dated.
+    # phi-2: Microsoft Research License until early 2024-01 (by the 6th), then MIT. A card citing only a 2020
+    # paper cannot be dated.
     undated = fm(license="mit", base_model="microsoft/phi-2") + "@article{x,\n  year = {2020}\n}\n"
     _, lin, eff, ev = audit_card(undated)
     assert "lineage-conflict" not in checks(ev) and eff.keys == ("mit",)
     hist = [e for e in ev if e.check == "lineage-license-history"]
-    assert hist and hist[0].data["date"] == "2024-01" and hist[0].data["from"] == "msr-license"
-    assert "2024-01" in hist[0].message and hist[0].data["conflict_if_before"]
+    assert hist and hist[0].data["date"] == "2024-01-01..2024-01-06" and hist[0].data["from"] == "msr-license"
+    assert "between 2024-01-01 and 2024-01-06" in hist[0].message and hist[0].data["conflict_if_before"]
     assert lin.ancestors[0].history and lin.ancestors[0].to_dict()["license_history"][0]["from"] == "msr-license"
     # dated by the Hub: decided, no history finding
     snap = Snapshot("x/y", Origin("hub", "x/y"), info={"createdAt": "2023-12-20T00:00:00Z"})
@@ -210,6 +211,18 @@ def test_an_undated_derivative_of_a_relicensed_base_is_a_history_finding_not_a_c
     lin = resolve_lineage("x/y", card, facts, snap, Resolver())
     ev = lineage_evidence("x/y", card, facts, lin, effective_license("x/y", facts, lin))
     assert "lineage-conflict" in checks(ev) and "lineage-license-history" not in checks(ev)
+
+
+def test_a_change_known_to_have_happened_by_a_day_decides_a_model_made_later_that_month():
+    from audit.registry import date_bounds
+
+    assert [str(d) for d in date_bounds("2024-01-01..2024-01-06")] == ["2024-01-01", "2024-01-06"]
+    assert [str(d) for d in date_bounds("2024-01")] == ["2024-01-01", "2024-01-31"]
+    assert date_bounds("2024-02..2024-01") == (None, None)  # backwards: no date, which is undecided
+    # Transformers 4.37.0 came out on 2024-01-22: after phi-2's change, which derivatives followed on 2024-01-06
+    _, _, eff, ev = audit_card(fm(license="mit", base_model="microsoft/phi-2")
+                               + "### Framework versions\n\n- Transformers 4.37.0\n")
+    assert eff.keys == ("mit",) and "lineage-license-history" not in checks(ev)
 
 
 def test_the_library_versions_a_model_names_date_it_from_below():

@@ -153,9 +153,9 @@ def history_evidence(case: LineageCase) -> list[Evidence]:
             old = cat.get(ch.from_key)
             before = f"{old.name} [{ch.from_key}]" if old else ch.from_key
             clash = bool(own) and (old is None or not old.relicense) and not _layered_all(own)
-            msg = (f"ancestor {a.subject} changed its license on {ch.date or 'an unknown date'} from {before} to "
+            msg = (f"ancestor {a.subject} changed its license {ch.when()} from {before} to "
                    f"{ch.to_key}; this model's date is undecided ({a.subject_date or 'unknown'}). Made before "
-                   f"{ch.date or 'the change'}, it is governed by {ch.from_key}"
+                   f"the change, it is governed by {ch.from_key}"
                    + (f", which its declared {', '.join(sorted(own))} may not drop (a conflict)" if clash else "")
                    + f"; made after, by {ch.to_key}. Establish when it was made (the Hub's createdAt or first commit)")
             out.append(Evidence("lineage-license-history", case.subject, msg, case.own_origins + a.evidence[:2],

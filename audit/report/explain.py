@@ -137,7 +137,8 @@ def _render_repo(entry: Any, fmt: str) -> str:
     if entry.also:
         head.append(f"  the declaration also names: {', '.join(entry.also)} (the license below governs the weights)")
     for c in entry.history:
-        head.append(f"  before {c.date or 'an unknown date'}: {c.from_license} ({c.from_key or 'not catalogued'})")
+        when = c.date.replace("..", " (changed by ") + ")" if c.date and ".." in c.date else c.date or "an unknown date"
+        head.append(f"  before {when}: {c.from_license} ({c.from_key or 'not catalogued'})")
     if entry.key not in cat:
         head.append(f"  no catalogued license: {entry.unresolved or 'unknown'}")
         return "\n".join(head) + "\n"
