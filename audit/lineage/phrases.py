@@ -101,7 +101,8 @@ NAME_DECORATIONS = re.compile(r"[-_ .](?:" + "|".join(map(re.escape, _DATA["name
 TOOL_NAMES = re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, _DATA["tool_names"])) + r")(?![\w-])",
                         re.IGNORECASE)
 # a model name, a repo id or a Markdown link (no spaces), as {name} in other_roles
-_ROLE_NAME = r"(?:\[[^\]]*\]\([^)\s]*\)|`?[A-Za-z0-9][\w./:-]*\w`?)"
+# (one character is a name too: the last word of one written with spaces, 'phi 2 outputs', 'dreamshaper 8 outputs')
+_ROLE_NAME = r"(?:\[[^\]]*\]\([^)\s]*\)|`?[A-Za-z0-9](?:[\w./:-]*\w)?`?)"
 # a name that comes before its role: any but the little words a sentence puts there ('trained on outputs of')
 _ROLE_MODEL = r"(?!(?:on|of|from|with|by|for|to|in|and|or|the|a|an|its|their|our|his|her|using|use|uses)\b)" + _ROLE_NAME
 # One pattern each, searched apart (their matches may overlap: 'conversations written by X'), each only on a line
