@@ -561,6 +561,7 @@ def test_a_participle_or_a_training_method_before_a_model_names_it_as_the_base()
                        ("Obtained by further training Meta-Llama-3-8B on code.", "meta-llama/Meta-Llama-3-8B"),
                        ("The model starts from the Mistral-7B-v0.1 checkpoint.", "mistralai/Mistral-7B-v0.1"),
                        ("An instruction-tuned Gemma-2-9b.", "google/gemma-2-9b"),
+                       ("An instruction-tuned Llama 2 for chat.", "family:llama2"),  # a version after a space
                        ("An ORPO fine-tuned Llama-3-8B.", "meta-llama/Meta-Llama-3-8B"),
                        ("Finetuned Llama-2-7b-chat-hf on medical QA.", "meta-llama/Llama-2-7b-chat-hf"),
                        ("We finetune Mistral-7B-v0.1 on 10k samples.", "mistralai/Mistral-7B-v0.1"),
@@ -571,7 +572,8 @@ def test_a_participle_or_a_training_method_before_a_model_names_it_as_the_base()
                  "It can be fine-tuned on any data, like Mistral-7B-v0.1.",
                  "Compare it with Nous-Hermes-2-Mistral-7B-DPO on MT-Bench.",
                  "Quantized with llama.cpp, the same way as Mistral-7B-v0.1.",
-                 "Llama 3 is a family of pretrained and instruction tuned generative text models."):
+                 "Llama 3 is a family of pretrained and instruction tuned generative text models.",
+                 "We fine-tuned 2 models on Mistral-7B-v0.1 outputs."):
         assert _direct_bases(body) == [], body
 
 
