@@ -369,6 +369,31 @@ def test_statements_about_something_else_are_not_about_this_model(body):
     assert not any(d.b.kind == "statement" for d in f.disagreements), body
 
 
+@pytest.mark.parametrize("section", [
+    "## License\n\nCC-BY-NC-4.0",
+    "### 📜 Licence\n\n- **CC BY-NC 4.0**",
+    "## 7. License\n\n[Llama 2 Community License](https://ai.meta.com/llama/license/)",
+    "## Model license\n\nSee below.\n\nLlama 2 Community License",
+])
+def test_a_license_named_alone_under_a_license_heading_is_a_statement_about_this_model(section):
+    f = facts_for(f"---\nlicense: mit\n---\n# M\n\n{section}\n")
+    assert any(d.b.kind == "statement" for d in f.disagreements), section
+    # with nothing in the front matter it is the license the card gives
+    assert facts_for(f"---\ntags: [x]\n---\n# M\n\n{section}\n").keys in (("cc-by-nc-4.0",), ("llama2",)), section
+
+
+@pytest.mark.parametrize("section", [
+    "## License\n\nMIT",  # the same license
+    "## License\n\nThe code is under Apache 2.0.",  # another scope
+    "## License\n\nApache 2.0 for the code",  # not a bare name
+    "## Citation\n\nCC-BY-NC-4.0",  # not a License section
+    "## License\n\nSee LICENSE.\n\nThe weights are MIT.\n\nThanks to all.\n\nCC-BY-NC-4.0",  # past its opening lines
+])
+def test_a_license_section_names_nothing_else(section):
+    f = facts_for(f"---\nlicense: mit\n---\n# M\n\n{section}\n")
+    assert not any(d.b.kind == "statement" for d in f.disagreements), section
+
+
 def test_a_gating_prompt_or_use_policy_that_limits_use_contradicts_a_commercial_license():
     gated = facts_for("---\nlicense: mit\nextra_gated_prompt: This model is for non-commercial research use only.\n---\n")
     assert any(d.b.kind == "statement" and d.b.origin.field == "extra_gated_prompt" for d in gated.disagreements)

@@ -191,6 +191,9 @@ def statement_declarations(card: ModelCard | None, snapshot: Snapshot | None) ->
     found: list[Statement] = []
     if card is not None:
         found.extend(statements(card.body, card.origin, card.body_line))
+        said = {(st.origin.line, k) for st in found for k in st.keys}
+        found.extend(st for st in section_names(card.body, card.origin, card.body_line)
+                     if (st.origin.line, st.keys[0]) not in said)
         prompt = card.front_matter.get("extra_gated_prompt")
         if isinstance(prompt, str):
             where = card.field_origin("extra_gated_prompt")
@@ -202,6 +205,52 @@ def statement_declarations(card: ModelCard | None, snapshot: Snapshot | None) ->
     cat = catalog()
     return [Declaration("intended-use" if st.intent else "statement", st.text, st.keys, st.origin,
                         cat[st.keys[0]].spdx if st.keys else None, st.restriction) for st in found]
+
+
+# a heading that names the license of what the card is about: '## License', '### 📜 Licence', '## 7. Model license'
+_LICENSE_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\W*\s*(?:\d+(?:\.\d+)*\.?\s+)?(?:(?:model|weights?)\s+)?licen[cs]es?\b\W*$",
+                              re.IGNORECASE)
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
+_LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_SECTION_LINES = 3  # what a License section opens with; later lines are notes on it
+
+
+def section_names(body: str, origin: Origin, first_line: int = 1) -> list[Statement]:
+    """A license named alone on one of the first lines of a License section ('## License' then 'CC-BY-NC-4.0',
+    '- Apache 2.0', '[Llama 2 Community License](<link>)'): the heading gives the scope, the model, as 'this model
+    is licensed under' would. Only a line that is nothing but a license's name (or a link to one) counts, and not
+    a line that speaks of code, data or another model."""
+    if "icen" not in body:
+        return []
+    cat = catalog()
+    out: list[Statement] = []
+    lines = body.split("\n")
+    for i, line in enumerate(lines):
+        if "icen" not in line or not _LICENSE_HEADING.match(line):
+            continue
+        read = 0
+        for n in range(i + 1, min(len(lines), i + 12)):
+            text = lines[n]
+            if _HEADING.match(text) or read >= _SECTION_LINES or _FENCE.match(text):
+                break
+            if not text.strip():
+                continue
+            read += 1
+            key = None if other_scope(text) else _bare_license(text, cat)
+            if key is not None:
+                out.append(Statement(text.strip()[:200], origin.at(line=first_line + n), keys=(key,)))
+    return out
+
+
+def _bare_license(line: str, cat: Catalog) -> str | None:
+    """The license a line names when it is nothing but its name or a link to it, else None."""
+    text = _LIST_MARK.sub("", line).strip().strip("*_`>:. ")
+    link = _MD_LINK.fullmatch(text)
+    if link is not None:
+        key = cat.lookup(link.group(1).strip("*_` ")) or cat.by_link(link.group(2))
+    else:
+        key = cat.lookup(text) if 2 <= len(text) <= 80 else None
+    return key if key is not None and not cat[key].ambiguous else None
 
 
 def _license_mentions(body: str) -> list[int]:
@@ -257,4 +306,8 @@ def body_statements(body: str, body_line: int, origin: Origin) -> list[Declarati
                 continue
             seen.add((key, lineno))
             out.append(Declaration("body", value[:200], (key,), origin.at(line=lineno), cat[key].spdx))
+    for st in section_names(body, origin, body_line):  # 'CC-BY-NC-4.0' alone under '## License' names no "licen"
+        if (st.keys[0], st.origin.line) not in seen:
+            seen.add((st.keys[0], st.origin.line or 0))
+            out.append(Declaration("body", st.text, st.keys, st.origin, cat[st.keys[0]].spdx))
     return out
