@@ -161,6 +161,11 @@ def test_other_is_not_named_by_prose_that_names_a_hub_license():
 def test_body_badge_and_link():
     f = facts_for("---\n---\n[![License](https://img.shields.io/badge/License-Apache_2.0-blue.svg)](https://opensource.org/licenses/Apache-2.0)\n")
     assert f.keys == ("apache-2.0",)
+    # a dash in a badge's text is written '--'
+    f = facts_for("---\n---\n![License](https://img.shields.io/badge/license-CC--BY--NC--4.0-red)\n")
+    assert f.keys == ("cc-by-nc-4.0",)
+    f = facts_for("---\nlicense: apache-2.0\n---\n![License](https://img.shields.io/badge/license-CC--BY--NC--4.0-red)\n")
+    assert any(d.b.kind == "body" and d.b.keys == ("cc-by-nc-4.0",) for d in f.disagreements)
 
 
 def test_body_placeholder_is_ignored():

@@ -74,7 +74,8 @@ _RESTRICTIONS = (
 _INTENT = re.compile(r"\b(?:intended|meant|designed|aimed)\b", re.IGNORECASE)
 
 _URL = re.compile(r"https?://[^\s)\]>\"'`]+", re.IGNORECASE)
-_BADGE = re.compile(r"shields\.io/badge/licen[cs]e-([A-Za-z0-9._%+]+?)-", re.IGNORECASE)
+# shields.io writes a dash in a badge's text as '--' (and a space as '_'): 'license-CC--BY--NC--4.0-red'
+_BADGE = re.compile(r"shields\.io/badge/licen[cs]e-((?:[A-Za-z0-9._%+]|--)+?)-(?!-)", re.IGNORECASE)
 _PHRASE = re.compile(
     r"(?:licen[cs]ed\s+(?:under|as|with)|released\s+under|available\s+under|distributed\s+under|"
     r"governed\s+by|subject\s+to|licen[cs]e\s*(?:is|:|：|\*\*:?|\|))\s*(?:the\s+|a\s+|an\s+)?\**\s*\[?([^\n;()\[\]|]{2,100})",
@@ -283,7 +284,7 @@ def body_statements(body: str, body_line: int, origin: Origin) -> list[Declarati
         lineno = body_line + idx
         found: list[tuple[str, str]] = []  # (key, value as written)
         for m in _BADGE.finditer(line):
-            val = m.group(1).replace("_", " ").replace("%20", " ")
+            val = m.group(1).replace("--", "-").replace("_", " ").replace("%20", " ")
             key = cat.lookup(val)
             if key:
                 found.append((key, val))
