@@ -356,8 +356,11 @@ def test_a_model_card_file_that_disagrees_with_readme_is_a_conflict_not_a_replac
     "This model was trained on public data and is licensed under GPL-3.0.",
 ])
 def test_a_statement_about_this_models_weights_contradicts_its_license(body):
-    f = facts_for(f"---\nlicense: apache-2.0\n---\n# M\n\n## License\n\n{body}\n")
-    assert any(d.b.kind == "statement" for d in f.disagreements), body
+    assert _contradicted_by_a_statement(f"---\nlicense: apache-2.0\n---\n# M\n\n## License\n\n{body}\n"), body
+
+
+def _contradicted_by_a_statement(card_text: str) -> bool:
+    return any(d.b.kind == "statement" for d in facts_for(card_text).disagreements)
 
 
 @pytest.mark.parametrize("body", [
@@ -370,8 +373,7 @@ def test_a_statement_about_this_models_weights_contradicts_its_license(body):
     "```\nThis model is for research use only\n```",
 ])
 def test_statements_about_something_else_are_not_about_this_model(body):
-    f = facts_for(f"---\nlicense: apache-2.0\n---\n# M\n\n{body}\n")
-    assert not any(d.b.kind == "statement" for d in f.disagreements), body
+    assert not _contradicted_by_a_statement(f"---\nlicense: apache-2.0\n---\n# M\n\n{body}\n"), body
 
 
 @pytest.mark.parametrize("section", [
@@ -381,8 +383,7 @@ def test_statements_about_something_else_are_not_about_this_model(body):
     "## Model license\n\nSee below.\n\nLlama 2 Community License",
 ])
 def test_a_license_named_alone_under_a_license_heading_is_a_statement_about_this_model(section):
-    f = facts_for(f"---\nlicense: mit\n---\n# M\n\n{section}\n")
-    assert any(d.b.kind == "statement" for d in f.disagreements), section
+    assert _contradicted_by_a_statement(f"---\nlicense: mit\n---\n# M\n\n{section}\n"), section
     # with nothing in the front matter it is the license the card gives
     assert facts_for(f"---\ntags: [x]\n---\n# M\n\n{section}\n").keys in (("cc-by-nc-4.0",), ("llama2",)), section
 
@@ -395,8 +396,7 @@ def test_a_license_named_alone_under_a_license_heading_is_a_statement_about_this
     "## License\n\nSee LICENSE.\n\nThe weights are MIT.\n\nThanks to all.\n\nCC-BY-NC-4.0",  # past its opening lines
 ])
 def test_a_license_section_names_nothing_else(section):
-    f = facts_for(f"---\nlicense: mit\n---\n# M\n\n{section}\n")
-    assert not any(d.b.kind == "statement" for d in f.disagreements), section
+    assert not _contradicted_by_a_statement(f"---\nlicense: mit\n---\n# M\n\n{section}\n"), section
 
 
 def test_a_gating_prompt_or_use_policy_that_limits_use_contradicts_a_commercial_license():
