@@ -245,6 +245,9 @@ def test_the_library_versions_a_model_names_date_it_from_below():
     card = card_of(fm(license="mit", base_model="microsoft/phi-2"))
     d = dating(card, snap)
     assert str(d.floor) == "2024-03-01" and "config.json transformers_version" in d.why
+    # sentence-transformers' template writes 'Framework Versions' and 'Name: version'
+    st = card_of(fm(license="mit") + "### Framework Versions\n- Python: 3.10.12\n- Sentence Transformers: 3.0.1\n")
+    assert str(dating(st, None).floor) == "2024-06-07"
     # a version line outside the framework-versions section dates nothing
     assert dating(card_of(fm(license="mit") + "- Transformers 4.38.2\n"), None).floor is None
 

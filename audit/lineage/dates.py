@@ -119,6 +119,7 @@ def card_stated_date(card: ModelCard) -> _dt.date | None:
 _FRAMEWORK_LINE = re.compile(r"^\s*[-*]\s*(transformers|peft|trl|pytorch|torch|datasets|tokenizers|diffusers|"
                              r"sentence[ -]transformers|accelerate)\s*:?\s*v?(\d+\.\d+(?:\.\d+)?[\w.+-]*)\s*$",
                              re.IGNORECASE | re.MULTILINE)
+_FRAMEWORK_HEAD = re.compile(r"ramework\s+versions?", re.IGNORECASE)
 _PYPI_NAME = {"pytorch": "torch", "sentence transformers": "sentence-transformers"}
 _PRE_RELEASE = re.compile(r"^(\d+\.\d+(?:\.\d+)?)(?:\.?(?:dev|rc|a|b|alpha|beta)\d*)", re.IGNORECASE)
 RELEASES_FILE = os.path.join(os.path.dirname(__file__), "data", "releases.yaml")
@@ -173,9 +174,10 @@ def framework_floor(card: ModelCard | None, snapshot: Snapshot | None) -> tuple[
     config files' transformers / diffusers / sentence-transformers versions), with what named it: the model
     was made after that library version was published."""
     named: list[tuple[str, str, str]] = []  # (library, version, where)
-    at = card.body.find("ramework version") if card is not None else -1  # 'Framework versions' or 'framework ...'
-    if card is not None and at >= 0:
-        for m in _FRAMEWORK_LINE.finditer(card.body, at):
+    # 'Framework versions' (Trainer), 'Framework Versions' (sentence-transformers), 'framework versions'
+    head = _FRAMEWORK_HEAD.search(card.body) if card is not None and "ramework" in card.body else None
+    if card is not None and head is not None:
+        for m in _FRAMEWORK_LINE.finditer(card.body, head.start()):
             named.append((m.group(1), m.group(2), "its card's framework versions"))
     texts = snapshot.texts if snapshot is not None else {}
     for path, keys in (("config.json", (("transformers_version", "transformers"),)),
