@@ -381,6 +381,9 @@ def test_statements_about_something_else_are_not_about_this_model(body):
     "### 📜 Licence\n\n- **CC BY-NC 4.0**",
     "## 7. License\n\n[Llama 2 Community License](https://ai.meta.com/llama/license/)",
     "## Model license\n\nSee below.\n\nLlama 2 Community License",
+    "## LICENSE\n\nCC-BY-NC-4.0",
+    "## Lizenz\n\nCC-BY-NC-4.0",
+    "## 许可证\n\nCC-BY-NC-4.0",
 ])
 def test_a_license_named_alone_under_a_license_heading_is_a_statement_about_this_model(section):
     assert _contradicted_by_a_statement(f"---\nlicense: mit\n---\n# M\n\n{section}\n"), section

@@ -209,8 +209,12 @@ def statement_declarations(card: ModelCard | None, snapshot: Snapshot | None) ->
 
 
 # a heading that names the license of what the card is about: '## License', '### 📜 Licence', '## 7. Model license'
-_LICENSE_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\W*\s*(?:\d+(?:\.\d+)*\.?\s+)?(?:(?:model|weights?)\s+)?licen[cs]es?\b\W*$",
-                              re.IGNORECASE)
+# (and the word in German, Spanish, Portuguese, Italian, Dutch, Russian, Chinese, Japanese, Korean)
+_LICENSE_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\W*\s*(?:\d+(?:\.\d+)*\.?\s+)?(?:(?:model|weights?)\s+)?"
+                              r"(?:licen[cs]es?|lizenz|licencia|licen[çc]a|licenza|licentie|лицензия|许可证?|许可协议|"
+                              r"开源协议|ライセンス|라이선스)(?![\w-])\W*$", re.IGNORECASE)
+# one of these is in every such heading (a heading in capitals too: '## LICENSE')
+_HEADING_WORDS = ("icen", "ICEN", "izenz", "IZENZ", "ицензи", "ИЦЕНЗИ", "许可", "开源协议", "ライセンス", "라이선스")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _SECTION_LINES = 3  # what a License section opens with; later lines are notes on it
@@ -221,13 +225,13 @@ def section_names(body: str, origin: Origin, first_line: int = 1) -> list[Statem
     '- Apache 2.0', '[Llama 2 Community License](<link>)'): the heading gives the scope, the model, as 'this model
     is licensed under' would. Only a line that is nothing but a license's name (or a link to one) counts, and not
     a line that speaks of code, data or another model."""
-    if "icen" not in body:
+    if not any(w in body for w in _HEADING_WORDS):
         return []
     cat = catalog()
     out: list[Statement] = []
     lines = body.split("\n")
     for i, line in enumerate(lines):
-        if "icen" not in line or not _LICENSE_HEADING.match(line):
+        if not line.lstrip().startswith("#") or not _LICENSE_HEADING.match(line):
             continue
         read = 0
         for n in range(i + 1, min(len(lines), i + 12)):
