@@ -97,6 +97,7 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
 
 
 MAX_LEADING_COMMENTS = 4096  # a header comment before the front matter, not a document hidden in one
+_SPACE = re.compile(r"\s*")
 
 
 def displaced_front_matter(text: str) -> tuple[str | None, str, int]:
@@ -106,7 +107,8 @@ def displaced_front_matter(text: str) -> tuple[str | None, str, int]:
     pos = 1 if text.startswith("\ufeff") else 0
     comments = 0
     while pos <= MAX_LEADING_COMMENTS:
-        pos = len(text) - len(text[pos:].lstrip())
+        space = _SPACE.match(text, pos)
+        pos = space.end() if space else pos
         if not text.startswith("<!--", pos):
             break
         end = text.find("-->", pos + 4, pos + MAX_LEADING_COMMENTS)

@@ -210,10 +210,9 @@ def statement_declarations(card: ModelCard | None, snapshot: Snapshot | None) ->
 
 # a heading that names the license of what the card is about: '## License', '### 📜 Licence', '## 7. Model license'
 # (and the word in German, Spanish, Portuguese, Italian, Dutch, Russian, Chinese, Japanese, Korean)
-_LICENSE_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\W*\s*(?:\d+(?:\.\d+)*\.?\s+)?(?:(?:model|weights?)\s+)?"
+_LICENSE_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+[^\w\n]*[ \t]*(?:\d+(?:\.\d+)*\.?[ \t]+)?(?:(?:model|weights?)[ \t]+)?"
                               r"(?:licen[cs]es?|lizenz|licencia|licen[çc]a|licenza|licentie|лицензия|许可证?|许可协议|"
-                              r"开源协议|ライセンス|라이선스)(?![\w-])\W*$", re.IGNORECASE)
-# one of these is in every such heading (a heading in capitals too: '## LICENSE')
+                              r"开源协议|ライセンス|라이선스)(?![\w-])[^\w\n]*$", re.IGNORECASE | re.MULTILINE)
 _HEADING_WORDS = ("icen", "ICEN", "izenz", "IZENZ", "ицензи", "ИЦЕНЗИ", "许可", "开源协议", "ライセンス", "라이선스")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -229,10 +228,10 @@ def section_names(body: str, origin: Origin, first_line: int = 1) -> list[Statem
         return []
     cat = catalog()
     out: list[Statement] = []
-    lines = body.split("\n")
-    for i, line in enumerate(lines):
-        if not line.lstrip().startswith("#") or not _LICENSE_HEADING.match(line):
-            continue
+    lines: list[str] | None = None
+    for head in _LICENSE_HEADING.finditer(body):
+        lines = body.split("\n") if lines is None else lines
+        i = body.count("\n", 0, head.start())
         read = 0
         for n in range(i + 1, min(len(lines), i + 12)):
             text = lines[n]
