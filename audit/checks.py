@@ -65,7 +65,8 @@ _TABLE: tuple[Check, ...] = (
     Check("license-body-mismatch", "A license statement in the card body names a different license than the front "
           "matter.", _W, _LICENSE),
     Check("license-statement-conflict", "The card body, the gating prompt or a USE_POLICY file says this model's "
-          "weights are under another license, or limits them to non-commercial or research use, against the "
+          "weights are under another license (in a sentence, or by a license's name alone at the top of a License "
+          "section), or limits them to non-commercial or research use, against the "
           "declared license.", _E, _LICENSE,
           "Ask the publisher which terms govern the weights; downgrade this check only once someone has read "
           "the statement and decided."),
@@ -94,7 +95,8 @@ _TABLE: tuple[Check, ...] = (
           "Get the linked file (the ancestor's repo has the license text) and ship it with every copy of the model you "
           "distribute; ask the publisher to add it.", floor=_E),
     Check("card-missing", "The model has no model card.", _W, _LICENSE),
-    Check("card-problem", "The model card has problems (malformed fields, British spelling, list-valued license).",
+    Check("card-problem", "The model card has problems (malformed fields, British spelling, list-valued license, no front "
+          "matter, a front matter after HTML comments, which the Hub does not read but mlaudit does).",
           _N, _LICENSE),
     Check("lineage-conflict", "The declared license drops terms that an ancestor imposes on derivatives.", _E, ("audit.lineage.checks:conflict_evidence",),
           "Treat the model as governed by its ancestor's license as well, and comply with both.", floor=_E),
