@@ -396,6 +396,7 @@ def test_a_license_named_alone_under_a_license_heading_is_a_statement_about_this
     "## License\n\nThe code is under Apache 2.0.",  # another scope
     "## License\n\nApache 2.0 for the code",  # not a bare name
     "## Citation\n\nCC-BY-NC-4.0",  # not a License section
+    "```markdown\n## License\n\nCC-BY-NC-4.0\n```",  # a card template shown in a code block
     "## License\n\nSee LICENSE.\n\nThe weights are MIT.\n\nThanks to all.\n\nCC-BY-NC-4.0",  # past its opening lines
 ])
 def test_a_license_section_names_nothing_else(section):

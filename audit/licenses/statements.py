@@ -232,6 +232,8 @@ def section_names(body: str, origin: Origin, first_line: int = 1) -> list[Statem
     for head in _LICENSE_HEADING.finditer(body):
         lines = body.split("\n") if lines is None else lines
         i = body.count("\n", 0, head.start())
+        if sum(1 for line in lines[:i] if _FENCE.match(line) and is_fence(line)) % 2:
+            continue  # a heading inside a code block (a card template shown as an example)
         read = 0
         for n in range(i + 1, min(len(lines), i + 12)):
             text = lines[n]
