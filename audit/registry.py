@@ -185,8 +185,8 @@ def joined(key: str) -> str:
     return "-".join(out)
 
 
-def _family_regex(label: str) -> re.Pattern[str]:
-    """'llama3.1' -> matches 'Llama-3.1', 'llama_3.1', 'LLaMA 3.1', not 'llama-3.12' nor 'llama3'."""
+def _family_body(label: str) -> str:
+    """The regex of a family label's own words, separators loosened: 'llama3.1' -> 'llama[-_ ]?3\\.1'."""
     parts = re.findall(r"[a-z]+|\d+(?:\.\d+)*|[^a-z\d]+", label.lower())
     pieces = []
     for i, p in enumerate(parts):
@@ -196,12 +196,25 @@ def _family_regex(label: str) -> re.Pattern[str]:
         if i and pieces and pieces[-1] != r"[-_ .]?":
             pieces.append(r"[-_ ]?")
         pieces.append(re.escape(p))
-    body = "".join(pieces)
+    return "".join(pieces)
+
+
+# what follows a family's name when it names a later version of it ('Qwen2', 'Falcon 3', 'gemma-2'), not a size
+_VERSION_AFTER = r"(?:[0-9]|\.\d|[-_ ]\d+(?:\.\d+)*(?![\d.]*[bmkx]))"
+
+
+_SIZE_AFTER = r"[-_ ]?\d+(?:\.\d+)?[bm](?![a-z])"  # a size right after a family's name: 'Qwen-14B', 'OPT 1.3b'
+_SIZE_NEXT = re.compile(_SIZE_AFTER, re.IGNORECASE)
+
+
+def _family_regex(label: str) -> re.Pattern[str]:
+    """'llama3.1' -> matches 'Llama-3.1', 'llama_3.1', 'LLaMA 3.1', not 'llama-3.12' nor 'llama3'."""
+    body = _family_body(label)
     # not followed by a version number ('Qwen 2.5' is not 'Qwen'); a size ('Qwen-14B') may follow
-    tail = r"(?![a-z0-9]|\.\d|[-_ ]\d+(?:\.\d+)*(?![\d.]*[bmkx]))"
+    tail = rf"(?![a-z]|{_VERSION_AFTER})"
     if len(label) <= 3:
         # 'Yi', 'OPT', 'MPT' are words too: only with a size after them ('Yi-34B', 'OPT 1.3b')
-        tail += r"(?=[-_ ]?\d+(?:\.\d+)?[bm](?![a-z]))"
+        tail += rf"(?={_SIZE_AFTER})"
     return re.compile(rf"(?<![a-z0-9]){body}{tail}", re.IGNORECASE)
 
 
@@ -230,6 +243,8 @@ class FamilyRule:
     probe: str = ""  # a lower-case substring every match contains ("" when unknown): a cheap pre-test
     needs: tuple[str, ...] = ()  # more substrings every match contains, in lower-cased text (see _needs)
     word_start: bool = False  # every match starts with `probe`, after no letter or digit (see _family_regex)
+    # the name is also how its later versions, under other licenses, begin ('Qwen' of Qwen2): see by_family
+    brand: bool = False
 
 
 def _probe(label: str) -> str:
@@ -488,9 +503,20 @@ class Registry:
             for name in (fam, *names.get(fam, ())):  # the label, then the other names it is written with
                 how = f"registry family '{fam}'" + (f", written '{name}'" if name != fam else "")
                 rules.append((name, FamilyRule(fam, _family_regex(name), rep.id, None, how, _probe(name), _needs(name),
-                                               word_start=bool(_probe(name)))))
+                                               word_start=bool(_probe(name)),
+                                               brand=self._brand_of_versions(name, fam, next(iter(sigs))))))
         # the most specific name first: 'falcon-180b' before 'falcon', 'llama3.1' before 'llama3'
         return tuple(rule for _, rule in sorted(rules, key=lambda nr: -len(nr[0])))
+
+    def _brand_of_versions(self, name: str, fam: str, sig: frozenset[str | None]) -> bool:
+        """Is a family name without a version of its own ('qwen', 'falcon') also how its later versions begin
+        ('Qwen2-7B', 'Falcon3-7B'), under other licenses? Then the bare word names the brand, not this family:
+        only 'Qwen-7B' (a size after it) is Qwen's first version. 'gemma' stays: Gemma 2 and 3 are under its terms."""
+        if not name[-1:].isalpha():
+            return False
+        later = re.compile(rf"{_family_body(name)}{_VERSION_AFTER}", re.IGNORECASE)
+        return any(e.family != fam and e.key and later.match(e.id.rsplit("/", 1)[-1]) and self._signature(e) != sig
+                   for e in self.models.values())
 
     def _signature(self, e: Entry) -> frozenset[str | None]:
         """Every license key an entry and its bases carry (history included): members agree when equal."""
@@ -504,8 +530,11 @@ class Registry:
             cur = self.model(cur.relation_to) if cur.relation_to else None
         return frozenset(keys)
 
-    def by_family(self, text: str) -> list[tuple[FamilyRule, re.Match[str]]]:
-        """Family rules whose pattern occurs in `text`, most specific first, overlapping matches dropped."""
+    def by_family(self, text: str, in_name: bool = False) -> list[tuple[FamilyRule, re.Match[str]]]:
+        """Family rules whose pattern occurs in `text`, most specific first, overlapping matches dropped. `in_name`:
+        `text` is a model's name, where a brand's bare word ('qwen-finetune-v1', 'my-gemma-lora') says which brand,
+        not which version: there a brand rule needs a size after it ('qwen-7b-sft' is Qwen's first version). Prose
+        and tags keep reading it as the first version, as an unversioned 'LLaMA' is (later ones are numbered)."""
         found: list[tuple[FamilyRule, re.Match[str]]] = []
         taken: list[tuple[int, int]] = []
         low = text.lower()
@@ -517,6 +546,8 @@ class Registry:
             else:
                 for m in rule.pattern.finditer(text):
                     if any(m.start() < b and a < m.end() for a, b in taken):
+                        continue
+                    if in_name and rule.brand and not _SIZE_NEXT.match(text, m.end()):
                         continue
                     taken.append((m.start(), m.end()))
                     found.append((rule, m))

@@ -350,6 +350,20 @@ def test_a_base_model_written_as_a_local_path_is_read_for_the_repo_or_name_it_ho
     assert [a.subject for a in lin.ancestors] == ["/data/run7"] and "lineage-unknown-ancestor" in _checks(ev)
 
 
+def test_a_brand_word_in_a_name_names_no_version_when_its_versions_differ_in_licensing():
+    # Qwen (1) is under the Tongyi Qianwen license, Qwen2 and later mostly apache-2.0: 'qwen' alone in a name says
+    # which brand, not which model; with a size it is Qwen's first version ('Qwen-7B'), as prose's bare 'Qwen' is
+    lin, eff, ev = _audit(_fm(license="apache-2.0", base_model="someone/qwen-finetune-v1"))
+    assert [a.subject for a in lin.ancestors] == ["someone/qwen-finetune-v1"] and eff.keys == ("apache-2.0",)
+    lin, eff, ev = _audit(_fm(license="apache-2.0", base_model="someone/qwen-7b-sft"))
+    assert "tongyi-qianwen" in eff.keys and "lineage-conflict" in _checks(ev)
+    lin, eff, ev = _audit(_fm(license="apache-2.0") + "This model was trained from the weights of Qwen.\n")
+    assert "tongyi-qianwen" in eff.keys
+    # a brand whose versions share one license keeps its bare word: StarCoder and StarCoder2 are both OpenRAIL-M
+    lin, eff, ev = _audit(_fm(license="apache-2.0", base_model="someone/starcoder-sql"))
+    assert "bigcode-openrail-m" in eff.keys
+
+
 def test_a_community_base_named_after_a_sized_registry_model_carries_that_models_license():
     # Qwen2.5's sizes differ in licensing, so no family rule can say; the size in the name can
     lin, eff, ev = _audit(_fm(license="mit", base_model="someone/Qwen2.5-72B-roleplay"))

@@ -116,7 +116,7 @@ def _text_candidates(text: str, origin: Origin, reg: Registry, via_name: str, vi
     rest = text
     for a, b in sorted(spans, reverse=True):
         rest = rest[:a] + " " * (b - a) + rest[b:]
-    for rule, m in reg.by_family(rest):
+    for rule, m in reg.by_family(rest, in_name=name):
         if _DATA_AFTER.match(rest[m.end():]):
             continue
         out.append(Candidate(f"family:{rule.label}", via_family, True, confidence(via_family), (origin,),

@@ -280,7 +280,7 @@ class Resolver:
         named = Origin(SourceKind.INFERRED, repo_id)
         name = read_name(repo_id.split("/", 1)[-1])
         made_from = self.registry.made_from(name, read=name != repo_id.split("/", 1)[-1])
-        fams = self.registry.by_family(name) if made_from is None else []
+        fams = self.registry.by_family(name, in_name=True) if made_from is None else []
         if made_from is None and not fams:  # the last resort: a registry name after a word or two of the publisher's
             branded = self.registry.by_branded_name(name)
             made_from = (branded, "holds, after its publisher's own words, the name of") if branded else None
