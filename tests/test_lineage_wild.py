@@ -146,6 +146,9 @@ def test_chinese_origin_sentences_and_tool_names():
     lin, _, _ = _audit(_fm(license="mit") + "Fine-tuned with LLaMA-Factory and quantized with llama.cpp.\n"
                        "Trained on top of [llama-recipes](https://github.com/meta-llama/llama-recipes).\n")
     assert not lin.ancestors
+    # LLaVA is a codebase and a model series: with a version after it, the model
+    assert _direct_bases("Fine-tuned with the LLaVA codebase on our charts.") == []
+    assert _direct_bases("Fine-tuned from LLaVA 1.5 7B on our charts.") == ["llava-hf/llava-1.5-7b-hf"]
 
 
 def test_origin_sentences_in_other_languages_name_the_base():

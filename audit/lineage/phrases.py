@@ -98,8 +98,13 @@ NAME_SHORTHAND: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p, re.IGNORECASE), r) for p, r in _DATA["name_shorthand"])
 NAME_DECORATIONS = re.compile(r"[-_ .](?:" + "|".join(map(re.escape, _DATA["name_decorations"])) + r")(?=$|[-_ .])",
                               re.IGNORECASE)
-TOOL_NAMES = re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, _DATA["tool_names"])) + r")(?![\w-])",
-                        re.IGNORECASE)
+_ALSO_MODELS = set(_DATA["tool_and_model_names"])
+if _ALSO_MODELS - set(_DATA["tool_names"]):
+    raise ValueError(f"{DATA_FILE}: tool_and_model_names must be tool_names")
+# a tool's name, unless it is also a model series' and a version follows it ('LLaVA 1.5', 'LLaVA v1.6')
+TOOL_NAMES = re.compile(
+    r"(?<![\w.-])(?:" + "|".join(map(re.escape, sorted(set(_DATA["tool_names"]) - _ALSO_MODELS, key=len, reverse=True)))
+    + r"|(?:" + "|".join(map(re.escape, sorted(_ALSO_MODELS))) + r")(?![ _]v?\d))(?![\w-])", re.IGNORECASE)
 # a model name, a repo id or a Markdown link (no spaces), as {name} in other_roles
 # (one character is a name too: the last word of one written with spaces, 'phi 2 outputs', 'dreamshaper 8 outputs')
 _ROLE_NAME = r"(?:\[[^\]]*\]\([^)\s]*\)|`?[A-Za-z0-9](?:[\w./:-]*\w)?`?)"
