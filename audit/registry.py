@@ -211,7 +211,7 @@ def _family_regex(label: str) -> re.Pattern[str]:
     """'llama3.1' -> matches 'Llama-3.1', 'llama_3.1', 'LLaMA 3.1', not 'llama-3.12' nor 'llama3'."""
     body = _family_body(label)
     # not followed by a version number ('Qwen 2.5' is not 'Qwen'); a size ('Qwen-14B') may follow
-    tail = rf"(?![a-z]|{_VERSION_AFTER})"
+    tail = r"(?![a-z0-9]|\.\d|[-_ ]\d+(?:\.\d+)*(?![\d.]*[bmkx]))"  # _VERSION_AFTER, or a letter
     if len(label) <= 3:
         # 'Yi', 'OPT', 'MPT' are words too: only with a size after them ('Yi-34B', 'OPT 1.3b')
         tail += rf"(?={_SIZE_AFTER})"
@@ -493,6 +493,11 @@ class Registry:
             if e.family and e.key:
                 fams.setdefault(e.family, []).append(e)
         names = family_names()
+        by_lead: dict[str, list[tuple[str, Entry]]] = {}
+        for e in self.models.values():
+            if e.key:
+                own = e.id.rsplit("/", 1)[-1].lower()
+                by_lead.setdefault(own[:2], []).append((own, e))
         for fam, members in fams.items():
             if fam in hand or len(fam) < 2:
                 continue
@@ -504,19 +509,25 @@ class Registry:
                 how = f"registry family '{fam}'" + (f", written '{name}'" if name != fam else "")
                 rules.append((name, FamilyRule(fam, _family_regex(name), rep.id, None, how, _probe(name), _needs(name),
                                                word_start=bool(_probe(name)),
-                                               brand=self._brand_of_versions(name, fam, next(iter(sigs))))))
+                                               brand=self._brand_of_versions(name, fam, next(iter(sigs)), by_lead))))
         # the most specific name first: 'falcon-180b' before 'falcon', 'llama3.1' before 'llama3'
         return tuple(rule for _, rule in sorted(rules, key=lambda nr: -len(nr[0])))
 
-    def _brand_of_versions(self, name: str, fam: str, sig: frozenset[str | None]) -> bool:
+    def _brand_of_versions(self, name: str, fam: str, sig: frozenset[str | None],
+                           by_lead: dict[str, list[tuple[str, Entry]]]) -> bool:
         """Is a family name without a version of its own ('qwen', 'falcon') also how its later versions begin
         ('Qwen2-7B', 'Falcon3-7B'), under other licenses? Then the bare word names the brand, not this family:
-        only 'Qwen-7B' (a size after it) is Qwen's first version. 'gemma' stays: Gemma 2 and 3 are under its terms."""
+        only 'Qwen-7B' (a size after it) is Qwen's first version. 'starcoder' stays: StarCoder2 is under the same
+        license. `by_lead`: the registry's names (lower-case, no org) by their two first characters."""
         if not name[-1:].isalpha():
             return False
+        lead = _probe(name)
+        others = [(own, e) for own, e in by_lead.get(lead[:2], ()) if e.family != fam and own.startswith(lead)
+                  and self._signature(e) != sig]
+        if not others:  # most names: no pattern to build
+            return False
         later = re.compile(rf"{_family_body(name)}{_VERSION_AFTER}", re.IGNORECASE)
-        return any(e.family != fam and e.key and later.match(e.id.rsplit("/", 1)[-1]) and self._signature(e) != sig
-                   for e in self.models.values())
+        return any(later.match(own) for own, _ in others)
 
     def _signature(self, e: Entry) -> frozenset[str | None]:
         """Every license key an entry and its bases carry (history included): members agree when equal."""
