@@ -168,6 +168,16 @@ def test_body_badge_and_link():
     assert any(d.b.kind == "body" and d.b.keys == ("cc-by-nc-4.0",) for d in f.disagreements)
 
 
+def test_a_license_row_of_a_table_of_facts_is_a_body_declaration():
+    # '| License | X |' in a two-column table about the model declares its license, as 'License: X' does
+    f = facts_for("---\n---\n| Field | Value |\n|---|---|\n| **License** | CC-BY-NC-4.0 |\n")
+    assert f.keys == ("cc-by-nc-4.0",)
+    f = facts_for("---\nlicense: mit\n---\n| Field | Value |\n|---|---|\n| License | CC-BY-NC-4.0 |\n")
+    assert any(d.b.kind == "body" and d.b.keys == ("cc-by-nc-4.0",) for d in f.disagreements)
+    # a comparison of models with a license column declares nothing
+    assert facts_for("---\n---\n| Model | Base | License |\n|---|---|---|\n| ours | x | apache-2.0 |\n").keys == ()
+
+
 def test_body_placeholder_is_ignored():
     f = facts_for("---\n---\n- **License:** [More Information Needed]\n")
     assert f.keys == () and f.status is Status.UNKNOWN

@@ -82,6 +82,8 @@ _PHRASE = re.compile(
     re.IGNORECASE,
 )
 _LICEN = re.compile(r"licen[cs]", re.IGNORECASE)
+# a row of two cells whose first names the license: a table of facts about the model, not a comparison of models
+_LICENSE_ROW = re.compile(r"^\s*\|\s*[*_]*(?:model\s+|weights?\s+)?licen[cs]e[*_]*\s*:?\s*\|([^|]+)\|\s*$", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"more information needed|\[?todo\]?|to be (?:added|announced)", re.IGNORECASE)
 
 
@@ -284,9 +286,16 @@ def body_statements(body: str, body_line: int, origin: Origin) -> list[Declarati
         line = body[start:end]
         idx += body.count("\n", counted_to, start)
         counted_to = start
+        lineno = body_line + idx
+        row = _LICENSE_ROW.match(line)
+        if row is not None:  # a two-cell row of a table of facts about the model: '| License | CC-BY-NC-4.0 |'
+            key = _bare_license(row.group(1), cat)
+            if key is not None and (key, lineno) not in seen:
+                seen.add((key, lineno))
+                out.append(Declaration("body", line.strip()[:200], (key,), origin.at(line=lineno), cat[key].spdx))
+            continue
         if (_PLACEHOLDER.search(line) and not _URL.search(line)) or other_scope(line):
             continue  # a placeholder, a table row, or a line about the code, the data or another model
-        lineno = body_line + idx
         found: list[tuple[str, str]] = []  # (key, value as written)
         for m in _BADGE.finditer(line):
             val = m.group(1).replace("--", "-").replace("_", " ").replace("%20", " ")
