@@ -51,7 +51,8 @@ _TABLE: tuple[Check, ...] = (
           "license.", _E, _LICENSE,
           "Find the license that governs the weights (card, LICENSE file, base model) and declare it; "
           "until then do not deploy.", floor=_E),
-    Check("license-conflict", "The model's own sources (license, license_name, license_link, Hub tag) disagree.",
+    Check("license-conflict", "The model's own sources (license, license_name, license_link, Hub tag) disagree, or a "
+          "license file in the repo limits use (non-commercial, research-only) where the card's license does not.",
           _E, _LICENSE,
           "Ask the publisher which license applies and fix the card so license, license_name and "
           "license_link agree.", floor=_E),

@@ -22,6 +22,10 @@ OTHER_NAMES_UNKNOWN = ("acme-model-license", "internal use only", "custom")
 CONTRADICTING = ("cc-by-nc-4.0", "llama3.1", "gpl-3.0")
 SOFTWARE_OTHER = ("gpl-3.0", "agpl-3.0", "mpl-2.0")  # software licenses that none of CLEAN_LICENSES is
 LINE_BREAKS = ("\u0085", "\u2028", "\u2029", "\r")
+# a real license text (tests/fixtures/licenses/corpus/licenses, see its SOURCES.md) that mlaudit identifies
+with open(os.path.join(os.path.dirname(__file__), "fixtures", "licenses", "corpus", "licenses", "cc-by-nc-4.0.txt"),
+          encoding="utf-8") as _fh:
+    _NC_TEXT = _fh.read()
 
 
 @dataclass
@@ -141,6 +145,10 @@ def _files(rng: random.Random, case: Case) -> None:
     elif roll < 0.13:
         case.poison.append("a MODEL_CARD.md that disagrees with README.md")
         case.files["MODEL_CARD.md"] = "---\nlicense: cc-by-nc-4.0\n---\n"
+    elif roll < 0.16:
+        # the repo's license text limits use where the card's license does not: which governs is undecided
+        case.poison.append("a LICENSE that is the CC BY-NC 4.0 text")
+        case.files["LICENSE"] = _NC_TEXT
 
 
 def generate(rng: random.Random) -> Case:

@@ -15,6 +15,7 @@ from audit.policy.schema import DEFAULT_POLICY, load_policy, parse_policy
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 POLICIES = sorted(glob.glob(os.path.join(ROOT, "policies", "*.yaml"))) + [DEFAULT_POLICY]
 MIT_TEXT = Path(ROOT, "examples", "models", "other-license-with-file", "LICENSE").read_text(encoding="utf-8")
+NC_TEXT = Path(ROOT, "tests", "fixtures", "licenses", "corpus", "licenses", "cc-by-nc-4.0.txt").read_text(encoding="utf-8")
 LLAMA31_TEXT = Path(ROOT, "tests", "fixtures", "licenses", "corpus", "licenses", "llama3.1.txt").read_text(encoding="utf-8")
 
 
@@ -196,3 +197,15 @@ def test_term_parameter_comparison(tmp_path):
     report = audit([llama, qwen], policy, offline=True)
     fired = {f.subject for f in report.findings if f.rule == "few-users"}
     assert fired == {qwen}  # Qwen: 100M < 500M fires; Llama: 700M does not
+
+
+def test_a_license_file_that_limits_use_where_the_card_does_not_is_a_conflict_not_a_mismatch(tmp_path):
+    # the file may be what governs the weights: undecided, so it fails whatever the policy's warning says
+    nc = make(tmp_path, "nc-file", {"README.md": card("license: mit"), "LICENSE": NC_TEXT})
+    code = make(tmp_path, "code-file", {"README.md": card("license: apache-2.0"), "LICENSE": MIT_TEXT})
+    report = audit([nc, code], None, offline=True)
+    by = {m.subject: m for m in report.models}
+    checks = {(f.subject, f.rule, f.severity.value) for f in report.findings}
+    assert (nc, "license-conflict", "error") in checks and not by[nc].passed
+    # a software license file beside another license limits nothing: the mismatch stays a warning
+    assert (code, "license-file-mismatch", "warning") in checks and by[code].passed

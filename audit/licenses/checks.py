@@ -25,6 +25,19 @@ BLOCKING_PROBLEMS = frozenset(
 _CHANGED_TEXT = ("modified", "truncated", "translation", "stub")
 
 
+_LIMITS = ("non-commercial", "research-only")
+
+
+def _limits_beyond(file_keys: tuple[str, ...], keys: tuple[str, ...]) -> list[str]:
+    """The limits on use (non-commercial, research-only) a license file's license sets and the declared one does
+    not. A software license file beside a model license (MIT code, weights under the card's terms) sets none."""
+    from audit.licenses.catalog import catalog
+
+    cat = catalog()
+    return [t for t in _LIMITS if any(cat[k].has(t) for k in file_keys if k in cat)
+            and not any(cat[k].has(t) for k in keys if k in cat)]
+
+
 def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, snapshot: Snapshot | None) -> list[Evidence]:
     out: list[Evidence] = []
     if card is None:
@@ -42,7 +55,13 @@ def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
     for dis in facts.disagreements:
         where = (dis.a.origin, dis.b.origin)
         if dis.b.kind == "license-file":
-            out.append(Evidence("license-file-mismatch", subject, dis.message, where))
+            limits = _limits_beyond(dis.b.keys, facts.keys)
+            if limits:  # the file's text may be what governs the weights: undecided, not a label to tidy up
+                out.append(Evidence("license-conflict", subject, f"{dis.message}; the file limits use to "
+                                    f"{' and '.join(limits)}, the card's license does not, so which governs is "
+                                    f"undecided", where, unknown=True))
+            else:
+                out.append(Evidence("license-file-mismatch", subject, dis.message, where))
         elif dis.b.kind == "body":
             out.append(Evidence("license-body-mismatch", subject, dis.message, where))
         elif dis.b.kind == "statement":  # prose about this model's weights contradicts its declared license
