@@ -67,7 +67,8 @@ _TABLE: tuple[Check, ...] = (
           "matter.", _W, _LICENSE),
     Check("license-statement-conflict", "The card body, the gating prompt or a USE_POLICY file says this model's "
           "weights are under another license (in a sentence, or by a license's name alone at the top of a License "
-          "section), or limits them to non-commercial or research use, against the "
+          "section), or limits them to non-commercial or research use (in words, or by naming a license that does: "
+          "'License: CC-BY-NC-4.0', a badge), against the "
           "declared license.", _E, _LICENSE,
           "Ask the publisher which terms govern the weights; downgrade this check only once someone has read "
           "the statement and decided."),

@@ -209,3 +209,14 @@ def test_a_license_file_that_limits_use_where_the_card_does_not_is_a_conflict_no
     assert (nc, "license-conflict", "error") in checks and not by[nc].passed
     # a software license file beside another license limits nothing: the mismatch stays a warning
     assert (code, "license-file-mismatch", "warning") in checks and by[code].passed
+
+
+def test_a_body_license_that_limits_use_where_the_card_does_not_is_a_statement_conflict(tmp_path):
+    # 'License: CC-BY-NC-4.0' in the card says what a sentence limiting the model to non-commercial use says
+    nc = make(tmp_path, "nc-label", {"README.md": card("license: mit", "- **License:** cc-by-nc-4.0\n")})
+    other = make(tmp_path, "other-label", {"README.md": card("license: apache-2.0", "License: MIT\n")})
+    report = audit([nc, other], None, offline=True)
+    by = {m.subject: m for m in report.models}
+    checks = {(f.subject, f.rule, f.severity.value) for f in report.findings}
+    assert (nc, "license-statement-conflict", "error") in checks and not by[nc].passed
+    assert (other, "license-body-mismatch", "warning") in checks and by[other].passed

@@ -63,7 +63,12 @@ def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
             else:
                 out.append(Evidence("license-file-mismatch", subject, dis.message, where))
         elif dis.b.kind == "body":
-            out.append(Evidence("license-body-mismatch", subject, dis.message, where))
+            limits = _limits_beyond(dis.b.keys, facts.keys)
+            if limits:  # 'License: CC-BY-NC-4.0' in the card: a limit on this model's use, as a sentence saying it is
+                out.append(Evidence("license-statement-conflict", subject, f"{dis.message}; that license limits use "
+                                    f"to {' and '.join(limits)}, the declared one does not", where, unknown=True))
+            else:
+                out.append(Evidence("license-body-mismatch", subject, dis.message, where))
         elif dis.b.kind == "statement":  # prose about this model's weights contradicts its declared license
             out.append(Evidence("license-statement-conflict", subject, dis.message, where, unknown=True))
         elif dis.b.kind == "intended-use":  # what the publisher meant it for, not a license term: read, not decide
