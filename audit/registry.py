@@ -211,7 +211,7 @@ def _family_regex(label: str) -> re.Pattern[str]:
     """'llama3.1' -> matches 'Llama-3.1', 'llama_3.1', 'LLaMA 3.1', not 'llama-3.12' nor 'llama3'."""
     body = _family_body(label)
     # not followed by a version number ('Qwen 2.5' is not 'Qwen'); a size ('Qwen-14B') may follow
-    tail = r"(?![a-z0-9]|\.\d|[-_ ]\d+(?:\.\d+)*(?![\d.]*[bmkx]))"  # _VERSION_AFTER, or a letter
+    tail = rf"(?![a-z]|{_VERSION_AFTER})"
     if len(label) <= 3:
         # 'Yi', 'OPT', 'MPT' are words too: only with a size after them ('Yi-34B', 'OPT 1.3b')
         tail += rf"(?={_SIZE_AFTER})"

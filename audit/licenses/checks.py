@@ -6,7 +6,9 @@ Every id emitted here is registered in audit/checks.py.
 """
 from __future__ import annotations
 
-from audit.model import Declaration, Evidence, LicenseFacts, ModelCard, Snapshot, Status
+from audit.licenses.catalog import catalog
+from audit.licenses.normalize import LIMITING_TERMS
+from audit.model import Declaration, Disagreement, Evidence, LicenseFacts, ModelCard, Snapshot, Status
 
 # card problems that are worth a finding (the rest are shown in the report only)
 _REPORTED_PROBLEMS = frozenset({
@@ -25,17 +27,15 @@ BLOCKING_PROBLEMS = frozenset(
 _CHANGED_TEXT = ("modified", "truncated", "translation", "stub")
 
 
-_LIMITS = ("non-commercial", "research-only")
-
-
-def _limits_beyond(file_keys: tuple[str, ...], keys: tuple[str, ...]) -> list[str]:
-    """The limits on use (non-commercial, research-only) a license file's license sets and the declared one does
-    not. A software license file beside a model license (MIT code, weights under the card's terms) sets none."""
-    from audit.licenses.catalog import catalog
-
+def _limits_beyond(dis: Disagreement, keys: tuple[str, ...], says: str) -> str | None:
+    """The message of a disagreement whose other license (a license file's, one the body names) limits use
+    (non-commercial, research-only) where the declared `keys` do not, `says` saying what follows; None when it
+    limits nothing more. Such a limit is what a sentence limiting the model's use says; a software license file
+    beside a model license (MIT code, weights under the card's terms) sets none."""
     cat = catalog()
-    return [t for t in _LIMITS if any(cat[k].has(t) for k in file_keys if k in cat)
-            and not any(cat[k].has(t) for k in keys if k in cat)]
+    limits = [t for t in LIMITING_TERMS if any(cat[k].has(t) for k in dis.b.keys if k in cat)
+              and not any(cat[k].has(t) for k in keys if k in cat)]
+    return f"{dis.message}; {says.format(' and '.join(limits))}" if limits else None
 
 
 def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, snapshot: Snapshot | None) -> list[Evidence]:
@@ -54,21 +54,16 @@ def license_evidence(subject: str, card: ModelCard | None, facts: LicenseFacts, 
         out.append(Evidence("license-unknown", subject, f"license unknown: {facts.reason}", origins, unknown=True))
     for dis in facts.disagreements:
         where = (dis.a.origin, dis.b.origin)
+        # another license that limits use where the declared one does not may be what governs the weights: undecided
         if dis.b.kind == "license-file":
-            limits = _limits_beyond(dis.b.keys, facts.keys)
-            if limits:  # the file's text may be what governs the weights: undecided, not a label to tidy up
-                out.append(Evidence("license-conflict", subject, f"{dis.message}; the file limits use to "
-                                    f"{' and '.join(limits)}, the card's license does not, so which governs is "
-                                    f"undecided", where, unknown=True))
-            else:
-                out.append(Evidence("license-file-mismatch", subject, dis.message, where))
+            limited = _limits_beyond(dis, facts.keys, "the file limits use to {}, the card's license does not, so "
+                                                      "which governs is undecided")
+            out.append(Evidence("license-conflict", subject, limited, where, unknown=True) if limited
+                       else Evidence("license-file-mismatch", subject, dis.message, where))
         elif dis.b.kind == "body":
-            limits = _limits_beyond(dis.b.keys, facts.keys)
-            if limits:  # 'License: CC-BY-NC-4.0' in the card: a limit on this model's use, as a sentence saying it is
-                out.append(Evidence("license-statement-conflict", subject, f"{dis.message}; that license limits use "
-                                    f"to {' and '.join(limits)}, the declared one does not", where, unknown=True))
-            else:
-                out.append(Evidence("license-body-mismatch", subject, dis.message, where))
+            limited = _limits_beyond(dis, facts.keys, "that license limits use to {}, the declared one does not")
+            out.append(Evidence("license-statement-conflict", subject, limited, where, unknown=True) if limited
+                       else Evidence("license-body-mismatch", subject, dis.message, where))
         elif dis.b.kind == "statement":  # prose about this model's weights contradicts its declared license
             out.append(Evidence("license-statement-conflict", subject, dis.message, where, unknown=True))
         elif dis.b.kind == "intended-use":  # what the publisher meant it for, not a license term: read, not decide

@@ -356,7 +356,7 @@ def _unrecognised_beside_known(decls: list[Declaration]) -> list[Disagreement]:
     return out
 
 
-_LIMITING_TERMS = ("non-commercial", "research-only")
+LIMITING_TERMS = ("non-commercial", "research-only")  # the terms that limit what a model may be used for
 
 
 def _prose_and_card_checks(decls: list[Declaration], keys: tuple[str, ...], cat: Catalog) -> list[Disagreement]:
@@ -365,7 +365,7 @@ def _prose_and_card_checks(decls: list[Declaration], keys: tuple[str, ...], cat:
     declared = next((d for d in decls if d.kind in _DECLARED and d.keys), None) or \
         next(d for d in decls if d.keys)
     names = ", ".join(keys)
-    limited = any(cat[k].has(t) for k in keys if k in cat for t in _LIMITING_TERMS)
+    limited = any(cat[k].has(t) for k in keys if k in cat for t in LIMITING_TERMS)
     for d in decls:
         where = f"{d.origin.file or 'the card'}" + (f" line {d.origin.line}" if d.origin.line else "")
         if d.kind == "statement" and d.note and not limited:

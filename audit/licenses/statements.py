@@ -271,10 +271,10 @@ def _license_mentions(body: str) -> list[int]:
 
 
 def body_statements(body: str, body_line: int, origin: Origin) -> list[Declaration]:
-    """License statements in the card body: 'licensed under X', 'License: X', badges, license links."""
+    """License statements in the card body: 'licensed under X', 'License: X', badges, license links, a facts
+    table's license row, a license named alone under a License heading."""
     cat = catalog()
-    out: list[Declaration] = []
-    seen: set[tuple[str, int]] = set()
+    found: list[tuple[str, str, int]] = []  # (key, value as written, line)
     end = -1
     idx, counted_to = 0, 0
     for at in _license_mentions(body):  # only lines that mention a license are read (most of a card does not)
@@ -283,46 +283,47 @@ def body_statements(body: str, body_line: int, origin: Origin) -> list[Declarati
         start = body.rfind("\n", 0, at) + 1
         end = body.find("\n", at)
         end = len(body) if end == -1 else end
-        line = body[start:end]
         idx += body.count("\n", counted_to, start)
         counted_to = start
-        lineno = body_line + idx
-        row = _LICENSE_ROW.match(line)
-        if row is not None:  # a two-cell row of a table of facts about the model: '| License | CC-BY-NC-4.0 |'
-            key = _bare_license(row.group(1), cat)
-            if key is not None and (key, lineno) not in seen:
-                seen.add((key, lineno))
-                out.append(Declaration("body", line.strip()[:200], (key,), origin.at(line=lineno), cat[key].spdx))
+        found.extend((key, value, body_line + idx) for key, value in _licenses_on(body[start:end], cat))
+    # 'CC-BY-NC-4.0' alone under '## License' names no "licen"
+    found.extend((st.keys[0], st.text, st.origin.line or body_line) for st in section_names(body, origin, body_line))
+    out: list[Declaration] = []
+    seen: set[tuple[str, int]] = set()
+    for key, value, lineno in found:
+        if (key, lineno) in seen or cat[key].ambiguous:
             continue
-        if (_PLACEHOLDER.search(line) and not _URL.search(line)) or other_scope(line):
-            continue  # a placeholder, a table row, or a line about the code, the data or another model
-        found: list[tuple[str, str]] = []  # (key, value as written)
-        for m in _BADGE.finditer(line):
-            val = m.group(1).replace("--", "-").replace("_", " ").replace("%20", " ")
-            key = cat.lookup(val)
-            if key:
-                found.append((key, val))
-        for m in _MD_LINK.finditer(line):
-            key = cat.by_link(m.group(2)) or lookup_prefix(m.group(1), cat)
+        seen.add((key, lineno))
+        out.append(Declaration("body", value[:200], (key,), origin.at(line=lineno), cat[key].spdx))
+    return out
+
+
+def _licenses_on(line: str, cat: Catalog) -> list[tuple[str, str]]:
+    """(key, value as written) of each license a body line names."""
+    row = _LICENSE_ROW.match(line)
+    if row is not None:  # a two-cell row of a table of facts about the model: '| License | CC-BY-NC-4.0 |'
+        key = _bare_license(row.group(1), cat)
+        return [(key, line.strip())] if key is not None else []
+    if (_PLACEHOLDER.search(line) and not _URL.search(line)) or other_scope(line):
+        return []  # a placeholder, a table row, or a line about the code, the data or another model
+    found: list[tuple[str, str]] = []
+    for m in _BADGE.finditer(line):
+        val = m.group(1).replace("--", "-").replace("_", " ").replace("%20", " ")
+        key = cat.lookup(val)
+        if key:
+            found.append((key, val))
+    for m in _MD_LINK.finditer(line):
+        key = cat.by_link(m.group(2)) or lookup_prefix(m.group(1), cat)
+        if key:
+            found.append((key, m.group(0)))
+    if not found:
+        for m in _URL.finditer(line):
+            key = cat.by_link(m.group(0))
             if key:
                 found.append((key, m.group(0)))
-        if not found:
-            for m in _URL.finditer(line):
-                key = cat.by_link(m.group(0))
-                if key:
-                    found.append((key, m.group(0)))
-        if not found:
-            for m in _PHRASE.finditer(line):
-                key = lookup_prefix(m.group(1), cat)
-                if key:
-                    found.append((key, m.group(1).strip()))
-        for key, value in found:
-            if (key, lineno) in seen or cat[key].ambiguous:
-                continue
-            seen.add((key, lineno))
-            out.append(Declaration("body", value[:200], (key,), origin.at(line=lineno), cat[key].spdx))
-    for st in section_names(body, origin, body_line):  # 'CC-BY-NC-4.0' alone under '## License' names no "licen"
-        if (st.keys[0], st.origin.line) not in seen:
-            seen.add((st.keys[0], st.origin.line or 0))
-            out.append(Declaration("body", st.text, st.keys, st.origin, cat[st.keys[0]].spdx))
-    return out
+    if not found:
+        for m in _PHRASE.finditer(line):
+            key = lookup_prefix(m.group(1), cat)
+            if key:
+                found.append((key, m.group(1).strip()))
+    return found
