@@ -100,10 +100,9 @@ MAX_LEADING_COMMENTS = 4096  # a header comment before the front matter, not a d
 _SPACE = re.compile(r"\s*")
 
 
-def displaced_front_matter(text: str) -> tuple[str | None, str, int]:
-    """split_front_matter of a card whose front matter follows HTML comments ('<!-- header -->' before '---'): the
-    Hub reads no metadata from it, but its author declared these fields. The comments are blanked, line breaks kept,
-    so that lines are still the card's own; (None, text, 1) when the card is not of that shape."""
+def _header_comments_blanked(text: str) -> str | None:
+    """The card with the HTML comments it opens with blanked (line breaks kept, so lines stay the card's own),
+    when a '---' follows them; None when the card is not of that shape (or its comments run past a header's size)."""
     pos = 1 if text.startswith("\ufeff") else 0
     comments = 0
     while pos <= MAX_LEADING_COMMENTS:
@@ -113,11 +112,19 @@ def displaced_front_matter(text: str) -> tuple[str | None, str, int]:
             break
         end = text.find("-->", pos + 4, pos + MAX_LEADING_COMMENTS)
         if end == -1:
-            return None, text, 1
+            return None
         pos, comments = end + 3, comments + 1
     if not comments or pos > MAX_LEADING_COMMENTS or not text.startswith("---", pos):
-        return None, text, 1
-    return split_front_matter(re.sub(r"[^\n]", " ", text[:pos]) + text[pos:])
+        return None
+    return re.sub(r"[^\n]", " ", text[:pos]) + text[pos:]
+
+
+def displaced_front_matter(text: str) -> tuple[str | None, str, int]:
+    """split_front_matter of a card whose front matter follows HTML comments ('<!-- header -->' before '---'): the
+    Hub reads no metadata from it, but its author declared these fields; (None, text, 1) when the card is not of
+    that shape or the front matter never ends."""
+    blanked = _header_comments_blanked(text)
+    return split_front_matter(blanked) if blanked is not None else (None, text, 1)
 
 
 def load_front_matter(yaml_text: str) -> tuple[Any, dict[str, int], list[tuple[str, int]], int | None]:
@@ -405,7 +412,7 @@ def parse_card(text: str, origin: Origin) -> ModelCard:
     has_fm = yaml_text is not None
     if yaml_text is None:
         stripped = text.lstrip("\ufeff \t\n")
-        if stripped.startswith("---"):
+        if stripped.startswith("---") or _header_comments_blanked(text) is not None:  # after comments too
             problems.append(Problem("card-front-matter-unclosed", "front matter starts with '---' but never ends", origin.at(line=1)))
         else:
             problems.append(Problem("card-no-front-matter", "card has no YAML front matter (no declared license)", origin.at(line=1)))

@@ -47,6 +47,8 @@ def test_a_front_matter_after_html_comments_is_read_and_said_to_be_displaced() -
     assert c.license == ("apache-2.0",) and c.base_models == ("meta-llama/Llama-2-7b-chat-hf",)
     assert (c.field_lines["license"], c.field_lines["base_model"], c.body_line) == (6, 7, 9)
     assert codes(c) == ["card-front-matter-displaced"] and c.body.startswith("# Title")
+    # one that never ends is as unreadable after a comment as at the top
+    assert codes(card("<!-- header -->\n---\nlicense: mit\n# no closing fence\n")) == ["card-front-matter-unclosed"]
     # text before the block, an unclosed comment, or a comment too long to be a header: no front matter
     for text in ("<!-- x --> words\n---\nlicense: mit\n---\n", "<!-- never closed\n---\nlicense: mit\n---\n",
                  "<!--" + "x" * 5000 + "-->\n---\nlicense: mit\n---\n"):
